@@ -1,0 +1,42 @@
+# Two commands do everything on a fresh machine:  `make demo`  and  `make test`.
+# Both build .venv from pyproject.toml first (only when pyproject.toml changed).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+REDIS_URL ?= redis://127.0.0.1:6379/0
+export REDIS_URL
+
+.PHONY: demo test lint bench-monitor run check clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/python -m bot demo $(ARGS)
+
+run: $(BIN)/.installed
+	$(BIN)/python -m bot run $(ARGS)
+
+check: $(BIN)/.installed
+	$(BIN)/python -m bot check
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# The test suite needs a real Redis: start one on 127.0.0.1:6379 if nothing answers there.
+test: $(BIN)/.installed
+	@scripts/ensure-redis
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+bench-monitor: $(BIN)/.installed
+	@scripts/ensure-redis
+	$(BIN)/python bench/monitor_tick.py --agents 10000
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

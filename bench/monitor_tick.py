@@ -1,0 +1,221 @@
+"""Monitor tick benchmark: N agents evaluated and synced to real Redis per tick, against a naive baseline.
+
+    python bench/monitor_tick.py --agents 10000 [--ticks 20] [--out-share 0.05]
+
+Prints one JSON line. The baseline is the seed's loop shape (one store read, and a write when changed,
+per agent); it runs in the same process on the same data so the ratio is what matters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from redis.asyncio import Redis  # noqa: E402
+from redis.asyncio.connection import Connection, ConnectionPool  # noqa: E402
+
+from services.adapters.redis.codec import track_from_json, track_to_json  # noqa: E402
+from services.adapters.redis.store import RedisStore  # noqa: E402
+from services.clock import ManualClock  # noqa: E402
+from services.config import OrgConfig  # noqa: E402
+from services.domain.adherence import evaluate  # noqa: E402
+from services.domain.escalation import advance  # noqa: E402
+from services.domain.model import (  # noqa: E402
+    Agent,
+    AgentSchedule,
+    AgentState,
+    ExceptionWindow,
+    ManagementUnit,
+    Person,
+    Roster,
+    ScheduledActivity,
+    Team,
+)
+from services.domain.states import ActivityCategory, Presence, RoutingStatus  # noqa: E402
+from services.monitor import Monitor  # noqa: E402
+
+T0 = datetime(2026, 5, 18, 9, 0, tzinfo=UTC)
+TICK = timedelta(seconds=15)
+ROUNDTRIPS = 0
+
+
+class CountingConnection(Connection):
+    """Counts round trips: one per packed send (a pipeline or a script call is one)."""
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        global ROUNDTRIPS
+        ROUNDTRIPS += 1
+        await super().send_packed_command(command, check_health)
+
+
+class SyntheticSource:
+    """N agents in one unit; ``out_share`` of them Away during on-queue work, the rest flapping on queue."""
+
+    def __init__(self, agents: int, out_share: float, clock: ManualClock, units: int) -> None:
+        rng = random.Random(7)
+        self.clock = clock
+        self.units = [ManagementUnit(f"mu-{u}", f"Unit {u}", ops_manager_ids=("ops",)) for u in range(units)]
+        self.rosters: dict[str, Roster] = {}
+        self.schedules_by_mu: dict[str, dict[str, AgentSchedule]] = {}
+        self.states_by_mu: dict[str, dict[str, AgentState]] = {}
+        people = {"sup": Person("sup", "Sup"), "ops": Person("ops", "Ops")}
+        per_unit = agents // units
+        for mu in self.units:
+            teams = {f"{mu.id}-t{t}": Team(f"{mu.id}-t{t}", f"Team {t}", mu.id, ("sup",))
+                     for t in range(max(1, per_unit // 15))}
+            team_ids = list(teams)
+            roster_agents, schedules, states = {}, {}, {}
+            for i in range(per_unit):
+                agent_id = f"{mu.id}-a{i}"
+                roster_agents[agent_id] = Agent(agent_id, f"Agent {i}", team_ids[i % len(team_ids)], mu.id)
+                start = T0 - timedelta(hours=2) + timedelta(minutes=rng.randrange(0, 60))
+                schedules[agent_id] = AgentSchedule.of(agent_id, [
+                    ScheduledActivity(start, start + timedelta(hours=3), ActivityCategory.ON_QUEUE_WORK),
+                    ScheduledActivity(start + timedelta(hours=3), start + timedelta(hours=3, minutes=15),
+                                      ActivityCategory.BREAK),
+                    ScheduledActivity(start + timedelta(hours=3, minutes=15), start + timedelta(hours=8),
+                                      ActivityCategory.ON_QUEUE_WORK),
+                ])
+                out = rng.random() < out_share
+                presence, routing = ((Presence.AWAY, RoutingStatus.OFF_QUEUE) if out
+                                     else (Presence.ON_QUEUE, RoutingStatus.IDLE))
+                states[agent_id] = AgentState(agent_id, presence, routing, T0 - timedelta(minutes=1), T0)
+            self.rosters[mu.id] = Roster(mu, teams, roster_agents, people)
+            self.schedules_by_mu[mu.id], self.states_by_mu[mu.id] = schedules, states
+        self._flip = 0
+
+    def advance(self) -> None:
+        """Flap a share of the on-queue agents between IDLE and INTERACTING (normal handling)."""
+        now = self.clock.now()
+        self._flip += 1
+        for states in self.states_by_mu.values():
+            for index, (agent_id, state) in enumerate(states.items()):
+                if state.presence is Presence.ON_QUEUE and (index + self._flip) % 4 == 0:
+                    routing = (RoutingStatus.INTERACTING if state.routing is RoutingStatus.IDLE
+                               else RoutingStatus.IDLE)
+                    states[agent_id] = AgentState(agent_id, state.presence, routing, now, now)
+                else:
+                    states[agent_id] = AgentState(agent_id, state.presence, state.routing, state.since, now)
+
+    async def management_units(self) -> Sequence[ManagementUnit]:
+        return self.units
+
+    async def roster(self, mu_id: str) -> Roster:
+        return self.rosters[mu_id]
+
+    async def schedules(self, mu_id: str, start: datetime, end: datetime) -> Mapping[str, AgentSchedule]:
+        return self.schedules_by_mu[mu_id]
+
+    async def live_states(self, mu_id: str) -> Mapping[str, AgentState]:
+        return self.states_by_mu[mu_id]
+
+    async def approved_exceptions(self, mu_id: str, start: datetime, end: datetime) -> Sequence[ExceptionWindow]:
+        return []
+
+    def on_schedule_changed(self, callback: Any) -> None:
+        return None
+
+
+async def naive_tick(redis: Redis, prefix: str, source: SyntheticSource, config: OrgConfig, now: datetime) -> None:
+    """The seed's shape: for every agent, read its state from the store, evaluate, write it back."""
+    for mu in source.units:
+        roster, schedules = source.rosters[mu.id], source.schedules_by_mu[mu.id]
+        states, rules, policy = source.states_by_mu[mu.id], config.rules_for(mu.id), config.policy_for(mu.id)
+        key = f"{prefix}:naive:{mu.id}"
+        for agent_id, agent in roster.agents.items():
+            body = await redis.hget(key, agent_id)  # type: ignore[misc]
+            track = track_from_json(body) if body else None
+            activity = schedules[agent_id].activity_at(now)
+            evaluation = evaluate(agent_id, activity, states.get(agent_id), now, rules,
+                                  stale_after=config.monitor.stale_after)
+            new, _events = advance(track, evaluation, now, mu_id=mu.id, team_id=agent.team_id, policy=policy)
+            if new is not track:
+                if new is None:
+                    await redis.hdel(key, agent_id)  # type: ignore[misc]
+                else:
+                    await redis.hset(key, agent_id, track_to_json(new))  # type: ignore[misc]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def main() -> None:
+    global ROUNDTRIPS
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--agents", type=int, default=10_000)
+    parser.add_argument("--units", type=int, default=1, help="management units the agents are spread over")
+    parser.add_argument("--ticks", type=int, default=20)
+    parser.add_argument("--out-share", type=float, default=0.05)
+    parser.add_argument("--baseline-ticks", type=int, default=3, help="0 skips the naive baseline")
+    args = parser.parse_args()
+
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    pool = ConnectionPool.from_url(url, decode_responses=True, connection_class=CountingConnection)
+    redis = Redis(connection_pool=pool)
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    clock = ManualClock(T0)
+    config = OrgConfig()
+    source = SyntheticSource(args.agents, args.out_share, clock, args.units)
+    monitor = Monitor(source=source, store=RedisStore(redis, prefix), config=config, clock=clock, replica_id="bench")
+    try:
+        await monitor.tick()  # warm-up: schedule cache, first full status write
+        clock.advance(TICK)
+        times, trips = [], []
+        for _ in range(args.ticks):
+            source.advance()
+            ROUNDTRIPS = 0
+            started = time.perf_counter()
+            await monitor.tick()
+            times.append((time.perf_counter() - started) * 1000)
+            trips.append(ROUNDTRIPS)
+            clock.advance(TICK)
+        naive_times, naive_trips = [], []
+        for _ in range(args.baseline_ticks):
+            source.advance()
+            ROUNDTRIPS = 0
+            started = time.perf_counter()
+            await naive_tick(redis, prefix, source, config, clock.now())
+            naive_times.append((time.perf_counter() - started) * 1000)
+            naive_trips.append(ROUNDTRIPS)
+            clock.advance(TICK)
+        result: dict[str, Any] = {
+            "agents": args.agents,
+            "units": args.units,
+            "ticks": args.ticks,
+            "tick_ms_p50": round(statistics.median(times), 1),
+            "tick_ms_p95": round(percentile(times, 0.95), 1),
+            "redis_roundtrips_per_tick": max(trips),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        }
+        if naive_times:
+            result.update({
+                "baseline_tick_ms_p50": round(statistics.median(naive_times), 1),
+                "baseline_roundtrips_per_tick": max(naive_trips),
+                "speedup_vs_baseline": round(statistics.median(naive_times) / statistics.median(times), 1),
+            })
+        print(json.dumps(result))
+    finally:
+        keys = [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

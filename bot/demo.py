@@ -1,0 +1,159 @@
+"""``python -m bot demo``: the real monitor loop on the simulated contact center, accelerated.
+
+APScheduler drives the same tick and outbox jobs as the service, at ``tick / speed`` real seconds;
+the simulator's clock runs ``speed`` times faster than real time. Ends by itself after ``hours``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot.container import load_config
+from bot.redis_conn import connect_redis
+from bot.scheduler import build_scheduler
+from bot.settings import Settings
+from services.adapters.console import ConsoleChat, ConsoleMailer
+from services.adapters.redis.store import RedisStore
+from services.adapters.simulated import SimulatedContactCenter, day_start
+from services.clock import AcceleratedClock
+from services.dispatch import OutboxDispatcher
+from services.domain.escalation import EventKind, IncidentEvent
+from services.monitor import Monitor, TickReport
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    speed: float = 300.0
+    hours: float = 5.0
+    units: int | None = None
+    teams: int | None = None
+    agents: int | None = None
+    seed: int | None = None
+    quiet: bool = False
+    day: date | None = None
+
+
+class Narrator:
+    """Prints what happens, stamped with simulated time, and keeps the tallies for the summary."""
+
+    def __init__(self, clock: AcceleratedClock, quiet: bool) -> None:
+        self.clock, self.quiet = clock, quiet
+        self.incidents: dict[str, set[str]] = defaultdict(set)  # team -> incidents that notified someone
+        self.tiers: dict[str, Counter[str]] = defaultdict(Counter)
+        self.positive: Counter[str] = Counter()
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            print(f"{self.clock.now():%H:%M:%S}  {text}", flush=True)
+
+    def record(self, report: TickReport, monitor: Monitor) -> None:
+        for event in report.events:
+            self._record(event, monitor)
+
+    def _record(self, event: IncidentEvent, monitor: Monitor) -> None:
+        incident = event.incident
+        roster = monitor.roster(incident.mu_id)
+        agent = roster.agents.get(incident.agent_id) if roster else None
+        name = agent.name if agent else incident.agent_id
+        if event.kind is EventKind.TIER_FIRED and event.tier is not None:
+            self.incidents[incident.team_id].add(incident.id)
+            self.tiers[incident.team_id][event.tier.action.value] += 1
+            self.say(f"tier {event.tier.index + 1} ({event.tier.action.value}) for {name}:"
+                     f" out {incident.minutes_out(event.at):.0f} min")
+        elif event.kind is EventKind.POSITIVE_DEVIATION:
+            self.positive[incident.team_id] += 1
+            start, _, end = event.note.partition("/")
+            span = f"{datetime.fromisoformat(start):%H:%M}-{datetime.fromisoformat(end):%H:%M}" if end else ""
+            self.say(f"recorded, not escalated: {name} stayed on queue against the schedule {span}")
+        elif event.kind in (EventKind.RESOLVED, EventKind.EXCUSED) and incident.fired:
+            self.say(f"{name}: {event.kind.value} after {incident.minutes_out(event.at):.0f} min")
+
+
+async def run_demo(settings: Settings, options: DemoOptions) -> int:
+    config = load_config(settings)
+    overrides = {"management_units": options.units, "teams_per_unit": options.teams,
+                 "agents_per_team": options.agents, "seed": options.seed}
+    sim_config = config.simulator.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    redis, where = await connect_redis(settings.redis_url)
+    day = options.day or datetime.now().date()
+    start = day_start(sim_config, day)
+    clock = AcceleratedClock(start, options.speed)
+    sim = SimulatedContactCenter.build(sim_config, clock, day)
+    store = RedisStore(redis, prefix=f"{settings.redis_prefix}-demo-{uuid.uuid4().hex[:6]}")
+    monitor = Monitor(source=sim, store=store, config=config, clock=clock, replica_id="demo")
+    narrator = Narrator(clock, options.quiet)
+    chat, mailer = ConsoleChat(narrator.say), ConsoleMailer(narrator.say)
+    dispatcher = OutboxDispatcher(store=store, chat=chat, email=mailer, coaching=sim, rosters=monitor.roster,
+                                  clock=clock, config=config, consumer="demo")
+    await monitor.start()
+    end = start + timedelta(hours=options.hours)
+    print(f"State: {where}")
+    print(f"Simulated contact center: {len(monitor.units)} management unit(s),"
+          f" {sum(len(u.roster.teams) for u in monitor.units.values())} teams, {sim.agent_count} agents"
+          f" (seed {sim_config.seed})")
+    print(f"Simulated {start:%Y-%m-%d %H:%M} to {end:%H:%M} UTC at {options.speed:g}x"
+          f" (about {options.hours * 3600 / options.speed:.0f} s); tiers:"
+          f" {', '.join(f'{t.after} {t.action.value}' for t in config.policy_for(None).tiers)}")
+    if not options.quiet:
+        print("Scripted situations:")
+        for scenario in sim.scenarios:
+            print(f"  {scenario.start:%H:%M}  {scenario.description}")
+        print()
+
+    async def tick() -> None:
+        narrator.record(await monitor.tick(), monitor)
+        await dispatcher.drain(list(monitor.units))
+
+    async def drain() -> None:
+        await dispatcher.drain(list(monitor.units))
+
+    scheduler = build_scheduler(tick=tick, drain=drain, tick_every=config.monitor.tick / options.speed,
+                                drain_every=config.monitor.tick / options.speed)
+    scheduler.start()
+    try:
+        while clock.now() < end:
+            await asyncio.sleep(min(0.2, max(0.01, (end - clock.now()).total_seconds() / options.speed)))
+    finally:
+        scheduler.shutdown(wait=False)
+    await drain()
+    await _summary(monitor, store, sim, narrator, clock.now())
+    await _forget(redis, store.prefix)
+    await redis.aclose()
+    return 0
+
+
+async def _summary(monitor: Monitor, store: RedisStore, sim: SimulatedContactCenter, narrator: Narrator,
+                   now: datetime) -> None:
+    print()
+    print(f"Summary at {now:%H:%M} (simulated)")
+    header = f"  {'team':<28} {'agents':>6} {'alerts':>6} {'cards':>5} {'emails':>6} {'coaching':>8} {'adherence':>9}"
+    print(header)
+    day_begin = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    for mu_id, cache in monitor.units.items():
+        out = await store.out_seconds(mu_id, now.date())
+        for team in sorted(cache.roster.teams.values(), key=lambda t: t.name):
+            agents = [a for a in cache.roster.agents.values() if a.team_id == team.id]
+            scheduled = sum(cache.schedules[a.id].scheduled_seconds_between(day_begin, now)
+                            for a in agents if a.id in cache.schedules)
+            out_s = sum(out.get(a.id, 0.0) for a in agents)
+            pct = f"{100 * (1 - out_s / scheduled):.1f}%" if scheduled else "n/a"
+            tiers = narrator.tiers[team.id]
+            print(f"  {team.name + ' (' + cache.roster.mu.name + ')':<28} {len(agents):>6}"
+                  f" {len(narrator.incidents[team.id]):>6} {tiers['chat_card']:>5} {tiers['email']:>6}"
+                  f" {tiers['coaching']:>8} {pct:>9}")
+    booked = sim.coaching_appointments
+    print(f"Coaching appointments booked in the simulated QM system: {len(booked)}")
+
+
+async def _forget(redis: object, prefix: str) -> None:
+    """The demo's keys are its own: remove them (they would expire anyway)."""
+    from redis.asyncio import Redis
+
+    assert isinstance(redis, Redis)
+    keys = [key async for key in redis.scan_iter(match=f"{prefix}:*", count=1000)]
+    if keys:
+        await redis.delete(*keys)

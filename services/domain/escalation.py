@@ -1,0 +1,323 @@
+"""Incidents and their escalation: a pure state machine over frozen values.
+
+A violation *is* an incident: it opens the moment an agent's negative, unforgiven non-adherence
+starts (``started_at``), freezes the escalation policy of that moment, fires tiers as their
+thresholds pass, and ends when the agent has been back in adherence for ``clear_after`` (so a
+flapping agent keeps its clock) or when a supervisor excuses it. Nothing here does I/O or reads a
+clock: every function takes ``now`` and returns the new value plus the events it caused.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from services.domain.adherence import Evaluation, Reason, Status
+from services.domain.model import ExceptionWindow
+from services.domain.rules import Impact
+
+
+class TierAction(StrEnum):
+    CHAT_CARD = "chat_card"
+    EMAIL = "email"
+    COACHING = "coaching"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Tier(_Frozen):
+    after: timedelta
+    action: TierAction
+
+
+class EscalationPolicy(_Frozen):
+    tiers: tuple[Tier, ...]
+    ack_timeout: timedelta = timedelta(minutes=15)
+    clear_after: timedelta = timedelta(seconds=60)
+
+    @field_validator("tiers")
+    @classmethod
+    def _ordered(cls, tiers: tuple[Tier, ...]) -> tuple[Tier, ...]:
+        if any(b.after < a.after for a, b in itertools.pairwise(tiers)):
+            raise ValueError("tiers must be listed in increasing order of 'after'")
+        return tiers
+
+
+DEFAULT_POLICY = EscalationPolicy(
+    tiers=(
+        Tier(after=timedelta(minutes=5), action=TierAction.CHAT_CARD),
+        Tier(after=timedelta(minutes=15), action=TierAction.EMAIL),
+        Tier(after=timedelta(minutes=30), action=TierAction.COACHING),
+    )
+)
+
+
+class IncidentStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    EXCUSED = "excused"
+    RESOLVED = "resolved"
+
+
+class FiredTier(_Frozen):
+    index: int
+    action: TierAction
+    at: datetime
+    by: str | None = None  # None: fired by the clock; else the user who pressed Escalate
+
+
+class Incident(_Frozen):
+    id: str
+    mu_id: str
+    agent_id: str
+    team_id: str
+    started_at: datetime
+    policy: EscalationPolicy
+    status: IncidentStatus = IncidentStatus.OPEN
+    fired: tuple[FiredTier, ...] = ()
+    # What the agent was scheduled for and doing when last seen out of adherence.
+    category: str | None = None
+    presence: str | None = None
+    routing: str | None = None
+    last_out_at: datetime | None = None
+    back_in_since: datetime | None = None
+    acked_by: str | None = None
+    acked_at: datetime | None = None
+    hold_until: datetime | None = None
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    close_reason: str | None = None
+    storm_id: str | None = None  # set when the incident is part of a grouped outage
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in (IncidentStatus.EXCUSED, IncidentStatus.RESOLVED)
+
+    @property
+    def next_tier(self) -> Tier | None:
+        tiers = self.policy.tiers
+        return tiers[len(self.fired)] if len(self.fired) < len(tiers) else None
+
+    def minutes_out(self, now: datetime) -> float:
+        end = self.back_in_since or self.closed_at or now
+        return max(0.0, (end - self.started_at).total_seconds() / 60)
+
+    def held(self, now: datetime) -> bool:
+        return self.hold_until is not None and now < self.hold_until
+
+
+class EventKind(StrEnum):
+    OPENED = "opened"
+    TIER_FIRED = "tier_fired"
+    ACKNOWLEDGED = "acknowledged"
+    EXCUSED = "excused"
+    RESOLVED = "resolved"
+    POSITIVE_DEVIATION = "positive_deviation"
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentEvent:
+    kind: EventKind
+    incident: Incident
+    at: datetime
+    actor: str | None = None
+    tier: FiredTier | None = None
+    note: str = ""
+
+
+class EscalationError(Exception):
+    """A refused transition; ``code`` is stable and user-facing text is the message."""
+
+    code = "escalation_error"
+
+
+class AlreadyAcknowledged(EscalationError):
+    code = "already_acknowledged"
+
+
+class IncidentClosed(EscalationError):
+    code = "incident_closed"
+
+
+class NothingToEscalate(EscalationError):
+    code = "nothing_to_escalate"
+
+
+def open_incident(evaluation: Evaluation, mu_id: str, team_id: str, policy: EscalationPolicy,
+                  now: datetime) -> Incident:
+    started = evaluation.since
+    return Incident(
+        id=f"{mu_id}.{evaluation.agent_id}.{int(started.timestamp())}",
+        mu_id=mu_id,
+        agent_id=evaluation.agent_id,
+        team_id=team_id,
+        started_at=started,
+        policy=policy,
+        category=evaluation.category,
+        presence=evaluation.presence,
+        routing=evaluation.routing,
+        last_out_at=now,
+    )
+
+
+def fire_due_tiers(incident: Incident, now: datetime) -> tuple[Incident, list[IncidentEvent]]:
+    """Fire, in order, every tier whose threshold has passed, unless an acknowledgement holds it."""
+    events: list[IncidentEvent] = []
+    if incident.is_closed or incident.held(now):
+        return incident, events
+    tier = incident.next_tier
+    while tier is not None and now >= incident.started_at + tier.after:
+        fired = FiredTier(index=len(incident.fired), action=tier.action, at=now)
+        incident = incident.model_copy(update={"fired": (*incident.fired, fired)})
+        events.append(IncidentEvent(EventKind.TIER_FIRED, incident, now, tier=fired))
+        tier = incident.next_tier
+    return incident, events
+
+
+def acknowledge(incident: Incident, by: str, now: datetime) -> tuple[Incident, IncidentEvent]:
+    if incident.is_closed:
+        raise IncidentClosed(f"this incident is already {incident.status.value}")
+    if incident.acked_by is not None:
+        raise AlreadyAcknowledged(f"already acknowledged by {incident.acked_by}")
+    incident = incident.model_copy(update={
+        "status": IncidentStatus.ACKNOWLEDGED, "acked_by": by, "acked_at": now,
+        "hold_until": now + incident.policy.ack_timeout,
+    })
+    return incident, IncidentEvent(EventKind.ACKNOWLEDGED, incident, now, actor=by)
+
+
+def escalate_now(incident: Incident, by: str, now: datetime) -> tuple[Incident, IncidentEvent]:
+    """Fire the next tier at once and lift any acknowledgement hold."""
+    if incident.is_closed:
+        raise IncidentClosed(f"this incident is already {incident.status.value}")
+    tier = incident.next_tier
+    if tier is None:
+        raise NothingToEscalate("every tier has already fired")
+    fired = FiredTier(index=len(incident.fired), action=tier.action, at=now, by=by)
+    incident = incident.model_copy(update={"fired": (*incident.fired, fired), "hold_until": None})
+    return incident, IncidentEvent(EventKind.TIER_FIRED, incident, now, actor=by, tier=fired)
+
+
+def close(incident: Incident, status: IncidentStatus, now: datetime, *, by: str | None = None,
+          reason: str = "") -> tuple[Incident, IncidentEvent]:
+    if incident.is_closed:
+        raise IncidentClosed(f"this incident is already {incident.status.value}")
+    kind = EventKind.EXCUSED if status is IncidentStatus.EXCUSED else EventKind.RESOLVED
+    incident = incident.model_copy(update={
+        "status": status, "closed_at": now, "closed_by": by, "close_reason": reason or None, "hold_until": None,
+    })
+    return incident, IncidentEvent(kind, incident, now, actor=by, note=reason)
+
+
+class AgentTrack(_Frozen):
+    """What the monitor remembers about one agent between ticks (stored only when non-empty)."""
+
+    agent_id: str
+    version: int = 0
+    incident: Incident | None = None
+    positive_since: datetime | None = None
+    exception: ExceptionWindow | None = None  # approved from Slack; suppresses new incidents
+
+    @property
+    def empty(self) -> bool:
+        return self.incident is None and self.positive_since is None and self.exception is None
+
+
+def excuse(track: AgentTrack, by: str, until: datetime, reason: str,
+           now: datetime) -> tuple[AgentTrack, IncidentEvent]:
+    """Approve an exception: close the open incident as excused and suppress until ``until``."""
+    if track.incident is None:
+        raise IncidentClosed("there is no open incident for this agent")
+    _incident, event = close(track.incident, IncidentStatus.EXCUSED, now, by=by, reason=reason)
+    window = ExceptionWindow(track.agent_id, now, until, reason=reason, approved_by=by, source="slack")
+    return track.model_copy(update={"incident": None, "exception": window}), event
+
+
+def advance(
+    track: AgentTrack | None,
+    evaluation: Evaluation,
+    now: datetime,
+    *,
+    mu_id: str,
+    team_id: str,
+    policy: EscalationPolicy,
+) -> tuple[AgentTrack | None, list[IncidentEvent]]:
+    """One agent, one tick: open, fire, clear or resolve. Returns the new track (None if empty)."""
+    agent_id = evaluation.agent_id
+    if track is None and not evaluation.escalates and not evaluation.positive_deviation:
+        return None, []  # the common case, kept cheap: an adherent agent with nothing remembered
+    current = track or AgentTrack(agent_id=agent_id)
+    incident, positive_since, exception = current.incident, current.positive_since, current.exception
+    events: list[IncidentEvent] = []
+
+    excused_until = None
+    if exception is not None and now >= exception.end:
+        excused_until, exception = exception.end, None
+
+    if evaluation.escalates and exception is None:
+        if incident is None:
+            incident = open_incident(evaluation, mu_id, team_id, policy, now)
+            if excused_until is not None and incident.started_at < excused_until:
+                # Still out when the approved exception ran out: the clock starts where it ended.
+                incident = open_incident(replace(evaluation, since=excused_until), mu_id, team_id, policy, now)
+            events.append(IncidentEvent(EventKind.OPENED, incident, now))
+        elif (incident.back_in_since is not None or incident.presence != evaluation.presence
+              or incident.routing != evaluation.routing or incident.category != evaluation.category):
+            # Back out before clear_after ran out: the same violation goes on, its clock untouched.
+            incident = incident.model_copy(update={
+                "back_in_since": None, "last_out_at": now, "category": evaluation.category,
+                "presence": evaluation.presence, "routing": evaluation.routing,
+            })
+        incident, fired = fire_due_tiers(incident, now)
+        events.extend(fired)
+    elif incident is not None and evaluation.status is not Status.UNKNOWN:
+        # Unknown state freezes an incident: neither escalate nor clear on data we do not have.
+        if evaluation.reason is Reason.EXCEPTION:
+            incident, event = close(incident, IncidentStatus.EXCUSED, now, by="wfm",
+                                    reason="approved adherence exception")
+            events.append(event)
+            incident = None
+        else:
+            back = incident.back_in_since or max(evaluation.since, incident.last_out_at or incident.started_at)
+            incident = incident.model_copy(update={"back_in_since": back})
+            if now - back >= incident.policy.clear_after:
+                incident, event = close(incident, IncidentStatus.RESOLVED, now, reason="back in adherence")
+                events.append(event)
+                incident = None
+
+    if evaluation.positive_deviation:
+        positive_since = positive_since or evaluation.since
+    elif positive_since is not None and not _still_positive(evaluation):
+        note = f"{positive_since.isoformat()}/{now.isoformat()}"
+        if incident is not None:
+            events.append(IncidentEvent(EventKind.POSITIVE_DEVIATION, incident, now, note=note))
+        else:
+            events.append(_deviation_event(agent_id, mu_id, team_id, positive_since, now, policy, note))
+        positive_since = None
+
+    new = AgentTrack(agent_id=agent_id, version=current.version, incident=incident,
+                     positive_since=positive_since, exception=exception)
+    if new == current:
+        return track, events
+    return (None if new.empty else new), events
+
+
+def _still_positive(evaluation: Evaluation) -> bool:
+    """A positive deviation goes on through forgiven calls (taking calls on a break) and data gaps."""
+    return evaluation.status is Status.UNKNOWN or (
+        evaluation.status is Status.NON_ADHERENT and evaluation.impact is Impact.POSITIVE)
+
+
+def _deviation_event(agent_id: str, mu_id: str, team_id: str, start: datetime, now: datetime,
+                     policy: EscalationPolicy, note: str) -> IncidentEvent:
+    """Positive deviations are recorded (audit) but never become incidents that escalate."""
+    record = Incident(id=f"{mu_id}.{agent_id}.{int(start.timestamp())}.positive", mu_id=mu_id,
+                      agent_id=agent_id, team_id=team_id, started_at=start, policy=policy,
+                      status=IncidentStatus.RESOLVED, closed_at=now, close_reason="positive deviation")
+    return IncidentEvent(EventKind.POSITIVE_DEVIATION, record, now, note=note)

@@ -1,0 +1,141 @@
+"""What supervisors do from a card: acknowledge, escalate now, approve an exception, mark an outage.
+
+Each action checks who may act (the agent's supervisors and the unit's ops managers), applies the
+pure transition, and writes it compare-and-set with its audit entry; a concurrent change (a tick,
+another click) makes it re-read and try again, so the first press wins and none is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from services.adapters.redis.store import RedisStore
+from services.domain.escalation import (
+    AgentTrack,
+    Incident,
+    IncidentClosed,
+    IncidentEvent,
+    acknowledge,
+    escalate_now,
+    excuse,
+)
+from services.domain.model import Roster
+from services.ports import ChatDirectory, Clock, ExceptionWriter, TrackChange
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    slack_user_id: str
+    name: str
+
+
+class NotAllowed(Exception):
+    code = "not_allowed"
+
+
+class IncidentNotFound(Exception):
+    code = "incident_not_found"
+
+
+class IncidentActions:
+    def __init__(self, *, store: RedisStore, rosters: Callable[[str], Roster | None], directory: ChatDirectory,
+                 clock: Clock, exception_writer: ExceptionWriter | None = None,
+                 outage_window: timedelta = timedelta(minutes=30)) -> None:
+        self.store, self.rosters, self.directory, self.clock = store, rosters, directory, clock
+        self.exception_writer, self.outage_window = exception_writer, outage_window
+
+    async def acknowledge(self, mu_id: str, agent_id: str, incident_id: str, actor: Actor) -> Incident:
+        def step(track: AgentTrack, incident: Incident, now: datetime) -> tuple[AgentTrack, IncidentEvent]:
+            new, event = acknowledge(incident, actor.name, now)
+            return track.model_copy(update={"incident": new}), event
+
+        return await self._act(mu_id, agent_id, incident_id, actor, step)
+
+    async def escalate(self, mu_id: str, agent_id: str, incident_id: str, actor: Actor) -> Incident:
+        def step(track: AgentTrack, incident: Incident, now: datetime) -> tuple[AgentTrack, IncidentEvent]:
+            new, event = escalate_now(incident, actor.name, now)
+            return track.model_copy(update={"incident": new}), event
+
+        return await self._act(mu_id, agent_id, incident_id, actor, step)
+
+    async def approve_exception(self, mu_id: str, agent_id: str, incident_id: str, actor: Actor, *,
+                                until: datetime, reason_code: str, note: str = "") -> Incident:
+        reason = f"{reason_code}: {note}" if note else reason_code
+
+        def step(track: AgentTrack, incident: Incident, now: datetime) -> tuple[AgentTrack, IncidentEvent]:
+            if until <= now:
+                raise ValueError("the exception must end in the future")
+            return excuse(track, actor.name, until, reason, now)
+
+        incident = await self._act(mu_id, agent_id, incident_id, actor, step)
+        if self.exception_writer is not None:
+            track = await self.store.load_track(mu_id, agent_id)
+            if track is not None and track.exception is not None:
+                try:
+                    await self.exception_writer.record_exception(mu_id, track.exception)
+                except Exception:  # the exception stands in the bot either way; WFM write-back is best effort
+                    log.exception("could not write the approved exception for %s back to the WFM", agent_id)
+        return incident
+
+    async def mark_outage(self, mu_id: str, storm_id: str, actor: Actor) -> int:
+        """Excuse every open incident of a storm: the outage window counts as neutral for all of them."""
+        for _ in range(MAX_ATTEMPTS):
+            now = self.clock.now()
+            tracks = await self.store.load_tracks(mu_id)
+            members = {a: t for a, t in tracks.items() if t.incident is not None and t.incident.storm_id == storm_id}
+            if not members:
+                raise IncidentClosed("every alert of this outage is already closed")
+            await self._authorize(mu_id, next(iter(members)), actor)
+            changes, events = [], []
+            for agent_id, track in members.items():
+                new, event = excuse(track, actor.name, now + self.outage_window, "outage", now)
+                changes.append(TrackChange(agent_id, track.version, new))
+                events.append(event)
+            result = await self.store.commit(mu_id, changes=changes, events=events, day=now.date())
+            if not result.rejected:
+                return len(changes)
+        raise RuntimeError("the outage alert kept changing; try again")
+
+    async def _act(self, mu_id: str, agent_id: str, incident_id: str, actor: Actor,
+                   step: Callable[[AgentTrack, Incident, datetime], tuple[AgentTrack, IncidentEvent]]) -> Incident:
+        await self._authorize(mu_id, agent_id, actor)
+        for _ in range(MAX_ATTEMPTS):
+            now = self.clock.now()
+            track = await self.store.load_track(mu_id, agent_id)
+            incident = track.incident if track else None
+            if track is None or incident is None or incident.id != incident_id:
+                closed = await self.store.closed_incident(mu_id, incident_id)
+                if closed is not None:
+                    raise IncidentClosed(_closed_message(closed))
+                raise IncidentNotFound("this alert is no longer known (it may have expired)")
+            new_track, event = step(track, incident, now)
+            result = await self.store.commit(
+                mu_id, changes=[TrackChange(agent_id, track.version, None if new_track.empty else new_track)],
+                events=[event], day=now.date())
+            if not result.rejected:
+                log.info("%s: %s by %s", incident_id, event.kind.value, actor.name)
+                return event.incident
+        raise RuntimeError("the alert kept changing while you acted on it; try again")
+
+    async def _authorize(self, mu_id: str, agent_id: str, actor: Actor) -> None:
+        roster = self.rosters(mu_id)
+        if roster is None or agent_id not in roster.agents:
+            raise IncidentNotFound("this agent is not in a monitored management unit")
+        allowed = [*roster.supervisors_of(agent_id), *roster.ops_managers()]
+        for person in allowed:
+            if await self.directory.user_id_for(person) == actor.slack_user_id:
+                return
+        names = ", ".join(p.name for p in allowed) or "nobody is configured"
+        raise NotAllowed(f"Only the agent's supervisors and the unit's ops managers may act on this alert ({names}).")
+
+
+def _closed_message(incident: Incident) -> str:
+    who = f" by {incident.closed_by}" if incident.closed_by else ""
+    return f"this alert was already {incident.status.value}{who}"

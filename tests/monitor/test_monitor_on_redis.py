@@ -1,0 +1,222 @@
+"""The monitor loop end to end on real Redis, with an injected clock: exact tier times, restarts,
+two replicas at once, fencing, the outbox, and mid-day schedule changes."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from redis.asyncio import Redis
+
+from services.adapters.redis.keys import heartbeat_key
+from services.adapters.redis.store import RedisStore
+from services.clock import ManualClock
+from services.config import OrgConfig, parse_org_config
+from services.dispatch import OutboxDispatcher
+from services.domain.escalation import EventKind, TierAction
+from services.domain.model import ScheduledActivity
+from services.domain.states import ActivityCategory, Presence, RoutingStatus
+from services.monitor import Monitor
+from tests.monitor.scripted import Recorder, ScriptedSource
+
+T0 = datetime(2026, 5, 18, 9, 0, tzinfo=UTC)
+TICK = timedelta(seconds=15)
+ON_QUEUE_DAY = [ScheduledActivity(T0 - timedelta(hours=1), T0 + timedelta(hours=7), ActivityCategory.ON_QUEUE_WORK)]
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+class Rig:
+    def __init__(self, redis: Redis, prefix: str, config: OrgConfig | None = None, *, agents: int = 1) -> None:
+        self.clock = ManualClock(T0)
+        self.config = config or OrgConfig()
+        self.source = ScriptedSource(self.clock)
+        for i in range(agents):
+            self.source.add_agent(f"a{i}", ON_QUEUE_DAY)
+            self.source.set_state(f"a{i}", Presence.ON_QUEUE, RoutingStatus.IDLE, since=at(-60))
+        self.redis, self.prefix = redis, prefix
+        self.recorder = Recorder(self.clock)
+        self.store = RedisStore(redis, prefix)
+        self.monitor = self.new_monitor()
+        self.dispatcher = self.new_dispatcher()
+        self.events: list[tuple[EventKind, str, datetime]] = []
+
+    def new_monitor(self, replica: str = "r1") -> Monitor:
+        return Monitor(source=self.source, store=RedisStore(self.redis, self.prefix), config=self.config,
+                       clock=self.clock, replica_id=replica)
+
+    def new_dispatcher(self) -> OutboxDispatcher:
+        return OutboxDispatcher(store=RedisStore(self.redis, self.prefix), chat=self.recorder, email=self.recorder,
+                                coaching=self.recorder, rosters=self.monitor.roster, clock=self.clock,
+                                config=self.config)
+
+    async def run_until(self, minutes: float, *monitors: Monitor) -> None:
+        monitors = monitors or (self.monitor,)
+        while self.clock.now() <= at(minutes):
+            reports = await asyncio.gather(*(m.tick() for m in monitors))
+            for report in reports:
+                self.events += [(e.kind, e.tier.action.value if e.tier else "", e.at) for e in report.events]
+            await self.dispatcher.drain(["mu-1"])
+            self.clock.advance(TICK)
+
+    def fired(self) -> list[tuple[str, datetime]]:
+        return [(action, when) for kind, action, when in self.events if kind is EventKind.TIER_FIRED]
+
+
+async def test_tiers_fire_at_their_thresholds_and_the_incident_resolves(redis_client: Redis, redis_prefix: str) -> None:
+    rig = Rig(redis_client, redis_prefix)
+    await rig.run_until(1)
+    rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE)  # at 01:15
+    await rig.run_until(40)
+    start = at(1.25)
+    assert rig.fired() == [
+        ("chat_card", start + timedelta(minutes=5)),
+        ("email", start + timedelta(minutes=15)),
+        ("coaching", start + timedelta(minutes=30)),
+    ]
+    assert rig.recorder.kinds() == ["post_card", "email", "update_card:open", "coaching", "update_card:open"]
+    (request,) = rig.recorder.appointments.values()
+    assert request.agent_id == "a0" and request.facilitator_id == "sup"
+    rig.source.set_state("a0", Presence.ON_QUEUE, RoutingStatus.IDLE)
+    await rig.run_until(42)
+    assert rig.recorder.kinds()[-1] == "update_card:resolved"
+    assert [k for k, _, _ in rig.events][-1] is EventKind.RESOLVED
+    assert await rig.store.load_tracks("mu-1") == {}
+
+
+async def test_a_restart_mid_violation_neither_repeats_nor_skips_a_tier(redis_client: Redis, redis_prefix: str) -> None:
+    rig = Rig(redis_client, redis_prefix)
+    rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
+    await rig.run_until(10)
+    assert [a for a, _ in rig.fired()] == ["chat_card"]
+    # The process dies; a new one (fresh memory, same Redis) takes over after a gap of 8 minutes.
+    rig.clock.set(at(18))
+    rig.monitor = rig.new_monitor("r2")
+    rig.dispatcher = rig.new_dispatcher()
+    await rig.run_until(35)
+    assert [a for a, _ in rig.fired()] == ["chat_card", "email", "coaching"]
+    assert rig.fired()[1][1] == at(18)  # overdue during the outage: fired at the first tick back, once
+    assert rig.fired()[2][1] == at(30)
+    assert rig.recorder.kinds().count("post_card") == 1
+
+
+async def test_two_monitors_at_once_fire_each_tier_once(redis_client: Redis, redis_prefix: str) -> None:
+    rig = Rig(redis_client, redis_prefix, agents=20)
+    second = rig.new_monitor("r2")
+    for i in range(0, 20, 2):
+        rig.source.set_state(f"a{i}", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
+    await rig.run_until(35, rig.monitor, second)
+    assert sorted(rig.fired()) == sorted([("chat_card", at(5)), ("email", at(15)), ("coaching", at(30))] * 10)
+    audit = await rig.store.audit("mu-1")
+    fired_pairs = [(e["incident"], e["event"]) for e in audit if e["kind"] == "tier_fired"]
+    assert len(fired_pairs) == 30 and len({incident for incident, _ in fired_pairs}) == 10
+    assert rig.recorder.kinds().count("post_card") == 10  # half the team is not a storm (needs more than half)
+    outbox = await redis_client.xlen(rig.store.keys("mu-1").outbox)
+    assert outbox == 30  # one delivery per tier per incident, never two
+
+
+async def test_a_commit_that_lost_its_claim_is_discarded(redis_client: Redis, redis_prefix: str) -> None:
+    store = RedisStore(redis_client, redis_prefix)
+    token = await store.claim_tick("mu-1", 7, timedelta(seconds=60))
+    assert token is not None
+    assert await store.claim_tick("mu-1", 7, timedelta(seconds=60)) is None  # the other replica loses
+    await redis_client.set(store.keys("mu-1").tick_claim(7), "someone-else")
+    result = await store.commit("mu-1", changes=[], events=[], token=token, tick_number=7)
+    assert result.fenced
+
+
+async def test_schedule_republished_mid_day_is_used_at_once_no_false_alert(redis_client: Redis,
+                                                                          redis_prefix: str) -> None:
+    rig = Rig(redis_client, redis_prefix)
+    await rig.run_until(5)
+    training = [ScheduledActivity(at(-60), at(10), ActivityCategory.ON_QUEUE_WORK),
+                ScheduledActivity(at(10), at(70), ActivityCategory.TRAINING),
+                ScheduledActivity(at(70), at(420), ActivityCategory.ON_QUEUE_WORK)]
+    rig.source.republish("a0", training)
+    await rig.run_until(9.9)
+    rig.source.set_state("a0", Presence.TRAINING, RoutingStatus.OFF_QUEUE, since=at(10))
+    await rig.run_until(30)
+    assert rig.events == []
+
+
+async def test_without_the_signal_the_cache_refreshes_within_schedule_refresh(redis_client: Redis,
+                                                                              redis_prefix: str) -> None:
+    rig = Rig(redis_client, redis_prefix, parse_org_config({"monitor": {"schedule_refresh": "15m"}}))
+    await rig.run_until(1)
+    fetches = rig.source.schedule_fetches
+    rig.source.republish("a0", [ScheduledActivity(at(-60), at(420), ActivityCategory.TRAINING)], announce=False)
+    rig.source.set_state("a0", Presence.TRAINING, RoutingStatus.OFF_QUEUE)
+    await rig.run_until(17)
+    assert rig.source.schedule_fetches == fetches + 1
+    # Against the stale copy the agent looked out from 01:15 until the refresh at 15:00: long enough for the
+    # chat tier (at 06:15), which is why the "schedule changed" signal matters; the refresh then clears it.
+    assert [a for a, _ in rig.fired()] == ["chat_card"]
+    assert rig.events[-1][0] is EventKind.RESOLVED and rig.events[-1][2] <= at(16.25)
+
+
+async def test_heartbeat_and_every_key_expire(redis_client: Redis, redis_prefix: str) -> None:
+    rig = Rig(redis_client, redis_prefix)
+    rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
+    await rig.run_until(16)
+    beat = await rig.store.heartbeat()
+    assert beat is not None and beat["replica"] == "r1"
+    assert 0 < await redis_client.pttl(heartbeat_key(redis_prefix)) <= 60_000
+    keys = [k async for k in redis_client.scan_iter(match=f"{redis_prefix}:*")]
+    assert len(keys) >= 6
+    for key in keys:
+        assert await redis_client.ttl(key) > 0, key
+
+
+async def test_audit_stream_has_every_transition(redis_client: Redis, redis_prefix: str) -> None:
+    rig = Rig(redis_client, redis_prefix)
+    rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
+    await rig.run_until(6)
+    rig.source.set_state("a0", Presence.ON_QUEUE, RoutingStatus.IDLE)
+    await rig.run_until(8)
+    audit = await rig.store.audit("mu-1")
+    assert [(e["kind"], e["agent"]) for e in audit] == [("opened", "a0"), ("tier_fired", "a0"), ("resolved", "a0")]
+
+
+async def test_a_failed_delivery_is_retried_later_and_never_doubled(redis_client: Redis, redis_prefix: str) -> None:
+    rig = Rig(redis_client, redis_prefix)
+    rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
+    rig.recorder.fail_next = 2  # Slack is down for the first two attempts
+    await rig.run_until(5.3)  # tier at 5:00 fails, the retry at 5:15 fails too
+    assert rig.recorder.kinds() == [] and rig.recorder.fail_next == 0
+    await rig.run_until(7)  # the retry after the backoff goes through
+    assert rig.recorder.calls[0][:2] == ("post_card", "mu-1.a0.1779094800") and len(rig.recorder.calls) == 1
+    assert rig.recorder.calls[0][2] == at(5.5)
+    # A restarted dispatcher (same consumer name) finds nothing left to do.
+    rig.dispatcher = rig.new_dispatcher()
+    await rig.run_until(8)
+    assert rig.recorder.kinds() == ["post_card"]
+
+
+async def test_a_restart_between_tier_fired_and_card_posted_posts_exactly_one_card(redis_client: Redis,
+                                                                                   redis_prefix: str) -> None:
+    rig = Rig(redis_client, redis_prefix)
+    rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
+    while rig.clock.now() <= at(5):  # ticks only: the process dies before delivering anything
+        await rig.monitor.tick()
+        rig.clock.advance(TICK)
+    assert await redis_client.xlen(rig.store.keys("mu-1").outbox) == 1
+    rig.monitor = rig.new_monitor("r2")
+    rig.dispatcher = rig.new_dispatcher()
+    await rig.run_until(7)
+    assert rig.recorder.kinds() == ["post_card"]
+
+
+@pytest.mark.parametrize("share_out", [5])
+async def test_a_team_outage_posts_one_grouped_card(redis_client: Redis, redis_prefix: str, share_out: int) -> None:
+    rig = Rig(redis_client, redis_prefix, agents=8)
+    await rig.run_until(1)
+    for i in range(share_out):
+        rig.source.set_state(f"a{i}", Presence.OFFLINE, RoutingStatus.OFFLINE)
+    await rig.run_until(7)
+    kinds = rig.recorder.kinds()
+    assert kinds.count("post_card") == 0
+    assert kinds[0] == f"post_storm:{share_out}"
+    assert len([k for k in kinds if k.startswith("post_storm")]) == 1
