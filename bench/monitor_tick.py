@@ -25,16 +25,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from redis.asyncio import Redis  # noqa: E402
-from redis.asyncio.connection import Connection, ConnectionPool  # noqa: E402
+from redis.asyncio import Redis
+from redis.asyncio.connection import Connection, ConnectionPool
 
-from services.adapters.redis.codec import track_from_json, track_to_json  # noqa: E402
-from services.adapters.redis.store import RedisStore  # noqa: E402
-from services.clock import ManualClock  # noqa: E402
-from services.config import OrgConfig  # noqa: E402
-from services.domain.adherence import evaluate  # noqa: E402
-from services.domain.escalation import advance  # noqa: E402
-from services.domain.model import (  # noqa: E402
+from services.adapters.redis.codec import track_from_json, track_to_json
+from services.adapters.redis.store import RedisStore
+from services.clock import ManualClock
+from services.config import OrgConfig
+from services.domain.adherence import evaluate
+from services.domain.escalation import advance
+from services.domain.model import (
     Agent,
     AgentSchedule,
     AgentState,
@@ -45,8 +45,8 @@ from services.domain.model import (  # noqa: E402
     ScheduledActivity,
     Team,
 )
-from services.domain.states import ActivityCategory, Presence, RoutingStatus  # noqa: E402
-from services.monitor import Monitor  # noqa: E402
+from services.domain.states import ActivityCategory, Presence, RoutingStatus
+from services.monitor import Monitor
 
 T0 = datetime(2026, 5, 18, 9, 0, tzinfo=UTC)
 TICK = timedelta(seconds=15)
@@ -137,7 +137,7 @@ async def naive_tick(redis: Redis, prefix: str, source: SyntheticSource, config:
         states, rules, policy = source.states_by_mu[mu.id], config.rules_for(mu.id), config.policy_for(mu.id)
         key = f"{prefix}:naive:{mu.id}"
         for agent_id, agent in roster.agents.items():
-            body = await redis.hget(key, agent_id)  # type: ignore[misc]
+            body = await redis.hget(key, agent_id)
             track = track_from_json(body) if body else None
             activity = schedules[agent_id].activity_at(now)
             evaluation = evaluate(agent_id, activity, states.get(agent_id), now, rules,
@@ -145,9 +145,9 @@ async def naive_tick(redis: Redis, prefix: str, source: SyntheticSource, config:
             new, _events = advance(track, evaluation, now, mu_id=mu.id, team_id=agent.team_id, policy=policy)
             if new is not track:
                 if new is None:
-                    await redis.hdel(key, agent_id)  # type: ignore[misc]
+                    await redis.hdel(key, agent_id)
                 else:
-                    await redis.hset(key, agent_id, track_to_json(new))  # type: ignore[misc]
+                    await redis.hset(key, agent_id, track_to_json(new))
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sys
 from collections.abc import Sequence
 
 from services.config import ConfigError
@@ -75,13 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             from bot.container import load_config
 
-            config = load_config(settings)
-            print(f"configuration OK: {len(config.management_units)} unit override(s), "
-                  f"{len(config.tiers)} tier(s); Genesys: {'yes' if settings.has_genesys else 'no (simulator)'}; "
-                  f"Slack: {'yes' if settings.has_slack else 'no (console)'}")
+            load_config(settings)
             return 0
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except ConfigError:
         return 2
     except KeyboardInterrupt:
         return 130

@@ -14,7 +14,7 @@ from services.adapters.redis.store import RedisStore
 from services.clock import ManualClock
 from services.config import OrgConfig, parse_org_config
 from services.dispatch import OutboxDispatcher
-from services.domain.escalation import EventKind, TierAction
+from services.domain.escalation import EventKind
 from services.domain.model import ScheduledActivity
 from services.domain.states import ActivityCategory, Presence, RoutingStatus
 from services.monitor import Monitor

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -76,7 +77,7 @@ class Agent:
         return [e.kind for e in self.events]
 
 
-def run(timeline: list[tuple[float, tuple[Presence, RoutingStatus] | None]], until: float,
+def run(timeline: Sequence[tuple[float, tuple[Presence, RoutingStatus] | None]], until: float,
         **kwargs: object) -> Agent:
     """Apply each (minute, state) change, ticking every 15 s from minute 0 to ``until``."""
     agent = Agent(**kwargs)  # type: ignore[arg-type]

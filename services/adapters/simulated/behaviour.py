@@ -11,8 +11,10 @@ import math
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import IntEnum
 
+from services.domain.model import AgentState
 from services.domain.states import ActivityCategory, Presence, RoutingStatus
 
 
@@ -111,30 +113,49 @@ class Timeline:
                    logged_out_since)
 
 
-StateAt = tuple[Presence, RoutingStatus, float, float]
+def agent_state(agent_id: str, timeline: Timeline, rhythm: Rhythm, legacy: bool, t: float,
+                report_every: int) -> tuple[AgentState, float]:
+    """The state agent ``agent_id`` reports at ``t`` (epoch seconds), and when that answer stops holding.
 
-
-def state_at(timeline: Timeline, rhythm: Rhythm, legacy: bool, t: float) -> StateAt:
-    """(presence, routing, since, until): the state at ``t``, when it began and when it next changes."""
+    ``since`` is when the state began (span start or flap-piece start). ``observed_at`` is the latest
+    report: an unchanged state is re-confirmed every ``report_every`` seconds from when it began, like a
+    presence heartbeat, so observed_at is never more than ``report_every`` old. This is the hot path of
+    :class:`~services.adapters.simulated.live.LiveStates`, hence the flat code.
+    """
     starts = timeline.starts
     index = bisect_right(starts, t) - 1
+    routing = OFF_QUEUE
     if index < 0:
-        since = timeline.logged_out_since
+        presence, since = Presence.OFFLINE, timeline.logged_out_since
+        until = starts[0] if starts else INFINITY
         if t < since:  # before even the previous shift ended: offline since a whole number of days earlier
             since -= _DAY * math.ceil((since - t) / _DAY)
-            return Presence.OFFLINE, OFF_QUEUE, since, since + _DAY
-        return Presence.OFFLINE, OFF_QUEUE, since, starts[0] if starts else INFINITY
-    end = timeline.ends[index]
-    if t >= end:
-        following = starts[index + 1] if index + 1 < len(starts) else INFINITY
-        return Presence.OFFLINE, OFF_QUEUE, end, following
-    mode = timeline.modes[index]
-    if mode is Mode.ON_QUEUE:
-        interacting, since, until = flap(rhythm, t)
-        since, until = max(since, starts[index]), min(until, end)
-        if interacting:
-            return _BUSY[legacy], RoutingStatus.INTERACTING, since, until
-        return _IDLE[legacy], RoutingStatus.IDLE, since, until
-    if mode is Mode.INTERACTING:
-        return _BUSY[legacy], RoutingStatus.INTERACTING, starts[index], end
-    return _FIXED[mode], OFF_QUEUE, starts[index], end
+            until = since + _DAY
+    elif t >= timeline.ends[index]:
+        presence, since = Presence.OFFLINE, timeline.ends[index]
+        until = starts[index + 1] if index + 1 < len(starts) else INFINITY
+    else:
+        mode, since, until = timeline.modes[index], starts[index], timeline.ends[index]
+        if mode is Mode.ON_QUEUE:
+            interacting, piece_start, piece_end = flap(rhythm, t)
+            if piece_start > since:
+                since = piece_start
+            if piece_end < until:
+                until = piece_end
+            if interacting:
+                presence, routing = _BUSY[legacy], RoutingStatus.INTERACTING
+            else:
+                presence, routing = _IDLE[legacy], RoutingStatus.IDLE
+        elif mode is Mode.INTERACTING:
+            presence, routing = _BUSY[legacy], RoutingStatus.INTERACTING
+        else:
+            presence = _FIXED[mode]
+    if t - since < report_every:  # the usual case: the report is the change itself
+        began = observed = datetime.fromtimestamp(since, UTC)
+        reported = since
+    else:
+        reported = since + ((t - since) // report_every) * report_every
+        began, observed = datetime.fromtimestamp(since, UTC), datetime.fromtimestamp(reported, UTC)
+    if reported + report_every < until:
+        until = reported + report_every
+    return AgentState(agent_id, presence, routing, began, observed), until

@@ -10,9 +10,8 @@ or jumping more than a day rebuilds the cache. Either way the answer at ``t`` eq
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 
-from services.adapters.simulated.behaviour import state_at
+from services.adapters.simulated.behaviour import agent_state
 from services.adapters.simulated.world import Unit
 from services.domain.model import AgentState
 
@@ -20,20 +19,9 @@ _REBUILD_AFTER = 86400  # seconds; walking a longer jump second by second costs 
 
 
 def state_of(unit: Unit, index: int, t: float, report_every: int) -> tuple[AgentState, float]:
-    """Agent ``index`` of ``unit`` at ``t`` (epoch seconds), and when that answer stops holding.
-
-    ``observed_at`` is the latest report instant: the simulator re-confirms an unchanged state every
-    ``report_every`` seconds, counted from when the state began, like a presence heartbeat.
-    """
-    presence, routing, since, until = state_at(unit.timelines[index], unit.rhythms[index], unit.legacy[index], t)
-    if t - since < report_every:  # the usual case: the report is the change itself
-        began = observed = datetime.fromtimestamp(since, UTC)
-        until = min(until, since + report_every)
-    else:
-        reported = since + ((t - since) // report_every) * report_every
-        began, observed = datetime.fromtimestamp(since, UTC), datetime.fromtimestamp(reported, UTC)
-        until = min(until, reported + report_every)
-    return AgentState(unit.agent_ids[index], presence, routing, began, observed), until
+    """Agent ``index`` of ``unit`` at ``t``: see :func:`~services.adapters.simulated.behaviour.agent_state`."""
+    return agent_state(unit.agent_ids[index], unit.timelines[index], unit.rhythms[index], unit.legacy[index], t,
+                       report_every)
 
 
 class LiveStates:
@@ -57,15 +45,16 @@ class LiveStates:
             self._rebuild(t)
         else:
             unit, every, states, due = self._unit, self._every, self._states, self._due
-            ids = unit.agent_ids
+            ids, timelines, rhythms, legacy = unit.agent_ids, unit.timelines, unit.rhythms, unit.legacy
             for second in range(self._cursor, now + 1):
                 agents = due.pop(second, None)
                 if agents is None:
                     continue
                 for index in agents:
-                    state, until = state_of(unit, index, t, every)
-                    states[ids[index]] = state
-                    self._file(index, until)
+                    state, until = agent_state(ids[index], timelines[index], rhythms[index], legacy[index], t, every)
+                    states[state.agent_id] = state
+                    if until != math.inf:
+                        due.setdefault(math.ceil(until), []).append(index)
         self._cursor, self._last = now + 1, t
         return self._states
 
