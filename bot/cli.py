@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 from collections.abc import Sequence
 
 from services.config import ConfigError
@@ -74,9 +75,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             from bot.container import load_config
 
-            load_config(settings)
+            config = load_config(settings)
+            print(f"configuration OK: {len(config.management_units)} unit override(s), "
+                  f"{len(config.tiers)} tier(s); Genesys: {'yes' if settings.has_genesys else 'no (simulator)'}; "
+                  f"Slack: {'yes' if settings.has_slack else 'no (console)'}")
             return 0
-    except ConfigError:
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -48,7 +48,7 @@ class Narrator:
 
     def say(self, text: str) -> None:
         if not self.quiet:
-            pass
+            print(f"{self.clock.now():%H:%M:%S}  {text}", flush=True)
 
     def record(self, report: TickReport, monitor: Monitor) -> None:
         for event in report.events:
@@ -78,7 +78,7 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
     overrides = {"management_units": options.units, "teams_per_unit": options.teams,
                  "agents_per_team": options.agents, "seed": options.seed}
     sim_config = config.simulator.model_copy(update={k: v for k, v in overrides.items() if v is not None})
-    redis, _where = await connect_redis(settings.redis_url)
+    redis, where = await connect_redis(settings.redis_url)
     day = options.day or datetime.now().date()
     start = day_start(sim_config, day)
     clock = AcceleratedClock(start, options.speed)
@@ -91,9 +91,18 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
                                   clock=clock, config=config, consumer="demo")
     await monitor.start()
     end = start + timedelta(hours=options.hours)
+    print(f"State: {where}")
+    print(f"Simulated contact center: {len(monitor.units)} management unit(s),"
+          f" {sum(len(u.roster.teams) for u in monitor.units.values())} teams, {sim.agent_count} agents"
+          f" (seed {sim_config.seed})")
+    print(f"Simulated {start:%Y-%m-%d %H:%M} to {end:%H:%M} UTC at {options.speed:g}x"
+          f" (about {options.hours * 3600 / options.speed:.0f} s); tiers:"
+          f" {', '.join(f'{t.after} {t.action.value}' for t in config.policy_for(None).tiers)}")
     if not options.quiet:
-        for _scenario in sim.scenarios:
-            pass
+        print("Scripted situations:")
+        for scenario in sim.scenarios:
+            print(f"  {scenario.start:%H:%M}  {scenario.description}")
+        print()
 
     async def tick() -> None:
         narrator.record(await monitor.tick(), monitor)
@@ -119,6 +128,10 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
 
 async def _summary(monitor: Monitor, store: RedisStore, sim: SimulatedContactCenter, narrator: Narrator,
                    now: datetime) -> None:
+    print()
+    print(f"Summary at {now:%H:%M} (simulated)")
+    header = f"  {'team':<28} {'agents':>6} {'alerts':>6} {'cards':>5} {'emails':>6} {'coaching':>8} {'adherence':>9}"
+    print(header)
     day_begin = now.replace(hour=0, minute=0, second=0, microsecond=0)
     for mu_id, cache in monitor.units.items():
         out = await store.out_seconds(mu_id, now.date())
@@ -127,8 +140,13 @@ async def _summary(monitor: Monitor, store: RedisStore, sim: SimulatedContactCen
             scheduled = sum(cache.schedules[a.id].scheduled_seconds_between(day_begin, now)
                             for a in agents if a.id in cache.schedules)
             out_s = sum(out.get(a.id, 0.0) for a in agents)
-            f"{100 * (1 - out_s / scheduled):.1f}%" if scheduled else "n/a"
-            narrator.tiers[team.id]
+            pct = f"{100 * (1 - out_s / scheduled):.1f}%" if scheduled else "n/a"
+            tiers = narrator.tiers[team.id]
+            print(f"  {team.name + ' (' + cache.roster.mu.name + ')':<28} {len(agents):>6}"
+                  f" {len(narrator.incidents[team.id]):>6} {tiers['chat_card']:>5} {tiers['email']:>6}"
+                  f" {tiers['coaching']:>8} {pct:>9}")
+    booked = sim.coaching_appointments
+    print(f"Coaching appointments booked in the simulated QM system: {len(booked)}")
 
 
 async def _forget(redis: object, prefix: str) -> None:
