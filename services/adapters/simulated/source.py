@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from services.adapters.simulated.catalog import ACTIVITY_CODES, ActivityCode
 from services.adapters.simulated.live import LiveStates, state_of
@@ -35,7 +35,7 @@ DEFAULT_REPORT_INTERVAL = timedelta(minutes=2)
 
 
 class UnknownManagementUnit(LookupError):
-    pass
+    """A management-unit id the simulator did not generate; the message lists the ones it did."""
 
 
 class SimulatedContactCenter:
@@ -59,7 +59,7 @@ class SimulatedContactCenter:
     def build(cls, config: SimulatorConfig, clock: Clock, day: date | None = None, *,
               report_interval: timedelta = DEFAULT_REPORT_INTERVAL) -> SimulatedContactCenter:
         """Generate the organisation for ``day`` (default: the clock's current UTC date)."""
-        return cls(build_world(config, day or clock.now().date()), clock, report_interval)
+        return cls(build_world(config, day or clock.now().astimezone(UTC).date()), clock, report_interval)
 
     # --- what tests and the demo read -------------------------------------------------------------
 
