@@ -18,9 +18,11 @@ from enum import StrEnum
 from services.adapters.simulated.behaviour import Mode
 from services.adapters.simulated.generator import (
     BREAK,
+    BREAK_MINUTES,
     MEAL,
     MEETING,
     ON_QUEUE,
+    PAID_MINUTES,
     TRAINING,
     AgentDraft,
     UnitDraft,
@@ -58,7 +60,7 @@ class Scenario:
     description: str
     expected_tiers: int  # tiers the default 5m/15m/30m policy should fire for each agent involved
     agent_ids: tuple[str, ...] = ()
-    marks: Mapping[str, datetime] = field(default_factory=dict)  # named instants, e.g. "returned"
+    marks: Mapping[str, datetime] = field(default_factory=dict, hash=False)  # named instants ("returned")
 
 
 def tiers_for(minutes: int) -> int:
@@ -88,8 +90,8 @@ TeamBuilder = Callable[[UnitDraft, Team, _Place], Scenario]
 
 def _day(shift: int, breaks: tuple[int, int], meal: tuple[int, int]) -> tuple[tuple[int, int, int], ...]:
     """A full 8 h shift with the two breaks and the meal at the given minutes."""
-    blocks = [(b, b + 15, BREAK) for b in breaks] + [(meal[0], meal[0] + meal[1], MEAL)]
-    return fill(shift, shift + 480 + meal[1], blocks, ON_QUEUE)
+    blocks = [(b, b + BREAK_MINUTES, BREAK) for b in breaks] + [(meal[0], meal[0] + meal[1], MEAL)]
+    return fill(shift, shift + PAID_MINUTES + meal[1], blocks, ON_QUEUE)
 
 
 def _solo(kind: ScenarioKind, unit: UnitDraft, draft: AgentDraft, p: _Place, start: int, end: int,

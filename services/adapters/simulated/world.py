@@ -34,6 +34,8 @@ class _Compiled:
 
 
 class _PlanBook:
+    """Compiles each distinct plan once (activities, schedule template, timeline) and shares the result."""
+
     def __init__(self, start: datetime) -> None:
         self.start = start
         self._origin = start.timestamp()
