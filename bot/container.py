@@ -1,10 +1,125 @@
-"""The composition root's shared pieces: configuration and the adapters every command wires."""
+"""The composition root's shared wiring: config, chat and email adapters for every command."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from slack_sdk.web.async_client import AsyncWebClient
+
 from bot.settings import Settings
+from handlers.blocks.renderer import BlockKitRenderer
+from services.adapters.email.mailer import ConsoleMailer, SmtpMailer, SmtpSettings
+from services.adapters.genesys import GenesysSource
+from services.adapters.simulated import SimulatedContactCenter
+from services.adapters.slack.chat import SlackChat
+from services.adapters.slack.client import make_web_client
+from services.adapters.slack.console import ConsoleChat
+from services.adapters.slack.directory import SlackDirectory
 from services.config import OrgConfig, load_org_config
+from services.domain.model import AgentState, ExceptionWindow, Person
+from services.monitor import Monitor
+from services.ports import (
+    ChatDirectory,
+    ChatPort,
+    Clock,
+    CoachingPort,
+    EmailPort,
+    ExceptionWriter,
+    WorkforceSource,
+)
+
+Printer = Callable[[str], None]
 
 
 def load_config(settings: Settings) -> OrgConfig:
     return load_org_config(settings.bot_config)
+
+
+@dataclass(frozen=True)
+class ChatWiring:
+    chat: ChatPort
+    directory: ChatDirectory
+    client: AsyncWebClient | None  # None: console only
+    description: str
+
+
+class ConfigDirectory:
+    """Without Slack: people are who the config says (``slack_user_id``), nobody else."""
+
+    def __init__(self, config: OrgConfig) -> None:
+        self._ids = {pid: p.slack_user_id for pid, p in config.people.items() if p.slack_user_id}
+
+    async def user_id_for(self, person: Person) -> str | None:
+        return self._ids.get(person.id)
+
+
+def build_chat(settings: Settings, config: OrgConfig, redis: Redis, printer: Printer | None = None) -> ChatWiring:
+    renderer = BlockKitRenderer()
+    if settings.slack_bot_token is None:
+        return ChatWiring(ConsoleChat(renderer, printer=printer), ConfigDirectory(config), None,
+                          "console (no SLACK_BOT_TOKEN set)")
+    client = make_web_client(settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
+    overrides = {pid: p.slack_user_id for pid, p in config.people.items() if p.slack_user_id}
+    directory = SlackDirectory(client, overrides=overrides, redis=redis, prefix=settings.redis_prefix)
+    return ChatWiring(SlackChat(client, directory, renderer), directory, client,
+                      f"Slack ({settings.slack_api_url or 'slack.com'})")
+
+
+def build_mailer(settings: Settings, printer: Printer | None = None) -> tuple[EmailPort, str]:
+    if not settings.smtp_host:
+        return ConsoleMailer(printer=printer), "console (no SMTP_HOST set)"
+    smtp = SmtpSettings(host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from,
+                        starttls=settings.smtp_starttls, use_tls=settings.smtp_tls,
+                        username=settings.smtp_username, password=settings.smtp_password)
+    return SmtpMailer(smtp), f"SMTP {settings.smtp_host}:{settings.smtp_port}"
+
+
+@dataclass
+class SourceWiring:
+    """The WFM + presence source, its coaching port and exception write-back, with their lifecycle."""
+
+    workforce: WorkforceSource
+    coaching: CoachingPort
+    exception_writer: ExceptionWriter | None
+    description: str
+    genesys: GenesysSource | None = None
+
+    async def start(self, monitor: Monitor) -> None:
+        if self.genesys is None:
+            return
+        await self.genesys.start()
+
+        async def evaluate_now(mu_id: str, state: AgentState) -> None:
+            await monitor.on_state_change(mu_id, state)  # a pushed change is evaluated when it arrives
+
+        self.genesys.on_state_changed(evaluate_now)
+
+    async def stop(self) -> None:
+        if self.genesys is not None:
+            await self.genesys.close()
+
+
+class GenesysExceptionWriter:
+    """Writes an exception approved in Slack back to Genesys as an approved adherence explanation."""
+
+    def __init__(self, source: GenesysSource) -> None:
+        self.source = source
+
+    async def record_exception(self, mu_id: str, window: ExceptionWindow) -> None:
+        await self.source.approve_exception(window.agent_id, window.start, window.end,
+                                            f"Approved in Slack by {window.approved_by}: {window.reason}")
+
+
+async def build_source(settings: Settings, config: OrgConfig, clock: Clock) -> SourceWiring:
+    if settings.has_genesys:
+        source = GenesysSource.from_settings(
+            client_id=settings.genesys_client_id or "", client_secret=settings.genesys_client_secret or "",
+            region=settings.genesys_region, api_url=settings.genesys_api_url, login_url=settings.genesys_login_url,
+            config=config, clock=clock)
+        where = settings.genesys_api_url or settings.genesys_region
+        return SourceWiring(source, source.coaching(), GenesysExceptionWriter(source), f"Genesys Cloud ({where})",
+                            source)
+    sim = SimulatedContactCenter.build(config.simulator, clock)
+    return SourceWiring(sim, sim, None, "simulated contact center (no GENESYS_* credentials set)")

@@ -12,11 +12,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.container import load_config
+from bot.container import build_chat, build_mailer, load_config
 from bot.redis_conn import connect_redis
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
-from services.adapters.console import ConsoleChat, ConsoleMailer
 from services.adapters.redis.store import RedisStore
 from services.adapters.simulated import SimulatedContactCenter, day_start
 from services.clock import AcceleratedClock
@@ -86,12 +85,13 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
     store = RedisStore(redis, prefix=f"{settings.redis_prefix}-demo-{uuid.uuid4().hex[:6]}")
     monitor = Monitor(source=sim, store=store, config=config, clock=clock, replica_id="demo")
     narrator = Narrator(clock, options.quiet)
-    chat, mailer = ConsoleChat(narrator.say), ConsoleMailer(narrator.say)
-    dispatcher = OutboxDispatcher(store=store, chat=chat, email=mailer, coaching=sim, rosters=monitor.roster,
+    chat = build_chat(settings, config, redis, narrator.say)
+    mailer, mail_where = build_mailer(settings, narrator.say)
+    dispatcher = OutboxDispatcher(store=store, chat=chat.chat, email=mailer, coaching=sim, rosters=monitor.roster,
                                   clock=clock, config=config, consumer="demo")
     await monitor.start()
     end = start + timedelta(hours=options.hours)
-    print(f"State: {where}")
+    print(f"State: {where}; chat: {chat.description}; email: {mail_where}")
     print(f"Simulated contact center: {len(monitor.units)} management unit(s),"
           f" {sum(len(u.roster.teams) for u in monitor.units.values())} teams, {sim.agent_count} agents"
           f" (seed {sim_config.seed})")

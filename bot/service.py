@@ -1,7 +1,8 @@
 """``python -m bot run``: the long-running service, wired from the environment.
 
 Source: Genesys Cloud when GENESYS_* are set, else the simulator on the real clock. Chat and email:
-Slack and SMTP when configured, else the console. The monitor and the outbox run on APScheduler.
+Slack and SMTP when configured, else the console. The monitor and the outbox run on APScheduler;
+Slack arrives over Socket Mode (default) or HTTP (``--http``); ``/health`` is always served.
 """
 
 from __future__ import annotations
@@ -9,55 +10,125 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 
-from bot.container import load_config
+from aiohttp import web
+
+from bot.container import build_chat, build_mailer, build_source, load_config
 from bot.redis_conn import connect_redis
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
-from services.adapters.console import ConsoleChat, ConsoleMailer
+from handlers.app import build_app
+from handlers.deps import HandlerDeps
+from handlers.http import HealthChecks, build_web_app
+from handlers.socket_mode import socket_connected, socket_mode_handler
 from services.adapters.redis.store import RedisStore
-from services.adapters.simulated import SimulatedContactCenter
 from services.clock import SystemClock
+from services.config import ConfigError
 from services.dispatch import OutboxDispatcher
+from services.incident_actions import IncidentActions
 from services.monitor import Monitor
+from services.queries import AdherenceQueries
 
 log = logging.getLogger(__name__)
 
 
-async def run_service(settings: Settings, *, http: bool = False, port: int = 3000) -> int:
+async def run_service(settings: Settings, *, http: bool = False, port: int = 3000,
+                      stop: asyncio.Event | None = None) -> int:
     config = load_config(settings)
+    if settings.has_slack and http and settings.slack_signing_secret is None:
+        raise ConfigError("--http needs SLACK_SIGNING_SECRET (Slack signs every request with it)")
+    if settings.has_slack and not http and settings.slack_app_token is None:
+        raise ConfigError("Socket Mode needs SLACK_APP_TOKEN (xapp-…); or run with --http and SLACK_SIGNING_SECRET")
     clock = SystemClock()
     redis, where = await connect_redis(settings.redis_url)
-    log.info("state: %s", where)
-    if settings.has_genesys:
-        log.error("Genesys credentials are set, but this build has no Genesys adapter wired yet")
-        return 2
-    sim = SimulatedContactCenter.build(config.simulator, clock)
-    log.info("WFM source: the simulated contact center (no GENESYS_* credentials set)")
-    if settings.has_slack:
-        log.warning("SLACK_BOT_TOKEN is set, but this build renders cards to the console")
+    source = await build_source(settings, config, clock)
     store = RedisStore(redis, prefix=settings.redis_prefix)
-    monitor = Monitor(source=sim, store=store, config=config, clock=clock)
-    dispatcher = OutboxDispatcher(store=store, chat=ConsoleChat(), email=ConsoleMailer(), coaching=sim,
+    monitor = Monitor(source=source.workforce, store=store, config=config, clock=clock)
+    chat = build_chat(settings, config, redis)
+    mailer, mail_where = build_mailer(settings)
+    dispatcher = OutboxDispatcher(store=store, chat=chat.chat, email=mailer, coaching=source.coaching,
                                   rosters=monitor.roster, clock=clock, config=config)
+    log.info("state: %s; WFM: %s; chat: %s; email: %s", where, source.description, chat.description, mail_where)
+    await source.start(monitor)
     await monitor.start()
-
-    async def tick() -> None:
-        await monitor.tick()
-        await dispatcher.drain(list(monitor.units))
 
     async def drain() -> None:
         await dispatcher.drain(list(monitor.units))
 
+    async def tick() -> None:
+        await monitor.tick()
+        await drain()
+
+    await tick()  # a first tick at once: the heartbeat is fresh as soon as /health answers
     scheduler = build_scheduler(tick=tick, drain=drain, tick_every=config.monitor.tick,
                                 drain_every=config.monitor.tick)
     scheduler.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    log.info("monitoring every %s; Ctrl-C to stop", config.monitor.tick)
+
+    slack_ok: Callable[[], Awaitable[bool]] = _always_true
+    slack_app = None
+    socket = None
+    if chat.client is not None:
+        actions = IncidentActions(store=store, rosters=monitor.roster, directory=chat.directory, clock=clock,
+                                  exception_writer=source.exception_writer)
+        queries = AdherenceQueries(monitor=monitor, store=store, directory=chat.directory, clock=clock)
+        slack_app = build_app(HandlerDeps(actions, queries, clock, after_action=drain),
+                              signing_secret=_secret(settings.slack_signing_secret), token=None, client=chat.client)
+        if http:
+            slack_ok = _authenticated(slack_app)
+        else:
+            socket = socket_mode_handler(slack_app, _secret(settings.slack_app_token) or "")
+            await socket.connect_async()  # type: ignore[no-untyped-call]
+            handler = socket
+
+            async def slack_ok_socket() -> bool:
+                return await socket_connected(handler)
+
+            slack_ok = slack_ok_socket
+
+    async def heartbeat_age() -> float | None:
+        beat = await store.heartbeat()
+        return None if beat is None else (clock.now() - datetime.fromisoformat(beat["at"])).total_seconds()
+
+    health = HealthChecks(heartbeat_age, slack_ok, max_heartbeat_age=4 * config.monitor.tick.total_seconds())
+    runner = web.AppRunner(build_web_app(slack_app if http else None, health))
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", port).start()
+    log.info("serving %s/health on port %d; monitoring every %s; Ctrl-C to stop",
+             "/slack/events and " if http and slack_app else "", port, config.monitor.tick)
+
+    if stop is None:  # run until SIGINT/SIGTERM (tests pass their own event instead)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    log.info("stopping")
     scheduler.shutdown(wait=False)
+    if socket is not None:
+        await socket.close_async()  # type: ignore[no-untyped-call]
+    await runner.cleanup()
+    await source.stop()
     await redis.aclose()
     return 0
+
+
+async def _always_true() -> bool:
+    return True
+
+
+def _authenticated(app: object) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        client = getattr(app, "client", None)
+        if client is None:
+            return False
+        response = await client.auth_test()
+        return bool(response.get("ok"))
+
+    return check
+
+
+def _secret(value: object) -> str | None:
+    getter = getattr(value, "get_secret_value", None)
+    return getter() if callable(getter) else None

@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     smtp_port: int = 587
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_starttls: bool = True
+    smtp_starttls: bool | None = None  # None: STARTTLS when the server offers it
+    smtp_tls: bool = False  # implicit TLS (port 465)
     smtp_from: str = "adherence-bot@localhost"
 
     @property

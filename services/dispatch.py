@@ -22,6 +22,7 @@ from services.ports import (
     Clock,
     CoachingPort,
     CoachingRequest,
+    DeliveryError,
     EmailPort,
     IncidentView,
     MessageRef,
@@ -91,6 +92,10 @@ class OutboxDispatcher:
         return DrainReport(delivered, failed, waiting)
 
     async def _retry_later(self, mu_id: str, entry: OutboxEntry, attempts: int, error: Exception) -> None:
+        if isinstance(error, DeliveryError) and not error.retryable:
+            log.error("giving up delivering %s: %s (retrying cannot help)", entry.delivery_key, error)
+            await self.store.give_up(mu_id, entry)
+            return
         if attempts >= self.max_attempts:
             log.error("giving up delivering %s after %d attempts: %s", entry.delivery_key, attempts, error)
             await self.store.give_up(mu_id, entry)
@@ -159,6 +164,7 @@ class OutboxDispatcher:
             team_id=first.team_id, team_name=team.name if team else first.team_id, incidents=views,
             supervisors=roster.supervisors_of(first.agent_id) if roster else [], now=self.clock.now(),
             closed=all(m.is_closed for m in members),
+            team_channel=team.slack_channel if team else None,
         )
         ref = await self.store.card_ref(mu_id, key)
         if ref is None:
@@ -203,4 +209,5 @@ def incident_view(incident: Incident, roster: Roster | None, now: datetime, ref:
         ops_managers=roster.ops_managers() if roster else [],
         now=now,
         card_link=ref.permalink if ref else None,
+        team_channel=team.slack_channel if team else None,
     )

@@ -23,6 +23,7 @@ from services.domain.model import Agent, AgentSchedule, AgentState, ExceptionWin
 from services.domain.rules import RuleTable
 from services.domain.unit_tick import UnitInputs, UnitOutcome, run_unit_tick, status_line
 from services.ports import Clock, TrackChange, WorkforceSource
+from services.routing import apply_org_routing
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,8 @@ class Monitor:
     async def start(self) -> None:
         """Discover every management unit and its roster; listen for schedule changes."""
         units = await self.source.management_units()
-        rosters = await asyncio.gather(*(self.source.roster(mu.id) for mu in units))
+        rosters = [apply_org_routing(r, self.config)
+                   for r in await asyncio.gather(*(self.source.roster(mu.id) for mu in units))]
         for roster in rosters:
             self.units[roster.mu.id] = UnitCache(roster=roster)
             self._locks[roster.mu.id] = asyncio.Lock()
@@ -219,7 +221,7 @@ class Monitor:
         mu_id = cache.roster.mu.id
         cache.invalidated = False  # cleared first: a change signalled during the fetch invalidates again
         try:
-            cache.roster = await self.source.roster(mu_id)
+            cache.roster = apply_org_routing(await self.source.roster(mu_id), self.config)
             cache.schedules = await self.source.schedules(mu_id, now - SCHEDULE_LOOKBEHIND, now + SCHEDULE_LOOKAHEAD)
         except Exception:
             cache.invalidated = True

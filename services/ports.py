@@ -62,6 +62,7 @@ class IncidentView:
     ops_managers: Sequence[Person]
     now: datetime
     card_link: str | None = None
+    team_channel: str | None = None  # post in the team's channel instead of the supervisors' DM
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,16 @@ class StormView:
     supervisors: Sequence[Person]
     now: datetime
     closed: bool = False
+    team_channel: str | None = None
+
+
+class DeliveryError(Exception):
+    """An adapter could not deliver (after its own retries). ``retryable`` False: the outbox gives up
+    at once (unknown channel, revoked token, nobody to send to) instead of backing off."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class ChatPort(Protocol):

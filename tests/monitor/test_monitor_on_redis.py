@@ -220,3 +220,40 @@ async def test_a_team_outage_posts_one_grouped_card(redis_client: Redis, redis_p
     assert kinds.count("post_card") == 0
     assert kinds[0] == f"post_storm:{share_out}"
     assert len([k for k in kinds if k.startswith("post_storm")]) == 1
+
+
+async def test_a_delivery_that_cannot_succeed_is_given_up_at_once_and_audited(redis_client: Redis,
+                                                                              redis_prefix: str) -> None:
+    from services.ports import DeliveryError
+
+    rig = Rig(redis_client, redis_prefix)
+    rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
+    attempts: list[datetime] = []
+
+    async def refuse(view: object) -> object:
+        attempts.append(rig.clock.now())
+        raise DeliveryError("channel_not_found", retryable=False)
+
+    rig.recorder.post_incident_card = refuse  # type: ignore[method-assign, assignment]
+    await rig.run_until(8)
+    assert attempts == [at(5)]
+    audit = await rig.store.audit("mu-1")
+    assert [e["kind"] for e in audit][-1] == "delivery_failed"
+
+
+def test_config_routing_overrides_the_sources_supervisors_and_channel() -> None:
+    from services.domain.model import Agent, ManagementUnit, Person, Roster, Team
+    from services.routing import apply_org_routing
+
+    roster = Roster(ManagementUnit("mu-1", "Unit"), {"t1": Team("t1", "Billing", "mu-1", ("src-sup",))},
+                    {"a": Agent("a", "A", "t1", "mu-1")}, {"src-sup": Person("src-sup", "Source Sup")})
+    config = parse_org_config({
+        "people": {"sam": {"name": "Sam", "email": "sam@example.com"}, "olga": {"name": "Olga"}},
+        "management_units": {"mu-1": {"ops_managers": ["olga"],
+                                      "teams": {"Billing": {"supervisors": ["sam"], "slack_channel": "C1"}}}},
+    })
+    routed = apply_org_routing(roster, config)
+    assert [p.name for p in routed.supervisors_of("a")] == ["Sam"]
+    assert routed.teams["t1"].slack_channel == "C1"
+    assert [p.name for p in routed.ops_managers()] == ["Olga"]
+    assert apply_org_routing(roster, parse_org_config({})) is roster

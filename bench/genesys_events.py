@@ -1,0 +1,188 @@
+"""Genesys events benchmark: state changes from the Notification WebSocket into evaluations.
+
+    python bench/genesys_events.py [--agents 5000] [--units 10] [--rounds 2]
+
+The fake Genesys (tests/genesys/fake_genesys) runs in its own process so that its cost is not
+counted against the adapter. The adapter starts (token, structure, channels, subscriptions, REST
+reconciliation), then the fake changes every agent's presence ``rounds`` times (Away, On Queue, ...)
+and pushes each change on the agent's topic. Every change that reaches ``on_state_changed`` is
+evaluated with ``services.domain.adherence.evaluate``.
+
+Prints one JSON line: ``agents``, ``events_per_s`` (changes pushed / time from the first push to the
+last evaluation), ``start_to_first_evaluation_s`` (from ``start()`` to the first evaluation of a
+pushed change), ``peak_rss_mb`` (adapter process), plus the baseline measured in the same run: one
+REST poll of every agent's presence + routing (what a poll-based monitor does each cycle).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import resource
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from services.adapters.genesys.client import ClientOptions
+from services.adapters.genesys.source import GenesysSource, SourceOptions
+from services.clock import SystemClock
+from services.config import OrgConfig
+from services.domain.adherence import Status, evaluate
+from services.domain.model import AgentSchedule, AgentState
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---- the fake, in its own process ---------------------------------------------------------------------------
+
+def run_fake(conn: Connection, agents: int, units: int) -> None:
+    asyncio.run(_fake_main(conn, agents, units))
+
+
+async def _fake_main(conn: Connection, agents: int, units: int) -> None:
+    from tests.genesys.fake_genesys import FakeActivity, FakeGenesys
+
+    fake = FakeGenesys(SystemClock())
+    await fake.start()
+    now = datetime.now(UTC)
+    plan = [FakeActivity(now - timedelta(hours=2), 8 * 60, "ac-onq")]
+    fake.add_business_unit("bu-1", "Bench BU", "UTC")
+    ids: list[str] = []
+    for u in range(units):
+        mu_id = f"mu-{u:02d}"
+        fake.add_unit(mu_id, "bu-1")
+        for i in range(agents // units + (1 if u < agents % units else 0)):
+            team = f"team-{u:02d}-{i // 100:02d}"
+            if team not in fake.teams:
+                fake.add_team(team)
+            agent = f"agent-{u:02d}-{i:05d}"
+            fake.add_user(agent, mu_id, team_id=team, presence="On Queue", routing="IDLE")
+            fake.set_activities(agent, plan)
+            ids.append(agent)
+    conn.send((fake.api_url, fake.login_url, fake.client_id, fake.client_secret))
+    loop = asyncio.get_running_loop()
+    while True:
+        command, arg = await loop.run_in_executor(None, conn.recv)
+        if command == "burst":
+            started = time.perf_counter()
+            pushed = 0
+            for round_ in range(arg):
+                presence = "Away" if round_ % 2 == 0 else "On Queue"
+                for agent in ids:
+                    await fake.set_presence(agent, presence)
+                    pushed += 1
+            conn.send((pushed, time.perf_counter() - started, _rss_mb()))
+        elif command == "stop":
+            break
+    await fake.stop()
+
+
+# ---- the adapter under test ------------------------------------------------------------------------------------
+
+async def measure(conn: Connection, agents: int, rounds: int) -> dict[str, Any]:
+    api_url, login_url, client_id, secret = conn.recv()
+    clock = SystemClock()
+    source = GenesysSource.from_settings(
+        client_id=client_id, client_secret=secret, api_url=api_url, login_url=login_url, config=OrgConfig(),
+        clock=clock, options=SourceOptions(maintenance_every=3600.0, start_timeout=60.0),
+        client_options=ClientOptions(max_concurrency=10))
+    config = OrgConfig()
+    rules = config.rules_for(None)
+    stale_after = config.monitor.stale_after
+    schedules: dict[str, AgentSchedule] = {}
+    evaluated = 0
+    non_adherent = 0
+    first_at: float | None = None
+    last_at = 0.0
+    expected = agents * rounds
+    final_presence = "AWAY" if rounds % 2 == 1 else "ON_QUEUE"
+    settled = asyncio.Event()
+    last_seen: dict[str, str] = {}
+
+    async def on_change(mu_id: str, state: AgentState) -> None:
+        nonlocal evaluated, non_adherent, first_at, last_at
+        now = clock.now()
+        schedule = schedules.get(state.agent_id)
+        result = evaluate(state.agent_id, schedule.activity_at(now) if schedule else None, state, now, rules,
+                          stale_after=stale_after)
+        evaluated += 1
+        non_adherent += result.status is Status.NON_ADHERENT
+        stamp = time.perf_counter()
+        if first_at is None:
+            first_at = stamp
+        last_at = stamp
+        last_seen[state.agent_id] = state.presence.value if state.presence else "?"
+        if len(last_seen) == agents and evaluated >= agents * (rounds - 1) and all(
+                v == final_presence for v in last_seen.values()):
+            settled.set()
+
+    source.on_state_changed(on_change)
+    started = time.perf_counter()
+    await source.start()
+    start_s = time.perf_counter() - started
+    window = (clock.now() - timedelta(hours=1), clock.now() + timedelta(hours=8))
+    for mu in await source.management_units():
+        schedules.update(await source.schedules(mu.id, *window))
+
+    burst_started = time.perf_counter()
+    conn.send(("burst", rounds))
+    pushed, push_s, fake_rss = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+    with contextlib.suppress(TimeoutError):  # reported as "settled": false
+        await asyncio.wait_for(settled.wait(), timeout=120)
+    elapsed = last_at - burst_started
+    baseline_started = time.perf_counter()  # after the burst: not counted in the time to first evaluation
+    ok = await source.reconcile(list(schedules))
+    baseline_s = time.perf_counter() - baseline_started
+    channels = len(source.hub.channels)
+    await source.close()
+    conn.send(("stop", 0))
+    return {
+        "agents": agents,
+        "events_per_s": round(pushed / elapsed, 1) if elapsed > 0 else None,
+        "start_to_first_evaluation_s": round((first_at or time.perf_counter()) - started, 3),
+        "peak_rss_mb": round(_rss_mb(), 1),
+        "events_pushed": pushed,
+        "evaluations": evaluated,
+        "coalesced": expected - evaluated,
+        "non_adherent_evaluations": non_adherent,
+        "settled": settled.is_set(),
+        "start_s": round(start_s, 3),
+        "channels": channels,
+        "fake_push_per_s": round(pushed / push_s, 1),
+        "baseline_rest_poll_s": round(baseline_s, 3) if ok else None,
+        "baseline_rest_poll_agents_per_s": round(agents / baseline_s, 1) if ok else None,
+        "fake_peak_rss_mb": round(fake_rss, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--agents", type=int, default=5000)
+    parser.add_argument("--units", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    fake = context.Process(target=run_fake, args=(theirs, args.agents, args.units), daemon=True)
+    fake.start()
+    try:
+        result = asyncio.run(measure(ours, args.agents, args.rounds))
+    finally:
+        fake.join(timeout=10)
+        if fake.is_alive():
+            fake.terminate()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Card buttons: Acknowledge, Approve exception (opens the modal), Escalate now, Mark as outage.
+
+Each listener acks at once, parses the button value, makes one use-case call and answers the
+clicker ephemerally; refusals are answered by ``handlers.errors``. The card itself is
+re-rendered by the outbox dispatcher, so every replica and every path updates it the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handlers.actor import ActorNames
+from handlers.blocks import replies
+from handlers.blocks.exception_modal import exception_modal
+from handlers.deps import HandlerDeps
+from handlers.errors import answering_errors
+from handlers.payloads import (
+    ACKNOWLEDGE,
+    APPROVE_EXCEPTION,
+    ESCALATE,
+    MARK_OUTAGE,
+    ExceptionModalMeta,
+    IncidentRef,
+    StormRef,
+)
+
+
+def _ephemeral(respond: AsyncRespond, text: str) -> Any:
+    return respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def _channel_of(body: dict[str, Any]) -> str | None:
+    channel = body.get("channel") or {}
+    container = body.get("container") or {}
+    found = channel.get("id") or container.get("channel_id")
+    return str(found) if found else None
+
+
+def register(app: AsyncApp, deps: HandlerDeps, names: ActorNames | None = None) -> None:
+    actors = names or ActorNames()
+
+    @app.action(ACKNOWLEDGE)
+    async def acknowledge(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                          client: AsyncWebClient) -> None:
+        await ack()
+        async with answering_errors(body, respond):
+            ref = IncidentRef.load(action.get("value"))
+            actor = await actors.actor(body, client)
+            incident = await deps.actions.acknowledge(ref.mu_id, ref.agent_id, ref.incident_id, actor)
+            await deps.acted()
+            await _ephemeral(respond, replies.acknowledged(incident))
+
+    @app.action(ESCALATE)
+    async def escalate(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                       client: AsyncWebClient) -> None:
+        await ack()
+        async with answering_errors(body, respond):
+            ref = IncidentRef.load(action.get("value"))
+            actor = await actors.actor(body, client)
+            incident = await deps.actions.escalate(ref.mu_id, ref.agent_id, ref.incident_id, actor)
+            await deps.acted()
+            await _ephemeral(respond, replies.escalated(incident))
+
+    @app.action(APPROVE_EXCEPTION)
+    async def approve_exception(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                                respond: AsyncRespond, client: AsyncWebClient) -> None:
+        await ack()
+        async with answering_errors(body, respond):
+            ref = IncidentRef.load(action.get("value"))
+            meta = ExceptionModalMeta(incident=ref, channel_id=_channel_of(body))
+            # The trigger id expires 3 s after the click: open the modal before anything slow.
+            await client.views_open(trigger_id=body["trigger_id"], view=exception_modal(meta))
+
+    @app.action(MARK_OUTAGE)
+    async def mark_outage(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                          client: AsyncWebClient) -> None:
+        await ack()
+        async with answering_errors(body, respond):
+            ref = StormRef.load(action.get("value"))
+            actor = await actors.actor(body, client)
+            count = await deps.actions.mark_outage(ref.mu_id, ref.storm_id, actor)
+            await deps.acted()
+            await _ephemeral(respond, replies.outage_marked(count))

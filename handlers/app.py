@@ -1,0 +1,90 @@
+"""Build the Bolt app: every listener registered by kind, one error handler, optional booking.
+
+``bot/`` calls :func:`build_app` and serves the result over Socket Mode or HTTP (``handlers.http``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import secrets
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handlers import actions, commands, errors, events, views
+from handlers.actor import ActorNames
+from handlers.deps import HandlerDeps
+from services.adapters.slack.client import make_web_client
+
+log = logging.getLogger(__name__)
+
+BOOKING_COMMANDS = ("/book-meeting", "/book-training")
+BOOKING_UNAVAILABLE = "Booking meetings and training isn't set up on this bot yet. Ask the team that runs it."
+
+
+class AdherenceApp(AsyncApp):
+    """An AsyncApp that remembers which commands and events have listeners (checked against the manifest)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.registered_commands: set[str] = set()
+        self.registered_events: set[str] = set()
+        self.actor_names = ActorNames()
+
+    def command(self, command: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(command, str):
+            self.registered_commands.add(command)
+        return super().command(command, *args, **kwargs)
+
+    def event(self, event: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(event, str):
+            self.registered_events.add(event)
+        elif isinstance(event, dict) and isinstance(event.get("type"), str):
+            self.registered_events.add(event["type"])
+        return super().event(event, *args, **kwargs)
+
+
+def _register_booking(app: AdherenceApp, booking: Any) -> None:
+    """``handlers.booking`` is an optional module (written separately); without it, say so politely."""
+    try:
+        module = importlib.import_module("handlers.booking")
+    except ModuleNotFoundError as error:
+        if error.name != "handlers.booking":
+            raise  # a missing dependency *inside* the booking module is a real error
+        module = None
+    register = getattr(module, "register", None)
+    if register is not None and booking is not None:
+        register(app, booking)
+    elif register is not None:
+        log.warning("handlers.booking is installed but no booking dependencies were given: booking is off")
+    for command in BOOKING_COMMANDS:
+        if command not in app.registered_commands:
+            app.command(command)(_booking_unavailable)
+
+
+async def _booking_unavailable(ack: AsyncAck, respond: AsyncRespond) -> None:
+    await ack()
+    await respond(text=BOOKING_UNAVAILABLE, response_type="ephemeral")
+
+
+def build_app(deps: HandlerDeps, *, signing_secret: str | None, token: str | None,
+              client: AsyncWebClient | None = None, api_url: str | None = None,
+              process_before_response: bool = False) -> AdherenceApp:
+    """The Slack app. ``signing_secret`` is needed for HTTP mode only; without one, every HTTP request is
+    refused (a random secret nobody knows), while Socket Mode, which Slack authenticates, still works."""
+    web_client = client or make_web_client(token, base_url=api_url)
+    app = AdherenceApp(
+        name="adherence-bot",
+        client=web_client,
+        signing_secret=signing_secret or secrets.token_hex(32),
+        process_before_response=process_before_response,
+    )
+    errors.register(app)
+    actions.register(app, deps, app.actor_names)
+    views.register(app, deps, app.actor_names)
+    commands.register(app, deps)
+    events.register(app, deps)
+    _register_booking(app, deps.booking)
+    return app

@@ -1,0 +1,22 @@
+"""The Block Kit builders bundled as the ``CardRenderer`` the chat adapters are given."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from handlers.blocks.incident_card import history_line, incident_card
+from handlers.blocks.storm_card import storm_card
+from services.adapters.slack.cards import RenderedMessage
+from services.domain.escalation import IncidentEvent
+from services.ports import IncidentView, StormView
+
+
+class BlockKitRenderer:
+    def incident_card(self, view: IncidentView, *, mentions: Sequence[str] = ()) -> RenderedMessage:
+        return incident_card(view, mentions=mentions)
+
+    def incident_history_line(self, view: IncidentView, event: IncidentEvent) -> str | None:
+        return history_line(view, event)
+
+    def storm_card(self, view: StormView, *, mentions: Sequence[str] = ()) -> RenderedMessage:
+        return storm_card(view, mentions=mentions)

@@ -1,0 +1,36 @@
+"""Short ephemeral replies after an action, and the user-facing text for refused actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from handlers.blocks.format import escape, slack_time
+from services.adapters.slack.wording import tier_label
+from services.domain.escalation import Incident
+
+GENERIC_FAILURE = "Something went wrong on our side and it was logged. Please try again in a minute."
+
+
+def acknowledged(incident: Incident) -> str:
+    until = f" Escalation is paused until {slack_time(incident.hold_until)}." if incident.hold_until else ""
+    return f"✅ You acknowledged this alert.{until} It resumes by itself unless the agent is back or excused."
+
+
+def escalated(incident: Incident) -> str:
+    if not incident.fired:
+        return "⏫ Escalated."
+    return f"⏫ Escalated now: {tier_label(incident.fired[-1].action)}."
+
+
+def exception_approved(incident: Incident, until: datetime) -> str:
+    return f"☑️ Exception approved until {slack_time(until)}. The alert is closed as excused."
+
+
+def outage_marked(count: int) -> str:
+    noun = "alert" if count == 1 else "alerts"
+    return f"☑️ Marked as outage: {count} {noun} closed and the window is neutral for everyone in it."
+
+
+def refusal(message: str) -> str:
+    text = message.strip().rstrip(".") or "That can't be done"
+    return f"🚫 {escape(text[0].upper() + text[1:])}."

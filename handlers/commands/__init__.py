@@ -1,0 +1,64 @@
+"""``/adherence``: ``team [name]``, nothing (the caller's teams), ``help``. Answers are ephemeral."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from handlers.blocks.adherence import help_message, team_snapshot, unknown_team, your_teams
+from handlers.deps import HandlerDeps
+from handlers.errors import answering_errors
+from services.adapters.slack.cards import RenderedMessage
+from services.queries import UnknownTeam
+
+ADHERENCE = "/adherence"
+
+
+@dataclass(frozen=True, slots=True)
+class AdherenceRequest:
+    kind: Literal["teams", "team", "help", "unknown"]
+    argument: str = ""
+
+    @classmethod
+    def parse(cls, text: str | None) -> AdherenceRequest:
+        words = (text or "").strip()
+        head, _, rest = words.partition(" ")
+        head = head.lower()
+        if not head or head in ("teams", "me", "mine"):
+            return cls("teams")
+        if head in ("help", "-h", "--help", "?"):
+            return cls("help")
+        if head == "team":
+            return cls("team", rest.strip())
+        return cls("unknown", words)
+
+
+async def answer(deps: HandlerDeps, request: AdherenceRequest, user_id: str) -> RenderedMessage:
+    if request.kind == "help":
+        return help_message()
+    if request.kind == "unknown":
+        return help_message(note=f"I don't know “{request.argument[:100]}”. Here is what I can do:")
+    if request.kind == "teams":
+        return your_teams(await deps.queries.teams_for(user_id))
+    query = request.argument
+    if not query:
+        teams = await deps.queries.teams_for(user_id)
+        if len(teams) != 1:
+            return unknown_team("", teams)
+        query = teams[0].team_id
+    try:
+        return team_snapshot(await deps.queries.team_snapshot(query, user_id))
+    except UnknownTeam as error:
+        return unknown_team(error.query, error.visible)
+
+
+def register(app: AsyncApp, deps: HandlerDeps) -> None:
+    @app.command(ADHERENCE)
+    async def adherence(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        async with answering_errors(command, respond):
+            request = AdherenceRequest.parse(command.get("text"))
+            message = await answer(deps, request, str(command.get("user_id", "")))
+            await respond(text=message.text, blocks=message.blocks, response_type="ephemeral")

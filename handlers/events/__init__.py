@@ -1,0 +1,26 @@
+"""Events API listeners: the App Home tab."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handlers.blocks.home import home_view
+from handlers.deps import HandlerDeps
+from handlers.errors import answering_errors
+
+APP_HOME_OPENED = "app_home_opened"
+
+
+def register(app: AsyncApp, deps: HandlerDeps) -> None:
+    @app.event(APP_HOME_OPENED)
+    async def app_home_opened(body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return  # the Messages tab needs nothing from us
+        async with answering_errors(body, None):  # events are acked already; failures are logged
+            user_id = str(event["user"])
+            incidents = await deps.queries.open_incidents_for(user_id)
+            teams = await deps.queries.teams_for(user_id)
+            await client.views_publish(user_id=user_id, view=home_view(incidents, teams))

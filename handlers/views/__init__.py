@@ -1,0 +1,59 @@
+"""Modal submissions: the approve-exception form.
+
+The use case runs before ``ack`` so the modal can show why nothing was approved (refused, already
+closed) instead of closing silently; it is one Redis round trip, well inside Slack's 3 seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handlers.actor import ActorNames
+from handlers.blocks import replies
+from handlers.blocks.exception_modal import notice_modal
+from handlers.deps import HandlerDeps
+from handlers.errors import EXPECTED, user_message
+from handlers.forms import ExceptionForm, FormErrors
+from handlers.payloads import EXCEPTION_MODAL, BadPayload, ExceptionModalMeta
+
+log = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp, deps: HandlerDeps, names: ActorNames | None = None) -> None:
+    actors = names or ActorNames()
+
+    @app.view(EXCEPTION_MODAL)
+    async def approve_exception(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
+                                client: AsyncWebClient) -> None:
+        try:
+            meta = ExceptionModalMeta.load(view.get("private_metadata"))
+        except BadPayload as error:
+            await ack(response_action="update", view=notice_modal("Not approved", user_message(error) or ""))
+            return
+        try:
+            form = ExceptionForm.from_state(view.get("state", {}).get("values", {}))
+        except FormErrors as error:
+            await ack(response_action="errors", errors=error.errors)
+            return
+        actor = await actors.actor(body, client)
+        ref = meta.incident
+        until = deps.clock.now() + form.window
+        try:
+            incident = await deps.actions.approve_exception(
+                ref.mu_id, ref.agent_id, ref.incident_id, actor,
+                until=until, reason_code=form.reason_code, note=form.note)
+        except EXPECTED as error:
+            await ack(response_action="update", view=notice_modal("Not approved", user_message(error) or ""))
+            return
+        await ack()
+        await deps.acted()
+        if meta.channel_id:
+            try:
+                await client.chat_postEphemeral(channel=meta.channel_id, user=actor.slack_user_id,
+                                                text=replies.exception_approved(incident, until))
+            except Exception:  # the card update says it too; a lost confirmation is harmless
+                log.info("could not confirm the exception to %s", actor.slack_user_id, exc_info=True)

@@ -1,0 +1,100 @@
+"""The tier-2 escalation email: the card's facts in plain text and HTML, with a link to the card."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from services.adapters.slack.wording import (
+    actual_label,
+    category_label,
+    impact_text,
+    minutes,
+    status_sentence,
+    tier_sentence,
+)
+from services.ports import IncidentView
+
+
+def subject(view: IncidentView) -> str:
+    incident = view.incident
+    return (f"[Adherence] {view.agent_name} out of adherence for {minutes(incident.minutes_out(view.now))} "
+            f"({view.team_name})")
+
+
+def facts(view: IncidentView) -> list[tuple[str, str]]:
+    """(label, value) pairs, unescaped; the same facts as the Slack card."""
+    incident = view.incident
+    supervisors = ", ".join(p.name for p in view.supervisors) or "none configured"
+    return [
+        ("Agent", view.agent_name),
+        ("Team", f"{view.team_name} · {view.mu_name}"),
+        ("Scheduled", category_label(incident.category)),
+        ("Actual", actual_label(incident.presence, incident.routing)),
+        ("Since", incident.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")),
+        ("Minutes out", minutes(incident.minutes_out(view.now))),
+        ("Impact", impact_text(incident)),
+        ("Tier", tier_sentence(view)),
+        ("Status", status_sentence(view)),
+        ("Supervisors", supervisors),
+        ("Incident", incident.id),
+    ]
+
+
+def plain_body(view: IncidentView) -> str:
+    lines = [
+        f"{view.agent_name} has been out of adherence for {minutes(view.incident.minutes_out(view.now))} "
+        "and nobody has resolved it yet, so it is escalated to you as ops manager.",
+        "",
+    ]
+    width = max(len(label) for label, _ in facts(view))
+    lines += [f"{label + ':':<{width + 1}} {value}" for label, value in facts(view)]
+    lines.append("")
+    if view.card_link:
+        lines.append(f"Open the Slack card to act on it: {view.card_link}")
+    else:
+        lines.append("The Slack card with Acknowledge / Approve exception / Escalate is in the supervisor's chat.")
+    lines += ["", "-- ", "Sent by the adherence bot. You get this because you are an ops manager of "
+              f"{view.mu_name}."]
+    return "\n".join(lines) + "\n"
+
+
+def html_body(view: IncidentView) -> str:
+    esc = html.escape
+    rows = "\n".join(
+        f'<tr><th align="left" style="padding:2px 12px 2px 0;color:#555">{esc(label)}</th>'
+        f'<td style="padding:2px 0">{esc(value)}</td></tr>'
+        for label, value in facts(view)
+    )
+    if view.card_link:
+        link = (f'<p><a href="{esc(view.card_link, quote=True)}" style="font-weight:bold">'
+                "Open the Slack card</a> to acknowledge, approve an exception or escalate.</p>")
+    else:
+        link = "<p>The Slack card with the actions is in the supervisor's chat.</p>"
+    return (
+        "<!doctype html><html><body style=\"font-family:sans-serif;font-size:14px\">"
+        f"<h2 style=\"margin:0 0 8px\">{esc(view.agent_name)} is out of adherence</h2>"
+        f"<p>Out for {esc(minutes(view.incident.minutes_out(view.now)))} and not resolved yet, so it is "
+        "escalated to you as ops manager.</p>"
+        f"<table>{rows}</table>{link}"
+        f"<p style=\"color:#888;font-size:12px\">Sent by the adherence bot to the ops managers of "
+        f"{esc(view.mu_name)}.</p></body></html>"
+    )
+
+
+def escalation_email(view: IncidentView, *, sender: str, recipients: list[str]) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = subject(view)
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = formatdate(view.now.timestamp(), localtime=False)
+    # Stable per incident: if a retry ever sends it twice, mail clients show one message.
+    domain = sender.rpartition("@")[2] or "adherence-bot.local"
+    token = re.sub(r"[^A-Za-z0-9.-]", "-", view.incident.id)
+    message["Message-ID"] = f"<{token}.escalation@{domain}>"
+    message.set_content(plain_body(view))
+    message.add_alternative(html_body(view), subtype="html")
+    return message

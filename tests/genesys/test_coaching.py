@@ -1,0 +1,103 @@
+"""Tier 3 against the fake: the appointment's shape, and idempotency across retries and restarts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from services.adapters.genesys.backoff import Backoff
+from services.adapters.genesys.client import ClientOptions
+from services.adapters.genesys.coaching import GenesysCoaching
+from services.adapters.genesys.errors import GenesysUnavailable
+from services.ports import CoachingRequest
+from tests.genesys.conftest import START, Sleeps, make_client
+from tests.genesys.fake_genesys import FakeGenesys
+
+APPOINTMENTS = "/api/v2/coaching/appointments"
+
+
+def request(key: str = "incident-42:coaching") -> CoachingRequest:
+    return CoachingRequest(idempotency_key=key, mu_id="mu-a", agent_id="agent-a1-1", facilitator_id="sup-a1",
+                           name="Adherence coaching", description="Away while scheduled on queue for 30 min",
+                           start=START + timedelta(days=1, seconds=42), length_minutes=15)
+
+
+async def test_creates_an_appointment_on_the_schedule(fake: FakeGenesys) -> None:
+    client = make_client(fake)
+    try:
+        appointment_id = await GenesysCoaching(client).create_coaching_appointment(request())
+    finally:
+        await client.aclose()
+    created = fake.appointments[appointment_id]
+    posted = fake.requests_to(APPOINTMENTS + "$", "POST")[0].body
+    assert posted["facilitatorId"] == "sup-a1"
+    assert posted["attendeeIds"] == ["agent-a1-1"]
+    assert posted["addToSchedule"] is True
+    assert posted["dateStart"] == "2026-05-19T08:00:00.000Z"  # rounded down to the minute
+    assert posted["lengthInMinutes"] == 15 and posted["name"] == "Adherence coaching"
+    assert created["facilitator"] == {"id": "sup-a1"} and created["attendees"] == [{"id": "agent-a1-1"}]
+    assert "Away while scheduled" in created["description"]
+    coaching = [a for a in fake.users["agent-a1-1"].activities if a.external_type == "Coaching"]
+    assert [a.external_id for a in coaching] == [appointment_id]  # addToSchedule put it on the agent's schedule
+
+
+async def test_the_same_request_twice_creates_one_appointment(fake: FakeGenesys) -> None:
+    client = make_client(fake)
+    try:
+        coaching = GenesysCoaching(client)
+        first = await coaching.create_coaching_appointment(request())
+        second = await coaching.create_coaching_appointment(request())
+        other = await coaching.create_coaching_appointment(request("incident-43:coaching"))
+    finally:
+        await client.aclose()
+    assert first == second != other
+    assert len(fake.appointments) == 2
+
+
+async def test_a_restarted_process_finds_the_appointment_in_genesys(fake: FakeGenesys) -> None:
+    client = make_client(fake)
+    try:
+        first = await GenesysCoaching(client).create_coaching_appointment(request())
+        again = await GenesysCoaching(client).create_coaching_appointment(request())  # no local record
+    finally:
+        await client.aclose()
+    assert first == again
+    assert len(fake.appointments) == 1
+    lookup = fake.requests_to(APPOINTMENTS + "$", "GET")[-1]
+    assert lookup.query["userIds"] == ["agent-a1-1"] and "/" in lookup.query["interval"][0]
+
+
+async def test_a_lost_response_is_not_turned_into_a_duplicate(fake: FakeGenesys) -> None:
+    fake.slow(APPOINTMENTS + "$", 0.6, method="POST")  # Genesys creates it, but our request times out first
+    client = make_client(fake, options=ClientOptions(timeout=0.2))
+    coaching = GenesysCoaching(client, sleep=Sleeps(cap=1.0), backoff=Backoff(base=1.0, cap=1.0, rng=lambda: 1.0))
+    try:
+        appointment_id = await coaching.create_coaching_appointment(request())
+    finally:
+        await client.aclose()
+    assert list(fake.appointments) == [appointment_id]
+    assert len(fake.requests_to(APPOINTMENTS + "$", "POST")) == 1  # looked up before trying again
+
+
+async def test_a_refused_create_is_retried_after_looking_again(fake: FakeGenesys) -> None:
+    fake.fail(APPOINTMENTS + "$", 503, method="POST")
+    client = make_client(fake)
+    try:
+        appointment_id = await GenesysCoaching(client, sleep=Sleeps()).create_coaching_appointment(request())
+    finally:
+        await client.aclose()
+    assert list(fake.appointments) == [appointment_id]
+    assert [r.method for r in fake.requests_to(APPOINTMENTS + "$")] == ["GET", "POST", "GET", "POST"]
+
+
+async def test_genesys_down_for_good_raises_for_the_outbox_to_retry(fake: FakeGenesys) -> None:
+    fake.fail(APPOINTMENTS + "$", 503, method="POST", times=100)
+    client = make_client(fake)
+    try:
+        with pytest.raises(GenesysUnavailable):
+            await GenesysCoaching(client, sleep=Sleeps(), max_attempts=3).create_coaching_appointment(request())
+    finally:
+        await client.aclose()
+    assert fake.appointments == {}
+    assert len(fake.requests_to(APPOINTMENTS + "$", "POST")) == 3
