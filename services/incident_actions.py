@@ -51,6 +51,10 @@ class IncidentActions:
         self.store, self.rosters, self.directory, self.clock = store, rosters, directory, clock
         self.exception_writer, self.outage_window = exception_writer, outage_window
 
+    async def may_act(self, mu_id: str, agent_id: str, slack_user_id: str) -> None:
+        """Raise NotAllowed unless this user may act on the agent's alerts (checked before a modal opens)."""
+        await self._authorize(mu_id, agent_id, Actor(slack_user_id, ""))
+
     async def acknowledge(self, mu_id: str, agent_id: str, incident_id: str, actor: Actor) -> Incident:
         def step(track: AgentTrack, incident: Incident, now: datetime) -> tuple[AgentTrack, IncidentEvent]:
             new, event = acknowledge(incident, actor.name, now)

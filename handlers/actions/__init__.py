@@ -70,6 +70,8 @@ def register(app: AsyncApp, deps: HandlerDeps, names: ActorNames | None = None) 
         await ack()
         async with answering_errors(body, respond):
             ref = IncidentRef.load(action.get("value"))
+            # Refuse a stranger now, not after they filled in the form (the directory is cached: fast).
+            await deps.actions.may_act(ref.mu_id, ref.agent_id, str(body["user"]["id"]))
             meta = ExceptionModalMeta(incident=ref, channel_id=_channel_of(body))
             # The trigger id expires 3 s after the click: open the modal before anything slow.
             await client.views_open(trigger_id=body["trigger_id"], view=exception_modal(meta))

@@ -101,3 +101,24 @@ async def test_away_agent_escalates_through_every_tier_and_resolves_across_a_soc
         assert [a for a in recorder.kinds() if a == "coaching"] == []  # coaching went to Genesys, not the recorder
     finally:
         await source.close()
+
+
+async def test_run_wires_genesys_when_credentials_are_set_and_the_simulator_otherwise() -> None:
+    from bot.container import build_source
+    from bot.settings import Settings
+    from services.adapters.genesys import GenesysSource
+    from services.adapters.simulated import SimulatedContactCenter
+    from services.clock import SystemClock
+    from services.config import OrgConfig
+
+    with_genesys = Settings(genesys_client_id="id", genesys_client_secret="secret", genesys_region="eu_west_1")
+    wired = await build_source(with_genesys, OrgConfig(), SystemClock())
+    try:
+        assert isinstance(wired.workforce, GenesysSource) and wired.exception_writer is not None
+        assert wired.description == "Genesys Cloud (eu_west_1)"
+    finally:
+        await wired.stop()
+    without = await build_source(Settings(genesys_client_id=None, genesys_client_secret=None), OrgConfig(),
+                                 SystemClock())
+    assert isinstance(without.workforce, SimulatedContactCenter)
+    assert "simulated" in without.description
