@@ -7,6 +7,7 @@ re-rendered by the outbox dispatcher, so every replica and every path updates it
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -26,6 +27,10 @@ from handlers.payloads import (
     IncidentRef,
     StormRef,
 )
+from services.domain.escalation import Incident
+from services.incident_actions import Actor
+
+IncidentCall = Callable[[str, str, str, Actor], Awaitable[Incident]]
 
 
 def _ephemeral(respond: AsyncRespond, text: str) -> Any:
@@ -42,27 +47,27 @@ def _channel_of(body: dict[str, Any]) -> str | None:
 def register(app: AsyncApp, deps: HandlerDeps, names: ActorNames | None = None) -> None:
     actors = names or ActorNames()
 
+    async def incident_action(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                              client: AsyncWebClient, act: IncidentCall, reply: Callable[[Incident], str]) -> None:
+        """Acknowledge and Escalate: parse the button, one use-case call, wake the outbox, answer."""
+        async with answering_errors(body, respond):
+            ref = IncidentRef.load(action.get("value"))
+            actor = await actors.actor(body, client)
+            incident = await act(ref.mu_id, ref.agent_id, ref.incident_id, actor)
+            await deps.acted()
+            await _ephemeral(respond, reply(incident))
+
     @app.action(ACKNOWLEDGE)
     async def acknowledge(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
                           client: AsyncWebClient) -> None:
         await ack()
-        async with answering_errors(body, respond):
-            ref = IncidentRef.load(action.get("value"))
-            actor = await actors.actor(body, client)
-            incident = await deps.actions.acknowledge(ref.mu_id, ref.agent_id, ref.incident_id, actor)
-            await deps.acted()
-            await _ephemeral(respond, replies.acknowledged(incident))
+        await incident_action(body, action, respond, client, deps.actions.acknowledge, replies.acknowledged)
 
     @app.action(ESCALATE)
     async def escalate(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
                        client: AsyncWebClient) -> None:
         await ack()
-        async with answering_errors(body, respond):
-            ref = IncidentRef.load(action.get("value"))
-            actor = await actors.actor(body, client)
-            incident = await deps.actions.escalate(ref.mu_id, ref.agent_id, ref.incident_id, actor)
-            await deps.acted()
-            await _ephemeral(respond, replies.escalated(incident))
+        await incident_action(body, action, respond, client, deps.actions.escalate, replies.escalated)
 
     @app.action(APPROVE_EXCEPTION)
     async def approve_exception(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
