@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from services.booking.cli import add_book_arguments
 from services.config import ConfigError
 
 DESCRIPTION = """\
@@ -18,6 +19,7 @@ Commands:
           as it happens, and end with a summary per team (no credentials needed)
   run     the service: Genesys Cloud when GENESYS_* are set (else the simulator), Slack when
           SLACK_BOT_TOKEN is set (else the console)
+  book    book a meeting, coaching or training from the terminal (--demo books a few examples)
   check   validate BOT_CONFIG and the environment, then exit
 """
 
@@ -38,12 +40,18 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--agents", type=int, default=None, help="agents per team (default from BOT_CONFIG or 6)")
     demo.add_argument("--seed", type=int, default=None, help="simulator seed (default from BOT_CONFIG or 7)")
     demo.add_argument("--quiet", action="store_true", help="only the summary, not every event")
+    demo.add_argument("--no-bookings", dest="bookings", action="store_false",
+                      help="skip the example bookings (meetings, 1:1, training) made before the day starts")
 
     run = sub.add_parser("run", help="run the bot service",
                          description="Run the monitor, the outbox and the Slack app until interrupted.")
     run.add_argument("--http", action="store_true",
                      help="Slack HTTP mode (/slack/events, needs SLACK_SIGNING_SECRET) instead of Socket Mode")
     run.add_argument("--port", type=int, default=3000, help="HTTP port for --http and /health (default 3000)")
+
+    book = sub.add_parser("book", help="book offline activities from the terminal",
+                          description="Queue a booking, run the slot search and write it back; prints progress.")
+    add_book_arguments(book)
 
     sub.add_parser("check", help="validate configuration and exit")
     return parser
@@ -66,12 +74,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.demo import DemoOptions, run_demo
 
             options = DemoOptions(speed=args.speed, hours=args.hours, units=args.units, teams=args.teams,
-                                  agents=args.agents, seed=args.seed, quiet=args.quiet)
+                                  agents=args.agents, seed=args.seed, quiet=args.quiet,
+                                  bookings=args.bookings)
             return asyncio.run(run_demo(settings, options))
         if args.command == "run":
             from bot.service import run_service
 
             return asyncio.run(run_service(settings, http=args.http, port=args.port))
+        if args.command == "book":
+            from bot.book import run_book_command
+
+            return asyncio.run(run_book_command(settings, args))
         if args.command == "check":
             from bot.container import load_config
 

@@ -4,19 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TextIO
 
+import httpx
 from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
 from handlers.blocks.renderer import BlockKitRenderer
+from services.adapters.booking.graph import GraphRoomCalendar
+from services.adapters.booking.invites import ConsoleInviteSender, SmtpInviteSender
+from services.adapters.booking.keys import BookingKeys
+from services.adapters.booking.redis_stores import RedisActivityLog
 from services.adapters.email.mailer import ConsoleMailer, SmtpMailer, SmtpSettings
 from services.adapters.genesys import GenesysSource
+from services.adapters.genesys.activities import GenesysActivityWriter
 from services.adapters.simulated import SimulatedContactCenter
 from services.adapters.slack.chat import SlackChat
 from services.adapters.slack.client import make_web_client
 from services.adapters.slack.console import ConsoleChat
 from services.adapters.slack.directory import SlackDirectory
+from services.booking.cli import BookingStack, build_stack
+from services.booking.coaching import SearchingCoachingPort
+from services.booking.config import BookingConfig
+from services.booking.ports import ActivityWriter, InviteSender, ProgressNotifier, RoomCalendar
 from services.config import OrgConfig, load_org_config
 from services.domain.model import AgentState, ExceptionWindow, Person
 from services.monitor import Monitor
@@ -123,3 +135,47 @@ async def build_source(settings: Settings, config: OrgConfig, clock: Clock) -> S
                             source)
     sim = SimulatedContactCenter.build(config.simulator, clock)
     return SourceWiring(sim, sim, None, "simulated contact center (no GENESYS_* credentials set)")
+
+
+def build_booking(settings: Settings, config: OrgConfig, redis: Redis, source: WorkforceSource, clock: Clock, *,
+                  notifier: ProgressNotifier, out: TextIO | None = None, booking: BookingConfig | None = None,
+                  genesys: GenesysSource | None = None) -> tuple[BookingStack, str]:
+    """The booking use cases: activities written to Genesys when it is the source (else kept in Redis
+    for the simulator), rooms in Microsoft Graph when GRAPH_* are set (else Redis), invites by SMTP
+    when SMTP_HOST is set (else printed)."""
+    booking = booking or config.booking
+    invites: InviteSender
+    if settings.smtp_host:
+        invites = SmtpInviteSender(host=settings.smtp_host, port=settings.smtp_port, username=settings.smtp_username,
+                                   password=settings.smtp_password, start_tls=settings.smtp_starttls,
+                                   use_tls=settings.smtp_tls)
+    else:
+        invites = ConsoleInviteSender(out)
+    rooms: RoomCalendar | None = None
+    where = "rooms in Redis"
+    if settings.has_graph and settings.graph_client_secret is not None:
+        mailboxes = {room_id: room.mailbox for location in booking.locations.values()
+                     for room_id, room in location.rooms.items() if room.mailbox}
+        rooms = GraphRoomCalendar(httpx.AsyncClient(timeout=20), tenant_id=settings.graph_tenant_id or "",
+                                  client_id=settings.graph_client_id or "", client_secret=settings.graph_client_secret,
+                                  mailboxes=mailboxes, clock=clock, graph_url=settings.graph_url,
+                                  login_url=settings.graph_login_url)
+        where = f"rooms in Microsoft Graph ({len(mailboxes)} mailboxes)"
+    activities: ActivityWriter | None = None
+    if genesys is not None:
+        local = RedisActivityLog(redis, BookingKeys(settings.redis_prefix))
+        activities = GenesysActivityWriter(genesys.coaching(), local)
+        where += "; activities written to Genesys"
+    stack = build_stack(redis=redis, source=source, org=config, clock=clock, notifier=notifier, invites=invites,
+                        prefix=settings.redis_prefix, config=booking, rooms=rooms, activities=activities)
+    return stack, where
+
+
+def searching_coaching(inner: CoachingPort, stack: BookingStack) -> CoachingPort:
+    """The coaching tier books through the slot search (supervisor free, least harm within N days)."""
+    return SearchingCoachingPort(inner, stack.data, stack.config)
+
+
+def simulated_day(today: date) -> date:
+    """The day the simulator plays: today, or the next Monday on a weekend (meeting types book on weekdays)."""
+    return today + timedelta(days=(7 - today.weekday()) % 7) if today.weekday() >= 5 else today

@@ -7,17 +7,27 @@ the simulator's clock runs ``speed`` times faster than real time. Ends by itself
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.container import build_chat, build_mailer, load_config
+from bot.container import (
+    build_booking,
+    build_chat,
+    build_mailer,
+    load_config,
+    searching_coaching,
+    simulated_day,
+)
 from bot.redis_conn import connect_redis
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
+from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.redis.store import RedisStore
 from services.adapters.simulated import SimulatedContactCenter, day_start
+from services.booking.cli import DEMO_LOCATION, BookingStack, demo_requests
 from services.clock import AcceleratedClock
 from services.dispatch import OutboxDispatcher
 from services.domain.escalation import EventKind, IncidentEvent
@@ -34,6 +44,7 @@ class DemoOptions:
     seed: int | None = None
     quiet: bool = False
     day: date | None = None
+    bookings: bool = True
 
 
 class Narrator:
@@ -74,11 +85,15 @@ class Narrator:
 
 async def run_demo(settings: Settings, options: DemoOptions) -> int:
     config = load_config(settings)
+    # The simulator plays one day: book the coaching tier's appointment the same day (30 min on, through
+    # the slot search) rather than tomorrow, which the simulator has no schedule for.
+    config = config.model_copy(update={"coaching": config.coaching.model_copy(
+        update={"lead_time": min(config.coaching.lead_time, timedelta(minutes=30))})})
     overrides = {"management_units": options.units, "teams_per_unit": options.teams,
                  "agents_per_team": options.agents, "seed": options.seed}
     sim_config = config.simulator.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     redis, where = await connect_redis(settings.redis_url)
-    day = options.day or datetime.now().date()
+    day = options.day or simulated_day(datetime.now().date())
     start = day_start(sim_config, day)
     clock = AcceleratedClock(start, options.speed)
     sim = SimulatedContactCenter.build(sim_config, clock, day)
@@ -87,7 +102,13 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
     narrator = Narrator(clock, options.quiet)
     chat = build_chat(settings, config, redis, narrator.say)
     mailer, mail_where = build_mailer(settings, narrator.say)
-    dispatcher = OutboxDispatcher(store=store, chat=chat.chat, email=mailer, coaching=sim, rosters=monitor.roster,
+    booking_config = config.booking if config.booking.locations else config.booking.model_copy(
+        update={"locations": {"demo": DEMO_LOCATION}})
+    bookings, _rooms = build_booking(settings, config, redis, sim, clock, booking=booking_config,
+                                     notifier=ConsoleNotifier(sys.stdout, verbose=not options.quiet),
+                                     out=None if options.quiet else sys.stdout)
+    dispatcher = OutboxDispatcher(store=store, chat=chat.chat, email=mailer,
+                                  coaching=searching_coaching(sim, bookings), rosters=monitor.roster,
                                   clock=clock, config=config, consumer="demo")
     await monitor.start()
     end = start + timedelta(hours=options.hours)
@@ -98,18 +119,24 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
     print(f"Simulated {start:%Y-%m-%d %H:%M} to {end:%H:%M} UTC at {options.speed:g}x"
           f" (about {options.hours * 3600 / options.speed:.0f} s); tiers:"
           f" {', '.join(f'{t.after} {t.action.value}' for t in config.policy_for(None).tiers)}")
+    if options.bookings:
+        await _book_examples(bookings, next(iter(monitor.units)), clock, options.quiet)
     if not options.quiet:
         print("Scripted situations:")
         for scenario in sim.scenarios:
             print(f"  {scenario.start:%H:%M}  {scenario.description}")
         print()
 
+    busy = asyncio.Lock()  # held while a job runs, so the end of the demo waits for it instead of cancelling it
+
     async def tick() -> None:
-        narrator.record(await monitor.tick(), monitor)
-        await dispatcher.drain(list(monitor.units))
+        async with busy:
+            narrator.record(await monitor.tick(), monitor)
+            await dispatcher.drain(list(monitor.units))
 
     async def drain() -> None:
-        await dispatcher.drain(list(monitor.units))
+        async with busy:
+            await dispatcher.drain(list(monitor.units))
 
     scheduler = build_scheduler(tick=tick, drain=drain, tick_every=config.monitor.tick / options.speed,
                                 drain_every=config.monitor.tick / options.speed)
@@ -119,11 +146,25 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
             await asyncio.sleep(min(0.2, max(0.01, (end - clock.now()).total_seconds() / options.speed)))
     finally:
         scheduler.shutdown(wait=False)
-    await drain()
+    await drain()  # waits for a running job, then delivers what is left
     await _summary(monitor, store, sim, narrator, clock.now())
     await _forget(redis, store.prefix)
     await redis.aclose()
     return 0
+
+
+async def _book_examples(stack: BookingStack, mu_id: str, clock: AcceleratedClock, quiet: bool) -> None:
+    """A few bookings through the real queue, search and write-back, before the day starts."""
+    requests = await demo_requests(stack, mu_id, clock.now())
+    print(f"Booking {len(requests)} offline activities for {mu_id} (slot search over the simulated schedules):")
+    for request in requests:
+        await stack.service.submit(request)
+    while await stack.service.process_next("demo"):
+        pass
+    waiting = await stack.service.work_items()
+    if waiting:
+        print(f"  manual work queue: {', '.join(f'{i.request.title} ({i.reason.value})' for i in waiting)}")
+    print()
 
 
 async def _summary(monitor: Monitor, store: RedisStore, sim: SimulatedContactCenter, narrator: Narrator,
@@ -147,6 +188,8 @@ async def _summary(monitor: Monitor, store: RedisStore, sim: SimulatedContactCen
                   f" {tiers['coaching']:>8} {pct:>9}")
     booked = sim.coaching_appointments
     print(f"Coaching appointments booked in the simulated QM system: {len(booked)}")
+    for appointment in booked:
+        print(f"  {appointment.start:%a %d %b %H:%M} {appointment.name}")
 
 
 async def _forget(redis: object, prefix: str) -> None:

@@ -11,19 +11,33 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aiohttp import web
 
-from bot.container import build_chat, build_mailer, build_source, load_config
+from bot.container import (
+    build_booking,
+    build_chat,
+    build_mailer,
+    build_source,
+    load_config,
+    searching_coaching,
+)
 from bot.redis_conn import connect_redis
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
 from handlers.app import build_app
+from handlers.booking import BookingHandlerDeps, SlackProgressNotifier
 from handlers.deps import HandlerDeps
 from handlers.http import HealthChecks, build_web_app
 from handlers.socket_mode import socket_connected, socket_mode_handler
+from services.adapters.booking.console import ConsoleNotifier
+from services.adapters.booking.keys import BookingKeys
+from services.adapters.booking.redis_stores import RedisTemplates
 from services.adapters.redis.store import RedisStore
+from services.booking.intake import BookingIntake
+from services.booking.ports import ProgressNotifier
+from services.booking.recurring import RecurringTemplates
 from services.clock import SystemClock
 from services.config import ConfigError
 from services.dispatch import OutboxDispatcher
@@ -48,23 +62,39 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     monitor = Monitor(source=source.workforce, store=store, config=config, clock=clock)
     chat = build_chat(settings, config, redis)
     mailer, mail_where = build_mailer(settings)
-    dispatcher = OutboxDispatcher(store=store, chat=chat.chat, email=mailer, coaching=source.coaching,
+    notifier: ProgressNotifier = SlackProgressNotifier(chat.client) if chat.client else ConsoleNotifier()
+    bookings, rooms_where = build_booking(settings, config, redis, source.workforce, clock, notifier=notifier,
+                                           genesys=source.genesys)
+    templates = RecurringTemplates(RedisTemplates(redis, BookingKeys(settings.redis_prefix)), bookings.service,
+                                   bookings.data, notifier, bookings.config.recurring_period)
+    intake = BookingIntake(bookings.service, templates, period=bookings.config.recurring_period)
+    dispatcher = OutboxDispatcher(store=store, chat=chat.chat, email=mailer,
+                                  coaching=searching_coaching(source.coaching, bookings),
                                   rosters=monitor.roster, clock=clock, config=config)
-    log.info("state: %s; WFM: %s; chat: %s; email: %s", where, source.description, chat.description, mail_where)
+    log.info("state: %s; WFM: %s; chat: %s; email: %s; booking: %s", where, source.description, chat.description,
+             mail_where, rooms_where)
     await source.start(monitor)
     await monitor.start()
 
+    busy = asyncio.Lock()  # held while a job runs: shutdown waits for it instead of cancelling it mid-write
+
     async def drain() -> None:
-        await dispatcher.drain(list(monitor.units))
+        async with busy:
+            await dispatcher.drain(list(monitor.units))
 
     async def tick() -> None:
-        await monitor.tick()
-        await drain()
+        async with busy:
+            await monitor.tick()
+            await dispatcher.drain(list(monitor.units))
 
     await tick()  # a first tick at once: the heartbeat is fresh as soon as /health answers
     scheduler = build_scheduler(tick=tick, drain=drain, tick_every=config.monitor.tick,
                                 drain_every=config.monitor.tick)
+    scheduler.add_job(_templates_job(intake, clock), "interval", hours=1, id="booking-templates",
+                      max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     scheduler.start()
+    stop_worker = asyncio.Event()
+    worker = asyncio.create_task(bookings.service.run(f"booking-{monitor.replica_id}", stop_worker))
 
     slack_ok: Callable[[], Awaitable[bool]] = _always_true
     slack_app = None
@@ -73,7 +103,11 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
         actions = IncidentActions(store=store, rosters=monitor.roster, directory=chat.directory, clock=clock,
                                   exception_writer=source.exception_writer)
         queries = AdherenceQueries(monitor=monitor, store=store, directory=chat.directory, clock=clock)
-        slack_app = build_app(HandlerDeps(actions, queries, clock, after_action=drain),
+        booking_deps = BookingHandlerDeps(
+            service=intake, rosters=bookings.data, units=source.workforce.management_units, config=bookings.config,
+            clock=clock, registers=bookings.registers,
+            trainers={p: config.people[p].name for p in bookings.config.trainers if p in config.people})
+        slack_app = build_app(HandlerDeps(actions, queries, clock, booking=booking_deps, after_action=drain),
                               signing_secret=_secret(settings.slack_signing_secret), token=None, client=chat.client)
         if http:
             slack_ok = _authenticated(slack_app)
@@ -106,12 +140,25 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     await stop.wait()
     log.info("stopping")
     scheduler.shutdown(wait=False)
+    stop_worker.set()
+    await worker
+    async with busy:
+        pass
     if socket is not None:
         await socket.close_async()  # type: ignore[no-untyped-call]
     await runner.cleanup()
     await source.stop()
     await redis.aclose()
     return 0
+
+
+def _templates_job(intake: BookingIntake, clock: SystemClock) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        queued = await intake.run_templates(clock.now())
+        if queued:
+            log.info("recurring templates queued %d request(s) for new periods", len(queued))
+
+    return run
 
 
 async def _always_true() -> bool:

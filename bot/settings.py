@@ -39,10 +39,20 @@ class Settings(BaseSettings):
     smtp_tls: bool = False  # implicit TLS (port 465)
     smtp_from: str = "adherence-bot@localhost"
 
+    graph_tenant_id: str | None = None  # Microsoft Graph room mailboxes (else rooms are booked in Redis)
+    graph_client_id: str | None = None
+    graph_client_secret: SecretStr | None = None
+    graph_url: str = "https://graph.microsoft.com/v1.0"
+    graph_login_url: str = "https://login.microsoftonline.com"
+
     @property
     def has_genesys(self) -> bool:
         return bool(self.genesys_client_id and self.genesys_client_secret
                     and (self.genesys_region or self.genesys_api_url))
+
+    @property
+    def has_graph(self) -> bool:
+        return bool(self.graph_tenant_id and self.graph_client_id and self.graph_client_secret)
 
     @property
     def has_slack(self) -> bool:

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import secrets
 from typing import Any
@@ -15,6 +14,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers import actions, commands, errors, events, views
 from handlers.actor import ActorNames
+from handlers.booking import BookingHandlerDeps
+from handlers.booking import register as register_booking
 from handlers.deps import HandlerDeps
 from services.adapters.slack.client import make_web_client
 
@@ -46,19 +47,10 @@ class AdherenceApp(AsyncApp):
         return super().event(event, *args, **kwargs)
 
 
-def _register_booking(app: AdherenceApp, booking: Any) -> None:
-    """``handlers.booking`` is an optional module (written separately); without it, say so politely."""
-    try:
-        module = importlib.import_module("handlers.booking")
-    except ModuleNotFoundError as error:
-        if error.name != "handlers.booking":
-            raise  # a missing dependency *inside* the booking module is a real error
-        module = None
-    register = getattr(module, "register", None)
-    if register is not None and booking is not None:
-        register(app, booking)
-    elif register is not None:
-        log.warning("handlers.booking is installed but no booking dependencies were given: booking is off")
+def _register_booking(app: AdherenceApp, booking: BookingHandlerDeps | None) -> None:
+    """Booking listeners when booking is wired; otherwise the commands answer that it is not set up."""
+    if booking is not None:
+        register_booking(app, booking)
     for command in BOOKING_COMMANDS:
         if command not in app.registered_commands:
             app.command(command)(_booking_unavailable)

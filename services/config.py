@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from services.booking.config import BookingConfig
 from services.domain.durations import parse_duration
 from services.domain.escalation import DEFAULT_POLICY, EscalationPolicy, Tier, TierAction
 from services.domain.rules import Impact, Rule, RuleTable, Verdict
@@ -146,6 +147,7 @@ class OrgConfig(_Section):
     storm: StormConfig = StormConfig()
     coaching: CoachingConfig = CoachingConfig()
     simulator: SimulatorConfig = SimulatorConfig()
+    booking: BookingConfig = BookingConfig()
 
     @model_validator(mode="after")
     def _check(self) -> OrgConfig:

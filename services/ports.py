@@ -85,6 +85,7 @@ class CoachingRequest:
     start: datetime
     length_minutes: int
     extra: Mapping[str, str] = field(default_factory=dict)
+    more_attendees: tuple[str, ...] = ()  # booked meetings and trainings: everyone besides ``agent_id``
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,3 +101,34 @@ async def test_genesys_down_for_good_raises_for_the_outbox_to_retry(fake: FakeGe
         await client.aclose()
     assert fake.appointments == {}
     assert len(fake.requests_to(APPOINTMENTS + "$", "POST")) == 3
+
+
+async def test_a_booked_meeting_lands_on_every_attendees_schedule_once(fake: FakeGenesys, redis_client,
+                                                                      redis_prefix: str) -> None:
+    from services.adapters.booking.keys import BookingKeys
+    from services.adapters.booking.redis_stores import RedisActivityLog
+    from services.adapters.genesys.activities import GenesysActivityWriter
+    from services.booking.ports import OfflineActivity
+    from services.domain.states import ActivityCategory
+
+    meeting = OfflineActivity(key="req-7:1:1", mu_id="mu-a", name="Team meeting", category=ActivityCategory.MEETING,
+                              code_id="ac-mtg", start=START + timedelta(hours=2),
+                              end=START + timedelta(hours=2, minutes=30),
+                              attendees=("agent-a1-1", "agent-a1-2"), facilitator="sup-a1")
+    local = RedisActivityLog(redis_client, BookingKeys(redis_prefix))
+    client = make_client(fake)
+    try:
+        writer = GenesysActivityWriter(GenesysCoaching(client), local)
+        first = await writer.write_activity(meeting)
+        again = await GenesysActivityWriter(GenesysCoaching(client), local).write_activity(meeting)  # a restart
+        assert first == again and len(fake.appointments) == 1
+        posted = fake.requests_to(APPOINTMENTS + "$", "POST")[0].body
+        assert posted["attendeeIds"] == ["agent-a1-1", "agent-a1-2"] and posted["addToSchedule"] is True
+        assert posted["lengthInMinutes"] == 30 and posted["facilitatorId"] == "sup-a1"
+        for agent in ("agent-a1-1", "agent-a1-2"):
+            assert [a.external_id for a in fake.users[agent].activities if a.external_type == "Coaching"] == [first]
+        assert [a.key for a in await writer.activities("mu-a", START, START + timedelta(days=1))] == ["req-7:1:1"]
+        await writer.cancel_activity("req-7:1:1")
+        assert first not in fake.appointments
+    finally:
+        await client.aclose()

@@ -64,6 +64,14 @@ async def test_the_http_service_serves_health_and_refuses_forged_requests(fake_s
             genuine = signed_headers(body, content_type="application/x-www-form-urlencoded")
             async with session.post(f"{base}/slack/events", data=body, headers=genuine) as response:
                 assert response.status == 200
+            # Booking is wired too: /book-meeting opens its modal (not the "isn't set up" reply).
+            book = command_body(slash_command(command="/book-meeting", text="", user_id="U0SUP0001",
+                                              response_url=fake_slack.response_url("book")))
+            headers = signed_headers(book, content_type="application/x-www-form-urlencoded")
+            async with session.post(f"{base}/slack/events", data=book, headers=headers) as response:
+                assert response.status == 200
+            opened = await fake_slack.wait_for("views.open")
+            assert opened[0].body["view"]["type"] == "modal"
     finally:
         stop.set()
         assert await asyncio.wait_for(service, 20) == 0

@@ -50,6 +50,8 @@ def test_the_example_file_is_valid_and_its_overrides_apply() -> None:
     table = config.rules_for("mu-1")
     assert table.judge(ActivityCategory.BREAK, Presence.OFFLINE, RoutingStatus.OFFLINE) == (Verdict.IN, Impact.NEUTRAL)
     assert config.management_units["mu-1"].teams["mu-1-t1"].slack_channel == "C0123456789"
+    assert config.booking.locations["hq"].rooms["training"].capacity == 20
+    assert config.booking.coaching_within == timedelta(days=5) and config.booking.trainers == ["sam"]
 
 
 def test_unit_overrides_come_before_global_ones() -> None:

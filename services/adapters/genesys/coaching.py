@@ -80,12 +80,15 @@ class GenesysCoaching:
             "description": description,
             "dateStart": format_time(start),
             "lengthInMinutes": request.length_minutes,
-            "attendeeIds": [request.agent_id],
+            "attendeeIds": list(dict.fromkeys((request.agent_id, *request.more_attendees))),
             "addToSchedule": self.add_to_schedule,
         }
         if request.facilitator_id:
             body["facilitatorId"] = request.facilitator_id
         return body
+
+    async def delete(self, appointment_id: str) -> None:
+        await self.client.delete(f"{APPOINTMENTS}/{appointment_id}")
 
     async def find(self, request: CoachingRequest) -> str | None:
         """The id of an appointment already made for this request, if Genesys has one."""

@@ -1,0 +1,256 @@
+"""Pure Block Kit builders for booking: the request modal, the manual work queue, progress notices.
+
+Every builder returns plain dicts that pass ``slack_sdk.models`` validation (tests check it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from services.booking.forms import FIELDS, FormValues
+from services.booking.model import BookingRequest, Progress, Register, Status, WorkItem
+from services.domain.slots import REASON_TEXT
+
+MODAL_CALLBACK = "booking_submit"
+ACTION_RETRY = "booking_retry"
+ACTION_RETRY_RELAXED = "booking_retry_relaxed"
+ACTION_CANCEL = "booking_cancel"
+VALUE = "value"  # action_id of every input element; block_id is the form field name
+MAX_OPTIONS = 100
+REPEAT_CHOICES = (("none", "Does not repeat"), ("daily", "Daily"), ("weekly", "Weekly"), ("monthly", "Monthly"))
+
+Block = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the modal offers, as (id, label) pairs."""
+
+    unit: tuple[str, str]
+    types: Sequence[tuple[str, str]]
+    teams: Sequence[tuple[str, str]]
+    people: Sequence[tuple[str, str]]
+    facilitators: Sequence[tuple[str, str]]
+    locations: Sequence[tuple[str, str]] = field(default_factory=tuple)
+
+
+def _plain(text: str, limit: int = 75) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text[:limit] or " ", "emoji": False}
+
+
+def _option(value: str, label: str) -> dict[str, Any]:
+    return {"text": _plain(label), "value": value[:150]}
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False,
+           hint: str | None = None) -> Block:
+    block: Block = {"type": "input", "block_id": block_id, "label": _plain(label, 2000), "element": element,
+                    "optional": optional}
+    if hint:
+        block["hint"] = _plain(hint, 2000)
+    return block
+
+
+def _text_input(initial: str = "", placeholder: str = "", max_length: int | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "action_id": VALUE}
+    if initial:
+        element["initial_value"] = initial
+    if placeholder:
+        element["placeholder"] = _plain(placeholder, 150)
+    if max_length:
+        element["max_length"] = max_length
+    return element
+
+
+def _select(options: Sequence[tuple[str, str]], initial: str | None, placeholder: str) -> dict[str, Any]:
+    listed = [_option(v, label) for v, label in options[:MAX_OPTIONS]]
+    element: dict[str, Any] = {"type": "static_select", "action_id": VALUE, "options": listed,
+                               "placeholder": _plain(placeholder, 150)}
+    chosen = next((o for o in listed if o["value"] == initial), None)
+    if chosen is not None:
+        element["initial_option"] = chosen
+    return element
+
+
+def _multi(options: Sequence[tuple[str, str]], initial: Sequence[str], placeholder: str) -> dict[str, Any]:
+    listed = [_option(v, label) for v, label in options[:MAX_OPTIONS]]
+    element: dict[str, Any] = {"type": "multi_static_select", "action_id": VALUE, "options": listed,
+                               "placeholder": _plain(placeholder, 150)}
+    chosen = [o for o in listed if o["value"] in set(initial)]
+    if chosen:
+        element["initial_options"] = chosen
+    return element
+
+
+def _date(initial: str, fallback: date) -> dict[str, Any]:
+    try:
+        value = date.fromisoformat(initial).isoformat() if initial else fallback.isoformat()
+    except ValueError:
+        value = fallback.isoformat()
+    return {"type": "datepicker", "action_id": VALUE, "initial_date": value}
+
+
+def _time(initial: str) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "timepicker", "action_id": VALUE}
+    if len(initial) == 5 and initial[2] == ":":
+        element["initial_time"] = initial
+    return element
+
+
+def booking_modal(*, choices: Choices, form: FormValues, metadata: dict[str, str], training: bool,
+                  default_type: str, first_day: date, last_day: date) -> dict[str, Any]:
+    """The ``/book-meeting`` (or ``/book-training``) modal, prefilled from ``form``."""
+    get = form.get
+    blocks: list[Block] = [
+        {"type": "context", "block_id": "unit",
+         "elements": [{"type": "mrkdwn", "text": f"Management unit: *{choices.unit[1][:200]}*. I'll find the time "
+                                                  "that hurts service least and tell you where it landed."}]},
+        _input("type", "Type", _select(choices.types, get("type") or default_type, "Choose a type")),
+        _input("title", "Title", _text_input(get("title"), "e.g. Weekly team sync", 150), optional=True),
+    ]
+    # Selects need at least one option: a list with nothing to offer is left out.
+    if choices.teams:
+        blocks.append(_input("teams", "Teams", _multi(choices.teams, form.teams, "Whole teams"), optional=True,
+                             hint="Choose teams, people, or both."))
+    if choices.people:
+        blocks.append(_input("people", "People", _multi(choices.people, form.people, "Individual agents"),
+                             optional=True))
+    if choices.facilitators:
+        blocks.append(_input("facilitator", "Trainer" if training else "Facilitator",
+                             _select(choices.facilitators, get("facilitator") or None,
+                                     "Default: the team's supervisor"), optional=True))
+    if choices.locations:
+        blocks.append(_input("location", "Location", _select(choices.locations, get("location") or None,
+                                                             "Any location"), optional=True))
+    blocks += [
+        _input("date_from", "From", _date(get("date_from"), first_day)),
+        _input("date_to", "To", _date(get("date_to"), last_day)),
+        _input("earliest", "Earliest start", _time(get("earliest")), optional=True),
+        _input("latest", "Latest end", _time(get("latest")), optional=True),
+        _input("duration", "Duration", _text_input(get("duration"), "e.g. 45m or 1h30m (default: the type's)", 10),
+               optional=True),
+        _input("repeat", "Repeat", _select(REPEAT_CHOICES, get("repeat") or "none", "Repeat")),
+        _input("every", "Every (days / weeks / months)", _text_input(get("every"), "1", 3), optional=True),
+        _input("min_gap", "Minimum days between occurrences", _text_input(get("min_gap"), "0", 3), optional=True),
+        _input("count", "Number of occurrences", _text_input(get("count"), "until the end date", 3), optional=True),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": MODAL_CALLBACK,
+        "private_metadata": json.dumps(metadata, separators=(",", ":"))[:3000],
+        "title": _plain("Book training" if training else "Book a meeting", 24),
+        "submit": _plain("Queue it", 24),
+        "close": _plain("Cancel", 24),
+        "blocks": blocks,
+    }
+
+
+def form_from_state(values: dict[str, Any]) -> FormValues:
+    """Read a view_submission's ``state.values`` back into form values (every field optional)."""
+    form = FormValues()
+    for name in FIELDS:
+        element = values.get(name, {}).get(VALUE)
+        if not isinstance(element, dict):
+            continue
+        kind = element.get("type")
+        if kind == "multi_static_select":
+            chosen = [str(o.get("value", "")) for o in element.get("selected_options") or []]
+            if name == "teams":
+                form.teams = chosen
+            elif name == "people":
+                form.people = chosen
+        elif kind == "static_select":
+            option = element.get("selected_option") or {}
+            form.values[name] = str(option.get("value", ""))
+        elif kind == "datepicker":
+            form.values[name] = str(element.get("selected_date") or "")
+        elif kind == "timepicker":
+            form.values[name] = str(element.get("selected_time") or "")
+        else:
+            form.values[name] = str(element.get("value") or "")
+    return form
+
+
+def _when(start: datetime, end: datetime) -> str:
+    return f"{start:%a %d %b %H:%M}-{end:%H:%M}"
+
+
+def queue_message(items: Sequence[WorkItem], *, note: str = "") -> tuple[str, list[Block]]:
+    """The manual work queue, one section per item with Retry / Retry relaxed / Cancel."""
+    text = f"{len(items)} booking request(s) need review" if items else "The manual work queue is empty."
+    blocks: list[Block] = [{"type": "header", "block_id": "queue_head", "text": _plain("Booking work queue", 150)}]
+    if note:
+        blocks.append({"type": "context", "block_id": "queue_note",
+                       "elements": [{"type": "mrkdwn", "text": note[:2000]}]})
+    if not items:
+        blocks.append({"type": "section", "block_id": "queue_empty",
+                       "text": {"type": "mrkdwn", "text": "Nothing waits for a scheduler. :tada:"}})
+        return text, blocks
+    shown = items[:15]  # 3 blocks each: stays under the 50-block message limit
+    for i, item in enumerate(shown):
+        request = item.request
+        who = f"<@{request.requester}>" if request.requester[:1] in ("U", "W") else request.requester
+        blocks.append({"type": "section", "block_id": f"item.{i}", "text": {"type": "mrkdwn", "text": (
+            f"*{_escape(request.title)}* ({request.type_id}) for {who}\n"
+            f"{request.date_from:%d %b}-{request.date_to:%d %b}, attempt {item.attempts}\n"
+            f"*{REASON_TEXT[item.reason].capitalize()}*: {_escape(item.detail)}")[:3000]}})
+        blocks.append({"type": "actions", "block_id": f"item.{i}.actions", "elements": [
+            {"type": "button", "action_id": ACTION_RETRY, "value": request.id[:2000], "text": _plain("Retry"),
+             "style": "primary"},
+            {"type": "button", "action_id": ACTION_RETRY_RELAXED, "value": request.id[:2000],
+             "text": _plain("Retry relaxed")},
+            {"type": "button", "action_id": ACTION_CANCEL, "value": request.id[:2000], "text": _plain("Cancel"),
+             "style": "danger", "confirm": {"title": _plain("Cancel this request?", 100),
+                                            "text": _plain("The requester is told it was cancelled.", 300),
+                                            "confirm": _plain("Cancel it", 30), "deny": _plain("Keep it", 30)}}]})
+        blocks.append({"type": "divider", "block_id": f"item.{i}.end"})
+    if len(items) > len(shown):
+        blocks.append({"type": "context", "block_id": "queue_more",
+                       "elements": [{"type": "mrkdwn", "text": f"...and {len(items) - len(shown)} more."}]})
+    return text, blocks
+
+
+_STATUS_EMOJI = {Status.QUEUED: ":inbox_tray:", Status.SEARCHING: ":mag:", Status.BOOKED: ":white_check_mark:",
+                 Status.NEEDS_REVIEW: ":warning:", Status.CANCELLED: ":x:"}
+
+
+def progress_message(request: BookingRequest, progress: Progress) -> tuple[str, list[Block]]:
+    """A notice to the requester: queued, searching, booked (where and why) or needs review."""
+    emoji = _STATUS_EMOJI.get(progress.status, "")
+    blocks: list[Block] = [{"type": "section", "block_id": "progress",
+                            "text": {"type": "mrkdwn", "text": f"{emoji} {_escape(progress.text)}"[:3000]}}]
+    for i, slot in enumerate(progress.slots[:20]):
+        why = progress.why[i] if i < len(progress.why) else ""
+        where = f" in {slot.room_id}" if slot.room_id else ""
+        blocks.append({"type": "context", "block_id": f"slot.{i}", "elements": [
+            {"type": "mrkdwn", "text": f"*{_when(slot.start, slot.end)}*{where}: {_escape(why)}"[:3000]}]})
+    return progress.text[:3000], blocks
+
+
+def register_message(register: Register, csv_text: str) -> tuple[str, list[Block]]:
+    attended = set(register.attended)
+    names = ", ".join(f"{name}{' (attended)' if agent in attended else ''}" for agent, name in register.attendees)
+    blocks: list[Block] = [
+        {"type": "header", "block_id": "register_head", "text": _plain(f"Register: {register.title}", 150)},
+        {"type": "section", "block_id": "register_people", "text": {"type": "mrkdwn", "text": (
+            f"*{register.type_name}*, {len(register.sessions)} session(s), facilitator "
+            f"{register.facilitator or 'none'}\n{_escape(names)}")[:3000]}},
+        {"type": "section", "block_id": "register_csv",
+         "text": {"type": "mrkdwn", "text": f"```{csv_text[:2900]}```"}},
+    ]
+    return f"Attendance register of {register.title}", blocks
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def help_message() -> tuple[str, list[Block]]:
+    text = ("/book-meeting [team:NAME] [with:AGENT] [45m] [09:00-12:00] [2026-06-01..2026-06-05] [weekly] "
+            "[\"title\"] opens the booking form prefilled; /book-meeting queue shows requests that need review; "
+            "/book-meeting register REQUEST shows an attendance register; /book-training opens the training form.")
+    return text, [{"type": "section", "block_id": "help", "text": {"type": "mrkdwn", "text": text}}]

@@ -1,0 +1,147 @@
+"""Room bookings in Microsoft Graph room mailboxes (used instead of the Redis calendar when configured).
+
+Busy times come from ``POST /users/{mailbox}/calendar/getSchedule``; a booking is an event created
+in the room's calendar with ``transactionId`` set to the booking key, so a retried POST never
+creates a second event. Tokens come from the client-credentials flow and are cached until shortly
+before they expire. Throttling (429) and server errors are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from services.booking.ports import RoomBooking, RoomTaken, Span
+from services.ports import Clock
+
+log = logging.getLogger(__name__)
+
+
+class GraphError(Exception):
+    pass
+
+
+def _graph_time(when: datetime) -> dict[str, str]:
+    return {"dateTime": when.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds"), "timeZone": "UTC"}
+
+
+def _parse_graph_time(value: Mapping[str, str]) -> datetime:
+    text = value["dateTime"].rstrip("Z")
+    if "." in text:  # Graph sends seven fractional digits
+        head, frac = text.split(".", 1)
+        text = f"{head}.{frac[:6]}"
+    parsed = datetime.fromisoformat(text)
+    zone = value.get("timeZone", "UTC")
+    if zone not in ("UTC", "Coordinated Universal Time"):
+        raise GraphError(f"unexpected time zone {zone!r} from Graph (we always ask for UTC)")
+    return parsed.replace(tzinfo=UTC)
+
+
+class GraphRoomCalendar:
+    def __init__(self, client: httpx.AsyncClient, *, tenant_id: str, client_id: str, client_secret: SecretStr,
+                 mailboxes: Mapping[str, str], clock: Clock, graph_url: str = "https://graph.microsoft.com/v1.0",
+                 login_url: str = "https://login.microsoftonline.com", attempts: int = 4,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.client, self.tenant_id, self.client_id, self.client_secret = client, tenant_id, client_id, client_secret
+        self.mailboxes, self.clock = dict(mailboxes), clock
+        self.graph_url, self.login_url = graph_url.rstrip("/"), login_url.rstrip("/")
+        self.attempts, self.sleep = attempts, sleep
+        self._token: tuple[str, datetime] | None = None
+        self._events: dict[str, tuple[str, str]] = {}  # booking key -> (mailbox, event id)
+
+    async def _bearer(self) -> str:
+        now = self.clock.now()
+        if self._token and self._token[1] > now:
+            return self._token[0]
+        response = await self.client.post(
+            f"{self.login_url}/{self.tenant_id}/oauth2/v2.0/token",
+            data={"grant_type": "client_credentials", "client_id": self.client_id,
+                  "client_secret": self.client_secret.get_secret_value(),
+                  "scope": "https://graph.microsoft.com/.default"})
+        if response.status_code != 200:
+            raise GraphError(f"token request failed with HTTP {response.status_code}")
+        body = response.json()
+        self._token = (body["access_token"], now + timedelta(seconds=int(body.get("expires_in", 3600)) - 60))
+        return self._token[0]
+
+    async def _call(self, method: str, path: str, json: Any = None) -> httpx.Response:
+        delay = 1.0
+        for attempt in range(1, self.attempts + 1):
+            headers = {"Authorization": f"Bearer {await self._bearer()}"}
+            response = await self.client.request(method, f"{self.graph_url}{path}", json=json, headers=headers)
+            if response.status_code == 401 and attempt < self.attempts:
+                self._token = None  # expired early: fetch a new one
+                continue
+            if response.status_code in (429, 500, 502, 503, 504) and attempt < self.attempts:
+                wait = float(response.headers.get("Retry-After", delay))
+                log.warning("Graph %s %s: HTTP %d, retrying in %.1fs", method, path, response.status_code, wait)
+                await self.sleep(wait)
+                delay *= 2
+                continue
+            return response
+        raise GraphError(f"Graph {method} {path} kept failing")
+
+    def _mailbox(self, room_id: str) -> str:
+        try:
+            return self.mailboxes[room_id]
+        except KeyError:
+            raise GraphError(f"room {room_id!r} has no mailbox configured") from None
+
+    async def busy(self, room_ids: Sequence[str], start: datetime, end: datetime) -> Mapping[str, Sequence[Span]]:
+        wanted = {self._mailbox(r).lower(): r for r in room_ids if r in self.mailboxes}
+        if not wanted:
+            return {}
+        first = next(iter(wanted))
+        response = await self._call("POST", f"/users/{first}/calendar/getSchedule", json={
+            "schedules": list(wanted), "startTime": _graph_time(start), "endTime": _graph_time(end),
+            "availabilityViewInterval": 15})
+        if response.status_code != 200:
+            raise GraphError(f"getSchedule failed with HTTP {response.status_code}")
+        out: dict[str, list[Span]] = {room: [] for room in wanted.values()}
+        for schedule in response.json().get("value", []):
+            room = wanted.get(str(schedule.get("scheduleId", "")).lower())
+            if room is None:
+                log.warning("Graph returned a schedule we did not ask for: %r", schedule.get("scheduleId"))
+                continue
+            if "error" in schedule:
+                raise GraphError(f"Graph cannot read {room}: {schedule['error'].get('message', '')}")
+            for item in schedule.get("scheduleItems", []):
+                if str(item.get("status", "busy")).lower() == "free":
+                    continue
+                try:
+                    out[room].append((_parse_graph_time(item["start"]), _parse_graph_time(item["end"])))
+                except (KeyError, ValueError, GraphError):
+                    log.warning("skipping a malformed schedule item of %s", room)
+        return out
+
+    async def book(self, booking: RoomBooking) -> str:
+        mailbox = self._mailbox(booking.room_id)
+        if booking.key in self._events:
+            return self._events[booking.key][1]
+        taken = (await self.busy([booking.room_id], booking.start, booking.end)).get(booking.room_id, ())
+        if any(s < booking.end and e > booking.start for s, e in taken):
+            raise RoomTaken(f"{booking.room_id} is busy from {min(s for s, _ in taken):%H:%M}")
+        response = await self._call("POST", f"/users/{mailbox}/events", json={
+            "subject": booking.subject, "start": _graph_time(booking.start), "end": _graph_time(booking.end),
+            "showAs": "busy", "transactionId": booking.key,
+            "body": {"contentType": "text", "content": f"Booked by the scheduling bot for {booking.organizer}."}})
+        if response.status_code not in (200, 201):
+            raise GraphError(f"creating the room event failed with HTTP {response.status_code}")
+        event_id = str(response.json()["id"])
+        self._events[booking.key] = (mailbox, event_id)
+        return event_id
+
+    async def cancel(self, key: str) -> None:
+        found = self._events.pop(key, None)
+        if found is None:
+            return
+        mailbox, event_id = found
+        response = await self._call("DELETE", f"/users/{mailbox}/events/{event_id}")
+        if response.status_code not in (204, 404):
+            raise GraphError(f"deleting the room event failed with HTTP {response.status_code}")

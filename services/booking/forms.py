@@ -1,0 +1,187 @@
+"""Booking form input (Slack modal or terminal): parse, validate field by field, and prefill from text.
+
+Errors are returned per field so the modal can show each next to its input; nothing is queued
+unless every field is valid.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TypeVar
+
+from pydantic import ValidationError
+
+from services.booking.config import BookingConfig, parse_clock
+from services.booking.model import BookingRequest, RecurrenceSpec
+from services.domain.durations import parse_duration
+
+FIELDS = ("type", "title", "teams", "people", "facilitator", "location", "date_from", "date_to", "earliest",
+          "latest", "duration", "repeat", "every", "min_gap", "count", "until")
+REPEATS = ("none", "daily", "weekly", "monthly")
+T = TypeVar("T")
+
+
+@dataclass
+class FormValues:
+    """Raw values as typed: strings, and lists for the multi-selects."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    teams: list[str] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)
+
+    def get(self, name: str) -> str:
+        return self.values.get(name, "").strip()
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("write the date as YYYY-MM-DD") from None
+
+
+def _int(text: str, lo: int, hi: int) -> int:
+    if not text.isdigit() or not lo <= int(text) <= hi:
+        raise ValueError(f"a whole number from {lo} to {hi}")
+    return int(text)
+
+
+class _Errors(dict[str, str]):
+    def check(self, name: str, parse: Callable[[], T]) -> T | None:
+        """Run ``parse``; on ``ValueError`` remember the message for ``name`` and give ``None``."""
+        try:
+            return parse()
+        except ValueError as error:
+            self[name] = str(error)
+            return None
+
+
+def parse_form(form: FormValues, *, config: BookingConfig, request_id: str, requester: str, mu_id: str,
+               now: datetime, notify_channel: str | None = None) -> tuple[BookingRequest | None, dict[str, str]]:
+    """A valid request, or ``None`` and one message per invalid field."""
+    errors = _Errors()
+    type_id = form.get("type") or config.default_type
+    meeting = config.types.get(type_id)
+    if meeting is None:
+        errors["type"] = f"choose one of {', '.join(config.types)}"
+    title = form.get("title") or (meeting.name if meeting else "")
+    if not title:
+        errors["title"] = "give the activity a title"
+    elif len(title) > 150:
+        errors["title"] = "keep the title under 150 characters"
+
+    today = now.date()
+    first = errors.check("date_from", lambda: _date(form.get("date_from")) if form.get("date_from")
+                         else today + timedelta(days=1))
+    span = meeting.window if meeting else timedelta(days=14)
+    last = errors.check("date_to", lambda: _date(form.get("date_to")) if form.get("date_to")
+                        else (first or today) + span - timedelta(days=1))
+    if first is not None and first < today:
+        errors["date_from"] = "the date range cannot start in the past"
+    if first is not None and last is not None and last < first:
+        errors["date_to"] = "the range must end on or after its first day"
+    elif last is not None and last > today + config.horizon:
+        errors["date_to"] = f"bookings reach at most {config.horizon.days} days ahead"
+
+    earliest = errors.check("earliest", lambda: parse_clock(form.get("earliest"))) if form.get("earliest") else None
+    latest = errors.check("latest", lambda: parse_clock(form.get("latest"))) if form.get("latest") else None
+    if earliest is not None and latest is not None and earliest >= latest:
+        errors["latest"] = "must be later than the earliest time"
+    duration = errors.check("duration", lambda: _minutes(form.get("duration"))) if form.get("duration") else None
+    if not form.teams and not form.people:
+        errors["teams"] = "choose at least one team or person"
+
+    repeat = form.get("repeat") or "none"
+    recurrence = None
+    if repeat not in REPEATS:
+        errors["repeat"] = "none, daily, weekly or monthly"
+    elif repeat != "none":
+        every = errors.check("every", lambda: _int(form.get("every") or "1", 1, 52))
+        gap = errors.check("min_gap", lambda: _int(form.get("min_gap") or "0", 0, 365))
+        count = errors.check("count", lambda: _int(form.get("count"), 1, 366)) if form.get("count") else None
+        until = errors.check("until", lambda: _date(form.get("until"))) if form.get("until") else None
+        if every is not None and gap is not None and not {"count", "until"} & errors.keys():
+            recurrence = RecurrenceSpec(frequency=repeat, every=every, min_gap_days=gap, count=count, until=until)
+    location = form.get("location") or None
+    if location is not None and location not in config.locations:
+        errors["location"] = f"choose one of {', '.join(config.locations) or '(no locations configured)'}"
+    if errors or first is None or last is None:
+        return None, dict(errors)
+    try:
+        request = BookingRequest(
+            id=request_id, requester=requester, notify_channel=notify_channel, mu_id=mu_id, type_id=type_id,
+            title=title, teams=tuple(form.teams), people=tuple(form.people),
+            facilitator=form.get("facilitator") or None, location=location, date_from=first, date_to=last,
+            earliest_minute=earliest, latest_minute=latest, duration_minutes=duration, recurrence=recurrence,
+            submitted_at=now)
+    except ValidationError as error:
+        return None, {"title": error.errors()[0]["msg"].removeprefix("Value error, ")}
+    return request, {}
+
+
+def _minutes(text: str) -> int:
+    minutes = parse_duration(text).total_seconds() / 60
+    if minutes < 15 or minutes > 600 or minutes % 15:
+        raise ValueError("a multiple of 15 minutes, at most 10h (e.g. 45m, 1h30m)")
+    return int(minutes)
+
+
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:\.\.(\d{4}-\d{2}-\d{2}))?$")
+_HOURS = re.compile(r"^(\d{1,2}:\d{2})-(\d{1,2}:\d{2})$")
+_DURATION = re.compile(r"^\d+(?:h|m)(?:\d+m)?$")
+
+
+def prefill(text: str, *, teams: Mapping[str, str], people: Mapping[str, str],
+            types: Mapping[str, str]) -> FormValues:
+    """Read what follows the slash command, e.g. ``team:Blue weekly 45m 09:00-12:00 2026-06-01..2026-06-12 "Sync"``.
+
+    ``teams``/``people``/``types`` map lowercase ids and names to ids. Anything not understood
+    becomes the title, so nothing typed is lost.
+    """
+    form = FormValues()
+    try:
+        tokens = shlex.split(text)
+    except ValueError:
+        tokens = text.split()
+    title: list[str] = []
+    for token in tokens:
+        key, _, value = token.partition(":")
+        low = token.lower()
+        if key.lower() in ("team", "teams") and value:
+            form.teams += [teams.get(v.lower(), v) for v in value.split(",") if v]
+        elif key.lower() in ("with", "people", "person") and value:
+            form.people += [people.get(v.lower().lstrip("@"), v.lstrip("@")) for v in value.split(",") if v]
+        elif key.lower() in ("type",) and value:
+            form.values["type"] = types.get(value.lower(), value)
+        elif key.lower() in ("by", "facilitator") and value:
+            form.values["facilitator"] = people.get(value.lower().lstrip("@"), value.lstrip("@"))
+        elif key.lower() in ("room", "location", "at") and value and not _HOURS.match(value):
+            form.values["location"] = value
+        elif key.lower() == "every" and value.isdigit():
+            form.values["every"] = value
+        elif key.lower() == "gap" and value.isdigit():
+            form.values["min_gap"] = value
+        elif key.lower() == "count" and value.isdigit():
+            form.values["count"] = value
+        elif low in REPEATS[1:]:
+            form.values["repeat"] = low
+        elif low in types:
+            form.values["type"] = types[low]
+        elif match := _RANGE.match(token):
+            form.values["date_from"] = match.group(1)
+            form.values["date_to"] = match.group(2) or match.group(1)
+        elif match := _HOURS.match(token):
+            form.values["earliest"], form.values["latest"] = match.group(1), match.group(2)
+        elif _DURATION.match(low):
+            form.values["duration"] = low
+        elif low in teams:
+            form.teams.append(teams[low])
+        else:
+            title.append(token)
+    if title:
+        form.values["title"] = " ".join(title)
+    return form

@@ -1,0 +1,117 @@
+"""What a booking request is, as submitted from Slack or the terminal, and what happens to it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.domain.slots import Reason
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RecurrenceSpec(_Frozen):
+    frequency: Literal["daily", "weekly", "monthly"]
+    every: int = Field(default=1, ge=1, le=52)
+    min_gap_days: int = Field(default=0, ge=0, le=365)
+    count: int | None = Field(default=None, ge=1, le=366)
+    until: date | None = None
+
+
+class BookingRequest(_Frozen):
+    """One request to place an offline activity; ``id`` is its idempotency key."""
+
+    id: str = Field(min_length=1, max_length=120)
+    requester: str  # Slack user id, or "cli:<name>"
+    notify_channel: str | None = None  # where progress goes (the requester's DM when None)
+    mu_id: str
+    type_id: str
+    title: str = Field(min_length=1, max_length=150)
+    teams: tuple[str, ...] = ()
+    people: tuple[str, ...] = ()
+    facilitator: str | None = None
+    location: str | None = None
+    date_from: date
+    date_to: date
+    earliest_minute: int | None = Field(default=None, ge=0, le=1440)
+    latest_minute: int | None = Field(default=None, ge=0, le=1440)
+    duration_minutes: int | None = Field(default=None, ge=15, le=600)
+    recurrence: RecurrenceSpec | None = None
+    relaxed: bool = False
+    submitted_at: datetime
+    template_id: str | None = None  # set when a recurring template created this request
+
+    @model_validator(mode="after")
+    def _check(self) -> BookingRequest:
+        if self.date_to < self.date_from:
+            raise ValueError("the date range ends before it starts")
+        if (self.earliest_minute is not None and self.latest_minute is not None
+                and self.earliest_minute >= self.latest_minute):
+            raise ValueError("the earliest time must be before the latest")
+        if not self.teams and not self.people:
+            raise ValueError("choose at least one team or person to attend")
+        return self
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    SEARCHING = "searching"
+    BOOKED = "booked"
+    NEEDS_REVIEW = "needs_review"
+    CANCELLED = "cancelled"
+
+
+class BookedSlot(_Frozen):
+    occurrence: int
+    session: int
+    start: datetime
+    end: datetime
+    attendees: tuple[str, ...]
+    facilitator: str | None
+    room_id: str | None
+    impact: float  # added understaffing, agent-intervals
+
+
+class Plan(_Frozen):
+    """The search's answer for a request, stored before any write-back so a retry resumes it."""
+
+    request_id: str
+    slots: tuple[BookedSlot, ...]
+    why: tuple[str, ...]  # one explanation line per slot
+
+
+class Progress(_Frozen):
+    request_id: str
+    status: Status
+    text: str
+    slots: tuple[BookedSlot, ...] = ()
+    why: tuple[str, ...] = ()
+    reason: Reason | None = None
+
+
+class WorkItem(_Frozen):
+    """A request the search could not place, waiting for a scheduler."""
+
+    request: BookingRequest
+    reason: Reason
+    detail: str
+    added_at: datetime
+    attempts: int = 1
+
+
+class Register(_Frozen):
+    """Attendance register of one booked activity (one per request)."""
+
+    request_id: str
+    title: str
+    type_name: str
+    facilitator: str | None
+    sessions: tuple[BookedSlot, ...]
+    attendees: tuple[tuple[str, str], ...]  # (agent id, name)
+    attended: tuple[str, ...] = ()
+    created_at: datetime

@@ -1,0 +1,72 @@
+"""Find the time for a booking request: fetch the unit's data for the request's dates and search."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from services.booking.config import BookingConfig
+from services.booking.model import BookedSlot, BookingRequest, Plan
+from services.booking.ports import BookingData, Snapshot
+from services.booking.translate import RequestError, to_slot_request
+from services.domain.slots import Outcome, Reason, SlotEngine, SlotRequest
+
+log = logging.getLogger(__name__)
+GRID = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    request: BookingRequest
+    outcome: Outcome
+    snapshot: Snapshot | None
+    slot_request: SlotRequest | None
+
+    @property
+    def placed(self) -> bool:
+        return self.outcome.placed
+
+    def plan(self) -> Plan:
+        slots = tuple(BookedSlot(occurrence=p.occurrence, session=p.session, start=p.start, end=p.end,
+                                 attendees=p.attendees, facilitator=p.facilitator, room_id=p.room_id,
+                                 impact=round(p.impact, 3)) for p in self.outcome.placements)
+        why = tuple(e.summary() for e in self.outcome.explanations)
+        return Plan(request_id=self.request.id, slots=slots, why=why)
+
+
+def search_window(request: BookingRequest, now: datetime, tz: str, horizon: timedelta) -> tuple[datetime, datetime]:
+    """From the first quarter hour after ``now`` (or the first day's midnight) to the end of the last day."""
+    zone = ZoneInfo(tz)
+    first = datetime.combine(request.date_from, time(0), zone)
+    soon = now.astimezone(zone).replace(second=0, microsecond=0)
+    soon += timedelta(minutes=(-soon.minute) % 15)
+    if soon <= now:
+        soon += GRID
+    start = max(first, soon)
+    end = min(datetime.combine(request.date_to + timedelta(days=1), time(0), zone), soon + horizon)
+    return start, max(end, start + GRID)
+
+
+class SlotSearch:
+    def __init__(self, data: BookingData, config: BookingConfig) -> None:
+        self.data, self.config = data, config
+
+    async def find(self, request: BookingRequest, now: datetime) -> Found:
+        roster = await self.data.roster(request.mu_id)
+        try:
+            slot_request = to_slot_request(request, roster, self.config)
+        except RequestError as error:
+            return Found(request, Outcome(request.id, reason=error.reason, detail=str(error)), None, None)
+        except ValueError as error:  # e.g. an unknown meeting type in an old queued request
+            outcome = Outcome(request.id, reason=Reason.INVALID_REQUEST, detail=str(error))
+            return Found(request, outcome, None, None)
+        start, end = search_window(request, now, roster.mu.time_zone, self.config.horizon)
+        snapshot = await self.data.snapshot(request.mu_id, start, end)
+        names = {**{p.id: p.name for p in roster.people.values()}, **snapshot.facilitators,
+                 **{a.id: a.name for a in roster.agents.values()}}
+        engine = SlotEngine(snapshot.problem, names)
+        outcome = engine.book(slot_request)
+        log.info("booking %s: %s", request.id, "placed" if outcome.placed else f"not placed ({outcome.reason})")
+        return Found(request, outcome, snapshot, slot_request)

@@ -1,0 +1,156 @@
+"""The booking use cases: submit to the FCFS queue, process requests in order, the manual work queue.
+
+Processing one request: status ``searching`` -> search -> (placed) store the plan -> write back ->
+``booked``; (not placed) -> manual work queue with the reason -> ``needs_review``. The requester
+hears about each step. A request already booked, cancelled or under review is never processed
+again, and a plan stored before a crash is resumed, not searched again, so nothing is booked twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Sequence
+
+from services.booking.model import BookingRequest, Plan, Progress, Status, WorkItem
+from services.booking.ports import BookingData, BookingLedger, ProgressNotifier, RequestQueue, RoomTaken, WorkQueue
+from services.booking.search import SlotSearch
+from services.booking.writeback import WriteBack
+from services.domain.slots import REASON_TEXT, Reason
+from services.ports import Clock
+
+log = logging.getLogger(__name__)
+_ATTEMPT = re.compile(r"~(\d+)$")
+
+
+def attempt_of(request_id: str) -> int:
+    match = _ATTEMPT.search(request_id)
+    return int(match.group(1)) if match else 1
+
+
+def _when(plan: Plan) -> str:
+    parts = []
+    for slot in plan.slots:
+        where = f" in {slot.room_id}" if slot.room_id else ""
+        parts.append(f"{slot.start:%a %d %b %H:%M}-{slot.end:%H:%M}{where}")
+    return "; ".join(parts)
+
+
+class BookingService:
+    def __init__(self, *, queue: RequestQueue, ledger: BookingLedger, work_queue: WorkQueue, search: SlotSearch,
+                 writeback: WriteBack, notifier: ProgressNotifier, data: BookingData, clock: Clock) -> None:
+        self.queue, self.ledger, self.work_queue = queue, ledger, work_queue
+        self.search, self.writeback, self.notifier = search, writeback, notifier
+        self.data, self.clock = data, clock
+
+    async def _tell(self, request: BookingRequest, progress: Progress) -> None:
+        try:
+            await self.notifier.notify(request, progress)
+        except Exception:  # a lost notice must not lose the booking
+            log.exception("could not notify %s about %s", request.requester, request.id)
+
+    # ------------------------------------------------------------------ queue
+
+    async def submit(self, request: BookingRequest) -> bool:
+        """Queue ``request``; False (and nothing queued) if its id was seen before."""
+        await self.ledger.save_request(request)
+        if not await self.queue.submit(request):
+            return False
+        await self.ledger.set_status(request.id, Status.QUEUED)
+        await self._tell(request, Progress(request_id=request.id, status=Status.QUEUED,
+                                           text=f"Queued: {request.title}. I'll look for the best time now."))
+        return True
+
+    async def process_next(self, consumer: str, block_ms: int = 0) -> bool:
+        """Handle the oldest waiting request; False when the queue is empty."""
+        item = await self.queue.take(consumer, block_ms)
+        if item is None:
+            return False
+        await self.handle(item.request)
+        await self.queue.done(item)
+        return True
+
+    async def run(self, consumer: str, stop: asyncio.Event, *, block_ms: int = 2000,
+                  max_backoff_s: float = 60.0) -> None:
+        """Process requests until ``stop`` is set; an outage is retried with growing pauses."""
+        backoff = 1.0
+        while not stop.is_set():
+            try:
+                await self.process_next(consumer, block_ms)
+                backoff = 1.0
+            except Exception:
+                log.exception("booking worker %s failed; retrying in %.0fs", consumer, backoff)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=backoff)
+                backoff = min(max_backoff_s, backoff * 2)
+
+    # ------------------------------------------------------------------ one request
+
+    async def handle(self, request: BookingRequest) -> Status:
+        status = await self.ledger.status(request.id)
+        if status in (Status.BOOKED, Status.CANCELLED, Status.NEEDS_REVIEW):
+            log.info("booking %s already %s; not processed again", request.id, status)
+            return Status(status)
+        now = self.clock.now()
+        stored = await self.ledger.plan(request.id)
+        if stored is None:
+            await self.ledger.set_status(request.id, Status.SEARCHING)
+            await self._tell(request, Progress(request_id=request.id, status=Status.SEARCHING,
+                                               text=f"Searching for the best time for {request.title}..."))
+            found = await self.search.find(request, now)
+            if not found.placed:
+                reason = found.outcome.reason or Reason.NO_COMMON_TIME
+                return await self._to_review(request, reason, found.outcome.detail)
+            stored = await self.ledger.save_plan(request.id, found.plan().model_dump_json())
+        plan = Plan.model_validate_json(stored)
+        roster = await self.data.roster(request.mu_id)
+        try:
+            await self.writeback.apply(request, plan, roster, now)
+        except RoomTaken as taken:
+            return await self._to_review(request, Reason.NO_ROOM_FREE, f"the room was taken meanwhile: {taken}")
+        await self.ledger.set_status(request.id, Status.BOOKED)
+        await self._tell(request, Progress(request_id=request.id, status=Status.BOOKED,
+                                           text=f"Booked {request.title}: {_when(plan)}", slots=plan.slots,
+                                           why=plan.why))
+        return Status.BOOKED
+
+    async def _to_review(self, request: BookingRequest, reason: Reason, detail: str) -> Status:
+        await self.work_queue.add(WorkItem(request=request, reason=reason, detail=detail, added_at=self.clock.now(),
+                                           attempts=attempt_of(request.id)))
+        await self.ledger.set_status(request.id, Status.NEEDS_REVIEW)
+        await self._tell(request, Progress(
+            request_id=request.id, status=Status.NEEDS_REVIEW, reason=reason,
+            text=f"Needs review: {request.title} could not be placed ({REASON_TEXT[reason]}: {detail}). "
+                 "A scheduler will look at it."))
+        return Status.NEEDS_REVIEW
+
+    # ------------------------------------------------------------------ manual work queue
+
+    async def work_items(self) -> Sequence[WorkItem]:
+        return await self.work_queue.items()
+
+    async def retry(self, request_id: str, *, relaxed: bool = False) -> BookingRequest | None:
+        """Queue a work item again (a new attempt id), optionally without the service limits."""
+        item = await self.work_queue.get(request_id)
+        if item is None:
+            return None
+        base = _ATTEMPT.sub("", request_id)
+        again = item.request.model_copy(update={"id": f"{base}~{attempt_of(request_id) + 1}",
+                                                "relaxed": relaxed or item.request.relaxed,
+                                                "submitted_at": self.clock.now()})
+        await self.work_queue.remove(request_id)
+        await self.ledger.set_status(request_id, "retried")
+        await self.submit(again)
+        return again
+
+    async def cancel(self, request_id: str) -> bool:
+        item = await self.work_queue.get(request_id)
+        if item is None:
+            return False
+        await self.work_queue.remove(request_id)
+        await self.ledger.set_status(request_id, Status.CANCELLED)
+        await self._tell(item.request, Progress(request_id=request_id, status=Status.CANCELLED,
+                                                text=f"Cancelled: {item.request.title}."))
+        return True

@@ -1,0 +1,192 @@
+"""Property tests: whatever the calendars and requests, no placement ever breaks a hard constraint,
+and each online placement is the cheapest feasible one (checked by brute force, independently)."""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from datetime import timedelta
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.domain.slots import (
+    Recurrence,
+    SearchParams,
+    SlotEngine,
+    SlotProblem,
+    SlotRequest,
+)
+from services.domain.slots.batch import plan_batch
+from services.domain.slots.recurrence import occurrence_periods
+from tests.booking.slot_fixtures import MONDAY, agent, at, facilitator, problem, room, shift
+
+WORK, BREAK = 1, 2
+DAYS = 7
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> SlotProblem:
+    agents = []
+    for i in range(draw(st.integers(1, 6))):
+        begin = draw(st.integers(6, 12))
+        days = draw(st.lists(st.integers(0, DAYS - 1), min_size=1, max_size=DAYS, unique=True))
+        brk = draw(st.integers(begin + 1, begin + 3))
+        agents.append(agent(f"a{i}", shift(days=days, begin=begin, end=begin + 8, breaks=[(brk, 0)],
+                                           lunch=(begin + 4, 0)), team=f"t{i % 2}",
+                            skills={"q1": 1.0} if i % 3 else {"q1": 0.6, "q2": 0.4}))
+    facs = [facilitator(f"f{i}", busy=[(at(d, h), at(d, h + 1)) for d, h in draw(
+        st.lists(st.tuples(st.integers(0, DAYS - 1), st.integers(8, 16)), max_size=12))]) for i in range(2)]
+    rooms = [room(f"r{i}", draw(st.integers(1, 6)), busy=[(at(d, h), at(d, h + 1)) for d, h in draw(
+        st.lists(st.tuples(st.integers(0, DAYS - 1), st.integers(8, 16)), max_size=12))]) for i in range(2)]
+    required = draw(st.lists(st.integers(0, 4), min_size=DAYS * 96 * 2, max_size=DAYS * 96 * 2))
+    return problem(agents, required=np.array(required, dtype=float).reshape(2, DAYS * 96), facilitators=facs,
+                   rooms=rooms, days=DAYS, queues=("q1", "q2"))
+
+
+@st.composite
+def requests(draw: st.DrawFn, world: SlotProblem, count: int) -> list[SlotRequest]:
+    out = []
+    for i in range(count):
+        attendees = tuple(draw(st.lists(st.sampled_from(world.agent_ids), min_size=1, max_size=3, unique=True)))
+        first = draw(st.integers(0, DAYS - 1))
+        last = draw(st.integers(first, DAYS - 1))
+        earliest = draw(st.integers(0, 20)) * 30
+        rec = draw(st.one_of(st.none(), st.builds(Recurrence, st.just("daily"), st.integers(1, 2),
+                                                  st.integers(0, 3))))
+        out.append(SlotRequest(
+            f"q{i}", "meeting", attendees, draw(st.sampled_from([15, 30, 60, 120, 180])),
+            MONDAY + timedelta(days=first), MONDAY + timedelta(days=last),
+            facilitator=draw(st.sampled_from([None, "f0", "f1"])), room_needed=draw(st.booleans()),
+            earliest_minute=earliest, latest_minute=min(1440, earliest + draw(st.integers(2, 30)) * 30),
+            recurrence=rec, split_sessions=draw(st.booleans()),
+            params=SearchParams(absorb_breaks_from_minutes=draw(st.sampled_from([120, None])))))
+    return out
+
+
+def violations(world: SlotProblem, placed: dict[str, SlotRequest], outcomes) -> list[str]:
+    """An independent check of every hard constraint, from the base calendars only."""
+    grid = world.grid
+    agent_row = {a: i for i, a in enumerate(world.agent_ids)}
+    fac_row = {f: i for i, f in enumerate(world.facilitator_ids)}
+    rooms = {r.id: (i, r) for i, r in enumerate(world.rooms)}
+    used: dict[tuple[str, int], str] = {}
+    found = []
+
+    def claim(what: str, t: int, owner: str) -> None:
+        if used.setdefault((what, t), owner) != owner:
+            found.append(f"{what} double-booked at {t}")
+
+    for outcome in outcomes:
+        if not outcome.placed:
+            assert not outcome.placements
+            continue
+        req = placed[outcome.request_id]
+        periods = occurrence_periods(req)
+        by_occ = defaultdict(list)
+        for p in outcome.placements:
+            by_occ[p.occurrence].append(p)
+        if sorted(by_occ) != list(range(len(periods))):
+            found.append("missing occurrence")
+        days = []
+        for occ, period in enumerate(periods):
+            group = by_occ[occ]
+            if sorted(a for p in group for a in p.attendees) != sorted(set(req.attendees) - {req.facilitator}):
+                found.append("attendees differ")
+            for p in group:
+                s, e = p.start_index, p.end_index
+                if (e - s) * 15 < req.duration_minutes:
+                    found.append("too short")
+                local_first = p.start.date()
+                if not (period.first <= local_first <= period.last):
+                    found.append("outside period")
+                minute = p.start.hour * 60 + p.start.minute
+                if minute < req.earliest_minute or minute + (e - s) * 15 > req.latest_minute:
+                    found.append("outside times of day")
+                if grid.day[e - 1] != grid.day[s]:
+                    found.append("crosses midnight")
+                absorb = req.params.absorb_breaks_from_minutes is not None and \
+                    req.duration_minutes >= req.params.absorb_breaks_from_minutes
+                for a in p.attendees:
+                    block = world.states[agent_row[a], s:e]
+                    if not np.isin(block, (WORK, BREAK) if absorb else (WORK,)).all():
+                        found.append(f"{a} not available")
+                    for t in range(s, e):
+                        claim(a, t, req.id)
+                if req.facilitator:
+                    if not world.facilitator_free[fac_row[req.facilitator], s:e].all():
+                        found.append("facilitator busy")
+                    for t in range(s, e):
+                        claim(req.facilitator, t, req.id)
+                if req.room_needed:
+                    index, info = rooms[p.room_id]
+                    seats = len(p.attendees) + (1 if req.facilitator else 0)
+                    if info.capacity < seats or not world.room_free[index, s:e].all():
+                        found.append("room too small or busy")
+                    for t in range(s, e):
+                        claim(p.room_id, t, req.id)
+                elif p.room_id is not None:
+                    found.append("room booked without need")
+            days.append(min(p.start.date() for p in group))
+        gap = req.recurrence.min_gap_days if req.recurrence else 0
+        if any((b - a).days < gap for a, b in itertools.pairwise(days)):
+            found.append("gap")
+    return found
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_online_placements_never_break_a_hard_constraint(data):
+    world = data.draw(worlds())
+    batch = data.draw(requests(world, 6))
+    engine = SlotEngine(world)
+    outcomes = [engine.book(r) for r in batch]
+    assert violations(world, {r.id: r for r in batch}, outcomes) == []
+    for outcome in outcomes:  # an unplaced request always says why
+        assert outcome.placed or (outcome.reason is not None and outcome.detail)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_batch_placements_never_break_a_hard_constraint(data):
+    world = data.draw(worlds())
+    batch = data.draw(requests(world, 6))
+    engine = SlotEngine(world)
+    outcomes = plan_batch(engine, batch, refine_time_limit=2.0)
+    assert violations(world, {r.id: r for r in batch}, outcomes) == []
+    online = SlotEngine(world)
+    assert sum(o.placed for o in outcomes) >= sum(online.book(r).placed for r in batch) - 1
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_online_choice_is_the_cheapest_feasible_start(data):
+    world = data.draw(worlds())
+    (req,) = data.draw(requests(world, 1))
+    req = SlotRequest(req.id, req.kind, req.attendees, req.duration_minutes, req.window_start, req.window_end,
+                      earliest_minute=req.earliest_minute, latest_minute=req.latest_minute)
+    outcome = SlotEngine(world).search(req, explain=False)
+    # Brute force: every start, cost = added understaffing of pulling the attendees' working time.
+    rows = [world.agent_ids.index(a) for a in req.attendees]
+    d = req.duration_minutes // 15
+    best = None
+    lo, hi = world.grid.day_span(req.window_start, req.window_end)
+    for s in range(lo, hi - d + 1):
+        minute = int(world.grid.minute[s])
+        if minute < req.earliest_minute or minute + d * 15 > req.latest_minute or world.grid.day[s + d - 1] != \
+                world.grid.day[s]:
+            continue
+        block = world.states[rows, s:s + d]
+        absorb = req.duration_minutes >= 120
+        if not np.isin(block, (WORK, BREAK) if absorb else (WORK,)).all():
+            continue
+        pulled = world.weights[rows].T @ (block == WORK)
+        gap = world.required[:, s:s + d] - world.scheduled[:, s:s + d]
+        cost = float((np.maximum(gap + pulled, 0) - np.maximum(gap, 0)).sum())
+        best = cost if best is None else min(best, cost)
+    if best is None:
+        assert not outcome.placed
+    else:
+        assert outcome.placed
+        assert abs(outcome.impact - best) < 1e-6
