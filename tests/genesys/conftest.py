@@ -129,3 +129,14 @@ async def eventually(predicate: Callable[[], bool], timeout: float = 5.0, what: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def source(fake: FakeGenesys, clock: ManualClock) -> AsyncIterator[GenesysSource]:
+    """A started adapter on the fake (structure loaded, sockets subscribed), closed afterwards."""
+    src = make_source(fake, clock)
+    await src.start()
+    try:
+        yield src
+    finally:
+        await src.close()

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-
-import pytest
 
 from services.adapters.genesys.source import GenesysSource
 from services.clock import ManualClock
-from tests.genesys.conftest import START, eventually, make_source
+from tests.genesys.conftest import START, eventually
 from tests.genesys.fake_genesys import FakeGenesys
 
 QUERY = "/businessunits/bu-1/adherence/explanations/query"
 LOOKBACK = timedelta(minutes=15)
-
-
-@pytest.fixture
-async def source(fake: FakeGenesys, clock: ManualClock) -> AsyncIterator[GenesysSource]:
-    src = make_source(fake, clock)
-    await src.start()
-    try:
-        yield src
-    finally:
-        await src.close()
 
 
 async def window(source: GenesysSource, clock: ManualClock) -> list[tuple[str, int]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -31,16 +30,6 @@ class Recorder:
 
     def states_of(self, agent_id: str) -> list[AgentState]:
         return [s for _, s in self.calls if s.agent_id == agent_id]
-
-
-@pytest.fixture
-async def source(fake: FakeGenesys, clock: ManualClock) -> AsyncIterator[GenesysSource]:
-    src = make_source(fake, clock)
-    await src.start()
-    try:
-        yield src
-    finally:
-        await src.close()
 
 
 def judge(state: AgentState | None, clock: ManualClock) -> tuple[Status, Reason]:
