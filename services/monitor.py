@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from services.adapters.redis.store import RedisStore
 from services.config import OrgConfig
-from services.domain.escalation import AgentTrack, IncidentEvent
+from services.domain.escalation import AgentTrack, EscalationPolicy, IncidentEvent
 from services.domain.model import Agent, AgentSchedule, AgentState, ExceptionWindow, Roster
 from services.domain.rules import RuleTable
 from services.domain.unit_tick import UnitInputs, UnitOutcome, run_unit_tick, status_line
@@ -42,12 +42,16 @@ class UnitCache:
     invalidated: bool = True
     last_tick_at: datetime | None = None
     written_status: dict[str, str] = field(default_factory=dict)
+    _sizes: tuple[Roster, dict[str, int]] | None = field(default=None, repr=False)
 
     def team_sizes(self) -> dict[str, int]:
-        sizes: dict[str, int] = defaultdict(int)
-        for agent in self.roster.agents.values():
-            sizes[agent.team_id] += 1
-        return dict(sizes)
+        """Agents per team, counted again only when the roster is replaced (not on every tick)."""
+        if self._sizes is None or self._sizes[0] is not self.roster:
+            sizes: dict[str, int] = defaultdict(int)
+            for agent in self.roster.agents.values():
+                sizes[agent.team_id] += 1
+            self._sizes = (self.roster, dict(sizes))
+        return self._sizes[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +84,7 @@ class Monitor:
         self.units: dict[str, UnitCache] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._rule_tables: dict[str, RuleTable] = {}
+        self._policies: dict[str, EscalationPolicy] = {}
         self._started = False
 
     @property
@@ -196,12 +201,18 @@ class Monitor:
             states=states,
             tracks=tracks,
             rules=self._rules(mu_id),
-            policy=self.config.policy_for(mu_id),
+            policy=self._policy(mu_id),
             stale_after=self.config.monitor.stale_after,
             exceptions=exceptions,
             storm=self.config.storm.to_policy() if storms else None,
             team_sizes=cache.team_sizes(),
         )
+
+    def _policy(self, mu_id: str) -> EscalationPolicy:
+        """The unit's policy, built once (the config does not change while running)."""
+        if mu_id not in self._policies:
+            self._policies[mu_id] = self.config.policy_for(mu_id)
+        return self._policies[mu_id]
 
     def _rules(self, mu_id: str) -> RuleTable:
         if mu_id not in self._rule_tables:
