@@ -57,11 +57,16 @@ class ChatWiring:
     description: str
 
 
+def configured_slack_ids(config: OrgConfig) -> dict[str, str]:
+    """Person id -> Slack user id, for the people the config names one for."""
+    return {pid: p.slack_user_id for pid, p in config.people.items() if p.slack_user_id}
+
+
 class ConfigDirectory:
     """Without Slack: people are who the config says (``slack_user_id``), nobody else."""
 
     def __init__(self, config: OrgConfig) -> None:
-        self._ids = {pid: p.slack_user_id for pid, p in config.people.items() if p.slack_user_id}
+        self._ids = configured_slack_ids(config)
 
     async def user_id_for(self, person: Person) -> str | None:
         return self._ids.get(person.id)
@@ -73,8 +78,8 @@ def build_chat(settings: Settings, config: OrgConfig, redis: Redis, printer: Pri
         return ChatWiring(ConsoleChat(renderer, printer=printer), ConfigDirectory(config), None,
                           "console (no SLACK_BOT_TOKEN set)")
     client = make_web_client(settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
-    overrides = {pid: p.slack_user_id for pid, p in config.people.items() if p.slack_user_id}
-    directory = SlackDirectory(client, overrides=overrides, redis=redis, prefix=settings.redis_prefix)
+    directory = SlackDirectory(client, overrides=configured_slack_ids(config), redis=redis,
+                               prefix=settings.redis_prefix)
     return ChatWiring(SlackChat(client, directory, renderer), directory, client,
                       f"Slack ({settings.slack_api_url or 'slack.com'})")
 

@@ -13,6 +13,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from redis.asyncio import Redis
+
 from bot.container import (
     build_booking,
     build_chat,
@@ -192,11 +194,8 @@ async def _summary(monitor: Monitor, store: RedisStore, sim: SimulatedContactCen
         print(f"  {appointment.start:%a %d %b %H:%M} {appointment.name}")
 
 
-async def _forget(redis: object, prefix: str) -> None:
+async def _forget(redis: Redis, prefix: str) -> None:
     """The demo's keys are its own: remove them (they would expire anyway)."""
-    from redis.asyncio import Redis
-
-    assert isinstance(redis, Redis)
     keys = [key async for key in redis.scan_iter(match=f"{prefix}:*", count=1000)]
     if keys:
         await redis.delete(*keys)

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
+from pydantic import SecretStr
+from slack_bolt.async_app import AsyncApp
 
 from bot.container import (
     build_booking,
@@ -165,17 +167,13 @@ async def _always_true() -> bool:
     return True
 
 
-def _authenticated(app: object) -> Callable[[], Awaitable[bool]]:
+def _authenticated(app: AsyncApp) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
-        client = getattr(app, "client", None)
-        if client is None:
-            return False
-        response = await client.auth_test()
+        response = await app.client.auth_test()
         return bool(response.get("ok"))
 
     return check
 
 
-def _secret(value: object) -> str | None:
-    getter = getattr(value, "get_secret_value", None)
-    return getter() if callable(getter) else None
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
