@@ -84,11 +84,13 @@ class AdherenceQueries:
     async def open_incidents_for(self, slack_user_id: str) -> list[IncidentView]:
         views: list[IncidentView] = []
         now = self.clock.now()
+        teams_by_unit: dict[str, set[str]] = {}
         for team in await self.teams_for(slack_user_id):
-            roster = self.monitor.roster(team.mu_id)
-            tracks = await self.store.load_tracks(team.mu_id)
-            for track in tracks.values():
-                if track.incident is not None and track.incident.team_id == team.team_id:
+            teams_by_unit.setdefault(team.mu_id, set()).add(team.team_id)
+        for mu_id, team_ids in teams_by_unit.items():  # one read of a unit's tracks, however many teams
+            roster = self.monitor.roster(mu_id)
+            for track in (await self.store.load_tracks(mu_id)).values():
+                if track.incident is not None and track.incident.team_id in team_ids:
                     views.append(incident_view(track.incident, roster, now, None))
         return sorted(views, key=lambda v: v.incident.started_at)
 
