@@ -22,7 +22,7 @@ from services.domain.escalation import (
     escalate_now,
     excuse,
 )
-from services.domain.model import Roster
+from services.domain.model import ExceptionWindow, Roster
 from services.ports import ChatDirectory, Clock, ExceptionWriter, TrackChange
 
 log = logging.getLogger(__name__)
@@ -72,20 +72,21 @@ class IncidentActions:
     async def approve_exception(self, mu_id: str, agent_id: str, incident_id: str, actor: Actor, *,
                                 until: datetime, reason_code: str, note: str = "") -> Incident:
         reason = f"{reason_code}: {note}" if note else reason_code
+        approved: list[ExceptionWindow] = []  # the window of the attempt that was committed (the last one)
 
         def step(track: AgentTrack, incident: Incident, now: datetime) -> tuple[AgentTrack, IncidentEvent]:
             if until <= now:
                 raise ValueError("the exception must end in the future")
-            return excuse(track, actor.name, until, reason, now)
+            excused, event = excuse(track, actor.name, until, reason, now)
+            approved[:] = [excused.exception] if excused.exception else []
+            return excused, event
 
         incident = await self._act(mu_id, agent_id, incident_id, actor, step)
-        if self.exception_writer is not None:
-            track = await self.store.load_track(mu_id, agent_id)
-            if track is not None and track.exception is not None:
-                try:
-                    await self.exception_writer.record_exception(mu_id, track.exception)
-                except Exception:  # the exception stands in the bot either way; WFM write-back is best effort
-                    log.exception("could not write the approved exception for %s back to the WFM", agent_id)
+        if self.exception_writer is not None and approved:
+            try:
+                await self.exception_writer.record_exception(mu_id, approved[0])
+            except Exception:  # the exception stands in the bot either way; WFM write-back is best effort
+                log.exception("could not write the approved exception for %s back to the WFM", agent_id)
         return incident
 
     async def mark_outage(self, mu_id: str, storm_id: str, actor: Actor) -> int:

@@ -257,3 +257,33 @@ def test_config_routing_overrides_the_sources_supervisors_and_channel() -> None:
     assert routed.teams["t1"].slack_channel == "C1"
     assert [p.name for p in routed.ops_managers()] == ["Olga"]
     assert apply_org_routing(roster, parse_org_config({})) is roster
+
+
+async def test_an_exception_approved_in_chat_is_written_back_to_the_wfm(redis_client: Redis, redis_prefix: str) -> None:
+    from services.domain.model import ExceptionWindow, Person
+    from services.incident_actions import Actor, IncidentActions
+
+    class Directory:
+        async def user_id_for(self, person: Person) -> str | None:
+            return {"sup": "U-SUP"}.get(person.id)
+
+    class Writer:
+        def __init__(self) -> None:
+            self.windows: list[tuple[str, ExceptionWindow]] = []
+
+        async def record_exception(self, mu_id: str, window: ExceptionWindow) -> None:
+            self.windows.append((mu_id, window))
+
+    rig = Rig(redis_client, redis_prefix)
+    rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
+    await rig.run_until(6)
+    track = await rig.store.load_track("mu-1", "a0")
+    assert track is not None and track.incident is not None
+    writer = Writer()
+    actions = IncidentActions(store=rig.store, rosters=rig.monitor.roster, directory=Directory(), clock=rig.clock,
+                              exception_writer=writer)
+    await actions.approve_exception("mu-1", "a0", track.incident.id, Actor("U-SUP", "Sam"), until=at(40),
+                                    reason_code="system_issue", note="VPN")
+    ((mu_id, window),) = writer.windows
+    assert (mu_id, window.agent_id, window.end, window.approved_by) == ("mu-1", "a0", at(40), "Sam")
+    assert window.reason == "system_issue: VPN" and window.start == rig.clock.now()
