@@ -132,7 +132,7 @@ class OutboxDispatcher:
             self._storms.add((mu_id, incident.storm_id))
             return
         ref = await self.store.card_ref(mu_id, incident.id)
-        view = await self.view(mu_id, incident)
+        view = incident_view(incident, self.rosters(mu_id), self.clock.now(), ref)
         if ref is None:
             ref = await self.chat.post_incident_card(view)
             await self.store.save_card_ref(mu_id, incident.id, ref)
@@ -146,7 +146,8 @@ class OutboxDispatcher:
             return
         ref = await self.store.card_ref(mu_id, incident.id)
         if ref is not None:  # no card yet (chat tier not reached): nothing to update
-            await self.chat.update_incident_card(ref, await self.view(mu_id, incident), event)
+            view = incident_view(incident, self.rosters(mu_id), self.clock.now(), ref)
+            await self.chat.update_incident_card(ref, view, event)
 
     async def _storm_card(self, mu_id: str, storm_id: str) -> None:
         key = f"storm:{storm_id}"
@@ -158,15 +159,16 @@ class OutboxDispatcher:
         roster = self.rosters(mu_id)
         first = members[0]
         team = roster.teams.get(first.team_id) if roster else None
-        views = [await self.view(mu_id, m) for m in sorted(members, key=lambda m: m.started_at)]
+        ref = await self.store.card_ref(mu_id, key)
+        now = self.clock.now()
+        views = [incident_view(m, roster, now, ref) for m in sorted(members, key=lambda m: m.started_at)]
         storm = StormView(
             storm_id=storm_id, mu_id=mu_id, mu_name=roster.mu.name if roster else mu_id,
             team_id=first.team_id, team_name=team.name if team else first.team_id, incidents=views,
-            supervisors=roster.supervisors_of(first.agent_id) if roster else [], now=self.clock.now(),
+            supervisors=roster.supervisors_of(first.agent_id) if roster else [], now=now,
             closed=all(m.is_closed for m in members),
             team_channel=team.slack_channel if team else None,
         )
-        ref = await self.store.card_ref(mu_id, key)
         if ref is None:
             ref = await self.chat.post_storm_card(storm)
             await self.store.save_card_ref(mu_id, key, ref)
@@ -192,6 +194,7 @@ class OutboxDispatcher:
         return await self.coaching.create_coaching_appointment(request)
 
     async def view(self, mu_id: str, incident: Incident) -> IncidentView:
+        """The incident as people see it, with the link to its (or its storm's) card when there is one."""
         roster = self.rosters(mu_id)
         ref = await self.store.card_ref(mu_id, f"storm:{incident.storm_id}" if incident.storm_id else incident.id)
         return incident_view(incident, roster, self.clock.now(), ref)
