@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from services.booking.model import BookingRequest, WorkItem
@@ -26,52 +26,61 @@ class _Pending:
     taken_at: float
 
 
+@dataclass
+class QueueState:
+    """The stream and its consumer group: what survives a restart (Redis's part)."""
+
+    submitted: set[str] = field(default_factory=set)
+    entries: list[Queued] = field(default_factory=list)
+    read_upto: int = 0  # entries[:read_upto] were handed to a consumer
+    pending: dict[str, _Pending] = field(default_factory=dict)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 class MemoryRequestQueue:
-    def __init__(self, *, reclaim_after: timedelta = timedelta(minutes=2),
+    """A restarted process makes a new queue over the same ``state``."""
+
+    def __init__(self, state: QueueState | None = None, *, reclaim_after: timedelta = timedelta(minutes=2),
                  monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.state = state or QueueState()
         self.reclaim_s, self._monotonic = reclaim_after.total_seconds(), monotonic
-        self._submitted: set[str] = set()
-        self._entries: list[Queued] = []
-        self._read_upto = 0
-        self._pending: dict[str, _Pending] = {}
-        self._arrived = asyncio.Event()
 
     async def submit(self, request: BookingRequest) -> bool:
-        if request.id in self._submitted:
+        if request.id in self.state.submitted:
             return False
-        self._submitted.add(request.id)
-        self._entries.append(Queued(f"{len(self._entries) + 1}-0", request))
-        self._arrived.set()
+        self.state.submitted.add(request.id)
+        self.state.entries.append(Queued(f"{len(self.state.entries) + 1}-0", request))
+        self.state.arrived.set()
         return True
 
     async def take(self, consumer: str, block_ms: int = 0) -> Queued | None:
         now = self._monotonic()
         for item in self._in_order():  # 1. this consumer's unfinished request
-            if self._pending[item.entry_id].consumer == consumer:
+            if self.state.pending[item.entry_id].consumer == consumer:
                 return item
         for item in self._in_order():  # 2. one a dead consumer left long enough ago
-            if now - self._pending[item.entry_id].taken_at >= self.reclaim_s:
-                self._pending[item.entry_id] = _Pending(consumer, now)
+            if now - self.state.pending[item.entry_id].taken_at >= self.reclaim_s:
+                self.state.pending[item.entry_id] = _Pending(consumer, now)
                 return item
-        if self._read_upto == len(self._entries) and block_ms:  # 3. the next new one, waiting for it
-            self._arrived.clear()
+        if self.state.read_upto == len(self.state.entries) and block_ms:  # 3. the next new one, waiting for it
+            self.state.arrived.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), timeout=block_ms / 1000)
-        if self._read_upto == len(self._entries):
+                await asyncio.wait_for(self.state.arrived.wait(), timeout=block_ms / 1000)
+        if self.state.read_upto == len(self.state.entries):
             return None
-        item = self._entries[self._read_upto]
-        self._read_upto += 1
-        self._pending[item.entry_id] = _Pending(consumer, self._monotonic())
+        item = self.state.entries[self.state.read_upto]
+        self.state.read_upto += 1
+        self.state.pending[item.entry_id] = _Pending(consumer, self._monotonic())
         return item
 
     async def done(self, item: Queued) -> None:
-        self._pending.pop(item.entry_id, None)
+        self.state.pending.pop(item.entry_id, None)
 
     async def pending(self) -> int:
-        return len(self._pending)
+        return len(self.state.pending)
 
     def _in_order(self) -> list[Queued]:
-        return [item for item in self._entries[:self._read_upto] if item.entry_id in self._pending]
+        return [item for item in self.state.entries[:self.state.read_upto] if item.entry_id in self.state.pending]
 
 
 class MemoryBookingLedger:
