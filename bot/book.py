@@ -1,5 +1,5 @@
 """``python -m bot book``: book offline activities from the terminal through the same FCFS queue,
-slot search and write-back as ``/book-meeting``."""
+slot search and write-back as ``/book-meeting`` (wired by ``bot/booking_wiring.py``); progress is printed."""
 
 from __future__ import annotations
 
