@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.adapters.redis.store import RedisStore
 from services.domain.escalation import (
     AgentTrack,
     Incident,
@@ -23,7 +22,7 @@ from services.domain.escalation import (
     excuse,
 )
 from services.domain.model import ExceptionWindow, Roster
-from services.ports import ChatDirectory, Clock, ExceptionWriter, TrackChange
+from services.ports import ActionStore, ChatDirectory, Clock, ExceptionWriter, TrackChange
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ class IncidentNotFound(Exception):
 
 
 class IncidentActions:
-    def __init__(self, *, store: RedisStore, rosters: Callable[[str], Roster | None], directory: ChatDirectory,
+    def __init__(self, *, store: ActionStore, rosters: Callable[[str], Roster | None], directory: ChatDirectory,
                  clock: Clock, exception_writer: ExceptionWriter | None = None,
                  outage_window: timedelta = timedelta(minutes=30)) -> None:
         self.store, self.rosters, self.directory, self.clock = store, rosters, directory, clock

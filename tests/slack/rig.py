@@ -1,5 +1,6 @@
-"""The Slack app wired to the real use cases: Monitor + IncidentActions + AdherenceQueries on real Redis,
-a scripted WFM source, the fake Slack Web API, and an injected clock."""
+"""The Slack app wired to the real use cases: Monitor + IncidentActions + AdherenceQueries on real Redis
+(or on another state store passed as ``store``), a scripted WFM source, the fake Slack Web API, and an
+injected clock."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from services.domain.model import ScheduledActivity
 from services.domain.states import ActivityCategory, Presence, RoutingStatus
 from services.incident_actions import IncidentActions
 from services.monitor import Monitor
+from services.ports import StateStore
 from services.queries import AdherenceQueries
 from tests.monitor.scripted import ScriptedSource
 from tests.slack import signed
@@ -41,7 +43,7 @@ def at(minutes: float) -> datetime:
 
 class SlackRig:
     def __init__(self, redis: Redis, prefix: str, fake: FakeSlack, *, agents: int = 2,
-                 config: OrgConfig | None = None) -> None:
+                 config: OrgConfig | None = None, store: StateStore | None = None) -> None:
         self.fake, self.redis, self.prefix = fake, redis, prefix
         self.clock = ManualClock(T0)
         self.config = config or OrgConfig()
@@ -49,7 +51,7 @@ class SlackRig:
         for i in range(agents):
             self.source.add_agent(f"a{i}", ON_QUEUE_DAY)
             self.source.set_state(f"a{i}", Presence.ON_QUEUE, RoutingStatus.IDLE, since=at(-60))
-        self.store = RedisStore(redis, prefix)
+        self.store: StateStore = store or RedisStore(redis, prefix)
         self.monitor = Monitor(source=self.source, store=self.store, config=self.config, clock=self.clock)
         self.sleeps = RecordingSleep()
         self.client = make_web_client(BOT_TOKEN, base_url=fake.api_url, sleep=self.sleeps)

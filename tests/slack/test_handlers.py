@@ -20,13 +20,16 @@ from tests.slack import signed
 from tests.slack.blockkit import assert_valid_blocks, assert_valid_view
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.rig import MU, OPS_ID, STRANGER_ID, SUPERVISOR_ID, SlackRig, at
+from tests.store_backends import StoreBackend
 
 pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
-async def rig(redis_client: Redis, redis_prefix: str, fake_slack: FakeSlack) -> AsyncIterator[SlackRig]:
-    yield SlackRig(redis_client, redis_prefix, fake_slack)
+async def rig(redis_client: Redis, redis_prefix: str, fake_slack: FakeSlack,
+              store_backend: StoreBackend) -> AsyncIterator[SlackRig]:
+    """Each test runs with the use cases on Redis and on the in-memory store."""
+    yield SlackRig(redis_client, redis_prefix, fake_slack, store=store_backend.new_store())
 
 
 def exception_values(window: str = "30", reason: str | None = "system_issue", note: str | None = "VPN down"
