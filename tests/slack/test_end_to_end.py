@@ -124,7 +124,7 @@ async def test_the_whole_ladder(redis_client: Redis, redis_prefix: str, fake_sla
     await world.click(ACKNOWLEDGE, world.button_value(ACKNOWLEDGE), OPS_ID, hook="ops")
     replies = await fake_slack.wait_for("webhook", 2)
     assert "You acknowledged" in replies[0]["text"]
-    assert replies[1]["text"] == "🚫 Already acknowledged by Sam Supervisor."
+    assert replies[1]["text"].startswith("ℹ️ Already acknowledged by Sam Supervisor at <!date^")
     acked_at = world.clock.now()
     await world.run_until(7)
     card = world.only_card()
