@@ -19,7 +19,7 @@ from services.adapters.booking.redis_stores import (
 )
 from services.adapters.booking.workforce import WorkforceBookingData
 from services.booking.attendance import register_csv
-from services.booking.model import BookingRequest, Progress, Status
+from services.booking.model import BookingRequest, Progress, Status, WorkAction
 from services.booking.ports import Invite, RoomBooking
 from services.booking.search import SlotSearch
 from services.booking.service import BookingService
@@ -187,8 +187,10 @@ async def test_unplaceable_goes_to_the_work_queue_then_retry_relaxed_books_it(re
     items = await rig.service.work_items()
     assert [(i.request.id, i.reason) for i in items] == [("wide", Reason.TEAM_SHARE_LIMIT)]
     assert rig.notices.seen[-1][1] is Status.NEEDS_REVIEW and "team" in rig.notices.seen[-1][2]
-    again = await rig.service.retry("wide", relaxed=True)
-    assert again is not None and again.id == "wide~2" and again.relaxed
+    done = await rig.service.retry("wide", relaxed=True, by="U0SCHED01")
+    assert done is not None and done.now and done.outcome.new_request_id == "wide~2"
+    again = await rig.ledger.request("wide~2")
+    assert again is not None and again.relaxed
     assert await rig.service.process_next("w1")
     assert await rig.ledger.status("wide~2") == Status.BOOKED
     assert await rig.service.work_items() == []
@@ -200,10 +202,16 @@ async def test_cancel_removes_the_item_and_tells_the_requester(redis_client: Red
     await rig.service.process_next("w1")
     (item,) = await rig.service.work_items()
     assert item.reason is Reason.OUTSIDE_SHIFTS
-    assert await rig.service.cancel("r1")
-    assert not await rig.service.cancel("r1")
+    first = await rig.service.cancel("r1", by="U0SCHED01")
+    assert first is not None and first.now
+    told = len(rig.notices.seen)
+    second = await rig.service.cancel("r1", by="U0OTHER01")
+    assert second is not None and not second.now  # nothing done: the first cancel is reported back
+    assert (second.outcome.action, second.outcome.by, second.outcome.at) == (
+        WorkAction.CANCELLED, "U0SCHED01", rig.clock.now())
     assert await rig.ledger.status("r1") == Status.CANCELLED
-    assert rig.notices.seen[-1][1] is Status.CANCELLED
+    assert rig.notices.seen[-1][1] is Status.CANCELLED and len(rig.notices.seen) == told
+    assert await rig.service.cancel("never-queued") is None
 
 
 async def test_room_calendar_refuses_overlaps_and_is_idempotent(redis_client: Redis, redis_prefix: str):
