@@ -118,6 +118,8 @@ class WorkOutcome(_Frozen):
     by: str | None = None  # Slack user id (None: recorded before outcomes were kept)
     at: datetime | None = None
     new_request_id: str | None = None  # the attempt queued by a retry
+    #: The attempt itself, kept with the outcome so a retry cut short by a crash is finished later.
+    retry: BookingRequest | None = None
 
 
 class Register(_Frozen):

@@ -155,7 +155,7 @@ class BookingService:
                                                 "submitted_at": self.clock.now()})
         action = WorkAction.RETRIED_RELAXED if relaxed else WorkAction.RETRIED
         outcome = WorkOutcome(request_id=request_id, action=action, by=by, at=self.clock.now(),
-                              new_request_id=again.id)
+                              new_request_id=again.id, retry=again)
         if await self.work_queue.resolve(request_id, outcome) is None:
             return await self._already(request_id)
         await self.ledger.set_status(request_id, "retried")
@@ -181,4 +181,10 @@ class BookingService:
                 outcome = WorkOutcome(request_id=request_id, action=WorkAction.CANCELLED)
             elif status == "retried":
                 outcome = WorkOutcome(request_id=request_id, action=WorkAction.RETRIED)
-        return None if outcome is None else WorkDone(outcome, now=False)
+        if outcome is None:
+            return None
+        if outcome.retry is not None and await self.ledger.status(outcome.retry.id) is None:
+            # The first click recorded the retry but stopped before queuing it (a crash): finish it.
+            log.warning("retry of %s as %s was never queued; queuing it now", request_id, outcome.retry.id)
+            await self.submit(outcome.retry)
+        return WorkDone(outcome, now=False)

@@ -19,7 +19,7 @@ from services.adapters.booking.redis_stores import (
 )
 from services.adapters.booking.workforce import WorkforceBookingData
 from services.booking.attendance import register_csv
-from services.booking.model import BookingRequest, Progress, Status, WorkAction
+from services.booking.model import BookingRequest, Progress, Status, WorkAction, WorkOutcome
 from services.booking.ports import Invite, RoomBooking
 from services.booking.search import SlotSearch
 from services.booking.service import BookingService
@@ -240,3 +240,25 @@ async def test_console_notifier_prints_the_slot_and_why(redis_client: Redis, red
     await rig.service.process_next("w1")
     text = out.getvalue()
     assert ("[BOOKED] r1" in text and "agent-hours" in text) or "adds no understaffing" in text
+
+
+async def test_a_second_retry_click_finishes_a_retry_cut_short_and_never_queues_two(redis_client: Redis,
+                                                                                   redis_prefix: str):
+    rig = Rig(redis_client, redis_prefix)
+    await rig.service.submit(request("r1", earliest_minute=5 * 60, latest_minute=6 * 60))
+    await rig.service.process_next("w1")
+    (item,) = await rig.service.work_items()
+    # The first click took the item and recorded its outcome, then the process died before queuing r1~2.
+    again = item.request.model_copy(update={"id": "r1~2", "submitted_at": rig.clock.now()})
+    outcome = WorkOutcome(request_id="r1", action=WorkAction.RETRIED, by="U0SCHED01", at=rig.clock.now(),
+                          new_request_id="r1~2", retry=again)
+    assert await rig.work.resolve("r1", outcome) is not None
+    assert await rig.ledger.status("r1~2") is None
+    second = await rig.service.retry("r1", by="U0OTHER01")
+    assert second is not None and not second.now and second.outcome.by == "U0SCHED01"
+    assert await rig.ledger.status("r1~2") == Status.QUEUED
+    third = await rig.service.retry("r1", by="U0OTHER01")
+    assert third is not None and not third.now
+    queued = [rid for rid, status, _ in rig.notices.seen if status is Status.QUEUED]
+    assert queued == ["r1", "r1~2"]  # queued once, not once per click
+    assert await rig.ledger.request("r1~3") is None
