@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from services.booking.model import BookingRequest, WorkItem
+from services.booking.model import BookingRequest, WorkItem, WorkOutcome
 from services.booking.ports import Queued
 
 
@@ -120,6 +120,7 @@ class MemoryWorkQueue:
 
     def __init__(self) -> None:
         self._items: dict[str, WorkItem] = {}
+        self._outcomes: dict[str, WorkOutcome] = {}
 
     async def add(self, item: WorkItem) -> None:
         self._items[item.request.id] = item
@@ -132,3 +133,13 @@ class MemoryWorkQueue:
 
     async def remove(self, request_id: str) -> None:
         self._items.pop(request_id, None)
+
+    async def resolve(self, request_id: str, outcome: WorkOutcome) -> WorkItem | None:
+        # No await between the check and the write: atomic on the event loop, as the Lua script is in Redis.
+        item = self._items.pop(request_id, None)
+        if item is not None:
+            self._outcomes[request_id] = outcome
+        return item
+
+    async def outcome(self, request_id: str) -> WorkOutcome | None:
+        return self._outcomes.get(request_id)

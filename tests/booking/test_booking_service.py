@@ -20,7 +20,7 @@ from services.adapters.booking.redis_stores import (
 )
 from services.adapters.booking.workforce import WorkforceBookingData
 from services.booking.attendance import register_csv
-from services.booking.model import BookingRequest, Progress, Status
+from services.booking.model import BookingRequest, Progress, Status, WorkAction, WorkOutcome
 from services.booking.ports import BookingLedger, Invite, RoomBooking, WorkQueue
 from services.booking.search import SlotSearch
 from services.booking.service import BookingService
@@ -225,8 +225,10 @@ async def test_unplaceable_goes_to_the_work_queue_then_retry_relaxed_books_it(re
     items = await rig.service.work_items()
     assert [(i.request.id, i.reason) for i in items] == [("wide", Reason.TEAM_SHARE_LIMIT)]
     assert rig.notices.seen[-1][1] is Status.NEEDS_REVIEW and "team" in rig.notices.seen[-1][2]
-    again = await rig.service.retry("wide", relaxed=True)
-    assert again is not None and again.id == "wide~2" and again.relaxed
+    done = await rig.service.retry("wide", relaxed=True, by="U0SCHED01")
+    assert done is not None and done.now and done.outcome.new_request_id == "wide~2"
+    again = await rig.ledger.request("wide~2")
+    assert again is not None and again.relaxed
     assert await rig.service.process_next("w1")
     assert await rig.ledger.status("wide~2") == Status.BOOKED
     assert await rig.service.work_items() == []
@@ -238,10 +240,16 @@ async def test_cancel_removes_the_item_and_tells_the_requester(redis_client: Red
     await rig.service.process_next("w1")
     (item,) = await rig.service.work_items()
     assert item.reason is Reason.OUTSIDE_SHIFTS
-    assert await rig.service.cancel("r1")
-    assert not await rig.service.cancel("r1")
+    first = await rig.service.cancel("r1", by="U0SCHED01")
+    assert first is not None and first.now
+    told = len(rig.notices.seen)
+    second = await rig.service.cancel("r1", by="U0OTHER01")
+    assert second is not None and not second.now  # nothing done: the first cancel is reported back
+    assert (second.outcome.action, second.outcome.by, second.outcome.at) == (
+        WorkAction.CANCELLED, "U0SCHED01", rig.clock.now())
     assert await rig.ledger.status("r1") == Status.CANCELLED
-    assert rig.notices.seen[-1][1] is Status.CANCELLED
+    assert rig.notices.seen[-1][1] is Status.CANCELLED and len(rig.notices.seen) == told
+    assert await rig.service.cancel("never-queued") is None
 
 
 async def test_room_calendar_refuses_overlaps_and_is_idempotent(redis_client: Redis, redis_prefix: str):
@@ -270,3 +278,25 @@ async def test_console_notifier_prints_the_slot_and_why(redis_client: Redis, red
     await rig.service.process_next("w1")
     text = out.getvalue()
     assert ("[BOOKED] r1" in text and "agent-hours" in text) or "adds no understaffing" in text
+
+
+async def test_a_second_retry_click_finishes_a_retry_cut_short_and_never_queues_two(redis_client: Redis,
+                                                                                   redis_prefix: str):
+    rig = Rig(redis_client, redis_prefix)
+    await rig.service.submit(request("r1", earliest_minute=5 * 60, latest_minute=6 * 60))
+    await rig.service.process_next("w1")
+    (item,) = await rig.service.work_items()
+    # The first click took the item and recorded its outcome, then the process died before queuing r1~2.
+    again = item.request.model_copy(update={"id": "r1~2", "submitted_at": rig.clock.now()})
+    outcome = WorkOutcome(request_id="r1", action=WorkAction.RETRIED, by="U0SCHED01", at=rig.clock.now(),
+                          new_request_id="r1~2", retry=again)
+    assert await rig.work.resolve("r1", outcome) is not None
+    assert await rig.ledger.status("r1~2") is None
+    second = await rig.service.retry("r1", by="U0OTHER01")
+    assert second is not None and not second.now and second.outcome.by == "U0SCHED01"
+    assert await rig.ledger.status("r1~2") == Status.QUEUED
+    third = await rig.service.retry("r1", by="U0OTHER01")
+    assert third is not None and not third.now
+    queued = [rid for rid, status, _ in rig.notices.seen if status is Status.QUEUED]
+    assert queued == ["r1", "r1~2"]  # queued once, not once per click
+    assert await rig.ledger.request("r1~3") is None

@@ -89,10 +89,20 @@ class SlackRig:
     async def dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
         return await self.app.async_dispatch(request)
 
-    async def click(self, action_id: str, value: str, user_id: str, *, hook: str = "1") -> BoltResponse:
+    async def click(self, action_id: str, value: str, user_id: str, *, hook: str = "1",
+                    block_id: str = "actions.1.open") -> BoltResponse:
+        return await self.send(self.click_body(action_id, value, user_id, hook=hook, block_id=block_id))
+
+    def click_body(self, action_id: str, value: str, user_id: str, *, hook: str = "1",
+                   block_id: str = "actions.1.open") -> str:
+        """The body Slack would POST for one click (send it twice with one timestamp to replay it)."""
         payload = signed.block_action(action_id=action_id, value=value, user_id=user_id,
-                                      response_url=self.fake.response_url(hook))
-        return await self.dispatch(signed.bolt_request(signed.interactive_body(payload)))
+                                      response_url=self.fake.response_url(hook), block_id=block_id)
+        return signed.interactive_body(payload)
+
+    async def send(self, body: str, timestamp: int | None = None) -> BoltResponse:
+        """Dispatch a signed body; the same body and timestamp again is a byte-identical replay."""
+        return await self.dispatch(signed.bolt_request(body, timestamp=timestamp))
 
     async def command(self, text: str, user_id: str, *, command: str = "/adherence", hook: str = "1") -> BoltResponse:
         fields = signed.slash_command(command=command, text=text, user_id=user_id,
@@ -101,9 +111,12 @@ class SlackRig:
 
     async def submit(self, callback_id: str, private_metadata: str, values: dict[str, Any],
                      user_id: str) -> BoltResponse:
+        return await self.send(self.submit_body(callback_id, private_metadata, values, user_id))
+
+    def submit_body(self, callback_id: str, private_metadata: str, values: dict[str, Any], user_id: str) -> str:
         payload = signed.view_submission(callback_id=callback_id, private_metadata=private_metadata,
                                          values=values, user_id=user_id)
-        return await self.dispatch(signed.bolt_request(signed.interactive_body(payload)))
+        return signed.interactive_body(payload)
 
     async def event(self, event: dict[str, Any]) -> BoltResponse:
         body = signed.event_body(signed.event_callback(event))

@@ -66,7 +66,7 @@ async def test_second_acknowledge_says_who_was_first(rig: SlackRig, fake_slack: 
     response = await rig.click(ACKNOWLEDGE, incident_ref(incident).dump(), OPS_ID, hook="second")
     assert response.status == 200
     posts = await fake_slack.wait_for("webhook", 2)
-    assert posts[1]["text"] == "🚫 Already acknowledged by Sam Supervisor."
+    assert posts[1]["text"].startswith("ℹ️ Already acknowledged by Sam Supervisor at <!date^")
     assert posts[1]["response_type"] == "ephemeral"
     assert (await rig.incident()).acked_by == "Sam Supervisor"
     assert rig.woken == 1
@@ -148,7 +148,7 @@ async def test_exception_refused_or_too_late_is_explained_in_the_modal(rig: Slac
     rig.source.set_state("a0", Presence.ON_QUEUE, RoutingStatus.IDLE)  # back in; resolves after clear_after
     await rig.run_until(10)
     late = json.loads((await rig.submit(EXCEPTION_MODAL, metadata, exception_values(), SUPERVISOR_ID)).body)
-    assert "already resolved" in json.dumps(late["view"])
+    assert "Already resolved at <!date^" in json.dumps(late["view"])
 
 
 async def test_a_tampered_button_value_is_refused(rig: SlackRig, fake_slack: FakeSlack) -> None:
