@@ -283,6 +283,7 @@ async def test_an_outage_button_from_an_older_card_is_told_it_was_marked(redis_c
                                                                          fake_slack: FakeSlack) -> None:
     rig, storm_id = await storm(redis_client, redis_prefix, fake_slack)
     await rig.click(MARK_OUTAGE, StormRef(mu_id=MU, storm_id=storm_id, marked=False).dump(), OPS_ID, hook="one")
+    await fake_slack.wait_for("webhook", 1)  # the click is acked before it is handled: let the first one finish
     await rig.click(MARK_OUTAGE, json.dumps({"m": MU, "s": storm_id}), SUPERVISOR_ID, hook="two")
     posts = await fake_slack.wait_for("webhook", 2)
     assert posts[1]["text"].startswith("ℹ️ Already marked as outage by Olga Ops at ")
