@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import Sequence
 
+from services import telemetry
 from services.booking.model import BookingRequest, Plan, Progress, Status, WorkItem
 from services.booking.ports import BookingData, BookingLedger, ProgressNotifier, RequestQueue, RoomTaken, WorkQueue
 from services.booking.search import SlotSearch
@@ -68,7 +69,7 @@ class BookingService:
         item = await self.queue.take(consumer, block_ms)
         if item is None:
             return False
-        await self.handle(item.request)
+        telemetry.booking_outcome((await self.handle(item.request)).value)
         await self.queue.done(item)
         return True
 

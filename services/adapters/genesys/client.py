@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from services import telemetry
 from services.adapters.genesys.auth import TokenEndpointUnavailable
 from services.adapters.genesys.backoff import Backoff, Sleep, real_sleep
 from services.adapters.genesys.errors import (
@@ -68,6 +69,7 @@ class GenesysClient:
                                 max_keepalive_connections=self.options.max_connections),
             headers={"Accept": "application/json", "User-Agent": "adherence-bot"},
             transport=transport,
+            event_hooks=telemetry.httpx_hooks(),  # latency and status of every request, retries included
         )
 
     async def aclose(self) -> None:

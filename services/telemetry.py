@@ -1,0 +1,211 @@
+"""Prometheus metrics: the metric objects and the one-line recording calls the code makes.
+
+Every metric lives on one :class:`Telemetry` per process (its own ``CollectorRegistry``, not the
+library's global one), so a test installs a fresh one with :func:`install` and reads exactly what
+its own run recorded. Use cases and adapters call the module functions (``tier_fired(...)``),
+which record on the installed instance. ``services/domain`` never imports this module.
+
+Gauges that describe shared state (outbox backlog, open incidents, booking queue depth) are set
+from Redis when ``/metrics`` is scraped (see :mod:`bot.metrics`), so every replica reports the
+same value: aggregate them with ``max``, not ``sum``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter as Tally
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import httpx
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from services.domain.escalation import AgentTrack, EventKind, IncidentEvent
+
+__all__ = ["CONTENT_TYPE_LATEST", "Telemetry", "current", "install"]
+
+#: Tick durations from a few milliseconds (small unit, warm cache) to past the 30 s tick.
+TICK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+REQUEST_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+#: A path segment that is an id (uuid, number, Slack/Genesys id), replaced so labels stay few.
+_ID_SEGMENT = re.compile(r"^(?=.*\d)[0-9A-Za-z_-]{6,}$|^\d+$")
+
+
+class Telemetry:
+    """All the bot's metrics on one registry."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.tick_duration = Histogram("adherence_tick_duration_seconds", "Time to tick one management unit",
+                                       ["mu_id"], buckets=TICK_BUCKETS, registry=r)
+        self.agents_evaluated = Gauge("adherence_agents_evaluated", "Agents evaluated in the unit's last tick",
+                                      ["mu_id"], registry=r)
+        self.incidents_open = Gauge("adherence_incidents_open", "Incidents not closed, by status",
+                                    ["mu_id", "status"], registry=r)
+        self.tiers_fired = Counter("adherence_tiers_fired", "Escalation tiers fired, by action",
+                                   ["mu_id", "action"], registry=r)
+        self.outbox_backlog = Gauge("adherence_outbox_backlog", "Outbox entries not yet delivered",
+                                    ["mu_id"], registry=r)
+        self.outbox_oldest_age = Gauge("adherence_outbox_oldest_age_seconds",
+                                       "Age of the oldest undelivered outbox entry (0 when empty)",
+                                       ["mu_id"], registry=r)
+        self.deliveries = Counter("adherence_deliveries", "Delivery steps completed, by channel",
+                                  ["channel"], registry=r)
+        self.delivery_failures = Counter("adherence_delivery_failures", "Delivery steps that failed, by channel",
+                                         ["channel"], registry=r)
+        self.slack_latency = Histogram("adherence_slack_request_duration_seconds", "Slack Web API call latency",
+                                       ["method"], buckets=REQUEST_BUCKETS, registry=r)
+        self.slack_requests = Counter("adherence_slack_requests", "Slack Web API calls, by HTTP status",
+                                      ["method", "status"], registry=r)
+        self.genesys_latency = Histogram("adherence_genesys_request_duration_seconds", "Genesys Cloud request latency",
+                                         ["method", "route"], buckets=REQUEST_BUCKETS, registry=r)
+        self.genesys_requests = Counter("adherence_genesys_requests", "Genesys Cloud requests, by HTTP status",
+                                        ["method", "route", "status"], registry=r)
+        self.genesys_events = Counter("adherence_genesys_events", "Notification events received, by topic",
+                                      ["topic"], registry=r)
+        self.genesys_channels = Gauge("adherence_genesys_channels_connected",
+                                      "Genesys notification WebSocket channels connected", registry=r)
+        self.booking_queue_depth = Gauge("adherence_booking_queue_depth",
+                                         "Booking requests queued or in progress", registry=r)
+        self.booking_outcomes = Counter("adherence_booking_outcomes", "Booking requests handled, by outcome",
+                                        ["outcome"], registry=r)
+
+    def names(self) -> set[str]:
+        """Every series name this registry exposes, recorded yet or not (``_total``, ``_bucket``...)."""
+        suffixes = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_count", "_sum", "_created"),
+                    "gauge": ("",)}
+        return {metric.name + suffix for metric in self.registry.collect()
+                for suffix in suffixes.get(metric.type, ("",))}
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+_current = Telemetry()
+
+
+def current() -> Telemetry:
+    return _current
+
+
+def install(telemetry: Telemetry | None = None) -> Telemetry:
+    """Make ``telemetry`` (default: a fresh one) the process's; returns it."""
+    global _current
+    _current = telemetry or Telemetry()
+    return _current
+
+
+# ---- recording calls (one line at each instrumentation point) ------------------------------------
+
+@asynccontextmanager
+async def unit_tick(mu_id: str) -> AsyncIterator[None]:
+    """Time one unit's tick (also when it fails: a slow failure is worth seeing)."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        _current.tick_duration.labels(mu_id).observe(time.perf_counter() - start)
+
+
+def unit_evaluated(mu_id: str, evaluated: int, events: Iterable[IncidentEvent]) -> None:
+    _current.agents_evaluated.labels(mu_id).set(evaluated)
+    tiers_fired(mu_id, events)
+
+
+def tiers_fired(mu_id: str, events: Iterable[IncidentEvent]) -> None:
+    for event in events:
+        if event.kind is EventKind.TIER_FIRED and event.tier is not None:
+            _current.tiers_fired.labels(mu_id, event.tier.action.value).inc()
+
+
+def set_open_incidents(mu_id: str, tracks: Iterable[AgentTrack]) -> None:
+    counts = Tally(t.incident.status.value for t in tracks if t.incident is not None and not t.incident.is_closed)
+    for status in ("open", "acknowledged"):
+        _current.incidents_open.labels(mu_id, status).set(counts.get(status, 0))
+
+
+def set_outbox(mu_id: str, backlog: object) -> None:
+    """``backlog``: an int (entries) or an object/mapping with ``count`` and ``oldest_age`` (seconds)."""
+    count, age = _backlog_parts(backlog)
+    _current.outbox_backlog.labels(mu_id).set(count)
+    _current.outbox_oldest_age.labels(mu_id).set(age or 0.0)
+
+
+def _backlog_parts(backlog: object) -> tuple[int, float | None]:
+    if isinstance(backlog, int):
+        return backlog, None
+    if isinstance(backlog, tuple):
+        count, age = backlog
+        return int(count), _seconds(age)
+    get: Callable[[str], Any] = backlog.get if isinstance(backlog, dict) else lambda k: getattr(backlog, k, None)
+    count = get("count")
+    age = get("oldest_age")
+    if age is None:
+        age = get("oldest_age_seconds")
+    return int(count or 0), _seconds(age)
+
+
+def _seconds(age: object) -> float | None:
+    if age is None:
+        return None
+    total = getattr(age, "total_seconds", None)
+    return float(total()) if callable(total) else float(age)  # type: ignore[arg-type]
+
+
+@contextmanager
+def delivery(step: str) -> Iterator[None]:
+    """One delivery step (``card``, ``email``, ``coaching``, ``card-update``, ``storm-card``)."""
+    try:
+        yield
+    except BaseException:
+        _current.delivery_failures.labels(step).inc()
+        raise
+    _current.deliveries.labels(step).inc()
+
+
+def slack_call(method: str, status: int | str, seconds: float) -> None:
+    _current.slack_latency.labels(method).observe(seconds)
+    _current.slack_requests.labels(method, str(status)).inc()
+
+
+def genesys_event(topic: str) -> None:
+    _current.genesys_events.labels(route_of(topic, sep=".")).inc()
+
+
+def watch_genesys_channels(connected: Callable[[], float]) -> None:
+    """``connected()`` is read at every scrape (the notification hub's live channel count)."""
+    _current.genesys_channels.set_function(connected)
+
+
+def booking_outcome(outcome: str) -> None:
+    _current.booking_outcomes.labels(outcome).inc()
+
+
+def set_booking_queue(depth: int) -> None:
+    _current.booking_queue_depth.set(depth)
+
+
+def route_of(path: str, *, sep: str = "/") -> str:
+    """``/api/v2/users/5f3c.../presences`` -> ``/api/v2/users/{id}/presences`` (few label values)."""
+    return sep.join("{id}" if _ID_SEGMENT.match(part) and part != "v2" else part for part in path.split(sep))
+
+
+def httpx_hooks() -> dict[str, list[Callable[..., Any]]]:
+    """``httpx.AsyncClient(event_hooks=...)`` timing every Genesys request and counting its status."""
+
+    async def on_request(request: httpx.Request) -> None:
+        request.extensions["adherence_started"] = time.perf_counter()
+
+    async def on_response(response: httpx.Response) -> None:
+        request = response.request
+        started = request.extensions.get("adherence_started")
+        route = route_of(request.url.path)
+        if isinstance(started, float):
+            _current.genesys_latency.labels(request.method, route).observe(time.perf_counter() - started)
+        _current.genesys_requests.labels(request.method, route, str(response.status_code)).inc()
+
+    return {"request": [on_request], "response": [on_response]}
