@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         settings = load_settings()
-        configure_logging(args.log_level or settings.log_level, settings.log_format.lower(), secret_values(settings))
+        configure_logging(args.log_level or settings.log_level, settings.log_format, secret_values(settings))
         # APScheduler logs every run at INFO; at the demo's speed that drowns everything else.
         logging.getLogger("apscheduler").setLevel(logging.ERROR if args.command == "demo" else logging.WARNING)
         if args.command == "demo":

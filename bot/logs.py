@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
 
+from services.config import ConfigError
 from services.log_context import FIELDS, ContextFilter
 
 FORMATS = ("text", "json")
@@ -79,8 +80,11 @@ class TextFormatter(logging.Formatter):
 def configure_logging(level: str, fmt: str = "text", secrets: Iterable[str] = (),
                       stream: TextIO | None = None) -> logging.Handler:
     """Replace the root logger's handlers with one writing ``fmt`` to ``stream`` (stderr)."""
+    fmt = fmt.lower()
     if fmt not in FORMATS:
-        raise ValueError(f"LOG_FORMAT must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        raise ConfigError(f"LOG_FORMAT must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if not isinstance(logging.getLevelNamesMapping().get(level.upper()), int):
+        raise ConfigError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not {level!r}")
     redact = Redactor(secrets)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter(redact) if fmt == "json" else TextFormatter(redact))
