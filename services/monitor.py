@@ -110,7 +110,7 @@ class Monitor:
         cache = self.units.get(mu_id)
         if cache is not None:
             cache.invalidated = True
-            log.info("schedule of %s changed; cache invalidated", mu_id)
+            log.info("schedule of %s changed; cache invalidated", mu_id, extra={"mu_id": mu_id})
 
     def roster(self, mu_id: str) -> Roster | None:
         cache = self.units.get(mu_id)
