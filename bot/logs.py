@@ -22,6 +22,7 @@ from services.log_context import FIELDS, ContextFilter
 
 FORMATS = ("text", "json")
 REDACTED = "[redacted]"
+HANDLER_NAME = "adherence-bot"
 #: Shorter values are not secrets worth hunting for and would blank out ordinary words.
 MIN_SECRET_LENGTH = 6
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s%(ids)s"
@@ -79,7 +80,8 @@ class TextFormatter(logging.Formatter):
 
 def configure_logging(level: str, fmt: str = "text", secrets: Iterable[str] = (),
                       stream: TextIO | None = None) -> logging.Handler:
-    """Replace the root logger's handlers with one writing ``fmt`` to ``stream`` (stderr)."""
+    """Give the root logger one handler writing ``fmt`` to ``stream`` (stderr), replacing the one a
+    previous call installed and Python's default one; handlers someone else added (a test runner's) stay."""
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise ConfigError(f"LOG_FORMAT must be one of {', '.join(FORMATS)}, not {fmt!r}")
@@ -89,9 +91,11 @@ def configure_logging(level: str, fmt: str = "text", secrets: Iterable[str] = ()
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter(redact) if fmt == "json" else TextFormatter(redact))
     handler.addFilter(ContextFilter())
+    handler.set_name(HANDLER_NAME)
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if old.get_name() == HANDLER_NAME or type(old) is logging.StreamHandler:
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
     logging.captureWarnings(True)
