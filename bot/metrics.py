@@ -66,10 +66,11 @@ class StateGauges:
             telemetry.set_booking_queue(queue.count)
 
     async def _unit(self, mu_id: str) -> None:
-        backlog: object = await self.store.outbox_backlog(mu_id)
-        if isinstance(backlog, int):  # the store gives a bare count: read the age from the stream
-            backlog = await stream_backlog(self.store.redis, self.store.keys(mu_id).outbox, OUTBOX_GROUP)
-        telemetry.set_outbox(mu_id, backlog)
+        count, age = telemetry.backlog_parts(await self.store.outbox_backlog(mu_id))
+        if count and age is None:  # the store gives no age: read it (and the count) from the stream
+            exact = await stream_backlog(self.store.redis, self.store.keys(mu_id).outbox, OUTBOX_GROUP)
+            count, age = exact.count, exact.oldest_age
+        telemetry.set_outbox(mu_id, count, age)
         telemetry.set_open_incidents(mu_id, (await self.store.load_tracks(mu_id)).values())
 
 

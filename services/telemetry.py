@@ -17,6 +17,7 @@ import time
 from collections import Counter as Tally
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -59,8 +60,9 @@ class Telemetry:
                                          ["channel"], registry=r)
         self.slack_latency = Histogram("adherence_slack_request_duration_seconds", "Slack Web API call latency",
                                        ["method"], buckets=REQUEST_BUCKETS, registry=r)
-        self.slack_requests = Counter("adherence_slack_requests", "Slack Web API calls, by HTTP status",
-                                      ["method", "status"], registry=r)
+        self.slack_requests = Counter("adherence_slack_requests",
+                                      "Slack Web API calls, by HTTP status and Slack error code ('' when ok)",
+                                      ["method", "status", "error"], registry=r)
         self.genesys_latency = Histogram("adherence_genesys_request_duration_seconds", "Genesys Cloud request latency",
                                          ["method", "route"], buckets=REQUEST_BUCKETS, registry=r)
         self.genesys_requests = Counter("adherence_genesys_requests", "Genesys Cloud requests, by HTTP status",
@@ -128,32 +130,38 @@ def set_open_incidents(mu_id: str, tracks: Iterable[AgentTrack]) -> None:
         _current.incidents_open.labels(mu_id, status).set(counts.get(status, 0))
 
 
-def set_outbox(mu_id: str, backlog: object) -> None:
-    """``backlog``: an int (entries) or an object/mapping with ``count`` and ``oldest_age`` (seconds)."""
-    count, age = _backlog_parts(backlog)
+def set_outbox(mu_id: str, count: int, oldest_age: float | None) -> None:
     _current.outbox_backlog.labels(mu_id).set(count)
-    _current.outbox_oldest_age.labels(mu_id).set(age or 0.0)
+    _current.outbox_oldest_age.labels(mu_id).set(oldest_age or 0.0)
 
 
-def _backlog_parts(backlog: object) -> tuple[int, float | None]:
+_COUNT_NAMES = ("count", "backlog", "pending", "size")
+_AGE_NAMES = ("oldest_age", "oldest_age_seconds", "oldest_seconds", "age")
+
+
+def backlog_parts(backlog: object) -> tuple[int, float | None]:
+    """(entries, oldest age in seconds or None) of what a store reports as its outbox backlog: an int,
+    a ``(count, age)`` pair, or a mapping/object with a count and an age (seconds or a timedelta)."""
     if isinstance(backlog, int):
         return backlog, None
-    if isinstance(backlog, tuple):
-        count, age = backlog
-        return int(count), _seconds(age)
-    get: Callable[[str], Any] = backlog.get if isinstance(backlog, dict) else lambda k: getattr(backlog, k, None)
-    count = get("count")
-    age = get("oldest_age")
-    if age is None:
-        age = get("oldest_age_seconds")
-    return int(count or 0), _seconds(age)
+    if isinstance(backlog, tuple) and len(backlog) == 2:
+        return int(backlog[0] or 0), _seconds(backlog[1])
+
+    def field(names: tuple[str, ...]) -> object:
+        for name in names:
+            value = backlog.get(name) if isinstance(backlog, dict) else getattr(backlog, name, None)
+            if value is not None:
+                return value
+        return None
+
+    count = field(_COUNT_NAMES)
+    return int(count) if isinstance(count, int | float) else 0, _seconds(field(_AGE_NAMES))
 
 
 def _seconds(age: object) -> float | None:
-    if age is None:
-        return None
-    total = getattr(age, "total_seconds", None)
-    return float(total()) if callable(total) else float(age)  # type: ignore[arg-type]
+    if isinstance(age, timedelta):
+        return age.total_seconds()
+    return float(age) if isinstance(age, int | float) else None
 
 
 @contextmanager
@@ -167,9 +175,9 @@ def delivery(step: str) -> Iterator[None]:
     _current.deliveries.labels(step).inc()
 
 
-def slack_call(method: str, status: int | str, seconds: float) -> None:
+def slack_call(method: str, status: int | str, seconds: float, error: str = "") -> None:
     _current.slack_latency.labels(method).observe(seconds)
-    _current.slack_requests.labels(method, str(status)).inc()
+    _current.slack_requests.labels(method, str(status), error).inc()
 
 
 def genesys_event(topic: str) -> None:

@@ -166,7 +166,7 @@ async def test_a_real_run_logs_json_with_ids_and_no_secret(redis_client: Redis) 
             async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
                 metrics = await response.text()
         assert "adherence_tick_duration_seconds_count" in metrics
-        assert 'adherence_slack_requests_total{method="auth.test",status="200"}' in metrics
+        assert 'adherence_slack_requests_total{error="",method="auth.test",status="200"}' in metrics
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)

@@ -38,9 +38,10 @@ async def test_calls_are_timed_and_counted_by_method_and_status(metrics: Telemet
     with pytest.raises(SlackApiError):
         await slack_client.auth_test()
 
-    assert value(metrics, "adherence_slack_requests_total", method="chat.postMessage", status="200") == 1
-    assert value(metrics, "adherence_slack_requests_total", method="chat.update", status="500") == 1
-    assert value(metrics, "adherence_slack_requests_total", method="auth.test", status="200") == 1  # ok: false
+    calls = "adherence_slack_requests_total"
+    assert value(metrics, calls, method="chat.postMessage", status="200", error="") == 1
+    assert value(metrics, calls, method="chat.update", status="500", error="") == 1
+    assert value(metrics, calls, method="auth.test", status="200", error="invalid_auth") == 1  # ok: false
     assert value(metrics, "adherence_slack_request_duration_seconds_count", method="chat.postMessage") == 1
     assert len(fake_slack.calls_to("chat.update")) == 4  # one call in the metrics, its retries inside it
 
@@ -60,7 +61,8 @@ async def test_socket_mode_serves_metrics_next_to_health(metrics: Telemetry, fak
                 text = await response.text()
         assert total(text, "adherence_tick_duration_seconds_count") >= 1  # the first tick runs at start
         assert total(text, "adherence_agents_evaluated") > 0
-        assert value(text, "adherence_slack_requests_total", method="apps.connections.open", status="200") == 1
+        assert value(text, "adherence_slack_requests_total", method="apps.connections.open", status="200",
+                     error="") == 1
         assert value(text, "adherence_booking_queue_depth") == 0
     finally:
         stop.set()
