@@ -17,6 +17,7 @@ import time
 from collections import Counter as Tally
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -41,8 +42,11 @@ class Telemetry:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        self.tick_duration = Histogram("adherence_tick_duration_seconds", "Time to tick one management unit",
+        self.tick_duration = Histogram("adherence_tick_duration_seconds",
+                                       "Time to tick one management unit (ticks this replica evaluated)",
                                        ["mu_id"], buckets=TICK_BUCKETS, registry=r)
+        self.ticks_not_claimed = Counter("adherence_ticks_not_claimed", "Unit ticks another replica had claimed",
+                                         ["mu_id"], registry=r)
         self.agents_evaluated = Gauge("adherence_agents_evaluated", "Agents evaluated in the unit's last tick",
                                       ["mu_id"], registry=r)
         self.incidents_open = Gauge("adherence_incidents_open", "Incidents not closed, by status",
@@ -88,6 +92,7 @@ class Telemetry:
 
 
 _current = Telemetry()
+_evaluated: ContextVar[bool] = ContextVar("adherence_unit_evaluated", default=False)
 
 
 def current() -> Telemetry:
@@ -105,15 +110,26 @@ def install(telemetry: Telemetry | None = None) -> Telemetry:
 
 @asynccontextmanager
 async def unit_tick(mu_id: str) -> AsyncIterator[None]:
-    """Time one unit's tick (also when it fails: a slow failure is worth seeing)."""
+    """Time one unit's tick, when this replica evaluated it (:func:`unit_evaluated` called inside) or
+    it failed (a slow failure is worth seeing); a tick another replica had claimed is only counted."""
     start = time.perf_counter()
+    evaluated = _evaluated.set(False)
+    failed = False
     try:
         yield
+    except BaseException:
+        failed = True
+        raise
     finally:
-        _current.tick_duration.labels(mu_id).observe(time.perf_counter() - start)
+        if failed or _evaluated.get():
+            _current.tick_duration.labels(mu_id).observe(time.perf_counter() - start)
+        else:
+            _current.ticks_not_claimed.labels(mu_id).inc()
+        _evaluated.reset(evaluated)
 
 
 def unit_evaluated(mu_id: str, evaluated: int, events: Iterable[IncidentEvent]) -> None:
+    _evaluated.set(True)
     _current.agents_evaluated.labels(mu_id).set(evaluated)
     tiers_fired(mu_id, events)
 

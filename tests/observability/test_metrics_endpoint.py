@@ -93,6 +93,18 @@ async def test_a_scrape_after_ticks_shows_the_tick_histogram_and_the_fired_tier(
     assert value(text, "adherence_booking_queue_depth") == 0
 
 
+async def test_a_tick_claimed_by_another_replica_is_counted_not_timed(metrics: Telemetry, redis_client: Redis,
+                                                                      redis_prefix: str) -> None:
+    rig = Rig(redis_client, redis_prefix)
+    other = rig.new_monitor("r2")
+    for _ in range(3):
+        await rig.monitor.tick()  # r1 claims each tick first
+        await other.tick()
+        rig.clock.advance(TICK)
+    assert value(metrics, "adherence_tick_duration_seconds_count", mu_id="mu-1") == 3
+    assert value(metrics, "adherence_ticks_not_claimed_total", mu_id="mu-1") == 3
+
+
 async def test_a_failed_delivery_is_counted_by_channel(metrics: Telemetry, redis_client: Redis,
                                                        redis_prefix: str) -> None:
     rig = Rig(redis_client, redis_prefix)
