@@ -29,7 +29,7 @@ from services.domain.escalation import AgentTrack, EventKind, IncidentEvent
 
 __all__ = ["CONTENT_TYPE_LATEST", "Telemetry", "current", "install"]
 
-#: Tick durations from a few milliseconds (small unit, warm cache) to past the 30 s tick.
+#: Tick durations from a few milliseconds (small unit, warm cache) to past the tick (15 s by default).
 TICK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 REQUEST_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 #: A path segment that is an id (uuid, number, Slack/Genesys id), replaced so labels stay few.
