@@ -34,6 +34,8 @@ async def test_every_attempt_is_timed_and_counted_by_status(fake: FakeGenesys, m
     assert value(metrics, "adherence_genesys_requests_total", method="GET", route=BUS, status="503") == 1
     assert value(metrics, "adherence_genesys_requests_total", method="GET", route=BUS, status="200") == 1
     assert value(metrics, "adherence_genesys_request_duration_seconds_count", method="GET", route=BUS) == 2
+    # the token fetch goes through the same client (the auth flow), so it is measured too
+    assert value(metrics, "adherence_genesys_requests_total", method="POST", route="/oauth/token", status="200") == 1
 
 
 async def test_ids_in_paths_become_one_route(fake: FakeGenesys, metrics: Telemetry) -> None:
