@@ -12,6 +12,7 @@ same value: aggregate them with ``max``, not ``sum``.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections import Counter as Tally
@@ -28,6 +29,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from services.domain.escalation import AgentTrack, EventKind, IncidentEvent
 
 __all__ = ["CONTENT_TYPE_LATEST", "Telemetry", "current", "install"]
+
+log = logging.getLogger(__name__)
 
 #: Tick durations from a few milliseconds (small unit, warm cache) to past the tick (15 s by default).
 TICK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -122,7 +125,9 @@ async def unit_tick(mu_id: str) -> AsyncIterator[None]:
         raise
     finally:
         if failed or _evaluated.get():
-            _current.tick_duration.labels(mu_id).observe(time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            _current.tick_duration.labels(mu_id).observe(seconds)
+            log.debug("tick of %s took %.1f ms", mu_id, seconds * 1000)
         else:
             _current.ticks_not_claimed.labels(mu_id).inc()
         _evaluated.reset(evaluated)

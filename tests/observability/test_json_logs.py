@@ -64,8 +64,8 @@ async def test_tick_and_delivery_lines_carry_their_ids(json_log: io.StringIO, re
 
     lines = _lines(json_log.getvalue())  # every line parses
     assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
-    refreshed = [line for line in lines if line["message"].startswith("schedules of mu-1 refreshed")]
-    assert refreshed and all(line["mu_id"] == "mu-1" for line in refreshed)
+    ticks = [line for line in lines if line["message"].startswith("tick of mu-1 took")]
+    assert len(ticks) == 21 and all(line["mu_id"] == "mu-1" for line in ticks)  # 0:00 to 5:00 every 15 s
     delivered = [line for line in lines if line["message"].startswith("delivered ")]
     assert delivered, "the card delivery is logged"
     incident = delivered[0]["message"].split()[1].split(":")[0]
@@ -182,8 +182,8 @@ async def test_a_real_run_logs_json_with_ids_and_no_secret(redis_client: Redis) 
         assert value not in text, f"{name} appears in the log"
     lines = _lines(text)  # every line of both streams is one JSON object
     assert len(lines) > 10
-    ticks = [line for line in lines if line["logger"] == "services.monitor" and "refreshed" in line["message"]]
-    assert ticks and all(line.get("mu_id") for line in ticks)
+    ticks = [line for line in lines if line["message"].startswith("tick of ")]
+    assert ticks and all(line.get("mu_id") == line["message"].split()[2] for line in ticks)
     handled = [line for line in lines if line.get("request_id") == trigger]
     assert handled, "lines logged while handling the slash command carry its trigger id"
     assert not [line for line in lines if line["message"].startswith("monitoring") and "request_id" in line]
