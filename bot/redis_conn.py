@@ -1,4 +1,6 @@
-"""Connect to Redis at REDIS_URL, or fall back to an in-process fakeredis (said out loud)."""
+"""Connect to Redis at REDIS_URL. Whether an in-process fakeredis may stand in is the caller's choice:
+``run`` refuses (state must survive a restart) unless ``--ephemeral-state``; ``demo`` and ``book --demo``
+fall back to it, and say so."""
 
 from __future__ import annotations
 
@@ -9,24 +11,37 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
+EPHEMERAL = "in-process fakeredis (state is lost on exit)"
 
-async def connect_redis(url: str, *, allow_fallback: bool = True, timeout: float = 1.0) -> tuple[Redis, str]:
-    """Return (client, description). Raises if Redis is unreachable and no fallback is allowed."""
+
+class RedisUnavailable(Exception):
+    """No Redis answers at REDIS_URL and no in-process stand-in was allowed."""
+
+
+async def connect_redis(url: str, *, allow_fallback: bool = False, timeout: float = 1.0) -> tuple[Redis, str]:
+    """Return (client, description). Raises :class:`RedisUnavailable` if Redis does not answer a PING
+    within ``timeout`` and ``allow_fallback`` is false; otherwise falls back to fakeredis with a warning."""
     client: Redis = Redis.from_url(url, decode_responses=True, socket_connect_timeout=timeout,
-                                   health_check_interval=30)
+                                   socket_timeout=timeout, health_check_interval=30)
     try:
         await client.ping()
         return client, f"Redis at {_redact(url)}"
     except (RedisError, OSError) as error:
         await client.aclose()
         if not allow_fallback:
-            raise
-        from fakeredis import FakeAsyncRedis
+            raise RedisUnavailable(
+                f"no Redis answers at REDIS_URL={_redact(url)} ({error}); start Redis or fix REDIS_URL "
+                "(or pass --ephemeral-state to try the bot on a throwaway in-process store)") from None
+        log.warning("no Redis answers at %s (%s); using %s", _redact(url), error, EPHEMERAL)
+        return ephemeral_redis(), f"{EPHEMERAL}: no Redis answered at REDIS_URL={_redact(url)}"
 
-        log.warning("no Redis answers at %s (%s); using in-process fakeredis: state is lost on exit",
-                    _redact(url), error)
-        fake: Redis = FakeAsyncRedis(decode_responses=True)
-        return fake, "in-process fakeredis (no Redis reachable; state is lost on exit)"
+
+def ephemeral_redis() -> Redis:
+    """An in-process fakeredis (with Lua): for trying the bot out, never for production."""
+    from fakeredis import FakeAsyncRedis
+
+    fake: Redis = FakeAsyncRedis(decode_responses=True)
+    return fake
 
 
 def _redact(url: str) -> str:

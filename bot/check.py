@@ -1,0 +1,189 @@
+"""``python -m bot check``: validate the configuration, then connect to every configured system and
+report each on one line (ok / WARN / FAILED / off, and why). Exit 1 if anything configured fails.
+
+Nothing is written anywhere: Redis gets PING, INFO and CONFIG GET; Slack ``auth.test``; Genesys reads
+(and refused writes, see :mod:`bot.genesys_probe`); SMTP EHLO (+ STARTTLS, login); Graph a token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import aiosmtplib
+import httpx
+from pydantic import SecretStr
+from redis.exceptions import RedisError
+
+from bot.container import load_config
+from bot.genesys_probe import probe_genesys
+from bot.redis_conn import RedisUnavailable, connect_redis
+from bot.settings import Settings
+from services.adapters.booking.graph import GraphError, GraphRoomCalendar
+from services.adapters.genesys.auth import ClientCredentialsAuth
+from services.adapters.genesys.client import ClientOptions, GenesysClient
+from services.adapters.genesys.regions import resolve_hosts
+from services.adapters.slack.client import make_web_client
+from services.clock import SystemClock
+from services.config import OrgConfig
+
+Status = Literal["ok", "WARN", "FAILED", "off"]
+TIMEOUT = 10.0  # seconds per system: check must answer quickly even when something hangs
+
+
+@dataclass(frozen=True)
+class Report:
+    system: str
+    status: Status
+    detail: str
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "FAILED"
+
+    def line(self) -> str:
+        return f"{self.system:<8} {self.status:<6} {self.detail}"
+
+
+async def run_check(settings: Settings, *, http: bool = False, out: Callable[[str], None] = print) -> int:
+    config = load_config(settings)  # a ConfigError stops here (exit 2, the key named)
+    reports = [config_report(settings, config)]
+    probes: list[Awaitable[Report]] = [check_redis(settings), check_slack(settings, http=http),
+                                       check_genesys(settings), check_smtp(settings), check_graph(settings, config)]
+    reports += await asyncio.gather(*probes)
+    for report in reports:
+        out(report.line())
+    return 1 if any(r.failed for r in reports) else 0
+
+
+def config_report(settings: Settings, config: OrgConfig) -> Report:
+    where = str(settings.bot_config) if settings.bot_config else "built-in defaults (BOT_CONFIG not set)"
+    return Report("config", "ok", f"{where}: {len(config.tiers)} tier(s), {len(config.people)} people, "
+                                  f"{len(config.management_units)} management unit override(s)")
+
+
+async def _bounded(system: str, probe: Awaitable[Report]) -> Report:
+    try:
+        return await asyncio.wait_for(probe, TIMEOUT)
+    except TimeoutError:
+        return Report(system, "FAILED", f"no answer within {TIMEOUT:.0f}s")
+
+
+async def check_redis(settings: Settings) -> Report:
+    return await _bounded("redis", _redis(settings))
+
+
+async def _redis(settings: Settings) -> Report:
+    try:
+        client, where = await connect_redis(settings.redis_url, timeout=3.0)
+    except RedisUnavailable as error:
+        return Report("redis", "FAILED", str(error))
+    try:
+        info = await client.info("server")
+        version = info.get("redis_version", "?")
+        try:
+            aof = str((await client.config_get("appendonly")).get("appendonly") or "?")
+            save = str((await client.config_get("save")).get("save") or "")
+        except RedisError as error:  # managed Redis often disables CONFIG
+            return Report("redis", "WARN", f"{where}, version {version}; persistence unknown (CONFIG GET refused: "
+                                           f"{error}): make sure AOF or RDB snapshots are on")
+        persistence = f"appendonly {aof}, save {save!r}"
+        if aof != "yes" and not save.strip():
+            return Report("redis", "WARN", f"{where}, version {version}; NO persistence ({persistence}): a restart "
+                                           "loses open incidents and undelivered alerts; set appendonly yes")
+        return Report("redis", "ok", f"{where}, version {version}, {persistence}")
+    finally:
+        await client.aclose()
+
+
+async def check_slack(settings: Settings, *, http: bool) -> Report:
+    if settings.slack_bot_token is None:
+        return Report("slack", "off", "SLACK_BOT_TOKEN not set: cards are printed to the console")
+    return await _bounded("slack", _slack(settings, http=http))
+
+
+async def _slack(settings: Settings, *, http: bool) -> Report:
+    assert settings.slack_bot_token is not None
+    client = make_web_client(settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
+    try:
+        response = await client.auth_test()
+    except Exception as error:  # slack_sdk raises SlackApiError, aiohttp errors, ...: all mean "not usable"
+        return Report("slack", "FAILED", f"auth.test failed: {error}")
+    who = f"auth.test ok: {response.get('user')} in {response.get('team')} ({response.get('url')})"
+    if http and settings.slack_signing_secret is None:
+        return Report("slack", "FAILED", f"{who}; SLACK_SIGNING_SECRET missing: `run --http` cannot verify requests")
+    if not http and settings.slack_app_token is None:
+        return Report("slack", "FAILED", f"{who}; SLACK_APP_TOKEN missing: Socket Mode (the default) needs an "
+                                         "xapp- app-level token (or run and check with --http)")
+    mode = "HTTP mode (signing secret set)" if http else "Socket Mode (app token set)"
+    return Report("slack", "ok", f"{who}; {mode}")
+
+
+async def check_genesys(settings: Settings) -> Report:
+    if not settings.has_genesys:
+        return Report("genesys", "off", "GENESYS_* not set: the simulated contact center is used")
+    return await _bounded("genesys", _genesys(settings))
+
+
+async def _genesys(settings: Settings) -> Report:
+    api, login = resolve_hosts(settings.genesys_region, settings.genesys_api_url, settings.genesys_login_url)
+    secret = settings.genesys_client_secret or SecretStr("")
+    client = GenesysClient(api, ClientCredentialsAuth(settings.genesys_client_id or "", secret, login),
+                           options=ClientOptions(timeout=5.0, max_attempts=1))
+    try:
+        result = await probe_genesys(client)
+    finally:
+        await client.aclose()
+    return Report("genesys", "ok" if result.ok else "FAILED", f"{api}: {result.detail}")
+
+
+async def check_smtp(settings: Settings) -> Report:
+    if not settings.smtp_host:
+        return Report("smtp", "off", "SMTP_HOST not set: emails are printed to the console")
+    return await _bounded("smtp", _smtp(settings))
+
+
+async def _smtp(settings: Settings) -> Report:
+    assert settings.smtp_host is not None
+    smtp = aiosmtplib.SMTP(hostname=settings.smtp_host, port=settings.smtp_port, use_tls=settings.smtp_tls,
+                           start_tls=settings.smtp_starttls, timeout=5.0)
+    where = f"{settings.smtp_host}:{settings.smtp_port}"
+    try:
+        await smtp.connect()  # EHLO, and STARTTLS when required or offered
+        done = ["EHLO ok", "TLS" if smtp.get_transport_info("sslcontext") is not None else "no TLS"]
+        if settings.smtp_username:
+            password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
+            await smtp.login(settings.smtp_username, password)
+            done.append(f"login as {settings.smtp_username} ok")
+        await smtp.quit()
+    except aiosmtplib.SMTPAuthenticationError as error:
+        return Report("smtp", "FAILED", f"{where}: login as {settings.smtp_username} refused ({error.code})")
+    except (aiosmtplib.SMTPException, OSError) as error:
+        return Report("smtp", "FAILED", f"{where}: {error}")
+    finally:
+        smtp.close()
+    return Report("smtp", "ok", f"{where}: {', '.join(done)}")
+
+
+async def check_graph(settings: Settings, config: OrgConfig) -> Report:
+    if not settings.has_graph or settings.graph_client_secret is None:
+        return Report("graph", "off", "GRAPH_* not set: rooms are booked in Redis")
+    return await _bounded("graph", _graph(settings, config, settings.graph_client_secret))
+
+
+async def _graph(settings: Settings, config: OrgConfig, secret: SecretStr) -> Report:
+    mailboxes = {room_id: room.mailbox for location in config.booking.locations.values()
+                 for room_id, room in location.rooms.items() if room.mailbox}
+    async with httpx.AsyncClient(timeout=5.0) as http:
+        calendar = GraphRoomCalendar(http, tenant_id=settings.graph_tenant_id or "",
+                                     client_id=settings.graph_client_id or "", client_secret=secret,
+                                     mailboxes=mailboxes, clock=SystemClock(), graph_url=settings.graph_url,
+                                     login_url=settings.graph_login_url)
+        try:
+            await calendar.authenticate()
+        except (GraphError, httpx.HTTPError, ValueError, KeyError) as error:
+            return Report("graph", "FAILED", f"token for tenant {settings.graph_tenant_id} failed: {error}")
+    return Report("graph", "ok", f"token for tenant {settings.graph_tenant_id} ok; {len(mailboxes)} room mailbox(es) "
+                                 "configured")
