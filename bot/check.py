@@ -8,6 +8,7 @@ Nothing is written anywhere: Redis gets PING, INFO and CONFIG GET; Slack ``auth.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -47,12 +48,23 @@ class Report:
         return f"{self.system:<8} {self.status:<6} {self.detail}"
 
 
+#: Adapters log every refused request and retry; here the report line says it once, so they stay quiet.
+QUIET_LOGGERS = ("services.adapters.genesys", "services.adapters.slack", "slack_sdk")
+
+
 async def run_check(settings: Settings, *, http: bool = False, out: Callable[[str], None] = print) -> int:
     config = load_config(settings)  # a ConfigError stops here (exit 2, the key named)
     reports = [config_report(settings, config)]
     probes: list[Awaitable[Report]] = [check_redis(settings), check_slack(settings, http=http),
                                        check_genesys(settings), check_smtp(settings), check_graph(settings, config)]
-    reports += await asyncio.gather(*probes)
+    levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        reports += await asyncio.gather(*probes)
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
     for report in reports:
         out(report.line())
     return 1 if any(r.failed for r in reports) else 0
