@@ -189,6 +189,14 @@ class CoachingConfig(_Section):
         return check_grid_steps(value, "length")
 
 
+class RoutingConfig(_Section):
+    """Where alerts go when the config does not say (see :mod:`services.routing`)."""
+
+    #: A team with no ``supervisors`` under ``[management_units.<mu>.teams.<team>]`` gets the Genesys
+    #: managers of its agents (each user's ``manager`` field) as its supervisors.
+    supervisors_from_genesys_manager: bool = False
+
+
 class SimulatorConfig(_Section):
     seed: int = 7
     management_units: int = Field(default=2, ge=1)
@@ -205,6 +213,7 @@ class OrgConfig(_Section):
     management_units: dict[str, UnitConfig] = {}
     storm: StormConfig = StormConfig()
     coaching: CoachingConfig = CoachingConfig()
+    routing: RoutingConfig = RoutingConfig()
     simulator: SimulatorConfig = SimulatorConfig()
     booking: BookingConfig = BookingConfig()
 
