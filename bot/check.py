@@ -18,17 +18,21 @@ import httpx
 from pydantic import SecretStr
 from redis.exceptions import RedisError
 
+from bot.config_refs import missing_references
 from bot.container import load_config
 from bot.genesys_probe import probe_genesys
 from bot.redis_conn import RedisUnavailable, connect_redis
 from bot.settings import Settings
 from services.adapters.booking.graph import GraphError, GraphRoomCalendar
+from services.adapters.genesys import GenesysError, GenesysSource
 from services.adapters.genesys.auth import ClientCredentialsAuth
 from services.adapters.genesys.client import ClientOptions, GenesysClient
 from services.adapters.genesys.regions import resolve_hosts
+from services.adapters.simulated import SimulatedContactCenter
 from services.adapters.slack.client import make_web_client
 from services.clock import SystemClock
 from services.config import OrgConfig
+from services.ports import WorkforceSource
 
 Status = Literal["ok", "WARN", "FAILED", "off"]
 TIMEOUT = 10.0  # seconds per system: check must answer quickly even when something hangs
@@ -62,6 +66,8 @@ async def run_check(settings: Settings, *, http: bool = False, out: Callable[[st
         logging.getLogger(name).setLevel(logging.ERROR)
     try:
         reports += await asyncio.gather(*probes)
+        genesys_ok = next(r for r in reports if r.system == "genesys").status != "FAILED"
+        reports.append(await check_references(settings, config, genesys_ok=genesys_ok))
     finally:
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
@@ -108,6 +114,41 @@ async def _redis(settings: Settings) -> Report:
         return Report("redis", "ok", f"{where}, version {version}, {persistence}")
     finally:
         await client.aclose()
+
+
+async def check_references(settings: Settings, config: OrgConfig, *, genesys_ok: bool) -> Report:
+    """The units and teams the config names, looked up in the source ``run`` would use."""
+    if not config.management_units:
+        return Report("units", "off", "the config names no management unit: every unit uses the defaults")
+    if settings.has_genesys and not genesys_ok:
+        return Report("units", "WARN", "not checked: Genesys did not answer (see above)")
+    return await _bounded("units", _references(settings, config))
+
+
+async def _references(settings: Settings, config: OrgConfig) -> Report:
+    clock = SystemClock()
+    source: WorkforceSource
+    genesys: GenesysSource | None = None
+    if settings.has_genesys:
+        genesys = GenesysSource.from_settings(
+            client_id=settings.genesys_client_id or "", client_secret=settings.genesys_client_secret or "",
+            region=settings.genesys_region, api_url=settings.genesys_api_url,
+            login_url=settings.genesys_login_url, config=config, clock=clock)
+        source, where = genesys, "Genesys"
+    else:
+        source, where = SimulatedContactCenter.build(config.simulator, clock), "the simulator"
+    try:
+        problems = await missing_references(config, source)
+    except GenesysError as error:
+        return Report("units", "WARN", f"not checked: {error}")
+    finally:
+        if genesys is not None:
+            await genesys.close()
+    teams = sum(len(u.teams) for u in config.management_units.values())
+    if problems:
+        return Report("units", "FAILED", f"not in {where}: {'; '.join(problems)}")
+    return Report("units", "ok", f"the {len(config.management_units)} management unit(s) and {teams} team(s) the "
+                                 f"config names exist in {where}")
 
 
 async def check_slack(settings: Settings, *, http: bool) -> Report:

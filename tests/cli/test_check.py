@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,8 @@ from tests.genesys.conftest import populate
 from tests.genesys.fake_genesys import FakeGenesys
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 
-SYSTEMS = ("config", "redis", "slack", "genesys", "smtp", "graph")
+SYSTEMS = ("config", "redis", "slack", "genesys", "smtp", "graph", "units")
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "example.toml"
 
 
 @dataclass
@@ -116,7 +118,7 @@ async def test_wrong_credentials_fail_each_system_with_the_reason(fakes: Fakes,
                                            genesys_client_secret="wrong", smtp_password="wrong",
                                            graph_client_secret="wrong"))
     assert code == 1
-    assert all(lines[s].split()[1] == "FAILED" for s in SYSTEMS[1:]), lines
+    assert all(lines[s].split()[1] == "FAILED" for s in SYSTEMS[1:-1]), lines
     assert "REDIS_URL=redis://127.0.0.1:1/0" in lines["redis"]
     assert "invalid_auth" in lines["slack"]
     assert "token refused" in lines["genesys"] and "GENESYS_CLIENT_SECRET" in lines["genesys"]
@@ -139,3 +141,23 @@ async def test_nothing_configured_reports_each_system_off(clean_env: pytest.Monk
     assert code == 0
     assert all(lines[s].split()[1] == "off" for s in ("slack", "genesys", "smtp", "graph"))
     assert "simulated contact center" in lines["genesys"]
+
+
+async def test_units_and_teams_the_config_names_are_looked_up_in_genesys(fakes: Fakes, tmp_path: Path,
+                                                                         clean_env: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "bot.toml"
+    path.write_text('[management_units.mu-a.teams."Team A1"]\n\n[management_units.mu-a.teams.team-a2]\n\n'
+                    '[management_units.mu-a.teams.ghost-team]\n\n[management_units.mu-zz]\n')
+    code, lines = await check(settings_for(fakes, bot_config=path))
+    assert code == 1
+    units = lines["units"]
+    assert units.split()[1] == "FAILED"
+    assert "management_units.mu-zz: no such management unit (known: mu-a, mu-b)" in units
+    assert "management_units.mu-a.teams.ghost-team: no team with that id or name in mu-a" in units
+    assert "Team A1" not in units and "team-a2" not in units  # found by name and by id
+
+
+async def test_the_example_config_matches_the_simulator(clean_env: pytest.MonkeyPatch) -> None:
+    code, lines = await check(Settings(bot_config=EXAMPLE, redis_url=TEST_REDIS_URL))
+    assert code == 0, lines
+    assert lines["units"].split()[1] == "ok" and "exist in the simulator" in lines["units"]
