@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.adapters.genesys.regions import RegionError, resolve_hosts
+from services.booking.config import check_email
 from services.config import ConfigError
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -62,6 +63,11 @@ class Settings(BaseSettings):
     def _empty_means_defaults(cls, value: Any) -> Any:
         # ``BOT_CONFIG=`` (set but empty) means the built-in defaults, like leaving it unset.
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        return check_email(value)
 
     @field_validator("log_level")
     @classmethod

@@ -41,6 +41,7 @@ def test_usage_mistakes_are_one_line_and_exit_2(argv: list[str], named: str, cle
     ({"GENESYS_CLIENT_ID": "abc", "GENESYS_CLIENT_SECRET": "s3cret", "GENESYS_REGION": "mars"},
      "unknown GENESYS_REGION 'mars'"),
     ({"GENESYS_CLIENT_ID": "abc", "GENESYS_CLIENT_SECRET": "s3cret"}, "set GENESYS_REGION"),
+    ({"SMTP_FROM": "Adherence Bot"}, "SMTP_FROM: 'Adherence Bot' is not an email address"),
 ])
 def test_bad_environment_is_one_line_and_exit_2(env: dict[str, str], named: str, clean_env: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
