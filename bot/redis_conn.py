@@ -4,6 +4,7 @@ fall back to it, and say so."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from redis.asyncio import Redis
@@ -22,11 +23,13 @@ async def connect_redis(url: str, *, allow_fallback: bool = False, timeout: floa
     """Return (client, description). Raises :class:`RedisUnavailable` if Redis does not answer a PING
     within ``timeout`` and ``allow_fallback`` is false; otherwise falls back to fakeredis with a warning."""
     client: Redis = Redis.from_url(url, decode_responses=True, socket_connect_timeout=timeout,
-                                   socket_timeout=timeout, health_check_interval=30)
+                                   health_check_interval=30)
     try:
-        await client.ping()
+        # Bounded here, not by socket_timeout: that would also cut the blocking stream reads later.
+        await asyncio.wait_for(client.ping(), timeout=2 * timeout)
         return client, f"Redis at {_redact(url)}"
-    except (RedisError, OSError) as error:
+    except (RedisError, OSError, TimeoutError) as error:
+        error = error if str(error) else TimeoutError(f"no answer to PING within {2 * timeout:g}s")
         await client.aclose()
         if not allow_fallback:
             raise RedisUnavailable(

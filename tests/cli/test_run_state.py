@@ -37,6 +37,20 @@ def test_run_exits_at_once_naming_redis_url_when_redis_does_not_answer() -> None
     assert "fakeredis" not in result.stderr.replace("--ephemeral-state", "")  # no silent stand-in
 
 
+def test_run_gives_up_within_seconds_on_a_redis_that_accepts_but_never_answers() -> None:
+    with socket.socket() as silent:  # a hung server or a firewall that lets the connection in
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        env = {**bot_free_environment(), "REDIS_URL": url}
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, "-m", "bot", "run", "--port", str(_free_port())], cwd=ROOT,
+                                env=env, capture_output=True, text=True, timeout=60)
+        elapsed = time.monotonic() - started
+    assert result.returncode != 0 and f"REDIS_URL={url}" in result.stderr and "no answer to PING" in result.stderr
+    assert elapsed < 10, f"took {elapsed:.1f}s"
+
+
 def test_run_with_ephemeral_state_starts_without_redis_and_stops_on_sigterm() -> None:
     port = _free_port()
     env = {**bot_free_environment(), "REDIS_URL": NOBODY_LISTENS}
