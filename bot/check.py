@@ -170,6 +170,12 @@ async def _slack(settings: Settings, *, http: bool) -> Report:
     if not http and settings.slack_app_token is None:
         return Report("slack", "FAILED", f"{who}; SLACK_APP_TOKEN missing: Socket Mode (the default) needs an "
                                          "xapp- app-level token (or run and check with --http)")
+    if not http and settings.slack_app_token is not None:
+        app = make_web_client(settings.slack_app_token.get_secret_value(), base_url=settings.slack_api_url)
+        try:  # asks for a Socket Mode URL without connecting to it: proves the app-level token works
+            await app.apps_connections_open(app_token=settings.slack_app_token.get_secret_value())
+        except Exception as error:
+            return Report("slack", "FAILED", f"{who}; SLACK_APP_TOKEN refused by apps.connections.open: {error}")
     mode = "HTTP mode (signing secret set)" if http else "Socket Mode (app token set)"
     return Report("slack", "ok", f"{who}; {mode}")
 
@@ -238,5 +244,8 @@ async def _graph(settings: Settings, config: OrgConfig, secret: SecretStr) -> Re
             await calendar.authenticate()
         except (GraphError, httpx.HTTPError, ValueError, KeyError) as error:
             return Report("graph", "FAILED", f"token for tenant {settings.graph_tenant_id} failed: {error}")
+    if not mailboxes:
+        return Report("graph", "WARN", f"token for tenant {settings.graph_tenant_id} ok, but no room under "
+                                       "[booking.locations] has a mailbox: Graph books no room")
     return Report("graph", "ok", f"token for tenant {settings.graph_tenant_id} ok; {len(mailboxes)} room mailbox(es) "
                                  "configured")

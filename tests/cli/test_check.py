@@ -32,10 +32,11 @@ class Fakes:
     smtp_port: int
     inbox: Inbox
     graph_url: str
+    config: Path  # a BOT_CONFIG with one room mailbox, for Graph
 
 
 @pytest.fixture
-async def fakes() -> AsyncIterator[Fakes]:
+async def fakes(tmp_path: Path) -> AsyncIterator[Fakes]:
     from tests.booking.fake_graph import FakeGraph
 
     genesys = await FakeGenesys().start()
@@ -49,8 +50,11 @@ async def fakes() -> AsyncIterator[Fakes]:
     site = web.TCPSite(graph, "127.0.0.1", 0)
     await site.start()
     graph_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    config = tmp_path / "bot.toml"
+    config.write_text('[booking.locations.hq]\nname = "HQ"\n'
+                      'rooms.blue = { name = "Blue", capacity = 8, mailbox = "blue@example.com" }\n')
     try:
-        yield Fakes(genesys, slack, smtp_port, inbox, f"http://127.0.0.1:{graph_port}")
+        yield Fakes(genesys, slack, smtp_port, inbox, f"http://127.0.0.1:{graph_port}", config)
     finally:
         await graph.cleanup()
         smtp.close()
@@ -60,7 +64,7 @@ async def fakes() -> AsyncIterator[Fakes]:
 
 def settings_for(fakes: Fakes, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "bot_config": None, "redis_url": TEST_REDIS_URL,
+        "bot_config": fakes.config, "redis_url": TEST_REDIS_URL,
         "slack_bot_token": BOT_TOKEN, "slack_app_token": "xapp-1-test", "slack_api_url": fakes.slack.api_url,
         "genesys_client_id": fakes.genesys.client_id, "genesys_client_secret": fakes.genesys.client_secret,
         "genesys_api_url": fakes.genesys.api_url, "genesys_login_url": fakes.genesys.login_url,
@@ -93,7 +97,8 @@ async def test_everything_configured_and_reachable_passes(fakes: Fakes, clean_en
     assert not fakes.genesys.appointments and not fakes.genesys.explanations  # probing wrote nothing
     assert lines["smtp"].split()[1] == "ok" and "login as bot ok" in lines["smtp"]
     assert fakes.inbox.logins == ["bot"] and not fakes.inbox.messages
-    assert lines["graph"].split()[1] == "ok" and "token for tenant tenant-1 ok" in lines["graph"]
+    assert lines["graph"].split()[1] == "ok" and "token for tenant tenant-1 ok; 1 room mailbox(es)" in lines["graph"]
+    assert fakes.slack.calls_to("apps.connections.open")  # the app-level token was tried, not just present
 
 
 async def test_a_missing_genesys_permission_is_named(fakes: Fakes, clean_env: pytest.MonkeyPatch) -> None:
@@ -114,9 +119,9 @@ async def test_a_missing_genesys_permission_is_named(fakes: Fakes, clean_env: py
 
 async def test_wrong_credentials_fail_each_system_with_the_reason(fakes: Fakes,
                                                                   clean_env: pytest.MonkeyPatch) -> None:
-    code, lines = await check(settings_for(fakes, redis_url="redis://127.0.0.1:1/0", slack_bot_token="xoxb-wrong",
-                                           genesys_client_secret="wrong", smtp_password="wrong",
-                                           graph_client_secret="wrong"))
+    code, lines = await check(settings_for(fakes, redis_url="redis://127.0.0.1:1/0", slack_bot_token="xoxb-bad-token",
+                                           genesys_client_secret="bad-genesys-secret", smtp_password="bad-smtp-pass",
+                                           graph_client_secret="bad-graph-secret"))
     assert code == 1
     assert all(lines[s].split()[1] == "FAILED" for s in SYSTEMS[1:-1]), lines
     assert "REDIS_URL=redis://127.0.0.1:1/0" in lines["redis"]
@@ -124,7 +129,8 @@ async def test_wrong_credentials_fail_each_system_with_the_reason(fakes: Fakes,
     assert "token refused" in lines["genesys"] and "GENESYS_CLIENT_SECRET" in lines["genesys"]
     assert "login as bot refused" in lines["smtp"]
     assert "token for tenant tenant-1 failed" in lines["graph"]
-    assert not any(secret in line for line in lines.values() for secret in ("wrong", "s3cret", "graph-secret"))
+    secrets = ("xoxb-bad-token", "bad-genesys-secret", "bad-smtp-pass", "bad-graph-secret")
+    assert not any(secret in line for line in lines.values() for secret in secrets)  # never echoed
 
 
 async def test_slack_mode_needs_its_token_or_secret(fakes: Fakes, clean_env: pytest.MonkeyPatch) -> None:
@@ -134,6 +140,15 @@ async def test_slack_mode_needs_its_token_or_secret(fakes: Fakes, clean_env: pyt
     assert http_mode["slack"].split()[1] == "FAILED" and "SLACK_SIGNING_SECRET missing" in http_mode["slack"]
     code, signed = await check(settings_for(fakes, slack_app_token=None, slack_signing_secret="secret"), http=True)
     assert signed["slack"].split()[1] == "ok" and code == 0
+
+
+async def test_a_refused_app_token_and_graph_without_room_mailboxes(fakes: Fakes,
+                                                                    clean_env: pytest.MonkeyPatch) -> None:
+    code, lines = await check(settings_for(fakes, slack_app_token="xoxb-not-an-app-token", bot_config=None))
+    assert code == 1
+    assert lines["slack"].split()[1] == "FAILED" and "SLACK_APP_TOKEN refused by apps.connections.open" \
+        in lines["slack"] and "invalid_auth" in lines["slack"]
+    assert lines["graph"].split()[1] == "WARN" and "no room under [booking.locations] has a mailbox" in lines["graph"]
 
 
 async def test_nothing_configured_reports_each_system_off(clean_env: pytest.MonkeyPatch) -> None:
