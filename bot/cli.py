@@ -48,6 +48,16 @@ def _positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
     return parse
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
+
+
 def _log_level(text: str) -> str:
     from bot.settings import check_log_level
 
@@ -81,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
                          description="Run the monitor, the outbox and the Slack app until interrupted.")
     run.add_argument("--http", action="store_true",
                      help="Slack HTTP mode (/slack/events, needs SLACK_SIGNING_SECRET) instead of Socket Mode")
-    run.add_argument("--port", type=int, default=3000, help="HTTP port for --http and /health (default 3000)")
+    run.add_argument("--port", type=_port, default=3000, help="HTTP port for --http and /health (default 3000)")
     run.add_argument("--ephemeral-state", action="store_true",
                      help="keep state in an in-process fakeredis instead of REDIS_URL (for trying the bot out: "
                           "incidents, outbox and bookings are lost on exit)")

@@ -25,6 +25,7 @@ def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
     (["demo", "--speed", "fast"], "--speed: 'fast' is not a number"),
     (["--log-level", "LOUD", "check"], "unknown log level 'LOUD'"),
     (["run", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+    (["run", "--port", "70000"], "--port: 70000 is not a port number"),
 ])
 def test_usage_mistakes_are_one_line_and_exit_2(argv: list[str], named: str, clean_env: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
