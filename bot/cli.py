@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
@@ -20,7 +21,8 @@ Commands:
   demo    run the real monitor loop against the simulated contact center, print every escalation
           as it happens, and end with a summary per team (no credentials needed)
   run     the service: Genesys Cloud when GENESYS_* are set (else the simulator), Slack when
-          SLACK_BOT_TOKEN is set (else the console)
+          SLACK_BOT_TOKEN is set (else the console); state in the Redis at REDIS_URL (it stops if
+          none answers; --ephemeral-state keeps state in-process, lost on exit)
   book    book a meeting, coaching or training from the terminal (--demo books a few examples)
   check   validate BOT_CONFIG and the environment, connect to every configured system (Redis, Slack,
           Genesys, SMTP, Graph) and report each on one line; exit 1 if any fails
@@ -40,7 +42,7 @@ def _positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
+        if not (math.isfinite(value) and value > 0):  # nan and inf are floats too
             raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
         return value
 

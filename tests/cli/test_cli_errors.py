@@ -23,6 +23,7 @@ def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
     (["demo", "--agents", "0"], "--agents: must be greater than 0"),
     (["demo", "--hours", "-1"], "--hours: must be greater than 0"),
     (["demo", "--speed", "fast"], "--speed: 'fast' is not a number"),
+    (["demo", "--speed", "nan"], "--speed: must be greater than 0, got nan"),
     (["--log-level", "LOUD", "check"], "unknown log level 'LOUD'"),
     (["run", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
     (["run", "--port", "70000"], "--port: 70000 is not a port number"),
