@@ -20,8 +20,9 @@ class RedisUnavailable(Exception):
 
 
 async def connect_redis(url: str, *, allow_fallback: bool = False, timeout: float = 1.0) -> tuple[Redis, str]:
-    """Return (client, description). Raises :class:`RedisUnavailable` if Redis does not answer a PING
-    within ``timeout`` and ``allow_fallback`` is false; otherwise falls back to fakeredis with a warning."""
+    """Return (client, description). If Redis does not answer a PING within ``2 * timeout`` seconds:
+    raise :class:`RedisUnavailable` (naming REDIS_URL), or with ``allow_fallback`` use fakeredis and say so.
+    This is the one "fail fast or ephemeral" decision; callers pick ``allow_fallback`` (run: never)."""
     client: Redis = Redis.from_url(url, decode_responses=True, socket_connect_timeout=timeout,
                                    health_check_interval=30)
     try:
@@ -29,13 +30,13 @@ async def connect_redis(url: str, *, allow_fallback: bool = False, timeout: floa
         await asyncio.wait_for(client.ping(), timeout=2 * timeout)
         return client, f"Redis at {_redact(url)}"
     except (RedisError, OSError, TimeoutError) as error:
-        error = error if str(error) else TimeoutError(f"no answer to PING within {2 * timeout:g}s")
+        reason = str(error) or f"no answer to PING within {2 * timeout:g}s"
         await client.aclose()
         if not allow_fallback:
             raise RedisUnavailable(
-                f"no Redis answers at REDIS_URL={_redact(url)} ({error}); start Redis or fix REDIS_URL "
+                f"no Redis answers at REDIS_URL={_redact(url)} ({reason}); start Redis or fix REDIS_URL "
                 "(or pass --ephemeral-state to try the bot on a throwaway in-process store)") from None
-        log.warning("no Redis answers at %s (%s); using %s", _redact(url), error, EPHEMERAL)
+        log.warning("no Redis answers at %s (%s); using %s", _redact(url), reason, EPHEMERAL)
         return ephemeral_redis(), f"{EPHEMERAL}: no Redis answered at REDIS_URL={_redact(url)}"
 
 
