@@ -89,6 +89,11 @@ async def _bounded(system: str, probe: Awaitable[Report]) -> Report:
         return Report(system, "FAILED", f"no answer within {TIMEOUT:.0f}s")
 
 
+def _set(**values: object) -> str:
+    """The names of the variables that are set, for "half a configuration" messages ("" if none)."""
+    return " and ".join(key for key, value in values.items() if value)
+
+
 async def check_redis(settings: Settings) -> Report:
     return await _bounded("redis", _redis(settings))
 
@@ -153,6 +158,8 @@ async def _references(settings: Settings, config: OrgConfig) -> Report:
 
 async def check_slack(settings: Settings, *, http: bool) -> Report:
     if settings.slack_bot_token is None:
+        if stray := _set(SLACK_APP_TOKEN=settings.slack_app_token, SLACK_SIGNING_SECRET=settings.slack_signing_secret):
+            return Report("slack", "FAILED", f"{stray} set but SLACK_BOT_TOKEN missing: cards would go to the console")
         return Report("slack", "off", "SLACK_BOT_TOKEN not set: cards are printed to the console")
     return await _bounded("slack", _slack(settings, http=http))
 
@@ -200,6 +207,8 @@ async def _genesys(settings: Settings) -> Report:
 
 async def check_smtp(settings: Settings) -> Report:
     if not settings.smtp_host:
+        if stray := _set(SMTP_USERNAME=settings.smtp_username, SMTP_PASSWORD=settings.smtp_password):
+            return Report("smtp", "FAILED", f"{stray} set but SMTP_HOST missing: emails would be printed instead")
         return Report("smtp", "off", "SMTP_HOST not set: emails are printed to the console")
     return await _bounded("smtp", _smtp(settings))
 
@@ -228,6 +237,11 @@ async def _smtp(settings: Settings) -> Report:
 
 async def check_graph(settings: Settings, config: OrgConfig) -> Report:
     if not settings.has_graph or settings.graph_client_secret is None:
+        named = {"GRAPH_TENANT_ID": settings.graph_tenant_id, "GRAPH_CLIENT_ID": settings.graph_client_id,
+                 "GRAPH_CLIENT_SECRET": settings.graph_client_secret}
+        if stray := _set(**named):
+            missing = " and ".join(key for key, value in named.items() if not value)
+            return Report("graph", "FAILED", f"{stray} set but {missing} missing: rooms would be booked in Redis")
         return Report("graph", "off", "GRAPH_* not set: rooms are booked in Redis")
     return await _bounded("graph", _graph(settings, config, settings.graph_client_secret))
 

@@ -176,3 +176,12 @@ async def test_the_example_config_matches_the_simulator(clean_env: pytest.Monkey
     code, lines = await check(Settings(bot_config=EXAMPLE, redis_url=TEST_REDIS_URL))
     assert code == 0, lines
     assert lines["units"].split()[1] == "ok" and "exist in the simulator" in lines["units"]
+
+
+async def test_half_a_configuration_fails_instead_of_falling_back(clean_env: pytest.MonkeyPatch) -> None:
+    code, lines = await check(Settings(bot_config=None, redis_url=TEST_REDIS_URL, slack_app_token="xapp-1",
+                                       smtp_username="bot", graph_tenant_id="tenant-1", graph_client_id="app"))
+    assert code == 1
+    assert "SLACK_APP_TOKEN set but SLACK_BOT_TOKEN missing" in lines["slack"]
+    assert "SMTP_USERNAME set but SMTP_HOST missing" in lines["smtp"]
+    assert "GRAPH_TENANT_ID and GRAPH_CLIENT_ID set but GRAPH_CLIENT_SECRET missing" in lines["graph"]
