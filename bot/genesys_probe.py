@@ -143,7 +143,9 @@ async def _probe(client: GenesysClient, route: Route, *, bu: str, mu: str, user:
         await client.request(route.method, path, params=params, json=json)
     except GenesysForbidden:
         return "forbidden"
-    except (GenesysBadRequest, GenesysNotFound) as error:
+    except GenesysNotFound as error:  # an unknown target (a write's, or no member to ask about) is expected
+        return "" if route.write or user == NO_SUCH_ID else str(error)
+    except GenesysBadRequest as error:
         return "" if route.write else str(error)
     except GenesysError as error:
         return str(error)

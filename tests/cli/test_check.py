@@ -13,7 +13,7 @@ from aiohttp import web
 from aiosmtpd.smtp import SMTP
 
 from bot.check import run_check
-from bot.genesys_probe import ROUTES
+from bot.genesys_probe import NO_SUCH_ID, ROUTES
 from bot.settings import Settings
 from tests.conftest import TEST_REDIS_URL
 from tests.email.smtp_server import Inbox, serve
@@ -185,3 +185,13 @@ async def test_half_a_configuration_fails_instead_of_falling_back(clean_env: pyt
     assert "SLACK_APP_TOKEN set but SLACK_BOT_TOKEN missing" in lines["slack"]
     assert "SMTP_USERNAME set but SMTP_HOST missing" in lines["smtp"]
     assert "GRAPH_TENANT_ID and GRAPH_CLIENT_ID set but GRAPH_CLIENT_SECRET missing" in lines["graph"]
+
+
+async def test_an_empty_first_unit_is_not_mistaken_for_a_failure(fakes: Fakes, clean_env: pytest.MonkeyPatch) -> None:
+    fakes.genesys.add_business_unit("bu-0", "Empty first", "UTC")
+    fakes.genesys.business_units = {"bu-0": fakes.genesys.business_units.pop("bu-0"), **fakes.genesys.business_units}
+    fakes.genesys.add_unit("mu-0", "bu-0", "Nobody here")
+    code, lines = await check(settings_for(fakes))
+    assert lines["genesys"].split()[1] == "ok", lines["genesys"]
+    assert "2 business unit(s), 3 management unit(s) visible" in lines["genesys"] and code == 0
+    assert fakes.genesys.requests_to(f"/users/{NO_SUCH_ID}/routingstatus$")  # probed the empty unit
