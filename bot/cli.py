@@ -148,7 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except RedisUnavailable as error:
-        print(f"error: {error}", file=sys.stderr)
+        hint = {"run": " (or run --ephemeral-state to try the bot on a throwaway in-process store)",
+                "book": " (or book --demo, which runs without one)"}.get(args.command, "")
+        print(f"error: {error}{hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

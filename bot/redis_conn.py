@@ -34,8 +34,7 @@ async def connect_redis(url: str, *, allow_fallback: bool = False, timeout: floa
         await client.aclose()
         if not allow_fallback:
             raise RedisUnavailable(
-                f"no Redis answers at REDIS_URL={_redact(url)} ({reason}); start Redis or fix REDIS_URL "
-                "(or pass --ephemeral-state to try the bot on a throwaway in-process store)") from None
+                f"no Redis answers at REDIS_URL={_redact(url)} ({reason}); start Redis or fix REDIS_URL") from None
         log.warning("no Redis answers at %s (%s); using %s", _redact(url), reason, EPHEMERAL)
         return ephemeral_redis(), f"{EPHEMERAL}: no Redis answered at REDIS_URL={_redact(url)}"
 

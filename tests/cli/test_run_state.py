@@ -76,3 +76,14 @@ def test_run_with_ephemeral_state_starts_without_redis_and_stops_on_sigterm() ->
             process.communicate()
     assert process.returncode == 0, output
     assert "in-process fakeredis (state is lost on exit)" in output
+
+
+def test_book_needs_redis_but_book_demo_says_it_uses_fakeredis() -> None:
+    env = {**bot_free_environment(), "REDIS_URL": NOBODY_LISTENS}
+    real = subprocess.run([sys.executable, "-m", "bot", "book", "--team", "Billing"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert real.returncode == 1 and "REDIS_URL=redis://127.0.0.1:1/0" in real.stderr and "book --demo" in real.stderr
+    demo = subprocess.run([sys.executable, "-m", "bot", "book", "--demo"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 0, demo.stderr
+    assert "State: in-process fakeredis (state is lost on exit): no Redis answered at REDIS_URL" in demo.stdout
