@@ -26,7 +26,7 @@ from bot.container import (
     searching_coaching,
 )
 from bot.metrics import StateGauges
-from bot.redis_conn import connect_redis
+from bot.redis_conn import EPHEMERAL, connect_redis, ephemeral_redis
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
 from handlers.app import build_app
@@ -52,14 +52,15 @@ log = logging.getLogger(__name__)
 
 
 async def run_service(settings: Settings, *, http: bool = False, port: int = 3000,
-                      stop: asyncio.Event | None = None) -> int:
+                      stop: asyncio.Event | None = None, ephemeral_state: bool = False) -> int:
     config = load_config(settings)
     if settings.has_slack and http and settings.slack_signing_secret is None:
         raise ConfigError("--http needs SLACK_SIGNING_SECRET (Slack signs every request with it)")
     if settings.has_slack and not http and settings.slack_app_token is None:
         raise ConfigError("Socket Mode needs SLACK_APP_TOKEN (xapp-…); or run with --http and SLACK_SIGNING_SECRET")
     clock = SystemClock()
-    redis, where = await connect_redis(settings.redis_url)
+    # No silent stand-in: without --ephemeral-state an unreachable REDIS_URL stops the service here.
+    redis, where = (ephemeral_redis(), EPHEMERAL) if ephemeral_state else await connect_redis(settings.redis_url)
     source = await build_source(settings, config, clock)
     store = RedisStore(redis, prefix=settings.redis_prefix)
     monitor = Monitor(source=source.workforce, store=store, config=config, clock=clock)
