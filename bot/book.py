@@ -18,7 +18,7 @@ from services.ports import Clock
 
 async def run_book_command(settings: Settings, args: argparse.Namespace) -> int:
     config = load_config(settings)
-    redis, where = await connect_redis(settings.redis_url)
+    redis, where = await connect_redis(settings.redis_url, cluster=settings.redis_cluster)
     clock: Clock
     if settings.has_genesys:
         clock = SystemClock()

@@ -7,16 +7,18 @@ import logging
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.redis_connection import make_client, wants_cluster
+
 log = logging.getLogger(__name__)
 
 
-async def connect_redis(url: str, *, allow_fallback: bool = True, timeout: float = 1.0) -> tuple[Redis, str]:
+async def connect_redis(url: str, *, allow_fallback: bool = True, timeout: float = 1.0,
+                        cluster: bool = False) -> tuple[Redis, str]:
     """Return (client, description). Raises if Redis is unreachable and no fallback is allowed."""
-    client: Redis = Redis.from_url(url, decode_responses=True, socket_connect_timeout=timeout,
-                                   health_check_interval=30)
+    client = make_client(url, cluster=cluster, timeout=timeout)
     try:
         await client.ping()
-        return client, f"Redis at {_redact(url)}"
+        return client, f"{'Redis Cluster' if wants_cluster(url, cluster) else 'Redis'} at {_redact(url)}"
     except (RedisError, OSError) as error:
         await client.aclose()
         if not allow_fallback:
