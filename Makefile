@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export REDIS_URL
 
-.PHONY: demo test lint bench-monitor run check clean
+.PHONY: demo test test-cluster lint bench-monitor run check clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ test: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# The Redis Cluster tests alone, on a local 3-master cluster started and stopped around them
+# (`make test` skips them unless REDIS_CLUSTER_URL is set; .ci/run sets it).
+test-cluster: $(BIN)/.installed
+	@scripts/ensure-redis
+	@trap 'scripts/redis-cluster stop' EXIT; export "$$(scripts/redis-cluster start)"; $(BIN)/pytest tests/cluster
 
 bench-monitor: $(BIN)/.installed
 	@scripts/ensure-redis
