@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from services.adapters.redis.codec import event_from_json
 from services.adapters.redis.keys import UnitKeys
 from services.adapters.redis.replicas import replicas_key
+from services.adapters.redis.store import RedisStore
 from services.domain.rendezvous import owner_of
 from tests.cluster.conftest import CLUSTER_URL
 from tests.email.smtp_server import Inbox, serve
@@ -196,8 +197,8 @@ async def test_a_replica_killed_mid_violation_loses_no_tier_and_repeats_none(
     assert len(cards) == 1, output
     assert len(inbox.messages) == 1, output
     assert len(fake.appointments) == 1, output
-    audit = await cluster_client.xrange(keys.audit)
-    fired = [event_from_json(fields["event"]) for _, fields in audit if fields.get("kind") == "tier_fired"]
+    audit = await RedisStore(cluster_client, cluster_prefix).audit(UNIT)
+    fired = [event_from_json(entry["event"]) for entry in audit if entry.get("kind") == "tier_fired"]
     assert sorted(e.tier.index for e in fired if e.tier) == [0, 1, 2], output  # each tier once, none twice
     assert await tiers_delivered() == ["0", "1", "2"], output
     survivor = next(i for i, p in enumerate(procs) if p.pid != owner_pid)
