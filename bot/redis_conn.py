@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from bot.redis_connection import make_client, wants_cluster
+from bot.redis_connection import CONNECT_ERRORS, make_client, ping_checked, wants_cluster
 
 log = logging.getLogger(__name__)
 
@@ -17,9 +16,9 @@ async def connect_redis(url: str, *, allow_fallback: bool = True, timeout: float
     """Return (client, description). Raises if Redis is unreachable and no fallback is allowed."""
     client = make_client(url, cluster=cluster, timeout=timeout)
     try:
-        await client.ping()
+        await ping_checked(client, url, cluster=cluster)
         return client, f"{'Redis Cluster' if wants_cluster(url, cluster) else 'Redis'} at {_redact(url)}"
-    except (RedisError, OSError) as error:
+    except CONNECT_ERRORS as error:
         await client.aclose()
         if not allow_fallback:
             raise
