@@ -3,6 +3,7 @@ console script, and (where a Docker daemon answers) the image builds and serves 
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import shlex
@@ -55,9 +56,14 @@ def test_the_dockerfile_installs_from_pyproject_and_runs_the_console_script_as_n
     assert json.loads(entry) == ["adherence-bot"]
 
 
-def test_the_dockerignore_keeps_the_venv_git_and_secrets_out() -> None:
-    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
+def test_the_dockerignore_keeps_the_venv_git_and_secrets_out_but_not_what_the_image_copies() -> None:
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
     assert {".git", ".venv", "*.env", "tests"} <= ignored
+    copied = [*_build_stage_copies(), "config/example.toml"]
+    assert "config/example.toml" in " ".join(args for word, args in _instructions() if word == "COPY")
+    for path in copied:
+        assert not any(fnmatch.fnmatch(path, pattern) or path.split("/")[0] == pattern for pattern in ignored), path
 
 
 def test_compose_runs_the_bot_on_a_redis_with_aof_everysec_on_a_volume() -> None:
@@ -76,22 +82,48 @@ def test_compose_runs_the_bot_on_a_redis_with_aof_everysec_on_a_volume() -> None
     assert bot["build"]["context"] == ".."
 
 
+def _build_stage_copies() -> list[str]:
+    """The paths the Dockerfile's build stage copies from the context (COPY src... dest)."""
+    steps = _instructions()
+    second = [i for i, (word, _) in enumerate(steps) if word == "FROM"][1]
+    paths: list[str] = []
+    for word, args in steps[:second]:
+        if word == "COPY" and not args.startswith("--from"):
+            paths += args.split()[:-1]
+    return paths
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_pip_install_gives_a_working_adherence_bot_command(tmp_path: Path) -> None:
-    """A fresh venv, the project installed from pyproject.toml (a wheel, not editable): the console
-    script runs from anywhere and the package data (the Lua scripts) came along. The dependencies
-    are this venv's, reached through a .pth file, so only the build backend is fetched."""
+def test_the_image_build_steps_give_a_working_adherence_bot_command(tmp_path: Path) -> None:
+    """What the Dockerfile does, without Docker: a wheel built from only the files its build stage
+    copies, installed into a fresh venv (not editable): the console script runs from anywhere and the
+    package data (the Lua scripts) came along. The dependencies are this venv's, reached through a
+    .pth file, so only the build backend is fetched."""
+    context = tmp_path / "context"
+    context.mkdir()
+    for name in _build_stage_copies():
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, context / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, context / name)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    wheel = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir",
+                            str(tmp_path / "wheels"), str(context)], cwd=tmp_path, env=env, capture_output=True,
+                           text=True, timeout=240)
+    assert wheel.returncode == 0, wheel.stderr
+    [built] = (tmp_path / "wheels").glob("adherence_bot-*.whl")
+
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60)
     site = next((venv / "lib").glob("python3*/site-packages"))
     ours = next(p for p in sys.path if p.endswith("site-packages") and Path(p, "redis").is_dir())
     (site / "deps.pth").write_text(ours + "\n")
     python = venv / "bin" / "python"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     install = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
-                              "--no-deps", str(ROOT)], cwd=tmp_path, env=env, capture_output=True, text=True,
-                             timeout=240)
+                              "--no-deps", str(built)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                             timeout=120)
     assert install.returncode == 0, install.stderr
     result = subprocess.run([str(venv / "bin" / "adherence-bot"), "--help"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=60)
