@@ -59,7 +59,10 @@ class UnitOwnership:
     def mine(self, unit_ids: Iterable[str]) -> list[str]:
         """The units of the last refresh (all of them before the first, as a single replica would)."""
         units = list(unit_ids)
-        return units if self._mine is None else [u for u in units if u in self._mine]
+        if self._mine is None:
+            return units
+        owned = set(self._mine)
+        return [u for u in units if u in owned]
 
     async def leave(self) -> None:
         try:
