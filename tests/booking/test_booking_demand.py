@@ -369,3 +369,29 @@ async def test_a_facilitator_with_a_published_schedule_is_free_only_where_it_say
     free = found.snapshot.problem.facilitator_free[fac]
     assert not free[:8 * 4].any() and not free[8 * 4:12 * 4].any() and free[12 * 4:17 * 4].all()
     assert np.count_nonzero(free) == 5 * 4
+
+
+@pytest.mark.redis
+async def test_the_container_picks_the_genesys_forecast_and_graph_free_busy_when_configured(
+        fake: FakeGenesys, graph: tuple[FakeGraph, str], redis_client: Redis, redis_prefix: str):
+    from bot.container import build_booking
+    from bot.settings import Settings
+
+    _, base = graph
+    clock = ManualClock(MONDAY)
+    org = parse_org_config(ORG)
+    settings = Settings(genesys_client_id=None, genesys_client_secret=None, graph_tenant_id="tenant-1",
+                        graph_client_id="app", graph_client_secret="graph-secret", graph_url=f"{base}/v1.0",
+                        graph_login_url=base, redis_prefix=redis_prefix)
+    source = make_source(fake, clock, org)
+    try:
+        stack, where = build_booking(settings, org, redis_client, source, clock, notifier=Notices(),
+                                     booking=config(), genesys=source)
+        assert isinstance(stack.data.demand, GenesysDemand)
+        assert isinstance(stack.data.calendars, GraphRoomCalendar) and stack.data.calendars is stack.data.rooms
+        assert "demand from the Genesys short-term forecasts" in where and "free/busy" in where
+        simulated, _ = build_booking(settings.model_copy(update={"graph_client_secret": None}), org, redis_client,
+                                     source, clock, notifier=Notices(), booking=config())
+        assert isinstance(simulated.data.demand, SyntheticDemand) and simulated.data.calendars is None
+    finally:
+        await source.close()
