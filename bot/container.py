@@ -22,6 +22,7 @@ from services.adapters.email.mailer import ConsoleMailer, SmtpMailer, SmtpSettin
 from services.adapters.genesys import GenesysSource
 from services.adapters.genesys.activities import GenesysActivityWriter
 from services.adapters.genesys.forecast import GenesysDemand
+from services.adapters.genesys.people import GenesysPeopleSchedules
 from services.adapters.simulated import SimulatedContactCenter
 from services.adapters.slack.chat import SlackChat
 from services.adapters.slack.client import make_web_client
@@ -171,16 +172,18 @@ def build_booking(settings: Settings, config: OrgConfig, redis: Redis, source: W
         where = f"rooms and facilitators' free/busy in Microsoft Graph ({len(mailboxes)} room mailboxes)"
     activities: ActivityWriter | None = None
     demand: GenesysDemand | None = None
+    people: GenesysPeopleSchedules | None = None
     if genesys is not None:
         local = RedisActivityLog(redis, BookingKeys(settings.redis_prefix))
         activities = GenesysActivityWriter(genesys.coaching(), local)
         demand = GenesysDemand(genesys.client, clock, structure=genesys.structure)
         genesys.on_forecast_changed(demand.forecast_changed)
         genesys.on_schedule_changed(demand.schedule_changed)
+        people = GenesysPeopleSchedules(genesys.client, clock, structure=genesys.structure, search=genesys.search)
         where += "; activities written to Genesys; demand from the Genesys short-term forecasts"
     stack = build_stack(redis=redis, source=source, org=config, clock=clock, notifier=notifier, invites=invites,
                         prefix=settings.redis_prefix, config=booking, rooms=rooms, activities=activities,
-                        demand=demand, calendars=calendars)
+                        demand=demand, calendars=calendars, people=people)
     return stack, where
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from services.booking.model import BookingRequest, Progress, Register, WorkItem
-from services.domain.model import Roster
+from services.domain.model import AgentSchedule, Roster
 from services.domain.slots import SlotProblem
 from services.domain.states import ActivityCategory
 
@@ -86,6 +86,13 @@ class PersonCalendars(Protocol):
 
     async def busy_people(self, emails: Mapping[str, str], start: datetime, end: datetime
                           ) -> Mapping[str, Sequence[Span]]: ...
+
+
+class PersonSchedules(Protocol):
+    """Published WFM schedules of people outside the unit's agents (facilitators scheduled elsewhere)."""
+
+    async def person_schedules(self, mu_id: str, person_ids: Sequence[str], start: datetime,
+                               end: datetime) -> Mapping[str, AgentSchedule]: ...
 
 
 class RoomTaken(Exception):

@@ -19,6 +19,7 @@ from services.adapters.booking.redis_stores import RedisActivityLog, RedisRegist
 from services.adapters.booking.workforce import WorkforceBookingData
 from services.adapters.genesys.activities import GenesysActivityWriter
 from services.adapters.genesys.forecast import GenesysDemand, pick_forecast
+from services.adapters.genesys.people import GenesysPeopleSchedules
 from services.adapters.genesys.planning import POOLED, PlanningGroups
 from services.adapters.genesys.source import GenesysSource
 from services.booking.config import BookingConfig, LocationConfig, MeetingType, RoomConfig
@@ -106,13 +107,14 @@ def one_to_one(request_id: str = "r1", type_id: str = "one_to_one", **fields: ob
 
 class Rig:
     def __init__(self, fake: FakeGenesys, booking: BookingConfig, *, org: OrgConfig | None = None,
-                 synthetic: bool = False, calendars: PersonCalendars | None = None) -> None:
+                 synthetic: bool = False, calendars: PersonCalendars | None = None, people: bool = False) -> None:
         self.clock = ManualClock(MONDAY - timedelta(hours=12))
         self.source: GenesysSource = make_source(fake, self.clock, org or parse_org_config(ORG))
         self.sleeps = Sleeps()
         self.demand = GenesysDemand(make_client(fake, sleep=self.sleeps), self.clock, sleep=self.sleeps)
         chosen: DemandSource = SyntheticDemand() if synthetic else self.demand
-        self.data = WorkforceBookingData(self.source, booking, demand=chosen, calendars=calendars)
+        self.people = GenesysPeopleSchedules(self.source.client, self.clock) if people else None
+        self.data = WorkforceBookingData(self.source, booking, demand=chosen, calendars=calendars, people=self.people)
         self.search = SlotSearch(self.data, booking)
 
     async def find(self, request: BookingRequest) -> Found:
@@ -388,6 +390,7 @@ async def test_the_container_picks_the_genesys_forecast_and_graph_free_busy_when
         stack, where = build_booking(settings, org, redis_client, source, clock, notifier=Notices(),
                                      booking=config(), genesys=source)
         assert isinstance(stack.data.demand, GenesysDemand)
+        assert isinstance(stack.data.people, GenesysPeopleSchedules)
         assert isinstance(stack.data.calendars, GraphRoomCalendar) and stack.data.calendars is stack.data.rooms
         assert "demand from the Genesys short-term forecasts" in where and "free/busy" in where
         simulated, _ = build_booking(settings.model_copy(update={"graph_client_secret": None}), org, redis_client,
@@ -395,3 +398,25 @@ async def test_the_container_picks_the_genesys_forecast_and_graph_free_busy_when
         assert isinstance(simulated.data.demand, SyntheticDemand) and simulated.data.calendars is None
     finally:
         await source.close()
+
+
+async def test_a_facilitator_scheduled_in_another_unit_is_free_only_on_that_schedule(fake: FakeGenesys):
+    fake.forecasts.add_forecast("bu-1", WEEK, {"pg-voice": QUIET_AT_TWO})
+    fake.add_unit("mu-leads", "bu-1", "Team leads")
+    fake.add_user("sup1", "mu-leads")  # Sam is a WFM agent of another unit of the business unit
+    fake.set_activities("sup1", [FakeActivity(at(8), 240, "ac-mtg"), FakeActivity(at(12), 300, "ac-off")])
+    rig = Rig(fake, config(), people=True)
+    try:
+        found = await rig.find(one_to_one())
+        assert found.placed and found.outcome.placements[0].start == at(14)
+        assert found.snapshot is not None
+        free = found.snapshot.problem.facilitator_free[found.snapshot.problem.facilitator_ids.index("sup1")]
+        assert free[12 * 4:17 * 4].all() and np.count_nonzero(free) == 5 * 4  # 12:00-17:00 off-queue work only
+        fake.set_activities("sup1", [FakeActivity(at(8), 300, "ac-off"), FakeActivity(at(13), 240, "ac-trn")])
+        moved = await rig.find(one_to_one("r2"))
+    finally:
+        await rig.close()
+    (slot,) = moved.outcome.placements
+    assert at(8) <= slot.start and slot.end <= at(13)  # not in the quiet hour: Sam is in training then
+    searched = fake.requests_to(r"/managementunits/mu-leads/agentschedules/search$")
+    assert searched and all(r.body["userIds"] == ["sup1"] for r in searched)

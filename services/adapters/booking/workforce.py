@@ -5,10 +5,10 @@ log) are overlaid as busy time, so the next search sees them before WFM republis
 staff per interval comes from a :class:`~services.booking.demand.DemandSource`: the Genesys
 short-term forecast when Genesys is connected, else a seeded call curve calibrated to the day's
 schedule (the simulator). Facilitators (supervisors, ops managers, trainers) who have a published
-WFM schedule in the unit are free only where it says they work; the others work the configured
-hours. Either way, their own bookings and, when a people calendar (Microsoft Graph) is wired, their
-mailbox's busy times are taken out. Rooms come from the config with their bookings from the room
-calendar.
+WFM schedule (in the unit, or elsewhere through ``PersonSchedules``) are free only where it says
+they work; the others work the configured hours. Either way, their own bookings and, when a
+people calendar (Microsoft Graph) is wired, their mailbox's busy times are taken out. Rooms come
+from the config with their bookings from the room calendar.
 """
 
 from __future__ import annotations
@@ -19,7 +19,15 @@ from datetime import datetime, timedelta
 
 from services.booking.config import BookingConfig, parse_clock, parse_days
 from services.booking.demand import DemandSource, SyntheticDemand
-from services.booking.ports import ActivityWriter, OfflineActivity, PersonCalendars, RoomCalendar, Snapshot, Span
+from services.booking.ports import (
+    ActivityWriter,
+    OfflineActivity,
+    PersonCalendars,
+    PersonSchedules,
+    RoomCalendar,
+    Snapshot,
+    Span,
+)
 from services.domain.model import AgentSchedule, Roster
 from services.domain.slots import (
     AgentCalendar,
@@ -45,12 +53,14 @@ FACILITATOR_FREE = frozenset({ActivityCategory.ON_QUEUE_WORK, ActivityCategory.O
 class WorkforceBookingData:
     def __init__(self, source: WorkforceSource, config: BookingConfig, *, activities: ActivityWriter | None = None,
                  rooms: RoomCalendar | None = None, trainers: Mapping[str, str] | None = None, seed: int = 7,
-                 demand: DemandSource | None = None, calendars: PersonCalendars | None = None) -> None:
+                 demand: DemandSource | None = None, calendars: PersonCalendars | None = None,
+                 people: PersonSchedules | None = None) -> None:
         self.source, self.config, self.activities, self.rooms = source, config, activities, rooms
         self.trainers = dict(trainers or {})
         self.seed = seed
         self.demand = demand or SyntheticDemand(slack=config.requirement_slack, seed=seed)
         self.calendars = calendars
+        self.people = people
 
     async def roster(self, mu_id: str) -> Roster:
         return await self.source.roster(mu_id)
@@ -97,6 +107,10 @@ class WorkforceBookingData:
             names.setdefault(person, name)
         working = self._office_hours(grid)
         mailbox = await self._mailbox_busy(roster, sorted(names), grid)
+        elsewhere = [p for p in sorted(names) if p not in schedules]
+        if self.people is not None and elsewhere:
+            schedules = {**schedules, **await self.people.person_schedules(roster.mu.id, elsewhere, grid.start,
+                                                                             grid.end)}
         calendars = []
         for person in sorted(names):
             busy = [(a.start, a.end) for a in ours if person == a.facilitator or person in a.attendees]
