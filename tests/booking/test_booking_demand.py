@@ -420,3 +420,19 @@ async def test_a_facilitator_scheduled_in_another_unit_is_free_only_on_that_sche
     assert at(8) <= slot.start and slot.end <= at(13)  # not in the quiet hour: Sam is in training then
     searched = fake.requests_to(r"/managementunits/mu-leads/agentschedules/search$")
     assert searched and all(r.body["userIds"] == ["sup1"] for r in searched)
+
+
+async def test_a_window_reaching_a_week_without_forecast_is_no_forecast(fake: FakeGenesys):
+    fake.forecasts.add_forecast("bu-1", WEEK, {"pg-voice": QUIET_AT_TWO})  # nothing for the week of June 8
+    for agent in AGENTS:
+        fake.set_activities(agent, [*shift(), *(FakeActivity(a.start + timedelta(days=7), a.minutes, a.code_id)
+                                                for a in shift())])
+    rig = Rig(fake, config())
+    try:
+        found = await rig.find(one_to_one(date_to=date(2026, 6, 8)))
+        one_week = await rig.find(one_to_one("r2"))
+    finally:
+        await rig.close()
+    assert found.outcome.reason is Reason.NO_FORECAST
+    assert found.outcome.detail == "no Genesys short-term forecast for the week(s) of 2026-06-08 (business unit bu-1)"
+    assert one_week.placed and one_week.outcome.placements[0].start == at(14)

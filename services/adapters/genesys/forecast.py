@@ -38,6 +38,7 @@ from services.ports import Clock
 
 log = logging.getLogger(__name__)
 
+NO_GROUP = "no-planning-group"  # the unit's agents serve no planning group: they carry no forecast demand
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -121,7 +122,7 @@ class GenesysDemand:
     async def demand(self, mu_id: str, grid: TimeGrid, published: Sequence[AgentCalendar]) -> Demand:
         unit = await self._unit(mu_id)
         groups = await self._planning_groups(unit.bu_id)
-        queues = groups.groups_of(mu_id) or ("none",)
+        queues = groups.groups_of(mu_id) or (NO_GROUP,)
         required = np.zeros((len(queues), grid.intervals), dtype=np.float64)
         covered = np.zeros(grid.intervals, dtype=np.bool_)
         used: list[WeekRequirement] = []
@@ -143,6 +144,8 @@ class GenesysDemand:
             covered |= (index >= 0) & (index < length)  # a file shorter than the week leaves the rest uncovered
         skills = {a.agent_id: groups.skills(a.agent_id) for a in published}
         provenance = _provenance(used, unit.bu_id, groups)
+        if queues == (NO_GROUP,):
+            provenance += f", no planning group served by {mu_id}'s agents"
         reason = ""
         if missing or not covered.all():
             weeks = ", ".join(w.week.isoformat() for w in missing) or "part of the period"
