@@ -147,12 +147,15 @@ class GenesysDemand:
         if queues == (NO_GROUP,):
             provenance += f", no planning group served by {mu_id}'s agents"
         reason = ""
-        if missing or not covered.all():
-            weeks = ", ".join(w.week.isoformat() for w in missing) or "part of the period"
+        if missing:
+            weeks = ", ".join(w.week.isoformat() for w in missing)
             causes = "; ".join(dict.fromkeys(w.missing for w in missing if w.missing))
             reason = f"no Genesys short-term forecast for the week(s) of {weeks} (business unit {unit.bu_id})"
             if causes:
                 reason += f": {causes}"
+        elif not covered.all():
+            reason = f"the Genesys staffing requirement does not cover the whole period (business unit {unit.bu_id})"
+        if reason:
             required[:] = 0.0  # the policy places on availability alone, never on a half-known curve
         return Demand(queues, required, provenance, skills, tuple(w.forecast_id or "" for w in used), reason)
 
@@ -212,14 +215,15 @@ class GenesysDemand:
         return found
 
     async def _read_week(self, bu_id: str, week: date) -> WeekRequirement:
-        base = f"{WFM}/businessunits/{bu_id}/weeks/{week.isoformat()}/shorttermforecasts"
-        listing = as_object(await self.client.get(base), "short-term forecasts")
+        bu_path = f"{WFM}/businessunits/{bu_id}"
+        listing = as_object(await self.client.get(f"{bu_path}/weeks/{week.isoformat()}/shorttermforecasts"),
+                            "short-term forecasts")
         picked = pick_forecast([e for e in listing.get("entities") or [] if isinstance(e, dict)], week)
         if picked is None:
             log.info("no short-term forecast for business unit %s, week of %s", bu_id, week)
             return WeekRequirement(week, None, missing="")
         forecast_id, number = picked
-        path = f"{base.rsplit('/weeks/', 1)[0]}/weeks/{_week_of(week, number)}/shorttermforecasts/{forecast_id}"
+        path = f"{bu_path}/weeks/{_week_of(week, number)}/shorttermforecasts/{forecast_id}"
         for round_ in range(self.max_rounds):
             body = as_object(await self.client.get(f"{path}/staffingrequirement", {"weekNumbers": str(number)}),
                              "staffing requirement")
