@@ -436,3 +436,19 @@ async def test_a_window_reaching_a_week_without_forecast_is_no_forecast(fake: Fa
     assert found.outcome.reason is Reason.NO_FORECAST
     assert found.outcome.detail == "no Genesys short-term forecast for the week(s) of 2026-06-08 (business unit bu-1)"
     assert one_week.placed and one_week.outcome.placements[0].start == at(14)
+
+
+async def test_a_two_week_forecast_that_started_earlier_is_read_at_its_week_number(fake: FakeGenesys):
+    busy_week = week_values({d: [(0, 24, 4.0)] for d in range(7)})
+    forecast = fake.forecasts.add_forecast("bu-1", date(2026, 5, 25), {"pg-voice": busy_week + QUIET_AT_TWO},
+                                           week_count=2, forecast_id="stf-2w")
+    rig = Rig(fake, config())
+    try:
+        found = await rig.find(one_to_one())
+    finally:
+        await rig.close()
+    assert found.placed and found.outcome.placements[0].start == at(14)
+    assert fake.requests_to(r"/weeks/recent/shorttermforecasts$")
+    (asked,) = fake.requests_to(rf"/weeks/2026-05-25/shorttermforecasts/{forecast.id}/staffingrequirement$")
+    assert asked.query == {"weekNumbers": ["1"]}
+    assert all("Genesys short-term forecast stf-2w (week of 2026-06-01)" in why for why in found.plan().why)

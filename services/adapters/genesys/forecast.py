@@ -2,8 +2,9 @@
 
 Per business-unit week (weeks start on the BU's ``startDayOfWeek``, in its time zone):
 
-1. ``GET .../businessunits/{bu}/weeks/{weekDate}/shorttermforecasts``: the forecast covering the week
-   (one usable for scheduling and not legacy preferred; a multi-week forecast is read at its week number);
+1. ``GET .../businessunits/{bu}/weeks/{weekDate}/shorttermforecasts`` (then ``weeks/recent``, where a
+   multi-week forecast that started earlier is listed): the forecast covering the week (one usable for
+   scheduling and not legacy preferred, then the latest; a multi-week one is read at its week number);
 2. ``GET .../shorttermforecasts/{id}/staffingrequirement?weekNumbers=n``: ``state`` Processing (asked
    again with backoff), Error (the week counts as having no forecast) or Complete, whose results
    always arrive through ``downloadUrl`` (GET without auth): ``planningGroupStaffingRequirements``
@@ -219,6 +220,10 @@ class GenesysDemand:
         listing = as_object(await self.client.get(f"{bu_path}/weeks/{week.isoformat()}/shorttermforecasts"),
                             "short-term forecasts")
         picked = pick_forecast([e for e in listing.get("entities") or [] if isinstance(e, dict)], week)
+        if picked is None:  # a multi-week forecast that started earlier is listed under its own week
+            recent = as_object(await self.client.get(f"{bu_path}/weeks/recent/shorttermforecasts"),
+                               "recent short-term forecasts")
+            picked = pick_forecast([e for e in recent.get("entities") or [] if isinstance(e, dict)], week)
         if picked is None:
             log.info("no short-term forecast for business unit %s, week of %s", bu_id, week)
             return WeekRequirement(week, None, missing="")

@@ -94,6 +94,8 @@ class FakeForecasts:
         bu_id, week = request.match_info["bu"], request.match_info["week"]
         if bu_id not in self.server.business_units:
             return _error(404, "not.found", "business unit not found")
+        if week == "recent":  # the reference: recent forecasts of the business unit, whatever their week
+            return web.json_response({"entities": [f.entity() for f in self.forecasts.values() if f.bu_id == bu_id]})
         try:
             wanted = date.fromisoformat(week)
         except ValueError:
