@@ -452,3 +452,15 @@ async def test_a_two_week_forecast_that_started_earlier_is_read_at_its_week_numb
     (asked,) = fake.requests_to(rf"/weeks/2026-05-25/shorttermforecasts/{forecast.id}/staffingrequirement$")
     assert asked.query == {"weekNumbers": ["1"]}
     assert all("Genesys short-term forecast stf-2w (week of 2026-06-01)" in why for why in found.plan().why)
+
+
+async def test_graph_people_free_busy_reads_every_status_and_chunks_the_mailboxes(graph: tuple[FakeGraph, str]):
+    fake_graph, base = graph
+    for status, hour in (("oof", 8), ("workingElsewhere", 10), ("free", 11), ("tentative", 13), ("busy", 15)):
+        fake_graph.add_busy("sam@example.com", at(hour), at(hour + 1), status)
+    people = {"sup1": "Sam@Example.com", **{f"p{i}": f"p{i}@example.com" for i in range(59)}}
+    async with httpx.AsyncClient() as client:
+        busy = await graph_calendar(base, client, ManualClock(MONDAY)).busy_people(people, at(0), at(24))
+    assert busy["sup1"] == [(at(8), at(9)), (at(13), at(14)), (at(15), at(16))]  # oof, tentative and busy block
+    assert busy["p0"] == [] and len(busy) == 60
+    assert len([p for _, p in fake_graph.calls if p.endswith("/calendar/getSchedule")]) == 2  # 50 + 10 mailboxes

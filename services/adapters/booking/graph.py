@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 #: getSchedule statuses that leave the mailbox free (``workingElsewhere`` is working, not busy).
 FREE_STATUSES = frozenset({"free", "workingelsewhere"})
+#: Mailboxes per getSchedule call (Exchange's availability service answers at most 100 at once).
+SCHEDULES_PER_REQUEST = 50
 
 
 class GraphError(Exception):
@@ -114,8 +116,12 @@ class GraphRoomCalendar:
 
     async def _free_busy(self, addresses: Sequence[str], start: datetime, end: datetime) -> dict[str, list[Span]]:
         """``getSchedule`` for these mailboxes (lower-cased): every item not free is busy (tentative, oof...)."""
-        if not addresses:
-            return {}
+        out: dict[str, list[Span]] = {}
+        for i in range(0, len(addresses), SCHEDULES_PER_REQUEST):
+            out.update(await self._free_busy_chunk(addresses[i:i + SCHEDULES_PER_REQUEST], start, end))
+        return out
+
+    async def _free_busy_chunk(self, addresses: Sequence[str], start: datetime, end: datetime) -> dict[str, list[Span]]:
         response = await self._call("POST", f"/users/{addresses[0]}/calendar/getSchedule", json={
             "schedules": list(addresses), "startTime": _graph_time(start), "endTime": _graph_time(end),
             "availabilityViewInterval": 15})
