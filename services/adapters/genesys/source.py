@@ -414,7 +414,10 @@ class GenesysSource:
                     self._schedule_changed(mu_id)
         elif rest == "forecasts.staffingrequirement" and scope == "businessunits":
             for forecast_callback in self._forecast_callbacks:
-                forecast_callback(scope_id, body)
+                try:
+                    forecast_callback(scope_id, body)
+                except Exception:
+                    log.exception("forecast-changed callback failed for %s", scope_id)
         elif rest == "adherence.explanations":
             explanation = read_explanation(body)
             if explanation is None:
