@@ -192,13 +192,20 @@ async def test_the_week_is_cached_until_the_forecast_notification(fake: FakeGene
         await rig.close()
 
 
-async def test_a_schedule_change_drops_the_cached_weeks(fake: FakeGenesys):
+async def test_a_schedule_notification_drops_the_cached_weeks(fake: FakeGenesys):
     fake.forecasts.add_forecast("bu-1", WEEK, {"pg-voice": QUIET_AT_TWO})
     rig = Rig(fake, config())
+    rig.source.on_schedule_changed(rig.demand.schedule_changed)
+    await rig.source.start()
     try:
         await rig.find(one_to_one())
-        rig.demand.schedule_changed("mu-1")
         await rig.find(one_to_one("r2"))
+        assert len(fake.requests_to(r"/staffingrequirement$")) == 1
+        await eventually(lambda: bool(fake.subscribers("v2.workforcemanagement.businessunits.bu-1.schedules")),
+                         what="subscription")
+        await fake.publish_schedule("mu-1", {"ag-1": shift()})
+        await eventually(lambda: not rig.demand._weeks, what="the cached week dropped")
+        await rig.find(one_to_one("r3"))
     finally:
         await rig.close()
     assert len(fake.requests_to(r"/staffingrequirement$")) == 2
@@ -224,15 +231,15 @@ class Invites:
 
 def service(rig: Rig, booking: BookingConfig, redis: Redis, prefix: str,
             rooms: GraphRoomCalendar | None = None) -> tuple[BookingService, MemoryWorkQueue, Notices]:
+    """The booking use cases on the rig's data: WFM write-back to the fake Genesys, rooms in Graph or Redis."""
     keys = BookingKeys(prefix)
     ledger, work, notices = MemoryBookingLedger(), MemoryWorkQueue(), Notices()
     activities = GenesysActivityWriter(rig.source.coaching(), RedisActivityLog(redis, keys))
     rig.data.activities = activities
-    room_calendar = rooms
-    if room_calendar is not None:
-        rig.data.rooms = room_calendar
-    writeback = WriteBack(activities=activities, rooms=room_calendar or RedisRoomCalendar(redis, keys),
-                          invites=Invites(), registers=RedisRegisters(redis, keys), ledger=ledger, config=booking)
+    if rooms is not None:
+        rig.data.rooms = rooms
+    writeback = WriteBack(activities=activities, rooms=rooms or RedisRoomCalendar(redis, keys), invites=Invites(),
+                          registers=RedisRegisters(redis, keys), ledger=ledger, config=booking)
     return (BookingService(queue=MemoryRequestQueue(QueueState()), ledger=ledger, work_queue=work, search=rig.search,
                            writeback=writeback, notifier=notices, data=rig.data, clock=rig.clock), work, notices)
 
@@ -279,7 +286,7 @@ async def test_no_forecast_with_availability_only_places_and_says_so(fake: FakeG
                and "placed on availability only" in why for why in found.plan().why)
 
 
-def test_an_error_state_counts_as_no_forecast_and_pick_prefers_usable_forecasts():
+def test_pick_forecast_prefers_usable_forecasts_and_reads_the_week_number():
     entities = [{"id": "old", "weekDate": "2026-05-25", "weekCount": 2, "canUseForScheduling": True},
                 {"id": "draft", "weekDate": "2026-06-01", "weekCount": 1, "canUseForScheduling": False},
                 {"id": "later", "weekDate": "2026-06-08", "weekCount": 1}]
