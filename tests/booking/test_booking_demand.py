@@ -471,3 +471,17 @@ async def test_graph_people_free_busy_reads_every_status_and_chunks_the_mailboxe
     assert busy["sup1"] == [(at(8), at(9)), (at(13), at(14)), (at(15), at(16))]  # oof, tentative and busy block
     assert busy["p0"] == [] and len(busy) == 60
     assert len([p for _, p in fake_graph.calls if p.endswith("/calendar/getSchedule")]) == 2  # 50 + 10 mailboxes
+
+
+async def test_a_failed_planning_group_refresh_keeps_the_last_map(fake: FakeGenesys, caplog: pytest.LogCaptureFixture):
+    fake.forecasts.add_forecast("bu-1", WEEK, {"pg-voice": QUIET_AT_TWO})
+    rig = Rig(fake, config())
+    try:
+        assert (await rig.find(one_to_one())).outcome.placements[0].start == at(14)
+        rig.clock.advance(timedelta(hours=25))  # the map is due for a refresh, and Genesys fails it
+        fake.fail(r"/managementunits/mu-1/agents/", 503, times=100)
+        again = await rig.find(one_to_one("r2"))
+    finally:
+        await rig.close()
+    assert again.placed and again.snapshot is not None and again.snapshot.problem.queues == ("pg-voice",)
+    assert "keeping the map from" in caplog.text

@@ -12,7 +12,8 @@ Per business-unit week (weeks start on the BU's ``startDayOfWeek``, in its time 
 
 Planning groups become the search's queues, with the unit's share of each (``planning.py``). Weeks
 are cached per (BU, week) until a ``forecasts.staffingrequirement`` or schedule notification of the
-BU arrives (or ``ttl`` passes); the planning-group map is kept for ``mapping_ttl``.
+BU arrives (or ``ttl`` passes); the planning-group map (one GET per agent of the BU) is kept for
+``mapping_ttl`` and, when its refresh fails, until the next one succeeds.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from numpy.typing import NDArray
 
 from services.adapters.genesys.backoff import Backoff, Sleep, real_sleep
 from services.adapters.genesys.client import GenesysClient, as_object
-from services.adapters.genesys.errors import GenesysAsyncPending, GenesysMalformed
+from services.adapters.genesys.errors import GenesysAsyncPending, GenesysError, GenesysMalformed
 from services.adapters.genesys.parse import obj, parse_time, ref_id
 from services.adapters.genesys.planning import PlanningGroups, load_planning_groups
 from services.adapters.genesys.structure import WFM, StructureReader, UnitInfo
@@ -90,7 +91,7 @@ def read_requirement_file(body: Any) -> dict[str, NDArray[np.float64]]:
 
 class GenesysDemand:
     def __init__(self, client: GenesysClient, clock: Clock, *, structure: StructureReader | None = None,
-                 ttl: timedelta = timedelta(hours=6), mapping_ttl: timedelta = timedelta(hours=6),
+                 ttl: timedelta = timedelta(hours=6), mapping_ttl: timedelta = timedelta(hours=24),
                  sleep: Sleep = real_sleep, backoff: Backoff | None = None, max_rounds: int = 6) -> None:
         self.client, self.clock = client, clock
         self.structure = structure or StructureReader(client)
@@ -185,7 +186,14 @@ class GenesysDemand:
         if cached is not None and now - cached[0] < self.mapping_ttl:
             return cached[1]
         units = [mu for mu, info in self._units.items() if info.bu_id == bu_id]
-        groups = await load_planning_groups(self.client, self.structure, bu_id, units)
+        try:
+            groups = await load_planning_groups(self.client, self.structure, bu_id, units)
+        except GenesysError as error:
+            if cached is None:
+                raise
+            log.warning("planning groups of %s not refreshed (%s); keeping the map from %s", bu_id, error,
+                        cached[0].isoformat())
+            return cached[1]
         self._groups[bu_id] = (now, groups)
         return groups
 

@@ -76,8 +76,12 @@ def read_planning_groups(body: Any) -> dict[str, frozenset[str]]:
 
 
 async def load_planning_groups(client: GenesysClient, structure: StructureReader, bu_id: str,
-                               mu_ids: Sequence[str]) -> PlanningGroups:
-    """Planning groups of ``bu_id`` and the agents of its management units ``mu_ids`` that serve them."""
+                               mu_ids: Sequence[str], *, concurrency: int = 4) -> PlanningGroups:
+    """Planning groups of ``bu_id`` and the agents of its management units ``mu_ids`` that serve them.
+
+    One GET per agent of the business unit: ``concurrency`` of them at a time, so the monitor's own
+    requests on the same client (and its rate limit) still get through while the map loads.
+    """
     groups = read_planning_groups(await client.get(f"{WFM}/businessunits/{bu_id}/planninggroups"))
     by_queue: dict[str, set[str]] = {}
     for group, queues in groups.items():
@@ -86,8 +90,11 @@ async def load_planning_groups(client: GenesysClient, structure: StructureReader
     members = await asyncio.gather(*(structure.member_ids(mu) for mu in mu_ids))
     units = {mu: tuple(agents) for mu, agents in zip(mu_ids, members, strict=True)}
 
+    gate = asyncio.Semaphore(concurrency)
+
     async def agent_queues(mu_id: str, agent_id: str) -> tuple[str, set[str]]:
-        body = as_object(await client.get(f"{WFM}/managementunits/{mu_id}/agents/{agent_id}"), "WFM agent")
+        async with gate:
+            body = as_object(await client.get(f"{WFM}/managementunits/{mu_id}/agents/{agent_id}"), "WFM agent")
         return agent_id, {q for q in (ref_id(x) for x in body.get("queues") or []) if q}
 
     found = await asyncio.gather(*(agent_queues(mu, a) for mu, agents in units.items() for a in agents))
