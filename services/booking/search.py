@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -82,5 +82,7 @@ class SlotSearch:
                  **{a.id: a.name for a in roster.agents.values()}}
         engine = SlotEngine(snapshot.problem, names)
         outcome = engine.book(slot_request)
+        if outcome.reason is Reason.IMPACT_ABOVE_LIMIT:  # judged on the demand: say which one
+            outcome = replace(outcome, detail=f"{outcome.detail}; {demand_note(snapshot)}")
         log.info("booking %s: %s", request.id, "placed" if outcome.placed else f"not placed ({outcome.reason})")
         return Found(request, outcome, snapshot, slot_request)

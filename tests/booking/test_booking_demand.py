@@ -485,3 +485,17 @@ async def test_a_failed_planning_group_refresh_keeps_the_last_map(fake: FakeGene
         await rig.close()
     assert again.placed and again.snapshot is not None and again.snapshot.problem.queues == ("pg-voice",)
     assert "keeping the map from" in caplog.text
+
+
+async def test_a_refusal_on_service_impact_names_the_forecast(fake: FakeGenesys):
+    fake.forecasts.add_forecast("bu-1", WEEK, {"pg-voice": week_values({0: [(0, 24, 4.0)]})}, forecast_id="stf-7")
+    strict = config()
+    strict = strict.model_copy(update={"search": {**strict.search, "default": strict.search["default"].model_copy(
+        update={"max_added_per_interval": 0.5})}})
+    rig = Rig(fake, strict)
+    try:
+        found = await rig.find(one_to_one())
+    finally:
+        await rig.close()
+    assert found.outcome.reason is Reason.IMPACT_ABOVE_LIMIT
+    assert found.outcome.detail.endswith("; demand: Genesys short-term forecast stf-7 (week of 2026-06-01)")
