@@ -166,6 +166,9 @@ class OrgConfig(_Section):
             for person in unit.ops_managers + [s for t in unit.teams.values() for s in t.supervisors]:
                 if person not in known:
                     raise ValueError(f"management_units.{mu_id}: {person!r} is not defined under [people]")
+        for person in self.booking.schedulers:
+            if person not in known:
+                raise ValueError(f"booking.schedulers: {person!r} is not defined under [people]")
         return self
 
     def unit(self, mu_id: str | None) -> UnitConfig:

@@ -11,14 +11,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from services.booking.commands import WORDS
 from services.booking.forms import FIELDS, FormValues
-from services.booking.model import BookingRequest, Progress, Register, Status, WorkItem
+from services.booking.model import Booked, BookingRequest, Progress, Register, Status, WorkItem
 from services.domain.slots import REASON_TEXT
 
 MODAL_CALLBACK = "booking_submit"
 ACTION_RETRY = "booking_retry"
 ACTION_RETRY_RELAXED = "booking_retry_relaxed"
 ACTION_CANCEL = "booking_cancel"
+ACTION_HOLD_BOOK = "booking_hold_book"
+ACTION_HOLD_ANOTHER = "booking_hold_another"
+ACTION_HOLD_CANCEL = "booking_hold_cancel"
+ACTION_CHANGE_CANCEL = "booking_change_cancel"
+ACTION_CHANGE_RESCHEDULE = "booking_change_reschedule"
 VALUE = "value"  # action_id of every input element; block_id is the form field name
 MAX_OPTIONS = 100
 REPEAT_CHOICES = (("none", "Does not repeat"), ("daily", "Daily"), ("weekly", "Weekly"), ("monthly", "Monthly"))
@@ -179,8 +185,11 @@ def _when(start: datetime, end: datetime) -> str:
     return f"{start:%a %d %b %H:%M}-{end:%H:%M}"
 
 
-def queue_message(items: Sequence[WorkItem], *, note: str = "") -> tuple[str, list[Block]]:
-    """The manual work queue, one section per item with Retry / Retry relaxed / Cancel."""
+def queue_message(items: Sequence[WorkItem], *, note: str = "", can_retry: bool = True) -> tuple[str, list[Block]]:
+    """The manual work queue, one section per item with Retry / Retry relaxed / Cancel.
+
+    ``can_retry`` False (not a scheduler): Cancel only, for the caller's own requests.
+    """
     text = f"{len(items)} booking request(s) need review" if items else "The manual work queue is empty."
     blocks: list[Block] = [{"type": "header", "block_id": "queue_head", "text": _plain("Booking work queue", 150)}]
     if note:
@@ -198,11 +207,12 @@ def queue_message(items: Sequence[WorkItem], *, note: str = "") -> tuple[str, li
             f"*{_escape(request.title)}* ({request.type_id}) for {who}\n"
             f"{request.date_from:%d %b}-{request.date_to:%d %b}, attempt {item.attempts}\n"
             f"*{REASON_TEXT[item.reason].capitalize()}*: {_escape(item.detail)}")[:3000]}})
-        blocks.append({"type": "actions", "block_id": f"item.{i}.actions", "elements": [
+        retry: list[Block] = [
             {"type": "button", "action_id": ACTION_RETRY, "value": request.id[:2000], "text": _plain("Retry"),
              "style": "primary"},
             {"type": "button", "action_id": ACTION_RETRY_RELAXED, "value": request.id[:2000],
-             "text": _plain("Retry relaxed")},
+             "text": _plain("Retry relaxed")}] if can_retry else []
+        blocks.append({"type": "actions", "block_id": f"item.{i}.actions", "elements": [*retry,
             {"type": "button", "action_id": ACTION_CANCEL, "value": request.id[:2000], "text": _plain("Cancel"),
              "style": "danger", "confirm": {"title": _plain("Cancel this request?", 100),
                                             "text": _plain("The requester is told it was cancelled.", 300),
@@ -215,7 +225,8 @@ def queue_message(items: Sequence[WorkItem], *, note: str = "") -> tuple[str, li
 
 
 _STATUS_EMOJI = {Status.QUEUED: ":inbox_tray:", Status.SEARCHING: ":mag:", Status.BOOKED: ":white_check_mark:",
-                 Status.NEEDS_REVIEW: ":warning:", Status.CANCELLED: ":x:"}
+                 Status.NEEDS_REVIEW: ":warning:", Status.CANCELLED: ":x:", Status.HELD: ":hourglass:",
+                 Status.RELEASED: ":leftwards_arrow_with_hook:"}
 
 
 def progress_message(request: BookingRequest, progress: Progress) -> tuple[str, list[Block]]:
@@ -228,7 +239,72 @@ def progress_message(request: BookingRequest, progress: Progress) -> tuple[str, 
         where = f" in {slot.room_id}" if slot.room_id else ""
         blocks.append({"type": "context", "block_id": f"slot.{i}", "elements": [
             {"type": "mrkdwn", "text": f"*{_when(slot.start, slot.end)}*{where}: {_escape(why)}"[:3000]}]})
+    if progress.status is Status.HELD:
+        until = f" until <!date^{int(progress.hold_until.timestamp())}^{{time}}|{progress.hold_until:%H:%M} UTC>" \
+            if progress.hold_until else ""
+        blocks.append({"type": "context", "block_id": "hold_until", "elements": [
+            {"type": "mrkdwn", "text": f"Nothing is booked yet; the time is kept for you{until}."}]})
+        blocks.append(hold_actions(request.id))
     return progress.text[:3000], blocks
+
+
+def hold_actions(request_id: str) -> Block:
+    value = request_id[:2000]
+    return {"type": "actions", "block_id": "hold_actions", "elements": [
+        {"type": "button", "action_id": ACTION_HOLD_BOOK, "value": value, "text": _plain("Book"), "style": "primary"},
+        {"type": "button", "action_id": ACTION_HOLD_ANOTHER, "value": value, "text": _plain("Another time")},
+        {"type": "button", "action_id": ACTION_HOLD_CANCEL, "value": value, "text": _plain("Cancel"),
+         "style": "danger"}]}
+
+
+def note_message(note: str, *, block_id: str = "note") -> tuple[str, list[Block]]:
+    """A one-section answer (what a click did, or why it was refused)."""
+    return note[:3000], [{"type": "section", "block_id": block_id, "text": {"type": "mrkdwn", "text": note[:3000]}}]
+
+
+def change_value(request_id: str, revision: int) -> str:
+    return f"{request_id[:1990]}|{revision}"
+
+
+def read_change_value(value: str) -> tuple[str, int]:
+    """``id|revision`` -> (id, revision); a value without a revision is revision 0."""
+    request_id, _, revision = value.rpartition("|")
+    if not request_id or not revision.isdigit():
+        return value, 0
+    return request_id, int(revision)
+
+
+def bookings_message(bookings: Sequence[Booked], *, note: str = "") -> tuple[str, list[Block]]:
+    """``/book-meeting list``: the caller's upcoming bookings with Cancel / Reschedule."""
+    text = f"You have {len(bookings)} upcoming booking(s)" if bookings else "You have no upcoming bookings."
+    blocks: list[Block] = [{"type": "header", "block_id": "list_head", "text": _plain("Your bookings", 150)}]
+    if note:
+        blocks.append({"type": "context", "block_id": "list_note", "elements": [{"type": "mrkdwn",
+                                                                                 "text": note[:2000]}]})
+    if not bookings:
+        blocks.append({"type": "section", "block_id": "list_empty", "text": {"type": "mrkdwn", "text": (
+            "Nothing booked ahead. `/book-meeting` books one.")}})
+        return text, blocks
+    shown = bookings[:15]
+    for i, booked in enumerate(shown):
+        request = booked.request
+        times = "\n".join(f"{_when(s.start, s.end)}{' in ' + s.room_id if s.room_id else ''}" for s in booked.slots[:8])
+        more = f"\n...and {len(booked.slots) - 8} more" if len(booked.slots) > 8 else ""
+        blocks.append({"type": "section", "block_id": f"booked.{i}", "text": {"type": "mrkdwn", "text": (
+            f"*{_escape(request.title)}* ({request.type_id})\n{times}{more}")[:3000]}})
+        value = change_value(request.id, booked.revision)
+        blocks.append({"type": "actions", "block_id": f"booked.{i}.actions", "elements": [
+            {"type": "button", "action_id": ACTION_CHANGE_RESCHEDULE, "value": value, "text": _plain("Reschedule")},
+            {"type": "button", "action_id": ACTION_CHANGE_CANCEL, "value": value, "text": _plain("Cancel"),
+             "style": "danger", "confirm": {"title": _plain("Cancel this booking?", 100),
+                                            "text": _plain("The activity, the room and the invites are cancelled.",
+                                                           300),
+                                            "confirm": _plain("Cancel it", 30), "deny": _plain("Keep it", 30)}}]})
+        blocks.append({"type": "divider", "block_id": f"booked.{i}.end"})
+    if len(bookings) > len(shown):
+        blocks.append({"type": "context", "block_id": "list_more",
+                       "elements": [{"type": "mrkdwn", "text": f"...and {len(bookings) - len(shown)} more."}]})
+    return text, blocks
 
 
 def register_message(register: Register, csv_text: str) -> tuple[str, list[Block]]:
@@ -250,7 +326,8 @@ def _escape(text: str) -> str:
 
 
 def help_message() -> tuple[str, list[Block]]:
+    words = "\n".join(f"`/book-meeting {word}`: {what}" for word, what in WORDS.items())
     text = ("/book-meeting [team:NAME] [with:AGENT] [45m] [09:00-12:00] [2026-06-01..2026-06-05] [weekly] "
-            "[\"title\"] opens the booking form prefilled; /book-meeting queue shows requests that need review; "
-            "/book-meeting register REQUEST shows an attendance register; /book-training opens the training form.")
+            "[\"title\"] opens the booking form prefilled; /book-training opens the training form.\n" + words
+            + "\nTo use one of these words as a title, quote it: `/book-meeting \"list\"`.")
     return text, [{"type": "section", "block_id": "help", "text": {"type": "mrkdwn", "text": text}}]

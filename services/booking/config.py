@@ -136,6 +136,8 @@ class MeetingType(_Section):
     search: str = "default"
     split_sessions: bool = False
     window: Duration = timedelta(days=14)  # default date range when the requester gives none
+    #: False: the slot found is held and proposed to the requester (Book / Another time / Cancel).
+    auto_schedule: bool = True
 
     @field_validator("category")
     @classmethod
@@ -221,6 +223,8 @@ class BookingConfig(_Section):
     locations: dict[str, LocationConfig] = {}
     coaching_within: Duration = timedelta(days=5)  # the coaching tier books within this many days
     recurring_period: Duration = timedelta(days=7)  # templates are re-run for each new schedule period
+    schedulers: list[str] = []  # person ids (see [people]) who work the manual queue; none: it fails closed
+    hold_timeout: Duration = timedelta(minutes=30)  # how long a tentative hold waits for Book
 
     @model_validator(mode="after")
     def _check(self) -> BookingConfig:

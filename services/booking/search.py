@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,7 @@ from services.booking.config import BookingConfig
 from services.booking.model import BookedSlot, BookingRequest, Plan
 from services.booking.ports import BookingData, Snapshot
 from services.booking.translate import RequestError, to_slot_request
-from services.domain.slots import Outcome, Reason, SlotEngine, SlotRequest
+from services.domain.slots import Outcome, Reason, SlotEngine, SlotProblem, SlotRequest, SlotState
 
 log = logging.getLogger(__name__)
 GRID = timedelta(minutes=15)
@@ -49,6 +50,23 @@ def search_window(request: BookingRequest, now: datetime, tz: str, horizon: time
     return start, max(end, start + GRID)
 
 
+def without_spans(problem: SlotProblem, people: Sequence[str],
+                  spans: Sequence[tuple[datetime, datetime]]) -> SlotProblem:
+    """``problem`` with ``people`` busy during ``spans``: a request excluding its old slot is never put back there."""
+    if not spans:
+        return problem
+    states, fac_free = problem.states.copy(), problem.facilitator_free.copy()
+    agents = [i for i, a in enumerate(problem.agent_ids) if a in set(people)]
+    facs = [i for i, f in enumerate(problem.facilitator_ids) if f in set(people)]
+    for start, end in spans:
+        lo, hi = problem.grid.index_of(start), problem.grid.index_of(end, ceil=True)
+        if hi <= lo:
+            continue
+        states[agents, lo:hi] = SlotState.BUSY
+        fac_free[facs, lo:hi] = False
+    return replace(problem, states=states, facilitator_free=fac_free)
+
+
 class SlotSearch:
     def __init__(self, data: BookingData, config: BookingConfig) -> None:
         self.data, self.config = data, config
@@ -66,7 +84,8 @@ class SlotSearch:
         snapshot = await self.data.snapshot(request.mu_id, start, end)
         names = {**{p.id: p.name for p in roster.people.values()}, **snapshot.facilitators,
                  **{a.id: a.name for a in roster.agents.values()}}
-        engine = SlotEngine(snapshot.problem, names)
+        people = [*slot_request.attendees, *([slot_request.facilitator] if slot_request.facilitator else [])]
+        engine = SlotEngine(without_spans(snapshot.problem, people, request.exclude), names)
         outcome = engine.book(slot_request)
         log.info("booking %s: %s", request.id, "placed" if outcome.placed else f"not placed ({outcome.reason})")
         return Found(request, outcome, snapshot, slot_request)

@@ -15,8 +15,26 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.booking.model import BookingRequest, Plan, Progress, Status, WorkAction, WorkItem, WorkOutcome
-from services.booking.ports import BookingData, BookingLedger, ProgressNotifier, RequestQueue, RoomTaken, WorkQueue
+from services.booking.model import (
+    BookingRequest,
+    Hold,
+    Plan,
+    Progress,
+    Status,
+    WorkAction,
+    WorkItem,
+    WorkOutcome,
+)
+from services.booking.ports import (
+    BookingData,
+    BookingLedger,
+    ChangeStore,
+    HoldStore,
+    ProgressNotifier,
+    RequestQueue,
+    RoomTaken,
+    WorkQueue,
+)
 from services.booking.search import SlotSearch
 from services.booking.writeback import WriteBack
 from services.domain.slots import REASON_TEXT, Reason
@@ -29,6 +47,15 @@ _ATTEMPT = re.compile(r"~(\d+)$")
 def attempt_of(request_id: str) -> int:
     match = _ATTEMPT.search(request_id)
     return int(match.group(1)) if match else 1
+
+
+def base_id(request_id: str) -> str:
+    """The request id without its attempt suffix (``r1~3`` -> ``r1``)."""
+    return _ATTEMPT.sub("", request_id)
+
+
+def describe_plan(plan: Plan) -> str:
+    return _when(plan)
 
 
 def _when(plan: Plan) -> str:
@@ -49,10 +76,16 @@ class WorkDone:
 
 class BookingService:
     def __init__(self, *, queue: RequestQueue, ledger: BookingLedger, work_queue: WorkQueue, search: SlotSearch,
-                 writeback: WriteBack, notifier: ProgressNotifier, data: BookingData, clock: Clock) -> None:
+                 writeback: WriteBack, notifier: ProgressNotifier, data: BookingData, clock: Clock,
+                 holds: HoldStore | None = None, changes: ChangeStore | None = None) -> None:
         self.queue, self.ledger, self.work_queue = queue, ledger, work_queue
         self.search, self.writeback, self.notifier = search, writeback, notifier
         self.data, self.clock = data, clock
+        self.holds, self.changes = holds, changes
+
+    async def tell(self, request: BookingRequest, progress: Progress) -> None:
+        """Tell the requester (for the hold and change use cases); a failure is logged, never raised."""
+        await self._tell(request, progress)
 
     async def _tell(self, request: BookingRequest, progress: Progress) -> None:
         try:
@@ -99,7 +132,7 @@ class BookingService:
 
     async def handle(self, request: BookingRequest) -> Status:
         status = await self.ledger.status(request.id)
-        if status in (Status.BOOKED, Status.CANCELLED, Status.NEEDS_REVIEW):
+        if status in (Status.BOOKED, Status.CANCELLED, Status.NEEDS_REVIEW, Status.HELD, Status.RELEASED):
             log.info("booking %s already %s; not processed again", request.id, status)
             return Status(status)
         now = self.clock.now()
@@ -114,12 +147,40 @@ class BookingService:
                 return await self._to_review(request, reason, found.outcome.detail)
             stored = await self.ledger.save_plan(request.id, found.plan().model_dump_json())
         plan = Plan.model_validate_json(stored)
+        if self._needs_confirmation(request) and not await self.ledger.step_done(request.id, "confirmed"):
+            return await self._hold(request, plan)
+        return await self.write_back(request, plan)
+
+    def _needs_confirmation(self, request: BookingRequest) -> bool:
+        meeting = self.search.config.types.get(request.type_id)
+        return self.holds is not None and meeting is not None and not meeting.auto_schedule
+
+    async def _hold(self, request: BookingRequest, plan: Plan) -> Status:
+        """Reserve the slot for the requester and ask them to Book it; nothing is written back yet."""
+        assert self.holds is not None
+        expires = self.clock.now() + self.search.config.hold_timeout
+        hold = Hold(request_id=request.id, requester=request.requester, mu_id=request.mu_id, title=request.title,
+                    slots=plan.slots, expires_at=expires)
+        if not await self.holds.add(hold):
+            log.info("hold of %s was already decided; not held again", request.id)
+            return Status(await self.ledger.status(request.id) or Status.RELEASED)
+        held = await self.holds.get(request.id) or hold  # a re-delivered request keeps its first hold
+        await self.ledger.set_status(request.id, Status.HELD)
+        await self._tell(request, Progress(
+            request_id=request.id, status=Status.HELD, slots=plan.slots, why=plan.why, hold_until=held.expires_at,
+            text=f"Found a time for {request.title}: {_when(plan)}. It is held for you; press Book to book it."))
+        return Status.HELD
+
+    async def write_back(self, request: BookingRequest, plan: Plan) -> Status:
+        """Write ``plan`` everywhere (each step once), then tell the requester it is booked."""
         roster = await self.data.roster(request.mu_id)
         try:
-            await self.writeback.apply(request, plan, roster, now)
+            await self.writeback.apply(request, plan, roster, self.clock.now())
         except RoomTaken as taken:
             return await self._to_review(request, Reason.NO_ROOM_FREE, f"the room was taken meanwhile: {taken}")
         await self.ledger.set_status(request.id, Status.BOOKED)
+        if self.changes is not None and plan.slots:
+            await self.changes.add_booking(request.requester, request.id, min(s.start for s in plan.slots))
         await self._tell(request, Progress(request_id=request.id, status=Status.BOOKED,
                                            text=f"Booked {request.title}: {_when(plan)}", slots=plan.slots,
                                            why=plan.why))
@@ -140,6 +201,9 @@ class BookingService:
     async def work_items(self) -> Sequence[WorkItem]:
         return await self.work_queue.items()
 
+    async def work_item(self, request_id: str) -> WorkItem | None:
+        return await self.work_queue.get(request_id)
+
     async def retry(self, request_id: str, *, relaxed: bool = False, by: str | None = None) -> WorkDone | None:
         """Queue a work item again (a new attempt id), optionally without the service limits.
 
@@ -149,7 +213,7 @@ class BookingService:
         item = await self.work_queue.get(request_id)
         if item is None:
             return await self._already(request_id)
-        base = _ATTEMPT.sub("", request_id)
+        base = base_id(request_id)
         again = item.request.model_copy(update={"id": f"{base}~{attempt_of(request_id) + 1}",
                                                 "relaxed": relaxed or item.request.relaxed,
                                                 "submitted_at": self.clock.now()})

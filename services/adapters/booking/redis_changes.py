@@ -1,0 +1,114 @@
+"""Redis stores of tentative holds and of changes to booked activities (cancel, reschedule).
+
+Outcomes are written with ``SET NX``: of two clicks (or a click and the hold timeout) exactly one
+wins and the other reads what happened. Every key has a TTL (``BOOKING_TTL``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from redis.asyncio import Redis
+
+from services.adapters.booking.keys import BOOKING_TTL, BookingKeys
+from services.booking.model import ChangeOutcome, Hold, HoldOutcome
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+# Keep a hold unless its outcome is already recorded (a hold decided once is never revived).
+_ADD_HOLD = """
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return 1
+"""
+
+
+class RedisHolds:
+    def __init__(self, redis: Redis, keys: BookingKeys, ttl: timedelta = BOOKING_TTL) -> None:
+        self.redis, self.keys, self.ttl_ms = redis, keys, int(ttl.total_seconds() * 1000)
+        self._add = redis.register_script(_ADD_HOLD)
+
+    async def add(self, hold: Hold) -> bool:
+        added = await self._add(keys=[self.keys.holds, self.keys.hold_due, self.keys.hold_outcome(hold.request_id)],
+                                args=[hold.request_id, hold.model_dump_json(), hold.expires_at.timestamp(),
+                                      self.ttl_ms])
+        return bool(added)
+
+    async def get(self, request_id: str) -> Hold | None:
+        raw = await self.redis.hget(self.keys.holds, request_id)
+        return None if raw is None else Hold.model_validate_json(raw)
+
+    async def _all(self) -> list[Hold]:
+        return [Hold.model_validate_json(v) for v in (await self.redis.hgetall(self.keys.holds)).values()]
+
+    async def active(self, mu_id: str | None, now: datetime) -> Sequence[Hold]:
+        return [h for h in await self._all() if mu_id in (None, h.mu_id) and h.expires_at > now]
+
+    async def due(self, now: datetime) -> Sequence[Hold]:
+        ids = [_text(i) for i in await self.redis.zrangebyscore(self.keys.hold_due, "-inf", now.timestamp())]
+        if not ids:
+            return []
+        return [Hold.model_validate_json(r) for r in await self.redis.hmget(self.keys.holds, ids) if r is not None]
+
+    async def claim(self, outcome: HoldOutcome) -> bool:
+        return bool(await self.redis.set(self.keys.hold_outcome(outcome.request_id), outcome.model_dump_json(),
+                                         nx=True, px=self.ttl_ms))
+
+    async def outcome(self, request_id: str) -> HoldOutcome | None:
+        raw = await self.redis.get(self.keys.hold_outcome(request_id))
+        return None if raw is None else HoldOutcome.model_validate_json(raw)
+
+    async def release(self, request_id: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(self.keys.holds, request_id)
+            pipe.zrem(self.keys.hold_due, request_id)
+            await pipe.execute()
+
+
+class RedisChanges:
+    def __init__(self, redis: Redis, keys: BookingKeys, ttl: timedelta = BOOKING_TTL) -> None:
+        self.redis, self.keys, self.ttl_ms = redis, keys, int(ttl.total_seconds() * 1000)
+
+    async def add_booking(self, requester: str, request_id: str, first_start: datetime) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(self.keys.mine(requester), {request_id: first_start.timestamp()})
+            pipe.pexpire(self.keys.mine(requester), self.ttl_ms)
+            await pipe.execute()
+
+    async def bookings_of(self, requester: str) -> Sequence[str]:
+        return [_text(i) for i in await self.redis.zrange(self.keys.mine(requester), 0, -1)]
+
+    async def remove_booking(self, requester: str, request_id: str) -> None:
+        await self.redis.zrem(self.keys.mine(requester), request_id)
+
+    async def revision(self, request_id: str) -> int:
+        raw = await self.redis.hget(self.keys.revisions, request_id)
+        return 0 if raw is None else int(_text(raw))
+
+    async def set_revision(self, request_id: str, revision: int) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.revisions, request_id, revision)
+            pipe.pexpire(self.keys.revisions, self.ttl_ms)
+            await pipe.execute()
+
+    async def claim(self, outcome: ChangeOutcome) -> bool:
+        key = self.keys.change_outcome(outcome.request_id, outcome.revision)
+        return bool(await self.redis.set(key, outcome.model_dump_json(), nx=True, px=self.ttl_ms))
+
+    async def update(self, outcome: ChangeOutcome) -> None:
+        await self.redis.set(self.keys.change_outcome(outcome.request_id, outcome.revision),
+                             outcome.model_dump_json(), px=self.ttl_ms)
+
+    async def outcome(self, request_id: str, revision: int) -> ChangeOutcome | None:
+        raw = await self.redis.get(self.keys.change_outcome(request_id, revision))
+        return None if raw is None else ChangeOutcome.model_validate_json(raw)
+
+    async def forget(self, request_id: str, revision: int) -> None:
+        await self.redis.delete(self.keys.change_outcome(request_id, revision))
