@@ -24,7 +24,7 @@ def _who_when(by: str | None, at: datetime | None) -> str:
 
 
 def hold_note(request_id: str, done: HoldDone | None, hold: Hold | None) -> str:
-    title = hold.title if hold else request_id
+    title = hold.title if hold else (done.title if done and done.title else request_id)
     if done is None:
         return f"There is no held time for {request_id} any more."
     outcome = done.outcome

@@ -45,6 +45,7 @@ class HoldDone:
     outcome: HoldOutcome
     now: bool
     status: str | None = None  # the request's status after this click (booked, needs_review, ...)
+    title: str = ""
 
 
 class HoldDesk:
@@ -146,6 +147,7 @@ class HoldDesk:
         if outcome is None:
             return None
         status = await self.service.ledger.status(request_id)
+        request = await self.service.ledger.request(request_id)
         if outcome.action is HoldAction.BOOKED and status == Status.HELD:
             # The Book click was recorded but its write-back did not finish (a crash): finish it now.
             log.warning("Book of %s was cut short; finishing the write-back", request_id)
@@ -153,7 +155,7 @@ class HoldDesk:
         if outcome.retry is not None and await self.service.ledger.status(outcome.retry.id) is None:
             log.warning("another time for %s was never queued; queuing %s now", request_id, outcome.retry.id)
             await self.service.submit(outcome.retry)
-        return HoldDone(outcome, now=False, status=status)
+        return HoldDone(outcome, now=False, status=status, title=request.title if request else "")
 
 
 def _held_activities(holds: Sequence[Hold]) -> list[OfflineActivity]:

@@ -20,6 +20,7 @@ from services.adapters.booking.redis_stores import (
 )
 from services.adapters.booking.workforce import WorkforceBookingData
 from services.booking.attendance import register_csv
+from services.booking.config import BookingConfig
 from services.booking.model import BookingRequest, Progress, Status, WorkAction, WorkOutcome
 from services.booking.ports import BookingLedger, Invite, RoomBooking, WorkQueue
 from services.booking.search import SlotSearch
@@ -75,11 +76,11 @@ def stores(request: pytest.FixtureRequest, redis_client: Redis, redis_prefix: st
 
 class Rig:
     def __init__(self, redis: Redis, prefix: str, *, reclaim_after: timedelta = timedelta(minutes=2),
-                 stores: Stores | None = None) -> None:
+                 stores: Stores | None = None, config: BookingConfig | None = None) -> None:
         stores = stores or Stores("redis", redis, prefix)
         self.clock = ManualClock(MONDAY - timedelta(hours=12))
         self.keys = BookingKeys(prefix)
-        self.config = booking_config()
+        self.config = config or booking_config()
         self.notices, self.invites = Notices(), Invites()
         self.ledger = stores.ledger()
         self.rooms = RedisRoomCalendar(redis, self.keys)
