@@ -107,14 +107,32 @@ def _time(initial: str) -> dict[str, Any]:
     return element
 
 
+def understood(form: FormValues, choices: Choices) -> str:
+    """What the command's text was read as, so a word taken as the type (or a title) is visible."""
+    names = {**dict(choices.types), **dict(choices.teams), **dict(choices.people)}
+    parts = []
+    for field_name, label in (("type", "type"), ("title", "title"), ("duration", "duration"),
+                              ("repeat", "repeat"), ("date_from", "from"), ("date_to", "to"),
+                              ("earliest", "earliest"), ("latest", "latest end")):
+        if form.get(field_name):
+            parts.append(f"{label} *{_escape(names.get(form.get(field_name), form.get(field_name)))}*")
+    if form.teams:
+        parts.append("teams *" + _escape(", ".join(names.get(t, t) for t in form.teams)) + "*")
+    if form.people:
+        parts.append("people *" + _escape(", ".join(names.get(p, p) for p in form.people)) + "*")
+    return ("From your text: " + ", ".join(parts) + ".") if parts else ""
+
+
 def booking_modal(*, choices: Choices, form: FormValues, metadata: dict[str, str], training: bool,
                   default_type: str, first_day: date, last_day: date) -> dict[str, Any]:
     """The ``/book-meeting`` (or ``/book-training``) modal, prefilled from ``form``."""
     get = form.get
+    read = understood(form, choices)
     blocks: list[Block] = [
         {"type": "context", "block_id": "unit",
-         "elements": [{"type": "mrkdwn", "text": f"Management unit: *{choices.unit[1][:200]}*. I'll find the time "
-                                                  "that hurts service least and tell you where it landed."}]},
+         "elements": [{"type": "mrkdwn", "text": (f"Management unit: *{_escape(choices.unit[1][:200])}*. I'll find "
+                                                  "the time that hurts service least and tell you where it landed."
+                                                  + (f"\n{read}" if read else ""))[:2000]}]},
         _input("type", "Type", _select(choices.types, get("type") or default_type, "Choose a type")),
         _input("title", "Title", _text_input(get("title"), "e.g. Weekly team sync", 150), optional=True),
     ]
