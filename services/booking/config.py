@@ -232,6 +232,8 @@ class BookingConfig(_Section):
             if meeting.search not in self.search:
                 raise ValueError(f"types.{type_id}.search: no search profile {meeting.search!r} under "
                                  "[booking.search]")
+        if self.hold_timeout <= timedelta(0):
+            raise ValueError("hold_timeout must be positive (e.g. 30m)")
         if self.default_type not in self.types:
             raise ValueError(f"default_type: no meeting type {self.default_type!r} under [booking.types]")
         for category in self.absorbable:

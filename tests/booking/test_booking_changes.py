@@ -34,6 +34,7 @@ from services.booking.changes import BookingChanges
 from services.booking.config import BookingConfig, MeetingType
 from services.booking.holds import HeldActivities, HeldRooms, HoldDesk
 from services.booking.model import HoldAction, Status
+from services.booking.ports import Invite
 from tests.booking.test_booking_service import Rig, request
 from tests.booking.workforce_fixture import MONDAY, booking_config
 from tests.email.smtp_server import Inbox, serve
@@ -400,3 +401,52 @@ async def test_only_the_requester_or_a_scheduler_may_change_a_booking(desk: Desk
     refused = await desk.click(ACTION_CHANGE_CANCEL, value, user=OTHER)
     assert "Only the requester or a scheduler" in refused["text"]
     assert await desk.rig.ledger.status("x1") == Status.BOOKED
+
+
+# ---------------------------------------------------------------------------- restarts
+
+
+class FlakyInvites:
+    """Fails the first invite of one method (the mail server is down once), then passes them on."""
+
+    def __init__(self, inner: Any, method: str) -> None:
+        self.inner, self.method, self.failures = inner, method, 1
+
+    async def send_invite(self, invite: Invite) -> None:
+        if invite.method == self.method and self.failures:
+            self.failures -= 1
+            raise ConnectionError("mail server down")
+        await self.inner.send_invite(invite)
+
+
+async def test_a_cancel_cut_short_is_finished_by_the_next_click_without_repeating_steps(desk: Desk):
+    rig = desk.rig
+    value, _ = await _booked_and_listed(desk, "k1")
+    desk.changes.invites = FlakyInvites(rig.invites, "CANCEL")
+    with pytest.raises(ConnectionError):
+        await desk.changes.cancel("k1", 0, by=REQUESTER)
+    # The activity and the room went before the mail failed; the booking is not cancelled yet.
+    assert await rig.activities.activities("mu1", *WEEK) == []
+    assert await rig.ledger.status("k1") == Status.BOOKED
+    answer = await desk.click(ACTION_CHANGE_CANCEL, value)  # the requester clicks again
+    assert f"k1 was already cancelled by <@{REQUESTER}>" in text_of(answer)
+    assert await rig.ledger.status("k1") == Status.CANCELLED
+    assert [i.method for i in rig.invites.sent if i.uid == "k1:0:0@booking"] == ["REQUEST", "CANCEL"]
+    register = await rig.registers.get("k1")
+    assert register is not None and register.cancelled_by == REQUESTER
+
+
+async def test_a_book_cut_short_is_finished_by_the_next_click(desk: Desk):
+    rig = desk.rig
+    await rig.service.submit(request("b1", type_id="confirm", requester=REQUESTER, title="Crash sync"))
+    await desk.run_queue()
+    rig.service.writeback.invites = FlakyInvites(rig.invites, "REQUEST")
+    with pytest.raises(ConnectionError):
+        await desk.holds.book("b1", by=REQUESTER)
+    assert await rig.ledger.status("b1") == Status.HELD
+    answer = await desk.click(ACTION_HOLD_BOOK, "b1")
+    assert f"Crash sync was already booked by <@{REQUESTER}>" in text_of(answer)
+    assert await rig.ledger.status("b1") == Status.BOOKED
+    assert len([a for a in await rig.activities.activities("mu1", *WEEK) if a.key.startswith("b1:")]) == 1
+    assert [i.uid for i in rig.invites.sent] == ["b1:0:0@booking"]
+    assert await desk.hold_store.get("b1") is None

@@ -89,5 +89,6 @@ class ConsoleInviteSender:
     async def send_invite(self, invite: Invite) -> None:
         stream = self.out or sys.stdout
         names = ", ".join(name for name, _ in invite.attendees) or "(no email addresses)"
-        stream.write(f"[invite] {invite.subject} {invite.start:%a %d %b %H:%M}-{invite.end:%H:%M} "
+        kind = "cancel" if invite.method == "CANCEL" else "invite"
+        stream.write(f"[{kind}] {invite.subject} {invite.start:%a %d %b %H:%M}-{invite.end:%H:%M} "
                      f"at {invite.location}: {names}\n")
