@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from services.booking.commands import WORDS
+from services.booking.display import local_span, slot_text
 from services.booking.forms import FIELDS, FormValues
 from services.booking.model import Booked, BookingRequest, Progress, Register, Status, WorkItem
 from services.domain.slots import REASON_TEXT
@@ -254,9 +255,10 @@ def progress_message(request: BookingRequest, progress: Progress) -> tuple[str, 
                             "text": {"type": "mrkdwn", "text": f"{emoji} {_escape(progress.text)}"[:3000]}}]
     for i, slot in enumerate(progress.slots[:20]):
         why = progress.why[i] if i < len(progress.why) else ""
-        where = f" in {slot.room_id}" if slot.room_id else ""
+        where = f" in {_escape(slot.room_name or slot.room_id)}" if slot.room_id else ""
         blocks.append({"type": "context", "block_id": f"slot.{i}", "elements": [
-            {"type": "mrkdwn", "text": f"*{_when(slot.start, slot.end)}*{where}: {_escape(why)}"[:3000]}]})
+            {"type": "mrkdwn", "text": f"*{local_span(slot.start, slot.end, progress.time_zone)}*{where}: "
+                                       f"{_escape(why)}"[:3000]}]})
     if progress.status is Status.HELD:
         until = f" until <!date^{int(progress.hold_until.timestamp())}^{{time}}|{progress.hold_until:%H:%M} UTC>" \
             if progress.hold_until else ""
@@ -306,7 +308,7 @@ def bookings_message(bookings: Sequence[Booked], *, note: str = "") -> tuple[str
     shown = bookings[:15]
     for i, booked in enumerate(shown):
         request = booked.request
-        times = "\n".join(f"{_when(s.start, s.end)}{' in ' + s.room_id if s.room_id else ''}" for s in booked.slots[:8])
+        times = "\n".join(_escape(slot_text(s, booked.time_zone)) for s in booked.slots[:8])
         more = f"\n...and {len(booked.slots) - 8} more" if len(booked.slots) > 8 else ""
         blocks.append({"type": "section", "block_id": f"booked.{i}", "text": {"type": "mrkdwn", "text": (
             f"*{_escape(request.title)}* ({request.type_id})\n{times}{more}")[:3000]}})

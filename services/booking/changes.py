@@ -85,6 +85,7 @@ class BookingChanges:
         """The requester's bookings that have not ended yet, soonest first."""
         now = self.service.clock.now()
         out = []
+        zones: dict[str, str] = {}
         for request_id in await self.store.bookings_of(requester):
             if await self.service.ledger.status(request_id) != Status.BOOKED:
                 continue
@@ -93,7 +94,9 @@ class BookingChanges:
             plan = await self._plan(request_id, revision)
             if request is None or plan is None or not any(s.end > now for s in plan.slots):
                 continue
-            out.append(Booked(request=request, revision=revision, slots=plan.slots))
+            if request.mu_id not in zones:
+                zones[request.mu_id] = (await self.service.data.roster(request.mu_id)).mu.time_zone
+            out.append(Booked(request=request, revision=revision, slots=plan.slots, time_zone=zones[request.mu_id]))
         return sorted(out, key=lambda b: min(s.start for s in b.slots))
 
     async def _plan(self, request_id: str, revision: int) -> Plan | None:
@@ -145,9 +148,10 @@ class BookingChanges:
         await ledger.set_status(rid, Status.CANCELLED)
         await self.store.remove_booking(request.requester, rid)
         log.info("booking %s cancelled by %s", rid, outcome.by)
-        await self.service.tell(request, Progress(request_id=rid, status=Status.CANCELLED,
-                                                   text=f"Cancelled: {request.title}"
-                                                        + (f" ({describe_plan(plan)})" if plan else "") + "."))
+        tz = roster.mu.time_zone
+        await self.service.tell(request, Progress(request_id=rid, status=Status.CANCELLED, time_zone=tz,
+                                                  text=f"Cancelled: {request.title}"
+                                                       + (f" ({describe_plan(plan, tz)})" if plan else "") + "."))
 
     # ------------------------------------------------------------------ reschedule
 
@@ -182,7 +186,8 @@ class BookingChanges:
                 why = f"{REASON_TEXT[reason]}: {found.outcome.detail}" if reason else found.outcome.detail
                 return ChangeDone(None, now=fresh, slots=old_slots,
                                   refused=f"No other time found for {request.title} ({why}). It stays as booked.")
-            plan = Plan.model_validate_json(await ledger.save_plan(again.id, found.plan().model_dump_json()))
+            found_plan = found.plan(self.service.search.room_names)
+            plan = Plan.model_validate_json(await ledger.save_plan(again.id, found_plan.model_dump_json()))
         roster = await self.service.data.roster(request.mu_id)
         meeting = self.service.search.config.meeting_type(request.type_id)
         owner = revision_id(rid, new)
@@ -231,8 +236,10 @@ class BookingChanges:
         await self.store.update(done)
         await self.store.add_booking(request.requester, rid, min(s.start for s in plan.slots))
         log.info("booking %s rescheduled by %s to revision %d", rid, outcome.by, new)
+        tz = roster.mu.time_zone
         await self.service.tell(request, Progress(request_id=rid, status=Status.BOOKED, slots=plan.slots,
-                                                   why=plan.why, text=f"Moved {request.title}: {describe_plan(plan)}"))
+                                                  why=plan.why, time_zone=tz,
+                                                  text=f"Moved {request.title}: {describe_plan(plan, tz)}"))
         return ChangeDone(done, now=fresh, slots=plan.slots)
 
     # ------------------------------------------------------------------ helpers
@@ -269,5 +276,6 @@ class BookingChanges:
         return Invite(uid=invite_uid(request.id, slot), subject=request.title,
                       description=f"{meeting.name} {what}.", start=slot.start, end=slot.end,
                       location=room.name if room else (slot.room_id or "Online"), organizer=self.organizer,
-                      attendees=tuple(i for i in invitees if i[1]), method=method, sequence=sequence)
+                      attendees=tuple(i for i in invitees if i[1]), method=method, sequence=sequence,
+                      time_zone=roster.mu.time_zone)
 

@@ -79,6 +79,7 @@ class BookedSlot(_Frozen):
     facilitator: str | None
     room_id: str | None
     impact: float  # added understaffing, agent-intervals
+    room_name: str | None = None  # what people read (plans stored before it existed show the id)
 
 
 class Plan(_Frozen):
@@ -97,6 +98,7 @@ class Progress(_Frozen):
     why: tuple[str, ...] = ()
     reason: Reason | None = None
     hold_until: datetime | None = None  # status HELD: Book before this
+    time_zone: str | None = None  # the unit's: times are shown in it, named
 
 
 class WorkItem(_Frozen):
@@ -195,3 +197,4 @@ class Booked(_Frozen):
     request: BookingRequest
     revision: int
     slots: tuple[BookedSlot, ...]
+    time_zone: str | None = None

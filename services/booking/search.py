@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -29,10 +29,12 @@ class Found:
     def placed(self) -> bool:
         return self.outcome.placed
 
-    def plan(self) -> Plan:
+    def plan(self, room_names: Mapping[str, str] | None = None) -> Plan:
+        names = room_names or {}
         slots = tuple(BookedSlot(occurrence=p.occurrence, session=p.session, start=p.start, end=p.end,
                                  attendees=p.attendees, facilitator=p.facilitator, room_id=p.room_id,
-                                 impact=round(p.impact, 3)) for p in self.outcome.placements)
+                                 impact=round(p.impact, 3), room_name=names.get(p.room_id or ""))
+                      for p in self.outcome.placements)
         why = tuple(e.summary() for e in self.outcome.explanations)
         return Plan(request_id=self.request.id, slots=slots, why=why)
 
@@ -70,6 +72,10 @@ def without_spans(problem: SlotProblem, people: Sequence[str],
 class SlotSearch:
     def __init__(self, data: BookingData, config: BookingConfig) -> None:
         self.data, self.config = data, config
+
+    @property
+    def room_names(self) -> dict[str, str]:
+        return {room.id: room.name for room in self.config.rooms()}
 
     async def find(self, request: BookingRequest, now: datetime) -> Found:
         roster = await self.data.roster(request.mu_id)

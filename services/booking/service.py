@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from services.booking.display import slots_text
 from services.booking.model import (
     BookingRequest,
     Hold,
@@ -54,16 +55,9 @@ def base_id(request_id: str) -> str:
     return _ATTEMPT.sub("", request_id)
 
 
-def describe_plan(plan: Plan) -> str:
-    return _when(plan)
-
-
-def _when(plan: Plan) -> str:
-    parts = []
-    for slot in plan.slots:
-        where = f" in {slot.room_id}" if slot.room_id else ""
-        parts.append(f"{slot.start:%a %d %b %H:%M}-{slot.end:%H:%M}{where}")
-    return "; ".join(parts)
+def describe_plan(plan: Plan, time_zone: str | None = None) -> str:
+    """The plan's times in the unit's zone (named), with room names."""
+    return slots_text(plan.slots, time_zone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +139,7 @@ class BookingService:
             if not found.placed:
                 reason = found.outcome.reason or Reason.NO_COMMON_TIME
                 return await self._to_review(request, reason, found.outcome.detail)
-            stored = await self.ledger.save_plan(request.id, found.plan().model_dump_json())
+            stored = await self.ledger.save_plan(request.id, found.plan(self.search.room_names).model_dump_json())
         plan = Plan.model_validate_json(stored)
         if self._needs_confirmation(request) and not await self.ledger.step_done(request.id, "confirmed"):
             return await self._hold(request, plan)
@@ -166,9 +160,11 @@ class BookingService:
             return Status(await self.ledger.status(request.id) or Status.RELEASED)
         held = await self.holds.get(request.id) or hold  # a re-delivered request keeps its first hold
         await self.ledger.set_status(request.id, Status.HELD)
+        tz = (await self.data.roster(request.mu_id)).mu.time_zone
         await self._tell(request, Progress(
             request_id=request.id, status=Status.HELD, slots=plan.slots, why=plan.why, hold_until=held.expires_at,
-            text=f"Found a time for {request.title}: {_when(plan)}. It is held for you; press Book to book it."))
+            time_zone=tz, text=f"Found a time for {request.title}: {describe_plan(plan, tz)}. "
+                               "It is held for you; press Book to book it."))
         return Status.HELD
 
     async def write_back(self, request: BookingRequest, plan: Plan) -> Status:
@@ -181,9 +177,10 @@ class BookingService:
         await self.ledger.set_status(request.id, Status.BOOKED)
         if self.changes is not None and plan.slots:
             await self.changes.add_booking(request.requester, request.id, min(s.start for s in plan.slots))
-        await self._tell(request, Progress(request_id=request.id, status=Status.BOOKED,
-                                           text=f"Booked {request.title}: {_when(plan)}", slots=plan.slots,
-                                           why=plan.why))
+        tz = roster.mu.time_zone
+        await self._tell(request, Progress(request_id=request.id, status=Status.BOOKED, time_zone=tz,
+                                           text=f"Booked {request.title}: {describe_plan(plan, tz)}",
+                                           slots=plan.slots, why=plan.why))
         return Status.BOOKED
 
     async def _to_review(self, request: BookingRequest, reason: Reason, detail: str) -> Status:

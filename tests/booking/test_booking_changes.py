@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, timedelta
 from email.message import EmailMessage
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.smtp import SMTP
@@ -35,6 +36,7 @@ from services.booking.config import BookingConfig, MeetingType
 from services.booking.holds import HeldActivities, HeldRooms, HoldDesk
 from services.booking.model import HoldAction, Status
 from services.booking.ports import Invite
+from services.domain.model import ManagementUnit
 from tests.booking.test_booking_service import Rig, request
 from tests.booking.workforce_fixture import MONDAY, booking_config
 from tests.email.smtp_server import Inbox, serve
@@ -450,3 +452,29 @@ async def test_a_book_cut_short_is_finished_by_the_next_click(desk: Desk):
     assert len([a for a in await rig.activities.activities("mu1", *WEEK) if a.key.startswith("b1:")]) == 1
     assert [i.uid for i in rig.invites.sent] == ["b1:0:0@booking"]
     assert await desk.hold_store.get("b1") is None
+
+
+# ---------------------------------------------------------------------------- what people read
+
+
+async def test_times_read_in_the_units_zone_named_and_rooms_by_name(mail: tuple[Desk, Inbox]):
+    desk, inbox = mail
+    rig = desk.rig
+    rig.source.mu = ManagementUnit("mu1", "Unit One", "Europe/Berlin", ("ops1",))
+    await rig.service.submit(request("tz1", requester=REQUESTER, title="Zone sync"))
+    await desk.run_queue()
+    (activity,) = await rig.activities.activities("mu1", *WEEK)
+    local = activity.start.astimezone(ZoneInfo("Europe/Berlin"))
+    assert local.hour != activity.start.astimezone(UTC).hour
+    span = f"{local:%a %d %b %H:%M}-{activity.end.astimezone(ZoneInfo('Europe/Berlin')):%H:%M} Europe/Berlin"
+    (booked,) = [p for p in desk.posts() if p["text"].startswith("Booked Zone sync")]
+    assert booked["text"] == f"Booked Zone sync: {span} in Big room"
+    assert_valid_blocks(booked["blocks"])
+    assert f"*{span}* in Big room" in json.dumps(booked["blocks"]) and " in big" not in json.dumps(booked["blocks"])
+    ((_, _, message),) = inbox.messages
+    assert message["Subject"] == f"Invitation: Zone sync ({local:%a %d %b %H:%M} Europe/Berlin)"
+    body = message.get_body(("plain",))
+    assert body is not None and f"{local:%A %d %B %Y %H:%M} - " in body.get_content()
+    assert "(Europe/Berlin)" in body.get_content() and "Where: Big room" in body.get_content()
+    listed = await desk.command("list")
+    assert f"{span} in Big room" in json.dumps(listed["blocks"])

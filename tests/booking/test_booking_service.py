@@ -128,7 +128,7 @@ async def test_requests_are_booked_first_come_first_served(redis_client: Redis, 
     assert statuses == [("r1", Status.QUEUED), ("r2", Status.QUEUED), ("r1", Status.SEARCHING), ("r1", Status.BOOKED),
                         ("r2", Status.SEARCHING), ("r2", Status.BOOKED)]
     booked = rig.notices.seen[3][2]
-    assert booked.startswith("Booked Blue sync: Mon 01 Jun") and "in big" in booked
+    assert booked.startswith("Booked Blue sync: Mon 01 Jun") and booked.endswith(" UTC in Big room")
     # The second booking saw the first one: the team is not double-booked and the big room neither.
     written = await rig.activities.activities("mu1", MONDAY, MONDAY + timedelta(days=7))
     assert len(written) == 2

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 import aiosmtplib
 from icalendar import Calendar, Event, vCalAddress, vText
@@ -52,11 +53,14 @@ def build_ics(invite: Invite, stamp: datetime) -> bytes:
 def invite_message(invite: Invite, stamp: datetime) -> EmailMessage:
     message = EmailMessage()
     kind = "Cancelled" if invite.method == "CANCEL" else "Updated invitation" if invite.sequence else "Invitation"
-    message["Subject"] = f"{kind}: {invite.subject} ({invite.start:%a %d %b %H:%M})"
+    zone = ZoneInfo(invite.time_zone) if invite.time_zone else None
+    start, end = (invite.start.astimezone(zone), invite.end.astimezone(zone)) if zone else (invite.start, invite.end)
+    named = invite.time_zone or start.tzname()
+    message["Subject"] = f"{kind}: {invite.subject} ({start:%a %d %b %H:%M} {named})"
     message["From"] = f"{invite.organizer[0]} <{invite.organizer[1]}>"
     message["To"] = ", ".join(f"{name} <{email}>" for name, email in invite.attendees)
-    message.set_content(f"{invite.description}\n\nWhen: {invite.start:%A %d %B %Y %H:%M} - {invite.end:%H:%M} "
-                        f"({invite.start.tzname()})\nWhere: {invite.location}\n")
+    message.set_content(f"{invite.description}\n\nWhen: {start:%A %d %B %Y %H:%M} - {end:%H:%M} "
+                        f"({named})\nWhere: {invite.location}\n")
     message.add_attachment(build_ics(invite, stamp), maintype="text", subtype="calendar",
                            filename="invite.ics", params={"method": invite.method})
     return message
