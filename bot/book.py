@@ -17,6 +17,8 @@ from bot.redis_conn import connect_redis
 from bot.settings import Settings
 from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.booking.invites import ConsoleInviteSender
+from services.adapters.booking.keys import BookingKeys
+from services.adapters.booking.redis_changes import RedisAttendance
 from services.adapters.simulated import day_start
 from services.booking.attendance import register_csv
 from services.booking.forms import FormValues, parse_form
@@ -141,7 +143,8 @@ async def _run_book(args: argparse.Namespace, *, source: WorkforceSource, org: O
         for request in requests:
             register = await stack.registers.get(request.id)
             if register is not None:
-                stream.write(f"\nAttendance register {request.id}:\n{register_csv(register)}")
+                marks = await RedisAttendance(redis, BookingKeys(prefix)).marks(request.id)
+                stream.write(f"\nAttendance register {request.id}:\n{register_csv(register, marks)}")
     return 0
 
 

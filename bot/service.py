@@ -37,8 +37,10 @@ from handlers.http import HealthChecks, build_web_app
 from handlers.socket_mode import socket_connected, socket_mode_handler
 from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.booking.keys import BookingKeys
+from services.adapters.booking.redis_changes import RedisAttendance
 from services.adapters.booking.redis_stores import RedisTemplates
 from services.adapters.redis.store import RedisStore
+from services.booking.attendance import AttendanceDesk
 from services.booking.holds import HoldDesk
 from services.booking.intake import BookingIntake
 from services.booking.ports import ProgressNotifier
@@ -111,11 +113,15 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
         actions = IncidentActions(store=store, rosters=monitor.roster, directory=chat.directory, clock=clock,
                                   exception_writer=source.exception_writer)
         queries = AdherenceQueries(monitor=monitor, store=store, directory=chat.directory, clock=clock)
+        schedulers = await _scheduler_ids(config, bookings, chat)
+        attendance = AttendanceDesk(bookings.registers, RedisAttendance(redis, BookingKeys(settings.redis_prefix)),
+                                    bookings.service.ledger, bookings.data, chat.directory, clock,
+                                    schedulers=schedulers)
         booking_deps = BookingHandlerDeps(
             service=intake, rosters=bookings.data, units=source.workforce.management_units, config=bookings.config,
-            clock=clock, registers=bookings.registers, schedulers=await _scheduler_ids(config, bookings, chat),
+            clock=clock, registers=bookings.registers, schedulers=schedulers,
             trainers={p: config.people[p].name for p in bookings.config.trainers if p in config.people},
-            holds=bookings.holds, changes=bookings.changes)
+            holds=bookings.holds, changes=bookings.changes, attendance=attendance)
         slack_app = build_app(HandlerDeps(actions, queries, clock, booking=booking_deps, after_action=drain),
                               signing_secret=_secret(settings.slack_signing_secret), token=None, client=chat.client)
         if http:

@@ -6,7 +6,7 @@ Every builder returns plain dicts that pass ``slack_sdk.models`` validation (tes
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -14,7 +14,7 @@ from typing import Any
 from services.booking.commands import WORDS
 from services.booking.display import local_span, slot_text
 from services.booking.forms import FIELDS, FormValues
-from services.booking.model import Booked, BookingRequest, Progress, Register, Status, WorkItem
+from services.booking.model import AttendanceMark, Booked, BookingRequest, Progress, Register, Status, WorkItem
 from services.domain.slots import REASON_TEXT
 
 MODAL_CALLBACK = "booking_submit"
@@ -26,6 +26,8 @@ ACTION_HOLD_ANOTHER = "booking_hold_another"
 ACTION_HOLD_CANCEL = "booking_hold_cancel"
 ACTION_CHANGE_CANCEL = "booking_change_cancel"
 ACTION_CHANGE_RESCHEDULE = "booking_change_reschedule"
+ACTION_ATTENDED = "booking_attended"
+ACTION_NO_SHOW = "booking_no_show"
 VALUE = "value"  # action_id of every input element; block_id is the form field name
 MAX_OPTIONS = 100
 REPEAT_CHOICES = (("none", "Does not repeat"), ("daily", "Daily"), ("weekly", "Weekly"), ("monthly", "Monthly"))
@@ -327,17 +329,47 @@ def bookings_message(bookings: Sequence[Booked], *, note: str = "") -> tuple[str
     return text, blocks
 
 
-def register_message(register: Register, csv_text: str) -> tuple[str, list[Block]]:
-    attended = set(register.attended)
+MAX_MARKED = 20  # attendees with Attended / No-show buttons per message (2 blocks each, under 50)
+
+
+def register_message(register: Register, csv_text: str, *, marks: Mapping[str, AttendanceMark] | None = None,
+                     now: datetime | None = None, time_zone: str | None = None,
+                     note: str = "") -> tuple[str, list[Block]]:
+    """The register; once a session has ended, Attended / No-show per attendee of it (the facilitator marks)."""
+    marks = marks or {}
+    attended = set(register.attended) | {a for a, m in marks.items() if m.attended}
     names = ", ".join(f"{name}{' (attended)' if agent in attended else ''}" for agent, name in register.attendees)
+    times = "; ".join(slot_text(s, time_zone) for s in register.sessions[:6])
+    state = " *Cancelled.*" if register.cancelled_at else ""
     blocks: list[Block] = [
         {"type": "header", "block_id": "register_head", "text": _plain(f"Register: {register.title}", 150)},
         {"type": "section", "block_id": "register_people", "text": {"type": "mrkdwn", "text": (
-            f"*{register.type_name}*, {len(register.sessions)} session(s), facilitator "
-            f"{register.facilitator or 'none'}\n{_escape(names)}")[:3000]}},
-        {"type": "section", "block_id": "register_csv",
-         "text": {"type": "mrkdwn", "text": f"```{csv_text[:2900]}```"}},
+            f"*{_escape(register.type_name)}*, {len(register.sessions)} session(s): {_escape(times)}, facilitator "
+            f"{register.facilitator or 'none'}.{state}\n{_escape(names)}")[:3000]}},
     ]
+    if note:
+        blocks.append({"type": "context", "block_id": "register_note",
+                       "elements": [{"type": "mrkdwn", "text": note[:2000]}]})
+    ended = [] if now is None or register.cancelled_at else [
+        (agent, name) for agent, name in register.attendees
+        if any(agent in s.attendees and s.end <= now for s in register.sessions)]
+    for i, (agent, name) in enumerate(ended[:MAX_MARKED]):
+        mark = marks.get(agent)
+        said = (f"{'attended' if mark.attended else 'no-show'} (marked by <@{mark.by}>)" if mark
+                else "not marked yet")
+        blocks.append({"type": "section", "block_id": f"mark.{i}",
+                       "text": {"type": "mrkdwn", "text": f"*{_escape(name)}*: {said}"[:3000]}})
+        value = f"{register.request_id[:1900]}|{agent[:90]}"
+        blocks.append({"type": "actions", "block_id": f"mark.{i}.actions", "elements": [
+            {"type": "button", "action_id": ACTION_ATTENDED, "value": value, "text": _plain("Attended"),
+             **({"style": "primary"} if mark and mark.attended else {})},
+            {"type": "button", "action_id": ACTION_NO_SHOW, "value": value, "text": _plain("No-show"),
+             **({"style": "danger"} if mark and not mark.attended else {})}]})
+    if len(ended) > MAX_MARKED:
+        blocks.append({"type": "context", "block_id": "mark_more", "elements": [{"type": "mrkdwn", "text": (
+            f"...and {len(ended) - MAX_MARKED} more; `python -m bot book --register` exports them all.")}]})
+    blocks.append({"type": "section", "block_id": "register_csv",
+                   "text": {"type": "mrkdwn", "text": f"```{csv_text[:2900]}```"}})
     return f"Attendance register of {register.title}", blocks
 
 

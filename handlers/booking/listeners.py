@@ -20,12 +20,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.blocks.format import slack_time
 from handlers.booking.blocks import (
+    ACTION_ATTENDED,
     ACTION_CANCEL,
     ACTION_CHANGE_CANCEL,
     ACTION_CHANGE_RESCHEDULE,
     ACTION_HOLD_ANOTHER,
     ACTION_HOLD_BOOK,
     ACTION_HOLD_CANCEL,
+    ACTION_NO_SHOW,
     ACTION_RETRY,
     ACTION_RETRY_RELAXED,
     MODAL_CALLBACK,
@@ -40,8 +42,8 @@ from handlers.booking.blocks import (
     read_change_value,
     register_message,
 )
-from handlers.booking.notes import change_note, hold_note, optimise_placeholder
-from services.booking.attendance import register_csv
+from handlers.booking.notes import change_note, hold_note, mark_note, optimise_placeholder
+from services.booking.attendance import Marked, RegisterView, register_csv
 from services.booking.changes import ChangeDone
 from services.booking.commands import read_command
 from services.booking.config import BookingConfig
@@ -88,6 +90,12 @@ class ChangeUseCases(Protocol):
     async def reschedule(self, request_id: str, revision: int, *, by: str) -> ChangeDone: ...
 
 
+class AttendanceUseCases(Protocol):
+    async def view(self, request_id: str) -> RegisterView | None: ...
+
+    async def mark(self, request_id: str, agent_id: str, *, attended: bool, by: str) -> Marked: ...
+
+
 #: ``/book-meeting optimise [days]``: (Slack user id, days) -> the message to answer with.
 Optimise = Callable[[str, int], Awaitable[tuple[str, list[Block]]]]
 
@@ -115,6 +123,7 @@ class BookingHandlerDeps:
     holds: HoldUseCases | None = None
     changes: ChangeUseCases | None = None
     optimise: Optimise | None = None  # filled by the batch planner; without it the command says what it will do
+    attendance: AttendanceUseCases | None = None  # Attended / No-show from the register
 
 
 async def _unit(deps: BookingHandlerDeps, text: str) -> tuple[ManagementUnit | None, str]:
@@ -170,6 +179,11 @@ def _work_note(request_id: str, done: WorkDone | None) -> str:
     who = f" by <@{outcome.by}>" if outcome.by else ""
     when = f" at {slack_time(outcome.at)}" if outcome.at else ""
     return f"{already}{who}{when}. Nothing changed."
+
+
+def _register_view(view: RegisterView, note: str = "") -> tuple[str, list[Block]]:
+    return register_message(view.register, register_csv(view.register, view.marks), marks=view.marks,
+                            now=view.now, time_zone=view.time_zone, note=note)
 
 
 def register(app: AsyncApp, deps: BookingHandlerDeps) -> None:
@@ -243,6 +257,12 @@ def register(app: AsyncApp, deps: BookingHandlerDeps) -> None:
         await respond(text=message, blocks=blocks, response_type="ephemeral")
 
     async def _show_register(respond: AsyncRespond, request_id: str) -> None:
+        if deps.attendance is not None and request_id:
+            view = await deps.attendance.view(request_id)
+            if view is not None:
+                message, blocks = _register_view(view)
+                await respond(text=message, blocks=blocks, response_type="ephemeral")
+                return
         register = await deps.registers.get(request_id) if deps.registers and request_id else None
         if register is None:
             await respond(text=f"No attendance register for {request_id or '(no request id)'}.",
@@ -250,6 +270,26 @@ def register(app: AsyncApp, deps: BookingHandlerDeps) -> None:
             return
         message, blocks = register_message(register, register_csv(register))
         await respond(text=message, blocks=blocks, response_type="ephemeral")
+
+    async def on_mark(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                      attended: bool) -> None:
+        await ack()
+        user_id = str(body.get("user", {}).get("id", ""))
+        request_id, _, agent_id = str(action.get("value", "")).rpartition("|")
+        if deps.attendance is None:
+            await respond(text="Attendance marking is not enabled here.", response_type="ephemeral",
+                          replace_original=False)
+            return
+        marked = await deps.attendance.mark(request_id, agent_id, attended=attended, by=user_id)
+        if marked.refused or marked.mark is None:
+            await respond(text=marked.refused or "Nothing to mark.", response_type="ephemeral",
+                          replace_original=False)
+            return
+        view = await deps.attendance.view(request_id)
+        if view is None:
+            return
+        message, blocks = _register_view(view, note=mark_note(marked, view))
+        await respond(text=message, blocks=blocks, replace_original=True)
 
     @app.command(BOOK_MEETING)
     async def book_meeting(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient,
@@ -391,3 +431,13 @@ def register(app: AsyncApp, deps: BookingHandlerDeps) -> None:
     async def change_reschedule(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
                                 respond: AsyncRespond) -> None:
         await on_change(ack, body, action, respond, "reschedule")
+
+    @app.action(ACTION_ATTENDED)
+    async def mark_attended(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                            respond: AsyncRespond) -> None:
+        await on_mark(ack, body, action, respond, True)
+
+    @app.action(ACTION_NO_SHOW)
+    async def mark_no_show(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                           respond: AsyncRespond) -> None:
+        await on_mark(ack, body, action, respond, False)

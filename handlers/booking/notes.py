@@ -6,6 +6,7 @@ from datetime import datetime
 
 from handlers.blocks.format import slack_time
 from handlers.booking.blocks import Block, note_message
+from services.booking.attendance import Marked, RegisterView
 from services.booking.changes import ChangeDone
 from services.booking.holds import HoldDone
 from services.booking.model import ChangeAction, Hold, HoldAction, Status
@@ -61,3 +62,17 @@ def optimise_placeholder(days: int) -> tuple[str, list[Block]]:
         "together, shows how many agent-hours of understaffing that saves and which bookings would move, and "
         "applies the moves when you confirm (moved attendees get updated invites). It is not enabled here yet.",
         block_id="optimise")
+
+
+def mark_note(marked: Marked, view: RegisterView) -> str:
+    mark = marked.mark
+    if mark is None:
+        return marked.refused
+    name = dict(view.register.attendees).get(mark.agent_id, mark.agent_id)
+    said = "attended" if mark.attended else "a no-show"
+    if not marked.changed:
+        return f"{name} was already marked {said}{_who_when(mark.by, mark.at)}. Nothing changed."
+    if marked.previous is not None:
+        was = "attended" if marked.previous.attended else "a no-show"
+        return f"<@{mark.by}> changed {name} from {was} to {said}."
+    return f"<@{mark.by}> marked {name} {said}."

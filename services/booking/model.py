@@ -198,3 +198,12 @@ class Booked(_Frozen):
     revision: int
     slots: tuple[BookedSlot, ...]
     time_zone: str | None = None
+
+
+class AttendanceMark(_Frozen):
+    """Whether one attendee came, and who said so (the facilitator, after the session)."""
+
+    agent_id: str
+    attended: bool
+    by: str  # Slack user id (or "cli:<name>")
+    at: datetime

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from services.booking.model import (
+    AttendanceMark,
     BookingRequest,
     ChangeOutcome,
     Hold,
@@ -234,3 +235,13 @@ class ChangeStore(Protocol):
     async def forget(self, request_id: str, revision: int) -> None:
         """Drop a claim whose change could not be made (e.g. no other time found), so it may be tried again."""
         ...
+
+
+class AttendanceMarks(Protocol):
+    """Attended / No-show per attendee of a register, one atomic write per attendee."""
+
+    async def mark(self, request_id: str, mark: AttendanceMark) -> AttendanceMark | None:
+        """Record ``mark`` unless the attendee has the same one; return the mark found before (None: unmarked)."""
+        ...
+
+    async def marks(self, request_id: str) -> Mapping[str, AttendanceMark]: ...

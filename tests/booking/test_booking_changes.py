@@ -21,16 +21,20 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.booking import BookingHandlerDeps, SlackProgressNotifier, register
 from handlers.booking.blocks import (
+    ACTION_ATTENDED,
     ACTION_CANCEL,
     ACTION_CHANGE_CANCEL,
     ACTION_CHANGE_RESCHEDULE,
     ACTION_HOLD_ANOTHER,
     ACTION_HOLD_BOOK,
+    ACTION_NO_SHOW,
     ACTION_RETRY,
     ACTION_RETRY_RELAXED,
 )
 from services.adapters.booking.invites import SmtpInviteSender
-from services.adapters.booking.redis_changes import RedisChanges, RedisHolds
+from services.adapters.booking.redis_changes import RedisAttendance, RedisChanges, RedisHolds
+from services.adapters.slack.directory import SlackDirectory
+from services.booking.attendance import AttendanceDesk, register_csv
 from services.booking.changes import BookingChanges
 from services.booking.config import BookingConfig, MeetingType
 from services.booking.holds import HeldActivities, HeldRooms, HoldDesk
@@ -45,7 +49,7 @@ from tests.slack.blockkit import assert_valid_blocks
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 
 pytestmark = pytest.mark.redis
-SCHEDULER, REQUESTER, OTHER = "U0SCHED01", "U0REQ0001", "U0OTHER01"
+SCHEDULER, REQUESTER, OTHER, FACILITATOR = "U0SCHED01", "U0REQ0001", "U0OTHER01", "U0SUP0001"
 WEEK = (MONDAY, MONDAY + timedelta(days=7))
 
 
@@ -77,6 +81,9 @@ class Desk:
                                       invites=invites, registers=rig.registers, schedulers=schedulers)
         self.client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)
         rig.service.notifier = SlackProgressNotifier(self.client)
+        fake.users_by_email["sup1@example.com"] = FACILITATOR
+        self.attendance = AttendanceDesk(rig.registers, RedisAttendance(redis, rig.keys), rig.ledger, rig.data,
+                                         SlackDirectory(self.client), rig.clock, schedulers=schedulers)
         self.app = AsyncApp(client=self.client, signing_secret=signed.SIGNING_SECRET, process_before_response=True)
 
         async def units() -> list[Any]:
@@ -84,7 +91,8 @@ class Desk:
 
         register(self.app, BookingHandlerDeps(service=rig.service, rosters=rig.data, units=units, config=rig.config,
                                               clock=rig.clock, registers=rig.registers, schedulers=schedulers,
-                                              holds=self.holds, changes=self.changes))
+                                              holds=self.holds, changes=self.changes,
+                                              attendance=self.attendance))
 
     async def command(self, text: str, user: str = REQUESTER) -> dict[str, Any]:
         before = len(self.fake.webhook_posts)
@@ -478,3 +486,45 @@ async def test_times_read_in_the_units_zone_named_and_rooms_by_name(mail: tuple[
     assert "(Europe/Berlin)" in body.get_content() and "Where: Big room" in body.get_content()
     listed = await desk.command("list")
     assert f"{span} in Big room" in json.dumps(listed["blocks"])
+
+
+async def test_the_facilitator_marks_attendance_after_the_session_and_the_csv_says_who(desk: Desk):
+    rig = desk.rig
+    await rig.service.submit(request("a1", requester=REQUESTER, title="Blue sync"))
+    await desk.run_queue()
+    (activity,) = await rig.activities.activities("mu1", *WEEK)
+    before = await desk.command("register a1", user=FACILITATOR)
+    assert_valid_blocks(before["blocks"])
+    assert ACTION_ATTENDED not in json.dumps(before["blocks"])  # not before the session
+    early = await desk.click(ACTION_ATTENDED, "a1|t1-a0", user=FACILITATOR)
+    assert early["text"] == "Attendance can be marked once the session has ended."
+
+    rig.clock.advance(activity.end - rig.clock.now() + timedelta(minutes=5))
+    shown = await desk.command("register a1", user=FACILITATOR)
+    assert_valid_blocks(shown["blocks"])
+    buttons = [e for b in shown["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert sorted({b["value"] for b in buttons}) == ["a1|t1-a0", "a1|t1-a1", "a1|t1-a2", "a1|t1-a3"]
+    assert {b["action_id"] for b in buttons} == {ACTION_ATTENDED, ACTION_NO_SHOW}
+
+    refused = await desk.click(ACTION_ATTENDED, "a1|t1-a0", user=OTHER)
+    assert refused["text"] == "Only the facilitator (or a scheduler) marks attendance."
+    marked_at = rig.clock.now()
+    done = await desk.click(ACTION_ATTENDED, "a1|t1-a0", user=FACILITATOR)
+    assert f"<@{FACILITATOR}> marked Agent t10 attended." in text_of(done)
+    rig.clock.advance(timedelta(minutes=1))
+    again = await desk.click(ACTION_ATTENDED, "a1|t1-a0", user=FACILITATOR)
+    assert f"Agent t10 was already marked attended by <@{FACILITATOR}> at <!date^{int(marked_at.timestamp())}^" \
+        in text_of(again)
+    await desk.click(ACTION_NO_SHOW, "a1|t1-a1", user=FACILITATOR)
+    fixed = await desk.click(ACTION_ATTENDED, "a1|t1-a1", user=SCHEDULER)  # a scheduler corrects it
+    assert f"<@{SCHEDULER}> changed Agent t11 from a no-show to attended." in text_of(fixed)
+    await desk.click(ACTION_NO_SHOW, "a1|t1-a2", user=FACILITATOR)
+
+    view = await desk.attendance.view("a1")
+    assert view is not None
+    rows = {r.split(",")[8]: r.split(",") for r in register_csv(view.register, view.marks).splitlines()[1:]}
+    assert rows["t1-a0"][10:] == ["yes", FACILITATOR, marked_at.isoformat()]
+    assert rows["t1-a1"][10:12] == ["yes", SCHEDULER]
+    assert rows["t1-a2"][10:12] == ["no-show", FACILITATOR]
+    assert rows["t1-a3"][10:] == ["no", "", ""]
+    assert rows["t1-a0"][6] == "Big room"

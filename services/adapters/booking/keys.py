@@ -127,3 +127,7 @@ class BookingKeys:
     def change_outcome(self, request_id: str, revision: int) -> str:
         """STRING ChangeOutcome JSON: the Cancel or Reschedule done on that revision (SET NX)."""
         return f"{self._base}:change:{request_id}:{revision}"
+
+    def attendance(self, request_id: str) -> str:
+        """HASH agent id -> AttendanceMark JSON (Attended / No-show, who marked it, when)."""
+        return f"{self._base}:attendance:{request_id}"

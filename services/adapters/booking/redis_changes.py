@@ -6,13 +6,13 @@ wins and the other reads what happened. Every key has a TTL (``BOOKING_TTL``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 
 from services.adapters.booking.keys import BOOKING_TTL, BookingKeys
-from services.booking.model import ChangeOutcome, Hold, HoldOutcome
+from services.booking.model import AttendanceMark, ChangeOutcome, Hold, HoldOutcome
 
 
 def _text(value: object) -> str:
@@ -112,3 +112,28 @@ class RedisChanges:
 
     async def forget(self, request_id: str, revision: int) -> None:
         await self.redis.delete(self.keys.change_outcome(request_id, revision))
+
+
+# Set one attendee's mark unless it already says the same (the first marker stays); return the old one.
+_MARK = """
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if old and cjson.decode(old)['attended'] == cjson.decode(ARGV[2])['attended'] then return old end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return old
+"""
+
+
+class RedisAttendance:
+    def __init__(self, redis: Redis, keys: BookingKeys, ttl: timedelta = BOOKING_TTL) -> None:
+        self.redis, self.keys, self.ttl_ms = redis, keys, int(ttl.total_seconds() * 1000)
+        self._mark = redis.register_script(_MARK)
+
+    async def mark(self, request_id: str, mark: AttendanceMark) -> AttendanceMark | None:
+        old = await self._mark(keys=[self.keys.attendance(request_id)],
+                               args=[mark.agent_id, mark.model_dump_json(), self.ttl_ms])
+        return None if old is None else AttendanceMark.model_validate_json(old)
+
+    async def marks(self, request_id: str) -> Mapping[str, AttendanceMark]:
+        raw = await self.redis.hgetall(self.keys.attendance(request_id))
+        return {_text(k): AttendanceMark.model_validate_json(v) for k, v in raw.items()}
