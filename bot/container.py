@@ -17,6 +17,7 @@ from handlers.blocks.renderer import BlockKitRenderer
 from services.adapters.booking.graph import GraphRoomCalendar
 from services.adapters.booking.invites import ConsoleInviteSender, SmtpInviteSender
 from services.adapters.booking.keys import BookingKeys
+from services.adapters.booking.redis_changes import RedisExternalIds
 from services.adapters.booking.redis_stores import RedisActivityLog
 from services.adapters.email.mailer import ConsoleMailer, SmtpMailer, SmtpSettings
 from services.adapters.genesys import GenesysSource
@@ -164,12 +165,14 @@ def build_booking(settings: Settings, config: OrgConfig, redis: Redis, source: W
         rooms = GraphRoomCalendar(httpx.AsyncClient(timeout=20), tenant_id=settings.graph_tenant_id or "",
                                   client_id=settings.graph_client_id or "", client_secret=settings.graph_client_secret,
                                   mailboxes=mailboxes, clock=clock, graph_url=settings.graph_url,
-                                  login_url=settings.graph_login_url)
+                                  login_url=settings.graph_login_url,
+                                  ids=RedisExternalIds(redis, BookingKeys(settings.redis_prefix), "graph"))
         where = f"rooms in Microsoft Graph ({len(mailboxes)} mailboxes)"
     activities: ActivityWriter | None = None
     if genesys is not None:
         local = RedisActivityLog(redis, BookingKeys(settings.redis_prefix))
-        activities = GenesysActivityWriter(genesys.coaching(), local)
+        activities = GenesysActivityWriter(genesys.coaching(), local,
+                                           RedisExternalIds(redis, BookingKeys(settings.redis_prefix), "genesys"))
         where += "; activities written to Genesys"
     stack = build_stack(redis=redis, source=source, org=config, clock=clock, notifier=notifier, invites=invites,
                         prefix=settings.redis_prefix, config=booking, rooms=rooms, activities=activities)

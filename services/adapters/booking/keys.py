@@ -131,3 +131,7 @@ class BookingKeys:
     def attendance(self, request_id: str) -> str:
         """HASH agent id -> AttendanceMark JSON (Attended / No-show, who marked it, when)."""
         return f"{self._base}:attendance:{request_id}"
+
+    def external_ids(self, system: str) -> str:
+        """HASH our key -> the id ``system`` (graph, genesys) gave it, so a cancel after a restart finds it."""
+        return f"{self._base}:external:{system}"

@@ -137,3 +137,25 @@ class RedisAttendance:
     async def marks(self, request_id: str) -> Mapping[str, AttendanceMark]:
         raw = await self.redis.hgetall(self.keys.attendance(request_id))
         return {_text(k): AttendanceMark.model_validate_json(v) for k, v in raw.items()}
+
+
+class RedisExternalIds:
+    def __init__(self, redis: Redis, keys: BookingKeys, system: str, ttl: timedelta = BOOKING_TTL) -> None:
+        self.redis, self.name, self.ttl_ms = redis, keys.external_ids(system), int(ttl.total_seconds() * 1000)
+
+    async def get(self, key: str) -> str | None:
+        raw = await self.redis.hget(self.name, key)
+        return None if raw is None else _text(raw)
+
+    async def put(self, key: str, value: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.name, key, value)
+            pipe.pexpire(self.name, self.ttl_ms)
+            await pipe.execute()
+
+    async def pop(self, key: str) -> str | None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hget(self.name, key)
+            pipe.hdel(self.name, key)
+            raw, _ = await pipe.execute()
+        return None if raw is None else _text(raw)
