@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 
 from services.adapters.booking.keys import BookingKeys
-from services.adapters.booking.redis_changes import RedisChanges, RedisHolds
+from services.adapters.booking.redis_changes import RedisAttendance, RedisChanges, RedisHolds
 from services.adapters.booking.redis_queue import RedisBookingLedger, RedisRequestQueue
 from services.adapters.booking.redis_stores import (
     RedisActivityLog,
@@ -45,6 +45,7 @@ class BookingStack:
     config: BookingConfig
     holds: HoldDesk
     changes: BookingChanges
+    attendance: RedisAttendance
 
 
 def build_stack(*, redis: Redis, source: WorkforceSource, org: OrgConfig, clock: Clock,
@@ -59,7 +60,7 @@ def build_stack(*, redis: Redis, source: WorkforceSource, org: OrgConfig, clock:
     rooms = rooms or RedisRoomCalendar(redis, keys)
     activities = activities or RedisActivityLog(redis, keys)
     registers = RedisRegisters(redis, keys)
-    holds, changes = RedisHolds(redis, keys), RedisChanges(redis, keys)
+    holds, changes, attendance = RedisHolds(redis, keys), RedisChanges(redis, keys), RedisAttendance(redis, keys)
     trainers = {p: org.people[p].name for p in booking.trainers if p in org.people}
     # The search sees the time held for requests waiting for Book as taken (writes go to the real ones).
     data = WorkforceBookingData(source, booking, activities=HeldActivities(activities, holds, clock),
@@ -69,12 +70,13 @@ def build_stack(*, redis: Redis, source: WorkforceSource, org: OrgConfig, clock:
     service = BookingService(
         queue=RedisRequestQueue(redis, keys), ledger=ledger, work_queue=RedisWorkQueue(redis, keys),
         search=SlotSearch(data, booking), writeback=writeback, notifier=notifier, data=data, clock=clock,
-        holds=holds, changes=changes)
+        holds=holds, changes=changes, attendance=attendance)
     schedulers = scheduler_ids(org, booking)
     return BookingStack(service, data, registers, booking,
                         HoldDesk(service, holds, schedulers=schedulers),
                         BookingChanges(service, changes, activities=activities, rooms=rooms, invites=invites,
-                                       registers=registers, schedulers=schedulers, organizer=writeback.organizer))
+                                       registers=registers, schedulers=schedulers, organizer=writeback.organizer),
+                        attendance)
 
 
 def scheduler_ids(org: OrgConfig, booking: BookingConfig) -> frozenset[str]:

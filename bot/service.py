@@ -32,12 +32,12 @@ from bot.scheduler import build_scheduler
 from bot.settings import Settings
 from handlers.app import build_app
 from handlers.booking import BookingHandlerDeps, SlackProgressNotifier
+from handlers.booking.notifier import SlackAttendancePrompt
 from handlers.deps import HandlerDeps
 from handlers.http import HealthChecks, build_web_app
 from handlers.socket_mode import socket_connected, socket_mode_handler
 from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.booking.keys import BookingKeys
-from services.adapters.booking.redis_changes import RedisAttendance
 from services.adapters.booking.redis_stores import RedisTemplates
 from services.adapters.redis.store import RedisStore
 from services.booking.attendance import AttendanceDesk
@@ -114,9 +114,10 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
                                   exception_writer=source.exception_writer)
         queries = AdherenceQueries(monitor=monitor, store=store, directory=chat.directory, clock=clock)
         schedulers = await _scheduler_ids(config, bookings, chat)
-        attendance = AttendanceDesk(bookings.registers, RedisAttendance(redis, BookingKeys(settings.redis_prefix)),
-                                    bookings.service.ledger, bookings.data, chat.directory, clock,
-                                    schedulers=schedulers)
+        attendance = AttendanceDesk(bookings.registers, bookings.attendance, bookings.service.ledger, bookings.data,
+                                    chat.directory, clock, schedulers=schedulers)
+        scheduler.add_job(_attendance_job(attendance, SlackAttendancePrompt(chat.client)), "interval", minutes=5,
+                          id="booking-attendance", max_instances=1, coalesce=True)
         booking_deps = BookingHandlerDeps(
             service=intake, rosters=bookings.data, units=source.workforce.management_units, config=bookings.config,
             clock=clock, registers=bookings.registers, schedulers=schedulers,
@@ -172,6 +173,15 @@ def _templates_job(intake: BookingIntake, clock: SystemClock) -> Callable[[], Aw
         queued = await intake.run_templates(clock.now())
         if queued:
             log.info("recurring templates queued %d request(s) for new periods", len(queued))
+
+    return run
+
+
+def _attendance_job(attendance: AttendanceDesk, prompt: SlackAttendancePrompt) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        asked = await attendance.prompt_due(prompt)
+        if asked:
+            log.info("asked the facilitators of %d booking(s) to mark attendance", len(asked))
 
     return run
 

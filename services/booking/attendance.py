@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from services.booking.model import AttendanceMark, Register
 from services.booking.ports import AttendanceMarks, AttendanceRegisters, BookingData, BookingLedger
 from services.ports import ChatDirectory, Clock
+
+log = logging.getLogger(__name__)
 
 
 def register_csv(register: Register, marks: Mapping[str, AttendanceMark] | None = None) -> str:
@@ -61,6 +65,12 @@ class Marked:
         return self.mark is not None and (self.previous is None or self.previous.attended != self.mark.attended)
 
 
+class AttendancePrompt(Protocol):
+    """Asks one facilitator (a Slack user id) to mark the attendance of a register."""
+
+    async def ask(self, user_id: str, view: RegisterView) -> None: ...
+
+
 class AttendanceDesk:
     def __init__(self, registers: AttendanceRegisters, marks: AttendanceMarks, ledger: BookingLedger,
                  data: BookingData, directory: ChatDirectory, clock: Clock, *,
@@ -76,6 +86,29 @@ class AttendanceDesk:
         request = await self.ledger.request(request_id)
         tz = (await self.data.roster(request.mu_id)).mu.time_zone if request else None
         return RegisterView(register, await self.marks.marks(request_id), tz, self.clock.now())
+
+    async def prompt_due(self, prompt: AttendancePrompt) -> list[str]:
+        """After the last session of a booking, ask its facilitator to mark attendance (once)."""
+        asked = []
+        for request_id in await self.marks.take_due(self.clock.now()):
+            view = await self.view(request_id)
+            if view is None or view.register.cancelled_at is not None:
+                continue
+            people = {s.facilitator for s in view.register.sessions if s.facilitator}
+            users = [u for u in [await self._slack_id(p, request_id) for p in sorted(people)] if u]
+            if not users:
+                log.info("attendance of %s: no facilitator in Slack to ask", request_id)
+            for user in users:
+                await prompt.ask(user, view)
+                asked.append(request_id)
+        return asked
+
+    async def _slack_id(self, person_id: str, request_id: str) -> str | None:
+        request = await self.ledger.request(request_id)
+        if request is None:
+            return None
+        person = (await self.data.roster(request.mu_id)).people.get(person_id)
+        return await self.directory.user_id_for(person) if person else None
 
     async def mark(self, request_id: str, agent_id: str, *, attended: bool, by: str) -> Marked:
         register = await self.registers.get(request_id)

@@ -235,6 +235,8 @@ class BookingChanges:
         done = outcome.model_copy(update={"new_revision": new})
         await self.store.update(done)
         await self.store.add_booking(request.requester, rid, min(s.start for s in plan.slots))
+        if self.service.attendance is not None:
+            await self.service.attendance.expect(rid, max(s.end for s in plan.slots))
         log.info("booking %s rescheduled by %s to revision %d", rid, outcome.by, new)
         tz = roster.mu.time_zone
         await self.service.tell(request, Progress(request_id=rid, status=Status.BOOKED, slots=plan.slots,

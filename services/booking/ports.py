@@ -246,6 +246,14 @@ class AttendanceMarks(Protocol):
 
     async def marks(self, request_id: str) -> Mapping[str, AttendanceMark]: ...
 
+    async def expect(self, request_id: str, after: datetime) -> None:
+        """Ask the facilitator for attendance once ``after`` (the last session's end) has passed."""
+        ...
+
+    async def take_due(self, now: datetime) -> Sequence[str]:
+        """Registers whose time to ask has come, each given out once (across replicas)."""
+        ...
+
 
 class ExternalIds(Protocol):
     """Ids an external system gave to what we wrote (a Graph event, a Genesys appointment), by our key,

@@ -27,6 +27,7 @@ from services.booking.model import (
     WorkOutcome,
 )
 from services.booking.ports import (
+    AttendanceMarks,
     BookingData,
     BookingLedger,
     ChangeStore,
@@ -71,11 +72,12 @@ class WorkDone:
 class BookingService:
     def __init__(self, *, queue: RequestQueue, ledger: BookingLedger, work_queue: WorkQueue, search: SlotSearch,
                  writeback: WriteBack, notifier: ProgressNotifier, data: BookingData, clock: Clock,
-                 holds: HoldStore | None = None, changes: ChangeStore | None = None) -> None:
+                 holds: HoldStore | None = None, changes: ChangeStore | None = None,
+                 attendance: AttendanceMarks | None = None) -> None:
         self.queue, self.ledger, self.work_queue = queue, ledger, work_queue
         self.search, self.writeback, self.notifier = search, writeback, notifier
         self.data, self.clock = data, clock
-        self.holds, self.changes = holds, changes
+        self.holds, self.changes, self.attendance = holds, changes, attendance
 
     async def tell(self, request: BookingRequest, progress: Progress) -> None:
         """Tell the requester (for the hold and change use cases); a failure is logged, never raised."""
@@ -177,6 +179,8 @@ class BookingService:
         await self.ledger.set_status(request.id, Status.BOOKED)
         if self.changes is not None and plan.slots:
             await self.changes.add_booking(request.requester, request.id, min(s.start for s in plan.slots))
+        if self.attendance is not None and plan.slots:
+            await self.attendance.expect(request.id, max(s.end for s in plan.slots))
         tz = roster.mu.time_zone
         await self._tell(request, Progress(request_id=request.id, status=Status.BOOKED, time_zone=tz,
                                            text=f"Booked {request.title}: {describe_plan(plan, tz)}",

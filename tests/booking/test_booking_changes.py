@@ -31,6 +31,7 @@ from handlers.booking.blocks import (
     ACTION_RETRY,
     ACTION_RETRY_RELAXED,
 )
+from handlers.booking.notifier import SlackAttendancePrompt
 from services.adapters.booking.invites import SmtpInviteSender
 from services.adapters.booking.redis_changes import RedisAttendance, RedisChanges, RedisHolds
 from services.adapters.slack.directory import SlackDirectory
@@ -82,8 +83,9 @@ class Desk:
         self.client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)
         rig.service.notifier = SlackProgressNotifier(self.client)
         fake.users_by_email["sup1@example.com"] = FACILITATOR
-        self.attendance = AttendanceDesk(rig.registers, RedisAttendance(redis, rig.keys), rig.ledger, rig.data,
-                                         SlackDirectory(self.client), rig.clock, schedulers=schedulers)
+        rig.service.attendance = marks = RedisAttendance(redis, rig.keys)
+        self.attendance = AttendanceDesk(rig.registers, marks, rig.ledger, rig.data, SlackDirectory(self.client),
+                                         rig.clock, schedulers=schedulers)
         self.app = AsyncApp(client=self.client, signing_secret=signed.SIGNING_SECRET, process_before_response=True)
 
         async def units() -> list[Any]:
@@ -528,3 +530,29 @@ async def test_the_facilitator_marks_attendance_after_the_session_and_the_csv_sa
     assert rows["t1-a2"][10:12] == ["no-show", FACILITATOR]
     assert rows["t1-a3"][10:] == ["no", "", ""]
     assert rows["t1-a0"][6] == "Big room"
+
+
+async def test_the_facilitator_is_asked_once_after_the_last_session(desk: Desk):
+    rig = desk.rig
+    await rig.service.submit(request("p1", requester=REQUESTER, title="Blue sync"))
+    await desk.run_queue()
+    (activity,) = await rig.activities.activities("mu1", *WEEK)
+    prompt = SlackAttendancePrompt(desk.client)
+    assert await desk.attendance.prompt_due(prompt) == []  # not over yet
+    rig.clock.advance(activity.end - rig.clock.now())
+    assert await desk.attendance.prompt_due(prompt) == ["p1"]
+    assert await desk.attendance.prompt_due(prompt) == []  # asked once
+    (opened,) = [c for c in desk.fake.calls_to("conversations.open") if c.body["users"] == FACILITATOR]
+    (asked,) = [p for p in desk.posts() if p["text"] == "Attendance register of Blue sync"]
+    assert_valid_blocks(asked["blocks"])
+    assert "please mark who attended" in json.dumps(asked["blocks"])
+    assert json.dumps(asked["blocks"]).count(ACTION_NO_SHOW) == 4
+    assert opened is not None
+
+
+async def test_a_cancelled_booking_asks_nobody(desk: Desk):
+    value, _ = await _booked_and_listed(desk, "p2")
+    (activity,) = await desk.rig.activities.activities("mu1", *WEEK)
+    await desk.click(ACTION_CHANGE_CANCEL, value)
+    desk.rig.clock.advance(activity.end - desk.rig.clock.now() + timedelta(hours=1))
+    assert await desk.attendance.prompt_due(SlackAttendancePrompt(desk.client)) == []

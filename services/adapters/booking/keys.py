@@ -135,3 +135,8 @@ class BookingKeys:
     def external_ids(self, system: str) -> str:
         """HASH our key -> the id ``system`` (graph, genesys) gave it, so a cancel after a restart finds it."""
         return f"{self._base}:external:{system}"
+
+    @property
+    def attendance_due(self) -> str:
+        """ZSET request id by when to ask its facilitator for attendance (the last session's end)."""
+        return f"{self._base}:attendance:due"

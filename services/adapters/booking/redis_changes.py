@@ -138,6 +138,17 @@ class RedisAttendance:
         raw = await self.redis.hgetall(self.keys.attendance(request_id))
         return {_text(k): AttendanceMark.model_validate_json(v) for k, v in raw.items()}
 
+    async def expect(self, request_id: str, after: datetime) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(self.keys.attendance_due, {request_id: after.timestamp()})
+            pipe.pexpire(self.keys.attendance_due, self.ttl_ms)
+            await pipe.execute()
+
+    async def take_due(self, now: datetime) -> Sequence[str]:
+        due = [_text(i) for i in await self.redis.zrangebyscore(self.keys.attendance_due, "-inf", now.timestamp())]
+        # ZREM answers 1 to one caller only: each register is given out once.
+        return [rid for rid in due if await self.redis.zrem(self.keys.attendance_due, rid)]
+
 
 class RedisExternalIds:
     def __init__(self, redis: Redis, keys: BookingKeys, system: str, ttl: timedelta = BOOKING_TTL) -> None:
