@@ -22,8 +22,9 @@ def _text(value: object) -> str:
 # Keep a hold unless its outcome is already recorded (a hold decided once is never revived).
 _ADD_HOLD = """
 if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
-redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])  -- a re-delivered request keeps its first expiry
+end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return 1
