@@ -40,7 +40,7 @@ from services.booking.ports import (
     RoomCalendar,
     RoomTaken,
 )
-from services.booking.service import BookingService, describe_plan
+from services.booking.service import RESUME_AFTER, BookingService, describe_plan
 from services.domain.model import Roster
 from services.domain.slots import REASON_TEXT
 
@@ -255,10 +255,11 @@ class BookingChanges:
             return ChangeDone(None, now=False, slots=slots, refused=f"{request.title} is {status or 'not booked'}; "
                                                                     "nothing changed.")
         status = await self.service.ledger.status(request.id)
-        if outcome.action is ChangeAction.CANCELLED and status == Status.BOOKED:
+        stale = self.service.clock.now() - outcome.at >= RESUME_AFTER  # else the first click is still at it
+        if outcome.action is ChangeAction.CANCELLED and status == Status.BOOKED and stale:
             log.warning("cancel of %s was cut short; finishing it", request.id)
             await self._apply_cancel(request, outcome)
-        elif outcome.action is ChangeAction.RESCHEDULED and outcome.new_revision is None:
+        elif outcome.action is ChangeAction.RESCHEDULED and outcome.new_revision is None and stale:
             log.warning("reschedule of %s was cut short; finishing it", request.id)
             return await self._apply_move(request, outcome, fresh=False)
         return ChangeDone(outcome, now=False, slots=slots)

@@ -31,7 +31,7 @@ from services.booking.ports import (
     RoomCalendar,
     Span,
 )
-from services.booking.service import BookingService, attempt_of, base_id
+from services.booking.service import RESUME_AFTER, BookingService, attempt_of, base_id
 from services.domain.states import ActivityCategory
 from services.ports import Clock
 
@@ -148,7 +148,8 @@ class HoldDesk:
             return None
         status = await self.service.ledger.status(request_id)
         request = await self.service.ledger.request(request_id)
-        if outcome.action is HoldAction.BOOKED and status == Status.HELD:
+        stale = self.service.clock.now() - outcome.at >= RESUME_AFTER
+        if outcome.action is HoldAction.BOOKED and status == Status.HELD and stale:
             # The Book click was recorded but its write-back did not finish (a crash): finish it now.
             log.warning("Book of %s was cut short; finishing the write-back", request_id)
             status = await self._write_back(request_id)

@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from services.booking.display import slots_text
 from services.booking.model import (
@@ -44,6 +45,9 @@ from services.ports import Clock
 
 log = logging.getLogger(__name__)
 _ATTEMPT = re.compile(r"~(\d+)$")
+#: A click recorded but not finished this long ago was cut short (a crash): the next click finishes it.
+#: Younger, it is still running (a double click): the second click only says what the first did.
+RESUME_AFTER = timedelta(minutes=1)
 
 
 def attempt_of(request_id: str) -> int:

@@ -4,6 +4,7 @@ parsed with icalendar, time on a ManualClock. Every message the bot answers with
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -440,7 +441,10 @@ async def test_a_cancel_cut_short_is_finished_by_the_next_click_without_repeatin
     # The activity and the room went before the mail failed; the booking is not cancelled yet.
     assert await rig.activities.activities("mu1", *WEEK) == []
     assert await rig.ledger.status("k1") == Status.BOOKED
-    answer = await desk.click(ACTION_CHANGE_CANCEL, value)  # the requester clicks again
+    await desk.click(ACTION_CHANGE_CANCEL, value)  # at once: it may still be running, so it is left alone
+    assert await rig.ledger.status("k1") == Status.BOOKED
+    rig.clock.advance(timedelta(minutes=2))
+    answer = await desk.click(ACTION_CHANGE_CANCEL, value)  # the requester clicks again later
     assert f"k1 was already cancelled by <@{REQUESTER}>" in text_of(answer)
     assert await rig.ledger.status("k1") == Status.CANCELLED
     assert [i.method for i in rig.invites.sent if i.uid == "k1:0:0@booking"] == ["REQUEST", "CANCEL"]
@@ -456,6 +460,7 @@ async def test_a_book_cut_short_is_finished_by_the_next_click(desk: Desk):
     with pytest.raises(ConnectionError):
         await desk.holds.book("b1", by=REQUESTER)
     assert await rig.ledger.status("b1") == Status.HELD
+    rig.clock.advance(timedelta(minutes=2))
     answer = await desk.click(ACTION_HOLD_BOOK, "b1")
     assert f"Crash sync was already booked by <@{REQUESTER}>" in text_of(answer)
     assert await rig.ledger.status("b1") == Status.BOOKED
@@ -556,3 +561,19 @@ async def test_a_cancelled_booking_asks_nobody(desk: Desk):
     await desk.click(ACTION_CHANGE_CANCEL, value)
     desk.rig.clock.advance(activity.end - desk.rig.clock.now() + timedelta(hours=1))
     assert await desk.attendance.prompt_due(SlackAttendancePrompt(desk.client)) == []
+
+
+async def test_a_double_clicked_book_writes_back_once(desk: Desk):
+    rig = desk.rig
+    await rig.service.submit(request("d1", type_id="confirm", requester=REQUESTER, title="Double sync"))
+    await desk.run_queue()
+    before = len(desk.fake.webhook_posts)
+    await asyncio.gather(*(desk.app.async_dispatch(signed.bolt_request(desk.click_body(ACTION_HOLD_BOOK, "d1",
+                                                                                     REQUESTER)))
+                           for _ in range(2)))
+    answers = (await desk.fake.wait_for("webhook", before + 2))[before:]
+    notes = sorted(text_of(a) for a in answers)
+    assert sum(f"<@{REQUESTER}> booked Double sync." in n for n in notes) == 1
+    assert sum("Double sync was already booked by" in n for n in notes) == 1
+    assert [i.uid for i in rig.invites.sent] == ["d1:0:0@booking"]
+    assert len([a for a in await rig.activities.activities("mu1", *WEEK) if a.key.startswith("d1:")]) == 1
