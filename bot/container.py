@@ -18,6 +18,7 @@ from services import log_context
 from services.adapters.booking.graph import GraphRoomCalendar
 from services.adapters.booking.invites import ConsoleInviteSender, SmtpInviteSender
 from services.adapters.booking.keys import BookingKeys
+from services.adapters.booking.redis_changes import RedisExternalIds
 from services.adapters.booking.redis_stores import RedisActivityLog
 from services.adapters.email.mailer import ConsoleMailer, SmtpMailer, SmtpSettings
 from services.adapters.genesys import GenesysSource
@@ -169,7 +170,8 @@ def build_booking(settings: Settings, config: OrgConfig, redis: Redis, source: W
         graph = GraphRoomCalendar(httpx.AsyncClient(timeout=20), tenant_id=settings.graph_tenant_id or "",
                                   client_id=settings.graph_client_id or "", client_secret=settings.graph_client_secret,
                                   mailboxes=mailboxes, clock=clock, graph_url=settings.graph_url,
-                                  login_url=settings.graph_login_url)
+                                  login_url=settings.graph_login_url,
+                                  ids=RedisExternalIds(redis, BookingKeys(settings.redis_prefix), "graph"))
         rooms = calendars = graph
         where = f"rooms and facilitators' free/busy in Microsoft Graph ({len(mailboxes)} room mailboxes)"
     activities: ActivityWriter | None = None
@@ -177,7 +179,8 @@ def build_booking(settings: Settings, config: OrgConfig, redis: Redis, source: W
     people: GenesysPeopleSchedules | None = None
     if genesys is not None:
         local = RedisActivityLog(redis, BookingKeys(settings.redis_prefix))
-        activities = GenesysActivityWriter(genesys.coaching(), local)
+        activities = GenesysActivityWriter(genesys.coaching(), local,
+                                           RedisExternalIds(redis, BookingKeys(settings.redis_prefix), "genesys"))
         demand = GenesysDemand(genesys.client, clock, structure=genesys.structure)
         genesys.on_forecast_changed(demand.forecast_changed)
         genesys.on_schedule_changed(demand.schedule_changed)

@@ -17,7 +17,9 @@ from aiohttp import web
 from pydantic import SecretStr
 from slack_bolt.async_app import AsyncApp
 
+from bot.booking_wiring import BookingStack
 from bot.container import (
+    ChatWiring,
     build_booking,
     build_chat,
     build_mailer,
@@ -31,6 +33,7 @@ from bot.scheduler import build_scheduler
 from bot.settings import Settings
 from handlers.app import build_app
 from handlers.booking import BookingHandlerDeps, SlackProgressNotifier
+from handlers.booking.notifier import SlackAttendancePrompt
 from handlers.deps import HandlerDeps
 from handlers.http import HealthChecks, build_web_app
 from handlers.socket_mode import socket_connected, socket_mode_handler
@@ -39,12 +42,15 @@ from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_stores import RedisTemplates
 from services.adapters.redis.replicas import RedisReplicaRegistry
 from services.adapters.redis.store import RedisStore
+from services.booking.attendance import AttendanceDesk
+from services.booking.holds import HoldDesk
 from services.booking.intake import BookingIntake
 from services.booking.ports import ProgressNotifier
 from services.booking.recurring import RecurringTemplates
 from services.clock import SystemClock
-from services.config import ConfigError
+from services.config import ConfigError, OrgConfig
 from services.dispatch import OutboxDispatcher
+from services.domain.model import Person
 from services.incident_actions import IncidentActions
 from services.monitor import Monitor
 from services.queries import AdherenceQueries
@@ -104,6 +110,8 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
                                 drain_every=config.monitor.tick)
     scheduler.add_job(_templates_job(intake, clock), "interval", hours=1, id="booking-templates",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+    scheduler.add_job(_holds_job(bookings.holds), "interval", minutes=1, id="booking-holds", max_instances=1,
+                      coalesce=True)
     scheduler.start()
     stop_worker = asyncio.Event()
     worker = asyncio.create_task(bookings.service.run(f"booking-{monitor.replica_id}", stop_worker))
@@ -115,10 +123,16 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
         actions = IncidentActions(store=store, rosters=monitor.roster, directory=chat.directory, clock=clock,
                                   exception_writer=source.exception_writer)
         queries = AdherenceQueries(monitor=monitor, store=store, directory=chat.directory, clock=clock)
+        schedulers = await _scheduler_ids(config, bookings, chat)
+        attendance = AttendanceDesk(bookings.registers, bookings.attendance, bookings.service.ledger, bookings.data,
+                                    chat.directory, clock, schedulers=schedulers)
+        scheduler.add_job(_attendance_job(attendance, SlackAttendancePrompt(chat.client)), "interval", minutes=5,
+                          id="booking-attendance", max_instances=1, coalesce=True)
         booking_deps = BookingHandlerDeps(
             service=intake, rosters=bookings.data, units=source.workforce.management_units, config=bookings.config,
-            clock=clock, registers=bookings.registers,
-            trainers={p: config.people[p].name for p in bookings.config.trainers if p in config.people})
+            clock=clock, registers=bookings.registers, schedulers=schedulers,
+            trainers={p: config.people[p].name for p in bookings.config.trainers if p in config.people},
+            holds=bookings.holds, changes=bookings.changes, attendance=attendance)
         slack_app = build_app(HandlerDeps(actions, queries, clock, booking=booking_deps, after_action=drain),
                               signing_secret=_secret(settings.slack_signing_secret), token=None, client=chat.client)
         if http:
@@ -173,6 +187,42 @@ def _templates_job(intake: BookingIntake, clock: SystemClock) -> Callable[[], Aw
             log.info("recurring templates queued %d request(s) for new periods", len(queued))
 
     return run
+
+
+def _attendance_job(attendance: AttendanceDesk, prompt: SlackAttendancePrompt) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        asked = await attendance.prompt_due(prompt)
+        if asked:
+            log.info("asked the facilitators of %d booking(s) to mark attendance", len(asked))
+
+    return run
+
+
+def _holds_job(holds: HoldDesk) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        released = await holds.expire_due()
+        if released:
+            log.info("released %d tentative hold(s) that were not booked in time", len(released))
+
+    return run
+
+
+async def _scheduler_ids(config: OrgConfig, bookings: BookingStack, chat: ChatWiring) -> frozenset[str]:
+    """Slack ids of ``[booking] schedulers`` (config id, else looked up by email); the use cases get them too."""
+    ids = set(bookings.holds.schedulers)
+    for key in bookings.config.schedulers:
+        person = config.people[key]
+        if person.slack_user_id:
+            continue
+        found = await chat.directory.user_id_for(Person(key, person.name, person.email))
+        if found:
+            ids.add(found)
+        else:
+            log.warning("scheduler %s has no slack_user_id and %s is not found in Slack", key, person.email)
+    if not bookings.config.schedulers:
+        log.warning("no [booking] schedulers configured: only requesters may cancel their own queued requests")
+    bookings.holds.schedulers = bookings.changes.schedulers = frozenset(ids)
+    return frozenset(ids)
 
 
 async def _always_true() -> bool:

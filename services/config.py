@@ -242,6 +242,9 @@ class OrgConfig(_Section):
         for person in self.booking.trainers:
             if person not in known:
                 raise ValueError(f"booking.trainers: {person!r} is not defined under [people]")
+        for person in self.booking.schedulers:
+            if person not in known:
+                raise ValueError(f"booking.schedulers: {person!r} is not defined under [people]")
         return self
 
     def unit(self, mu_id: str | None) -> UnitConfig:

@@ -177,7 +177,7 @@ async def test_queue_buttons_retry_relaxed_and_cancel(slack: SlackBooking):
         await slack.rig.service.submit(request(rid, earliest_minute=5 * 60, latest_minute=6 * 60))
     while await slack.rig.service.process_next("w1"):
         pass
-    await slack.command("/book-meeting", "queue")
+    await slack.command("/book-meeting", "queue", user=SCHEDULER)
     (shown,) = await slack.fake.wait_for("webhook")
     assert_valid_blocks(shown["blocks"])
     assert json.dumps(shown["blocks"]).count(ACTION_RETRY_RELAXED) == 2
