@@ -63,6 +63,7 @@ class IncidentView:
     now: datetime
     card_link: str | None = None
     team_channel: str | None = None  # post in the team's channel instead of the supervisors' DM
+    state_lost_at: datetime | None = None  # Redis lost its state then: this card may repeat an earlier one
 
 
 @dataclass(frozen=True, slots=True)
