@@ -3,7 +3,9 @@
 An entry is a few steps, each on one channel (chat, email, coaching, wfm). Steps of one incident run
 in stream order per channel, not across channels: an SMTP outage holds back that incident's later
 emails, never its card update or its coaching tier. A failed step is retried with backoff (by the
-injected clock). Every step is recorded as delivered when done, and the entry is acknowledged and
+injected clock, doubling up to ``max_backoff``) for as long as ``give_up_after``, then parked in
+the audit trail and logged; a step that cannot succeed (``DeliveryError.retryable`` False) is parked
+at once. Every step is recorded as delivered when done, and the entry is acknowledged and
 removed only when all its steps are, so a restart repeats nothing that finished. Grouped (storm)
 cards to post or refresh are recorded in Redis before the entry asking for them is acknowledged.
 """
@@ -55,12 +57,14 @@ class _Step:
 class OutboxDispatcher:
     def __init__(self, *, store: RedisStore, chat: ChatPort, email: EmailPort, coaching: CoachingPort,
                  rosters: RosterLookup, clock: Clock, config: OrgConfig, consumer: str = "dispatcher",
-                 exception_writer: ExceptionWriter | None = None, max_attempts: int = 8,
-                 backoff: timedelta = timedelta(seconds=5), lost_window: timedelta = timedelta(minutes=1)) -> None:
+                 exception_writer: ExceptionWriter | None = None, backoff: timedelta = timedelta(seconds=5),
+                 max_backoff: timedelta = timedelta(minutes=5), give_up_after: timedelta = timedelta(hours=24),
+                 lost_window: timedelta = timedelta(minutes=1)) -> None:
         self.store, self.chat, self.email, self.coaching = store, chat, email, coaching
         self.rosters, self.clock, self.config = rosters, clock, config
         self.consumer, self.exception_writer = consumer, exception_writer
-        self.max_attempts, self.backoff, self.lost_window = max_attempts, backoff, lost_window
+        self.backoff, self.max_backoff, self.give_up_after = backoff, max_backoff, give_up_after
+        self.lost_window = lost_window
         self._lock = asyncio.Lock()  # one drain at a time in this process (the tick job also drains)
         self.state_lost_at: datetime | None = None  # when Redis was found emptied (cards say so)
 
@@ -121,11 +125,13 @@ class OutboxDispatcher:
             log.error("giving up delivering %s: %s (retrying cannot help)", entry.delivery_key, error)
             await self.store.give_up(mu_id, entry)
             return
-        if attempts >= self.max_attempts:
-            log.error("giving up delivering %s after %d attempts: %s", entry.delivery_key, attempts, error)
+        age = self.clock.now() - entry.event.at
+        if age >= self.give_up_after:  # an outage this long: the alert is stale, say so and park it
+            log.error("giving up delivering %s after %d attempts over %s: %s", entry.delivery_key, attempts, age,
+                      error)
             await self.store.give_up(mu_id, entry)
             return
-        delay = self.backoff * (2 ** (attempts - 1))
+        delay = min(self.max_backoff, self.backoff * (2 ** min(attempts - 1, 20)))
         log.warning("delivery of %s failed (attempt %d, retry in %s): %s", entry.delivery_key, attempts, delay, error)
         await self.store.schedule_retry(mu_id, entry.entry_id, attempts, self.clock.now() + delay)
 

@@ -80,6 +80,9 @@ def incident_card(view: IncidentView, *, mentions: Sequence[str] = ()) -> Render
     if mentions:
         blocks.append({"type": "context", "block_id": f"for.{version}",
                        "elements": [mrkdwn("For " + " ".join(f"<@{m}>" for m in mentions[:20]))]})
+    if view.state_lost_at is not None:  # the earlier card (if any) could not be found to update it
+        blocks.append({"type": "context", "block_id": f"lost.{version}", "elements": [mrkdwn(
+            f":warning: State was lost at {slack_time(view.state_lost_at)}; this may repeat an earlier alert.")]})
     blocks.append({"type": "section", "block_id": f"facts.{version}", "fields": fields})
     blocks.append({"type": "section", "block_id": f"status.{version}",
                    "text": mrkdwn(truncate(status_sentence(view, slack_time, escape), 3000))})

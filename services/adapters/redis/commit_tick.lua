@@ -62,7 +62,7 @@ for _ = 1, n do
     end
   end
   if not rejected_set[agent] then
-    redis.call('XADD', KEYS[3], 'MINID', '~', minid, '*', 'kind', kind, 'incident', incident_id,
+    redis.call('XADD', KEYS[3], 'MINID', minid, '*', 'kind', kind, 'incident', incident_id,
                'agent', agent, 'event', body)
     audited = true
     if to_outbox == '1' then

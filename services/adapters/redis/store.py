@@ -326,7 +326,7 @@ class RedisStore:
         keys = self.keys(mu_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             fields: dict[Any, Any] = dict(audit)
-            pipe.xadd(keys.audit, fields, minid=self._audit_minid(), approximate=True)
+            pipe.xadd(keys.audit, fields, minid=self._audit_minid(), approximate=False)
             pipe.pexpire(keys.audit, int(self.audit_ttl.total_seconds() * 1000))
             pipe.delete(keys.retry(entry_id))
             pipe.xack(keys.outbox, OUTBOX_GROUP, entry_id)
