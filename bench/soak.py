@@ -194,17 +194,19 @@ async def memory_of(redis: Redis, keys: list[str]) -> int:
     return total
 
 
-async def main() -> None:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--agents", type=int, default=2000)
     parser.add_argument("--units", type=int, default=2)
     parser.add_argument("--out-share", type=float, default=0.15, help="share of agents going Away once a day")
     parser.add_argument("--day-seconds", type=float, default=10.0, help="real seconds per simulated day")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
 
+
+async def soak(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
     scale = timedelta(days=1).total_seconds() / args.day_seconds
-    redis: Redis = Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), decode_responses=True)
+    redis: Redis = Redis.from_url(redis_url, decode_responses=True)
     prefix = f"soak-{uuid.uuid4().hex[:8]}"
     clock = ManualClock(T0)
     config = OrgConfig(monitor=MonitorConfig(tick=TICK))
@@ -267,7 +269,8 @@ async def main() -> None:
         half = len(keys_per_day) // 2
         info = await redis.info("memory")
         result: dict[str, Any] = {
-            "days": args.days, "agents": args.agents, "units": args.units, "day_seconds": args.day_seconds,
+            "prefix": prefix, "days": args.days, "agents": args.agents, "units": args.units,
+            "day_seconds": args.day_seconds,
             "scale": round(scale), "ticks_per_day": int((SHIFT[1] - SHIFT[0] + 2 * TICK) / TICK) + 1,
             "episodes_per_day": round(sum(episodes) / len(episodes), 1),
             "delivered": deliveries.counts,
@@ -286,12 +289,17 @@ async def main() -> None:
             "server_used_memory_mb": round(int(info["used_memory"]) / 1e6, 1),
             "wall_s": round(time.monotonic() - started, 1),
         }
-        print(json.dumps(result))
+        return result
     finally:
         keys = await our_keys(redis, prefix)
         for start in range(0, len(keys), 1000):
             await redis.delete(*keys[start:start + 1000])
         await redis.aclose()
+
+
+async def main() -> None:
+    result = await soak(parse_args(), os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -13,8 +13,9 @@ from redis.asyncio import Redis
 
 from services.adapters.redis.store import RedisStore
 from services.dispatch import OutboxDispatcher
+from services.domain.escalation import IncidentStatus, close
 from services.domain.states import Presence, RoutingStatus
-from services.ports import MessageRef, StormView
+from services.ports import MessageRef, StormView, TrackChange
 from tests.monitor.scripted import Recorder
 from tests.monitor.test_monitor_on_redis import TICK, Rig, at
 
@@ -83,6 +84,29 @@ async def test_every_per_incident_key_expires_on_its_own(redis_client: Redis, re
     # No hash that grows with incidents is left: the remaining hashes are bounded by the roster or a day.
     hashes = [k for k in found if await redis_client.type(k) == "hash"]
     assert hashes and all(h.endswith((":tracks", ":status")) or ":out:" in h for h in hashes), hashes
+
+
+async def test_a_rejected_change_does_not_shift_the_closed_keys_of_the_others(redis_client: Redis,
+                                                                             redis_prefix: str) -> None:
+    rig = Rig(redis_client, redis_prefix, agents=3)
+    for agent in ("a0", "a1"):
+        rig.source.set_state(agent, Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
+    await rig.run_until(2)
+    tracks = await rig.store.load_tracks("mu-1")
+    changes, events = [], []
+    for agent, stale in (("a0", True), ("a1", False)):  # a0 was changed meanwhile: its write is refused
+        track = tracks[agent]
+        assert track.incident is not None
+        _, event = close(track.incident, IncidentStatus.RESOLVED, rig.clock.now())
+        changes.append(TrackChange(agent, track.version - 1 if stale else track.version, None))
+        events.append(event)
+    result = await rig.store.commit("mu-1", changes=changes, events=events, day=at(0).date())
+    assert result.rejected == {"a0"}
+    a0, a1 = (tracks[a].incident for a in ("a0", "a1"))
+    assert a0 is not None and a1 is not None
+    assert await rig.store.closed_incident("mu-1", a0.id) is None
+    stored = await rig.store.closed_incident("mu-1", a1.id)
+    assert stored is not None and stored.id == a1.id and stored.status is IncidentStatus.RESOLVED
 
 
 async def test_the_audit_trail_is_trimmed_by_age(redis_client: Redis, redis_prefix: str) -> None:
