@@ -5,15 +5,22 @@ its state says so."""
 from __future__ import annotations
 
 import asyncio
+import json
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from aiosmtpd.smtp import SMTP
 from redis.asyncio import Redis
 
+from handlers.blocks.incident_card import incident_card
+from handlers.blocks.storm_card import storm_card
 from services.domain.states import Presence, RoutingStatus
 from tests.email.smtp_server import Inbox, serve
+from tests.slack.blockkit import assert_valid_blocks
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.rig import MU
+from tests.slack.samples import T0, incident, storm, view, with_card
 from tests.slack.test_end_to_end import World, card_text
 
 pytestmark = pytest.mark.redis
@@ -74,3 +81,15 @@ async def test_a_card_posted_after_redis_lost_its_state_says_it_may_repeat_an_al
     finally:
         server.close()
         await server.wait_closed()
+
+
+def test_both_card_kinds_say_state_was_lost_in_valid_block_kit() -> None:
+    lost = T0 + timedelta(minutes=3)
+    single = replace(view(with_card(incident()), T0 + timedelta(minutes=9)), state_lost_at=lost)
+    grouped = storm(3)
+    grouped = replace(grouped, incidents=[replace(v, state_lost_at=lost) for v in grouped.incidents])
+    for blocks in (incident_card(single).blocks, storm_card(grouped).blocks):
+        assert_valid_blocks(blocks)
+        assert "State was lost at <!date^" in json.dumps(blocks) and "|09:03 UTC>" in json.dumps(blocks)
+    for blocks in (incident_card(replace(single, state_lost_at=None)).blocks, storm_card(storm(3)).blocks):
+        assert "State was lost" not in json.dumps(blocks)
