@@ -1,8 +1,9 @@
 """Deliver incident events from the outbox: cards, emails, coaching appointments, WFM write-backs.
 
-An entry is a few steps, each on one channel (chat, email, coaching, wfm). Steps of one incident run
-in stream order per channel, not across channels: an SMTP outage holds back that incident's later
-emails, never its card update or its coaching tier. A failed step is retried with backoff (by the
+An entry is a few steps, each on one channel (chat, email, coaching, wfm). Each channel is a lane of
+its own, run side by side with the others; steps of one incident run in stream order per channel,
+not across channels: an SMTP outage (refused or hanging) holds back that incident's later emails,
+never its card update or its coaching tier. A failed step is retried with backoff (by the
 injected clock, doubling up to ``max_backoff``) for as long as ``give_up_after``, then parked in
 the audit trail and logged; a step that cannot succeed (``DeliveryError.retryable`` False) is parked
 at once. Every step is recorded as delivered when done, and the entry is acknowledged and
@@ -54,6 +55,17 @@ class _Step:
     run: Callable[[], Awaitable[object]]
 
 
+@dataclass(slots=True)
+class _Work:
+    """One outbox entry being delivered in this drain."""
+
+    entry: OutboxEntry
+    attempts: int
+    backing_off: bool
+    remaining: int = 0  # its steps not delivered by the end of this drain
+    error: Exception | None = None
+
+
 class OutboxDispatcher:
     def __init__(self, *, store: RedisStore, chat: ChatPort, email: EmailPort, coaching: CoachingPort,
                  rosters: RosterLookup, clock: Clock, config: OrgConfig, consumer: str = "dispatcher",
@@ -85,40 +97,50 @@ class OutboxDispatcher:
     async def _drain(self, mu_ids: list[str]) -> DrainReport:
         delivered = failed = waiting = 0
         for mu_id in mu_ids:
-            blocked: set[tuple[str, str]] = set()  # (incident, channel) with an earlier step undelivered
+            work: list[_Work] = []
+            lanes: dict[str, list[tuple[_Work, _Step]]] = {}
             for entry in await self.store.read_outbox(mu_id, self.consumer):
-                incident_id = entry.event.incident.id
                 if await self.store.was_delivered(mu_id, entry.delivery_key):
                     await self.store.mark_delivered(mu_id, entry, self.clock.now())
                     continue
                 attempts, next_at = await self.store.retry_state(mu_id, entry.entry_id)
-                backing_off = next_at is not None and self.clock.now() < next_at
-                remaining, error = 0, None
+                item = _Work(entry, attempts, next_at is not None and self.clock.now() < next_at)
+                work.append(item)
                 for step in self._steps(mu_id, entry):
-                    key = f"{entry.delivery_key}:{step.name}"
-                    if await self.store.was_delivered(mu_id, key):
-                        continue
-                    if backing_off or (incident_id, step.channel) in blocked:
-                        blocked.add((incident_id, step.channel))
-                        remaining += 1
-                        continue
-                    try:
-                        await step.run()
-                    except Exception as failure:  # every adapter failure is retried the same way
-                        error = error or failure
-                        blocked.add((incident_id, step.channel))
-                        remaining += 1
-                        continue
-                    await self.store.mark_step_delivered(mu_id, key, self.clock.now())
-                if remaining == 0:
-                    await self.store.mark_delivered(mu_id, entry, self.clock.now())
+                    lanes.setdefault(step.channel, []).append((item, step))
+            # One lane per channel, side by side: a slow or failing channel holds back only itself.
+            await asyncio.gather(*(self._lane(mu_id, lane) for lane in lanes.values()))
+            for item in work:
+                if item.remaining == 0:
+                    await self.store.mark_delivered(mu_id, item.entry, self.clock.now())
                     delivered += 1
-                elif error is not None:
+                elif item.error is not None:
                     failed += 1
-                    await self._retry_later(mu_id, entry, attempts + 1, error)
+                    await self._retry_later(mu_id, item.entry, item.attempts + 1, item.error)
                 else:
                     waiting += 1
         return DrainReport(delivered, failed, waiting)
+
+    async def _lane(self, mu_id: str, lane: list[tuple[_Work, _Step]]) -> None:
+        """One channel's steps in stream order; an incident's later steps wait behind its undelivered one."""
+        blocked: set[str] = set()
+        for item, step in lane:
+            incident_id = item.entry.event.incident.id
+            key = f"{item.entry.delivery_key}:{step.name}"
+            if await self.store.was_delivered(mu_id, key):
+                continue
+            if item.backing_off or incident_id in blocked:
+                blocked.add(incident_id)
+                item.remaining += 1
+                continue
+            try:
+                await step.run()
+            except Exception as failure:  # every adapter failure is retried the same way
+                item.error = item.error or failure
+                blocked.add(incident_id)
+                item.remaining += 1
+                continue
+            await self.store.mark_step_delivered(mu_id, key, self.clock.now())
 
     async def _retry_later(self, mu_id: str, entry: OutboxEntry, attempts: int, error: Exception) -> None:
         if isinstance(error, DeliveryError) and not error.retryable:

@@ -15,7 +15,7 @@ from services.adapters.redis.store import RedisStore
 from services.dispatch import OutboxDispatcher
 from services.domain.escalation import IncidentStatus, close
 from services.domain.states import Presence, RoutingStatus
-from services.ports import MessageRef, StormView, TrackChange
+from services.ports import IncidentView, MessageRef, StormView, TrackChange
 from tests.monitor.scripted import Recorder
 from tests.monitor.test_monitor_on_redis import TICK, Rig, at
 
@@ -197,3 +197,32 @@ async def test_an_emptied_redis_is_noticed_logged_and_counted_and_the_outbox_rec
     restarted = rig.new_dispatcher()
     await restarted.drain(["mu-1"])
     assert restarted.state_lost_at == at(6.25) and restarted.store.state_losses == 0
+
+
+async def test_a_hanging_mail_server_does_not_hold_back_the_card_update(redis_client: Redis,
+                                                                       redis_prefix: str) -> None:
+    rig = Rig(redis_client, redis_prefix)
+    release = asyncio.Event()
+    hanging: list[str] = []
+
+    async def hang(view: IncidentView) -> None:  # connects, then never answers (until released)
+        hanging.append(view.incident.id)
+        await release.wait()
+        raise TimeoutError("SMTP timed out")
+
+    rig.recorder.send_escalation_email = hang  # type: ignore[method-assign]
+    rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
+    await rig.run_until(14.9)
+    await rig.monitor.tick()  # 15:00: the email tier fires
+    drain = asyncio.create_task(rig.dispatcher.drain(["mu-1"]))
+    while not hanging:
+        await asyncio.sleep(0.01)
+    for _ in range(100):  # the chat lane finishes while the email lane still hangs
+        if rig.recorder.kinds()[-1:] == ["update_card:open"]:
+            break
+        await asyncio.sleep(0.01)
+    assert rig.recorder.kinds() == ["post_card", "update_card:open"] and not drain.done()
+    release.set()
+    await drain
+    assert rig.recorder.kinds() == ["post_card", "update_card:open"]  # the email is retried later, alone
+    assert await redis_client.xlen(rig.store.keys("mu-1").outbox) == 1
