@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from services.booking.cli import add_book_arguments
+from bot.book import add_book_arguments
 from services.config import ConfigError
 
 DESCRIPTION = """\
@@ -62,12 +62,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         _parser().print_help()
         return 2
+    from bot.logs import configure_logging, secret_values
     from bot.settings import load_settings
 
     try:
         settings = load_settings()
-        logging.basicConfig(level=(args.log_level or settings.log_level).upper(),
-                            format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+        configure_logging(args.log_level or settings.log_level, settings.log_format, secret_values(settings))
         # APScheduler logs every run at INFO; at the demo's speed that drowns everything else.
         logging.getLogger("apscheduler").setLevel(logging.ERROR if args.command == "demo" else logging.WARNING)
         if args.command == "demo":

@@ -11,8 +11,10 @@ import httpx
 from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.booking_wiring import BookingStack, build_stack
 from bot.settings import Settings
 from handlers.blocks.renderer import BlockKitRenderer
+from services import log_context
 from services.adapters.booking.graph import GraphRoomCalendar
 from services.adapters.booking.invites import ConsoleInviteSender, SmtpInviteSender
 from services.adapters.booking.keys import BookingKeys
@@ -25,7 +27,6 @@ from services.adapters.slack.chat import SlackChat
 from services.adapters.slack.client import make_web_client
 from services.adapters.slack.console import ConsoleChat
 from services.adapters.slack.directory import SlackDirectory
-from services.booking.cli import BookingStack, build_stack
 from services.booking.coaching import SearchingCoachingPort
 from services.booking.config import BookingConfig
 from services.booking.ports import ActivityWriter, InviteSender, ProgressNotifier, RoomCalendar
@@ -109,7 +110,8 @@ class SourceWiring:
         await self.genesys.start()
 
         async def evaluate_now(mu_id: str, state: AgentState) -> None:
-            await monitor.on_state_change(mu_id, state)  # a pushed change is evaluated when it arrives
+            with log_context.bound(mu_id=mu_id, agent_id=state.agent_id):
+                await monitor.on_state_change(mu_id, state)  # a pushed change is evaluated when it arrives
 
         self.genesys.on_state_changed(evaluate_now)
 

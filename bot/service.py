@@ -25,6 +25,7 @@ from bot.container import (
     load_config,
     searching_coaching,
 )
+from bot.metrics import StateGauges
 from bot.redis_conn import connect_redis
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
@@ -128,10 +129,11 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
         return None if beat is None else (clock.now() - datetime.fromisoformat(beat["at"])).total_seconds()
 
     health = HealthChecks(heartbeat_age, slack_ok, max_heartbeat_age=4 * config.monitor.tick.total_seconds())
-    runner = web.AppRunner(build_web_app(slack_app if http else None, health))
+    gauges = StateGauges(store, lambda: monitor.units, BookingKeys(settings.redis_prefix))
+    runner = web.AppRunner(build_web_app(slack_app if http else None, health, metrics=gauges.refresh))
     await runner.setup()
     await web.TCPSite(runner, "0.0.0.0", port).start()
-    log.info("serving %s/health on port %d; monitoring every %s; Ctrl-C to stop",
+    log.info("serving %s/health and /metrics on port %d; monitoring every %s; Ctrl-C to stop",
              "/slack/events and " if http and slack_app else "", port, config.monitor.tick)
 
     if stop is None:  # run until SIGINT/SIGTERM (tests pass their own event instead)

@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "adh"
     log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one object a line (checked by bot.logs.configure_logging)
 
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None

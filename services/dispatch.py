@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from services.adapters.redis.store import OutboxEntry, RedisStore
+from services import log_context, telemetry
 from services.config import OrgConfig
 from services.domain.escalation import EventKind, Incident, IncidentEvent, TierAction
 from services.domain.model import Roster
@@ -29,10 +29,12 @@ from services.ports import (
     CoachingPort,
     CoachingRequest,
     DeliveryError,
+    DispatchStore,
     EmailPort,
     ExceptionWriter,
     IncidentView,
     MessageRef,
+    OutboxEntry,
     StormView,
 )
 
@@ -67,7 +69,7 @@ class _Work:
 
 
 class OutboxDispatcher:
-    def __init__(self, *, store: RedisStore, chat: ChatPort, email: EmailPort, coaching: CoachingPort,
+    def __init__(self, *, store: DispatchStore, chat: ChatPort, email: EmailPort, coaching: CoachingPort,
                  rosters: RosterLookup, clock: Clock, config: OrgConfig, consumer: str = "dispatcher",
                  exception_writer: ExceptionWriter | None = None, backoff: timedelta = timedelta(seconds=5),
                  max_backoff: timedelta = timedelta(minutes=5), give_up_after: timedelta = timedelta(hours=24),
@@ -80,14 +82,17 @@ class OutboxDispatcher:
         self._lock = asyncio.Lock()  # one drain at a time in this process (the tick job also drains)
         self.state_lost_at: datetime | None = None  # when Redis was found emptied (cards say so)
 
+    @log_context.isolated  # each entry focuses the log context on its incident; the caller's stays as it was
     async def drain(self, mu_ids: list[str]) -> DrainReport:
         async with self._lock:
             self.state_lost_at = (await self.store.check_epoch(self.clock.now())).lost_at
             report = await self._drain(mu_ids)
             for mu_id in mu_ids:
                 for storm_id in await self.store.pending_storms(mu_id):
+                    log_context.focus(mu_id=mu_id, incident_id=storm_id)
                     try:
-                        await self._storm_card(mu_id, storm_id)
+                        with telemetry.delivery("storm-card"):
+                            await self._storm_card(mu_id, storm_id)
                     except Exception as error:  # still pending in Redis: refreshed on the next drain
                         log.warning("grouped card %s not refreshed yet: %s", storm_id, error)
                     else:
@@ -100,6 +105,7 @@ class OutboxDispatcher:
             work: list[_Work] = []
             lanes: dict[str, list[tuple[_Work, _Step]]] = {}
             for entry in await self.store.read_outbox(mu_id, self.consumer):
+                log_context.focus_incident(entry.event.incident)
                 if await self.store.was_delivered(mu_id, entry.delivery_key):
                     await self.store.mark_delivered(mu_id, entry, self.clock.now())
                     continue
@@ -133,14 +139,17 @@ class OutboxDispatcher:
                 blocked.add(incident_id)
                 item.remaining += 1
                 continue
+            log_context.focus_incident(item.entry.event.incident)  # this lane's task only
             try:
-                await step.run()
+                with telemetry.delivery(step.name):
+                    await step.run()
             except Exception as failure:  # every adapter failure is retried the same way
                 item.error = item.error or failure
                 blocked.add(incident_id)
                 item.remaining += 1
                 continue
             await self.store.mark_step_delivered(mu_id, key, self.clock.now())
+            log.debug("delivered %s", key)
 
     async def _retry_later(self, mu_id: str, entry: OutboxEntry, attempts: int, error: Exception) -> None:
         if isinstance(error, DeliveryError) and not error.retryable:

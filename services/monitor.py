@@ -16,13 +16,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from services.adapters.redis.store import RedisStore
+from services import log_context, telemetry
 from services.config import OrgConfig
 from services.domain.escalation import AgentTrack, EscalationPolicy, IncidentEvent
 from services.domain.model import Agent, AgentSchedule, AgentState, ExceptionWindow, Roster
 from services.domain.rules import RuleTable
 from services.domain.unit_tick import UnitInputs, UnitOutcome, run_unit_tick, status_line
-from services.ports import Clock, TrackChange, WorkforceSource
+from services.ports import Clock, MonitorStore, TrackChange, WorkforceSource
 from services.routing import apply_org_routing
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class TickReport:
 
 
 class Monitor:
-    def __init__(self, *, source: WorkforceSource, store: RedisStore, config: OrgConfig, clock: Clock,
+    def __init__(self, *, source: WorkforceSource, store: MonitorStore, config: OrgConfig, clock: Clock,
                  replica_id: str | None = None) -> None:
         self.source, self.store, self.config, self.clock = source, store, config, clock
         self.replica_id = replica_id or f"{socket.gethostname()}:{os.getpid()}"
@@ -109,7 +109,7 @@ class Monitor:
         cache = self.units.get(mu_id)
         if cache is not None:
             cache.invalidated = True
-            log.info("schedule of %s changed; cache invalidated", mu_id)
+            log.info("schedule of %s changed; cache invalidated", mu_id, extra={"mu_id": mu_id})
 
     def roster(self, mu_id: str) -> Roster | None:
         cache = self.units.get(mu_id)
@@ -122,7 +122,8 @@ class Monitor:
         limit = asyncio.Semaphore(self.config.monitor.max_concurrent_units)
 
         async def bounded(mu_id: str) -> UnitReport:
-            async with limit:
+            log_context.focus(mu_id=mu_id)  # gather runs this in its own task: the id stays with this unit
+            async with limit, telemetry.unit_tick(mu_id):
                 try:
                     return await self._tick_unit(mu_id, now)
                 except Exception:
@@ -165,6 +166,7 @@ class Monitor:
         cache.last_tick_at = now
         events = tuple(e for e in outcome.events if e.incident.agent_id not in result.rejected)
         unknown = sum(1 for e in outcome.evaluations.values() if e.status.value == "UNKNOWN")
+        telemetry.unit_evaluated(mu_id, len(outcome.evaluations), events)
         return UnitReport(mu_id, claimed=True, evaluated=len(outcome.evaluations), events=events,
                           rejected=len(result.rejected), unknown=unknown, schedule_refreshed=refreshed)
 
@@ -187,6 +189,7 @@ class Monitor:
                 return []
             result = await self.store.commit(mu_id, changes=_changes(outcome, tracks), events=outcome.events,
                                              status=self._status_changes(cache, outcome), day=now.date())
+        telemetry.tiers_fired(mu_id, [] if result.rejected else outcome.events)
         return [] if result.rejected else outcome.events
 
     # ---- helpers ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from redis.asyncio import Redis
 
+from services.adapters.redis.keys import STATE_TTL
 from services.adapters.redis.store import RedisStore
 from services.dispatch import OutboxDispatcher
 from services.domain.escalation import IncidentStatus, close
@@ -56,12 +57,12 @@ async def test_an_undelivered_entry_stays_in_the_outbox_and_leaves_once_delivere
 
 async def test_every_per_incident_key_expires_on_its_own(redis_client: Redis, redis_prefix: str) -> None:
     rig = Rig(redis_client, redis_prefix)
-    keys = rig.store.keys("mu-1")
+    keys = RedisStore(redis_client, redis_prefix).keys("mu-1")
     rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
     rig.recorder.fail_next = 1  # one failed delivery: a retry key exists for a while
     await rig.run_until(5.1)
     retries = [k for k in await _keys(redis_client, redis_prefix) if ":retry:" in k]
-    assert len(retries) == 1 and 0 < await redis_client.ttl(retries[0]) <= rig.store.ttl.total_seconds()
+    assert len(retries) == 1 and 0 < await redis_client.ttl(retries[0]) <= STATE_TTL.total_seconds()
     await rig.run_until(16)
     rig.source.set_state("a0", Presence.ON_QUEUE, RoutingStatus.IDLE)
     await rig.run_until(18)
@@ -74,7 +75,7 @@ async def test_every_per_incident_key_expires_on_its_own(redis_client: Redis, re
     assert [k for k in found if ":retry:" in k] == []  # gone once delivered
     delivered = [k for k in found if ":delivered:" in k]
     assert len(delivered) >= 3  # the card, the email and the resolved update, each a key of its own
-    state_ttl = rig.store.ttl.total_seconds()
+    state_ttl = STATE_TTL.total_seconds()
     for key in found:
         ttl = await redis_client.ttl(key)
         assert ttl > 0, f"{key} has no TTL"
@@ -112,7 +113,7 @@ async def test_a_rejected_change_does_not_shift_the_closed_keys_of_the_others(re
 async def test_the_audit_trail_is_trimmed_by_age(redis_client: Redis, redis_prefix: str) -> None:
     rig = Rig(redis_client, redis_prefix)
     rig.monitor.store = RedisStore(redis_client, redis_prefix, audit_ttl=timedelta(days=14))
-    audit = rig.store.keys("mu-1").audit
+    audit = RedisStore(redis_client, redis_prefix).keys("mu-1").audit
     now_ms = int((await redis_client.time())[0]) * 1000
     fifteen_days_ago = now_ms - 15 * 86_400_000
     for n in range(3):  # entries written 15 days ago (stream ids carry their time)
@@ -149,7 +150,7 @@ async def test_a_grouped_card_survives_a_crash_between_acknowledge_and_post(redi
         rig.source.set_state(f"a{i}", Presence.OFFLINE, RoutingStatus.OFFLINE)
     while not hanging.posting.is_set():
         await rig.monitor.tick()
-        drain = asyncio.create_task(rig.dispatcher.drain(["mu-1"]))
+        drain = asyncio.ensure_future(rig.dispatcher.drain(["mu-1"]))
         await asyncio.wait([drain, asyncio.create_task(hanging.posting.wait())],
                            return_when=asyncio.FIRST_COMPLETED)
         if hanging.posting.is_set():
@@ -158,7 +159,8 @@ async def test_a_grouped_card_survives_a_crash_between_acknowledge_and_post(redi
                 await drain
         else:
             rig.clock.advance(TICK)
-    assert await redis_client.xlen(rig.store.keys("mu-1").outbox) == 0  # its entries were acknowledged
+    outbox = RedisStore(redis_client, redis_prefix).keys("mu-1").outbox
+    assert await redis_client.xlen(outbox) == 0  # its entries were acknowledged
     # A new process (fresh memory, same Redis) posts the grouped card once, then only updates it.
     rig.clock.advance(TICK)
     rig.dispatcher = rig.new_dispatcher()
@@ -214,7 +216,7 @@ async def test_a_hanging_mail_server_does_not_hold_back_the_card_update(redis_cl
     rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
     await rig.run_until(14.9)
     await rig.monitor.tick()  # 15:00: the email tier fires
-    drain = asyncio.create_task(rig.dispatcher.drain(["mu-1"]))
+    drain = asyncio.ensure_future(rig.dispatcher.drain(["mu-1"]))
     while not hanging:
         await asyncio.sleep(0.01)
     for _ in range(100):  # the chat lane finishes while the email lane still hangs
@@ -225,4 +227,4 @@ async def test_a_hanging_mail_server_does_not_hold_back_the_card_update(redis_cl
     release.set()
     await drain
     assert rig.recorder.kinds() == ["post_card", "update_card:open"]  # the email is retried later, alone
-    assert await redis_client.xlen(rig.store.keys("mu-1").outbox) == 1
+    assert await redis_client.xlen(RedisStore(redis_client, redis_prefix).keys("mu-1").outbox) == 1

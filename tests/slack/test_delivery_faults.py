@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from handlers.blocks.incident_card import incident_card
 from handlers.blocks.storm_card import storm_card
+from services.adapters.redis.store import RedisStore
 from services.domain.states import Presence, RoutingStatus
 from tests.email.smtp_server import Inbox, serve
 from tests.slack.blockkit import assert_valid_blocks
@@ -54,7 +55,7 @@ async def test_an_smtp_outage_delays_the_email_only_and_it_goes_out_once_when_sm
         assert recipients == ["olga@example.com"]
         await world.run_until(45)
         assert len(inbox.messages) == 1 and len(world.qm.appointments) == 1 and len(world.cards()) == 1
-        assert await redis_client.xlen(world.store.keys(MU).outbox) == 0
+        assert await redis_client.xlen(RedisStore(redis_client, redis_prefix).keys(MU).outbox) == 0
     finally:
         back.close()
         await back.wait_closed()

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from typing import Any
 
@@ -35,11 +35,14 @@ from services.adapters.redis.keys import (
     heartbeat_key,
 )
 from services.domain.escalation import AgentTrack, Incident, IncidentEvent
-from services.ports import MessageRef, TrackChange
+from services.ports import CommitResult, Epoch, MessageRef, OutboxEntry, TrackChange
 
 log = logging.getLogger(__name__)
 
 OUTBOX_GROUP = "dispatch"
+
+# The data types live in services.ports.
+__all__ = ["OUTBOX_GROUP", "CommitResult", "Epoch", "OutboxEntry", "RedisStore"]
 
 # Delivered: mark it (its own key, with TTL), forget its retry state, and remove the entry from the
 # stream. An emptied outbox may expire; the next commit that queues something makes it persistent.
@@ -53,32 +56,6 @@ if redis.call('XLEN', KEYS[1]) == 0 then
 end
 return 1
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Epoch:
-    """When this Redis state began, and when (if ever) a running bot found it emptied."""
-
-    since: datetime
-    lost_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CommitResult:
-    fenced: bool = False
-    rejected: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    entry_id: str
-    event: IncidentEvent
-
-    @property
-    def delivery_key(self) -> str:
-        """Stable across retries and restarts: the same transition is delivered at most once."""
-        tier = self.event.tier.index if self.event.tier else ""
-        return f"{self.event.incident.id}:{self.event.kind.value}:{tier}"
 
 
 @dataclass
@@ -333,7 +310,7 @@ class RedisStore:
             pipe.xdel(keys.outbox, entry_id)
             await pipe.execute()
 
-    async def outbox_backlog(self, mu_id: str, now: datetime) -> tuple[int, timedelta | None]:
+    async def outbox_backlog(self, mu_id: str, now: datetime | None = None) -> tuple[int, timedelta | None]:
         """Undelivered entries of a unit and the age of the oldest (two cheap reads: XLEN and the first
         entry). Delivered entries are deleted, so the stream's length is the backlog. Logged at WARNING
         when at or above ``backlog_warn``: the bound reports, it never cuts."""
@@ -343,6 +320,7 @@ class RedisStore:
             pipe.xrange(key, count=1)
             count, first = await pipe.execute()
         age: timedelta | None = None
+        now = now or datetime.now(UTC)
         if first:
             _, fields = first[0]
             try:
