@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from redis.asyncio import Redis
 
+from services import telemetry
 from services.adapters.redis.keys import STATE_TTL
 from services.adapters.redis.store import RedisStore
 from services.dispatch import OutboxDispatcher
@@ -19,6 +20,7 @@ from services.domain.states import Presence, RoutingStatus
 from services.ports import IncidentView, MessageRef, StormView, TrackChange
 from tests.monitor.scripted import Recorder
 from tests.monitor.test_monitor_on_redis import TICK, Rig, at
+from tests.observability.scrape import value
 
 pytestmark = pytest.mark.redis
 
@@ -180,6 +182,7 @@ async def _forget_everything(redis: Redis, prefix: str) -> None:
 
 async def test_an_emptied_redis_is_noticed_logged_and_counted_and_the_outbox_recovers(
         redis_client: Redis, redis_prefix: str, caplog: pytest.LogCaptureFixture) -> None:
+    metrics = telemetry.install()  # a fresh registry for this test
     rig = Rig(redis_client, redis_prefix)
     rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
     await rig.run_until(6)
@@ -188,6 +191,7 @@ async def test_an_emptied_redis_is_noticed_logged_and_counted_and_the_outbox_rec
     with caplog.at_level(logging.ERROR):
         await rig.run_until(8)
     assert rig.dispatcher.store.state_losses == 1
+    assert value(metrics, "adherence_redis_state_lost_total") == 1
     assert any(r.levelno == logging.ERROR and "Redis lost its state" in r.getMessage() for r in caplog.records)
     assert rig.dispatcher.state_lost_at == at(6.25)
     # The incident re-opened from the live state and its tier fired again: delivered (the group was
@@ -195,6 +199,8 @@ async def test_an_emptied_redis_is_noticed_logged_and_counted_and_the_outbox_rec
     assert rig.recorder.kinds().count("post_card") == 2
     await rig.run_until(9)
     assert rig.dispatcher.store.state_losses == 1  # counted once, not on every tick
+    assert value(metrics, "adherence_redis_state_lost_total") == 1
+    telemetry.install()
     # A restarted process still knows when state was lost (it is in the epoch key).
     restarted = rig.new_dispatcher()
     await restarted.drain(["mu-1"])

@@ -25,6 +25,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from services import telemetry
 from services.adapters.redis.codec import event_from_json, event_to_json, track_from_json, track_to_json
 from services.adapters.redis.keys import (
     AUDIT_TTL,
@@ -184,6 +185,7 @@ class RedisStore:
             await self.redis.set(key, fresh, nx=True, ex=self._ttl_s)
             if self._epoch_seen:
                 self.state_losses += 1
+                telemetry.redis_state_lost()
                 self._groups.clear()
                 log.error("Redis lost its state (the epoch key %s is gone): tracks, cards and undelivered "
                           "outbox entries are gone; incidents re-open from the live states, and cards posted "
