@@ -88,7 +88,8 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     intake = BookingIntake(bookings.service, templates, period=bookings.config.recurring_period)
     dispatcher = OutboxDispatcher(store=store, chat=chat.chat, email=mailer,
                                   coaching=searching_coaching(source.coaching, bookings),
-                                  rosters=monitor.roster, clock=clock, config=config, consumer=replica_id)
+                                  rosters=monitor.roster, clock=clock, config=config, consumer=replica_id,
+                                  exception_writer=source.exception_writer)
     log.info("state: %s; WFM: %s; chat: %s; email: %s; booking: %s", where, source.description, chat.description,
              mail_where, rooms_where)
     await source.start(monitor)
@@ -120,8 +121,7 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     slack_app = None
     socket = None
     if chat.client is not None:
-        actions = IncidentActions(store=store, rosters=monitor.roster, directory=chat.directory, clock=clock,
-                                  exception_writer=source.exception_writer)
+        actions = IncidentActions(store=store, rosters=monitor.roster, directory=chat.directory, clock=clock)
         queries = AdherenceQueries(monitor=monitor, store=store, directory=chat.directory, clock=clock)
         schedulers = await _scheduler_ids(config, bookings, chat)
         attendance = AttendanceDesk(bookings.registers, bookings.attendance, bookings.service.ledger, bookings.data,

@@ -63,6 +63,7 @@ class IncidentView:
     now: datetime
     card_link: str | None = None
     team_channel: str | None = None  # post in the team's channel instead of the supervisors' DM
+    state_lost_at: datetime | None = None  # Redis lost its state then: this card may repeat an earlier one
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +180,14 @@ class OutboxEntry:
         return f"{self.event.incident.id}:{self.event.kind.value}:{tier}"
 
 
+@dataclass(frozen=True, slots=True)
+class Epoch:
+    """When this state began, and when (if ever) a running bot found it emptied (Redis lost it)."""
+
+    since: datetime
+    lost_at: datetime | None = None
+
+
 # ---- state ports: small roles, each implemented by RedisStore (production) and MemoryStore (tests) ----
 
 
@@ -261,7 +270,29 @@ class Outbox(Protocol):
 
     async def give_up(self, mu_id: str, entry: OutboxEntry) -> None: ...
 
-    async def outbox_backlog(self, mu_id: str) -> int: ...
+    async def outbox_backlog(self, mu_id: str, now: datetime | None = None) -> tuple[int, timedelta | None]:
+        """Undelivered entries and the age of the oldest (None when empty). Delivered entries leave the
+        outbox, undelivered ones are never dropped: a large backlog is reported, not cut."""
+        ...
+
+
+class PendingStorms(Protocol):
+    """Grouped (storm) cards still to post or refresh: recorded before the entry asking for one is
+    acknowledged, removed once the card is posted, so a crash in between loses nothing."""
+
+    async def add_pending_storm(self, mu_id: str, storm_id: str) -> None: ...
+
+    async def pending_storms(self, mu_id: str) -> list[str]: ...
+
+    async def storm_done(self, mu_id: str, storm_id: str) -> None: ...
+
+
+class StateEpochs(Protocol):
+    """Tells a running state from one that was lost (Redis emptied): see ``Epoch``."""
+
+    state_losses: int  # times this process found the state lost
+
+    async def check_epoch(self, now: datetime) -> Epoch: ...
 
 
 class CardRefs(Protocol):
@@ -279,7 +310,7 @@ class MonitorStore(TickClaims, TrackStore, Protocol):
     """services.monitor.Monitor."""
 
 
-class DispatchStore(Outbox, CardRefs, TrackStore, ClosedIncidents, Protocol):
+class DispatchStore(Outbox, CardRefs, TrackStore, ClosedIncidents, PendingStorms, StateEpochs, Protocol):
     """services.dispatch.OutboxDispatcher (reads the tracks of a storm's open members)."""
 
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 BOOKING_TTL = timedelta(days=120)
-STREAM_MAXLEN = 100_000
 GROUP = "bookers"
 
 
