@@ -118,11 +118,12 @@ class BookingService:
     async def run(self, consumer: str, stop: asyncio.Event, *, block_ms: int = 2000,
                   max_backoff_s: float = 60.0) -> None:
         """Process requests until ``stop`` is set; an outage is retried with growing pauses."""
-        backoff = 1.0
+        first_pause = min(1.0, max_backoff_s)
+        backoff = first_pause
         while not stop.is_set():
             try:
                 await self.process_next(consumer, block_ms)
-                backoff = 1.0
+                backoff = first_pause
             except Exception:
                 log.exception("booking worker %s failed; retrying in %.0fs", consumer, backoff)
                 with contextlib.suppress(TimeoutError):

@@ -19,8 +19,8 @@ from tests.booking.workforce_fixture import MONDAY
 pytestmark = pytest.mark.redis
 
 
-async def _until(check: object, timeout: float = 10.0) -> None:
-    """Wait (real time) for the background worker to get there."""
+async def _until(check: object, timeout: float = 30.0) -> None:
+    """Wait (real time) for the background worker to get there (generous: CI's two cores may be busy)."""
     async with asyncio.timeout(timeout):
         while not await check():  # type: ignore[operator]
             await asyncio.sleep(0.02)

@@ -59,7 +59,8 @@ class RedisRequestQueue:
         try:
             return await call()
         except ResponseError as error:
-            if "NOGROUP" not in str(error):
+            # NOGROUP: the group is gone; UNBLOCKED: the stream was deleted under a blocking read.
+            if "NOGROUP" not in str(error) and "UNBLOCKED" not in str(error):
                 raise
             log.error("booking queue group %s was gone (Redis lost its state?); recreating it", GROUP)
             self._group_ready = False
