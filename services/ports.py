@@ -19,6 +19,7 @@ from services.domain.model import (
     Person,
     Roster,
 )
+from services.domain.neutral import NeutralWindow
 
 
 class Clock(Protocol):
@@ -301,6 +302,20 @@ class CardRefs(Protocol):
     async def card_ref(self, mu_id: str, key: str) -> MessageRef | None: ...
 
     async def save_card_ref(self, mu_id: str, key: str, ref: MessageRef) -> None: ...
+
+
+class NeutralWindows(Protocol):
+    """Neutral windows planned ahead, per unit (``services.neutral``), each write audited with it."""
+
+    async def save_neutral(self, window: NeutralWindow) -> None: ...
+
+    async def neutral_windows(self, mu_id: str) -> list[NeutralWindow]: ...
+
+    async def cancel_neutral(self, mu_id: str, window_id: str, by: str,
+                             at: datetime) -> tuple[NeutralWindow, bool] | None:
+        """Cancel once: the window as it now stands and whether this call cancelled it (a second call
+        changes nothing; the window carries the first cancellation's who and when); None: no such window."""
+        ...
 
 
 # What each use case needs, composed from the roles above.
