@@ -115,7 +115,7 @@ async def test_the_redis_hash_expires_a_day_after_the_window_and_writes_are_audi
     ttl = await redis_client.pttl(key)
     assert timedelta(days=1, minutes=90) - timedelta(seconds=5) < timedelta(milliseconds=ttl) \
         <= timedelta(days=1, minutes=90)
-    entries = await redis_client.xrange(f"{redis_prefix}:{{mu-1}}:audit")
+    entries: list[tuple[str, dict[str, str]]] = await redis_client.xrange(f"{redis_prefix}:{{mu-1}}:audit")
     assert [(f["kind"], f["neutral"], f["actor"]) for _, f in entries] == [
         ("neutral_planned", "w1", "Olga Ops"), ("neutral_cancelled", "w1", "Olga Ops")]
     # A window planned two days later prunes the one that ended more than a day before.
