@@ -81,6 +81,7 @@ class NeutralDesk:
         scope = next((s for s in self.scopes() if s.key == scope_key), None)
         if scope is None:
             raise UnknownScope(scope_key, self.scopes())
+        await self._check_ops(scope.mu_id, actor.slack_user_id, "plan")
         first, last = window_from_parts(day, start, end, self.clock.now(), scope.time_zone)
         return await self._plan(scope, first, last, check_reason(reason), actor)
 
