@@ -122,7 +122,7 @@ async def test_cancel_is_idempotent_and_audited(rig: NeutralRig, fake_slack: Fak
     (window,) = await rig.windows.neutral_windows(MU)
     assert window.cancelled_by == "Olga Ops"
     entries = await redis_client.xrange(f"{redis_prefix}:{{{MU}}}:audit") or []
-    assert [f["kind"] for _, f in entries if f and f["kind"].startswith("neutral")] == [
+    assert [f["kind"] for _, f in entries if f and str(f["kind"]).startswith("neutral")] == [
         "neutral_planned", "neutral_cancelled"]
     listed = await reply(rig, fake_slack, "", OPS_ID, hook="5")
     assert "No neutral window is planned" in blocks_text(listed)
