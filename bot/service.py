@@ -40,6 +40,7 @@ from handlers.socket_mode import socket_connected, socket_mode_handler
 from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_stores import RedisTemplates
+from services.adapters.redis.neutral import RedisNeutralWindows
 from services.adapters.redis.replicas import RedisReplicaRegistry
 from services.adapters.redis.store import RedisStore
 from services.booking.attendance import AttendanceDesk
@@ -53,6 +54,7 @@ from services.dispatch import OutboxDispatcher
 from services.domain.model import Person
 from services.incident_actions import IncidentActions
 from services.monitor import Monitor
+from services.neutral import NeutralDesk
 from services.queries import AdherenceQueries
 from services.replicas import UnitOwnership, default_replica_id
 
@@ -76,8 +78,9 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     replica_id = default_replica_id()
     ownership = UnitOwnership(RedisReplicaRegistry(redis, settings.redis_prefix), replica_id,
                               lease=config.monitor.tick * 3)
+    neutral = RedisNeutralWindows(redis, settings.redis_prefix)
     monitor = Monitor(source=source.workforce, store=store, config=config, clock=clock, replica_id=replica_id,
-                      ownership=ownership)
+                      ownership=ownership, neutral=neutral)
     chat = build_chat(settings, config, redis)
     mailer, mail_where = build_mailer(settings)
     notifier: ProgressNotifier = SlackProgressNotifier(chat.client) if chat.client else ConsoleNotifier()
@@ -133,7 +136,10 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
             clock=clock, registers=bookings.registers, schedulers=schedulers,
             trainers={p: config.people[p].name for p in bookings.config.trainers if p in config.people},
             holds=bookings.holds, changes=bookings.changes, attendance=attendance)
-        slack_app = build_app(HandlerDeps(actions, queries, clock, booking=booking_deps, after_action=drain),
+        desk = NeutralDesk(store=neutral, rosters=lambda: [u.roster for u in monitor.units.values()],
+                           directory=chat.directory, clock=clock)
+        slack_app = build_app(HandlerDeps(actions, queries, clock, booking=booking_deps, after_action=drain,
+                                          neutral=desk),
                               signing_secret=_secret(settings.slack_signing_secret), token=None, client=chat.client)
         if http:
             slack_ok = _authenticated(slack_app)

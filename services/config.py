@@ -197,6 +197,31 @@ class RoutingConfig(_Section):
     supervisors_from_genesys_manager: bool = False
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class DigestConfig(_Section):
+    """The weekly digest to each ops manager (Slack DM and email), at ``day`` ``time`` in the unit's zone."""
+
+    enabled: bool = True
+    day: str = "monday"
+    time: str = "08:00"
+
+    @field_validator("day")
+    @classmethod
+    def _day(cls, value: str) -> str:
+        if value.strip().lower() not in WEEKDAYS:
+            raise ValueError(f"{value!r} is not a weekday; use one of {', '.join(WEEKDAYS)}")
+        return value.strip().lower()
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
+            raise ValueError(f"{value!r} is not a time of day; write HH:MM, e.g. 08:00")
+        return value.strip()
+
+
 class SimulatorConfig(_Section):
     seed: int = 7
     management_units: int = Field(default=2, ge=1)
@@ -216,6 +241,7 @@ class OrgConfig(_Section):
     routing: RoutingConfig = RoutingConfig()
     simulator: SimulatorConfig = SimulatorConfig()
     booking: BookingConfig = BookingConfig()
+    digest: DigestConfig = DigestConfig()
 
     @field_validator("tiers")
     @classmethod

@@ -318,6 +318,21 @@ class NeutralWindows(Protocol):
         ...
 
 
+class AuditHistory(Protocol):
+    """The unit's audit entries written since ``since`` (wall clock), oldest first, for the weekly digest."""
+
+    async def audit_since(self, mu_id: str, since: datetime) -> list[dict[str, str]]: ...
+
+
+class DigestLedger(Protocol):
+    """One weekly digest per ops manager, unit, week and channel: ``claim`` is true for the first caller
+    only (every replica runs the job); ``release`` after a failed send lets the next run retry."""
+
+    async def claim_digest(self, mu_id: str, week: str, person_id: str, channel: str) -> bool: ...
+
+    async def release_digest(self, mu_id: str, week: str, person_id: str, channel: str) -> None: ...
+
+
 # What each use case needs, composed from the roles above.
 
 

@@ -87,6 +87,10 @@ class UnitKeys:
         last window ends)."""
         return f"{self._base}:neutral"
 
+    def digest_sent(self, week: str, person_id: str, channel: str) -> str:
+        """STRING (TTL 14 days) the weekly digest of ``week`` went to this person by this channel."""
+        return f"{self._base}:digest:{week}:{person_id}:{channel}"
+
     def out_seconds(self, day: date) -> str:
         """HASH agent id -> seconds out of adherence on ``day`` (for adherence %)."""
         return f"{self._base}:out:{day.isoformat()}"
