@@ -22,6 +22,7 @@ from bot.container import (
     ChatWiring,
     build_booking,
     build_chat,
+    build_digest_mailer,
     build_mailer,
     build_source,
     load_config,
@@ -35,11 +36,13 @@ from handlers.app import build_app
 from handlers.booking import BookingHandlerDeps, SlackProgressNotifier
 from handlers.booking.notifier import SlackAttendancePrompt
 from handlers.deps import HandlerDeps
+from handlers.digest_notifier import SlackDigestNotifier
 from handlers.http import HealthChecks, build_web_app
 from handlers.socket_mode import socket_connected, socket_mode_handler
 from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_stores import RedisTemplates
+from services.adapters.redis.digest import RedisAuditHistory, RedisDigestLedger
 from services.adapters.redis.neutral import RedisNeutralWindows
 from services.adapters.redis.replicas import RedisReplicaRegistry
 from services.adapters.redis.store import RedisStore
@@ -50,6 +53,7 @@ from services.booking.ports import ProgressNotifier
 from services.booking.recurring import RecurringTemplates
 from services.clock import SystemClock
 from services.config import ConfigError, OrgConfig
+from services.digest import DigestNotifier, WeeklyDigests
 from services.dispatch import OutboxDispatcher
 from services.domain.model import Person
 from services.incident_actions import IncidentActions
@@ -116,6 +120,15 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     scheduler.add_job(_holds_job(bookings.holds), "interval", minutes=1, id="booking-holds", max_instances=1,
                       coalesce=True)
+    # The weekly digest: every 15 minutes, send what is due (each unit's day and time, in its zone) once.
+    digest_notifiers: list[DigestNotifier] = [build_digest_mailer(settings)]
+    if chat.client is not None:
+        digest_notifiers.insert(0, SlackDigestNotifier(chat.client, chat.directory))
+    digests = WeeklyDigests(audit=RedisAuditHistory(redis, settings.redis_prefix), board=store,
+                            source=source.workforce, rosters=lambda: [u.roster for u in monitor.units.values()],
+                            clock=clock, config=config.digest, ledger=RedisDigestLedger(redis, settings.redis_prefix),
+                            notifiers=digest_notifiers)
+    scheduler.add_job(digests.send_due, "cron", minute="*/15", id="weekly-digest", max_instances=1, coalesce=True)
     scheduler.start()
     stop_worker = asyncio.Event()
     worker = asyncio.create_task(bookings.service.run(f"booking-{monitor.replica_id}", stop_worker))
