@@ -137,12 +137,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         _parser().print_help()
         return 2
-    from bot.logs import configure_logging, secret_values
+    from bot.logs import config_secret_values, configure_logging, secret_values
     from bot.settings import load_settings
 
     try:
         settings = load_settings()
-        configure_logging(args.log_level or settings.log_level, settings.log_format, secret_values(settings))
+        configure_logging(args.log_level or settings.log_level, settings.log_format,
+                          secret_values(settings) + config_secret_values(settings))
         # APScheduler logs every run at INFO; at the demo's speed that drowns everything else.
         logging.getLogger("apscheduler").setLevel(logging.ERROR if args.command == "demo" else logging.WARNING)
         if args.command == "demo":

@@ -31,6 +31,7 @@ from services.adapters.slack.chat import SlackChat
 from services.adapters.slack.client import make_web_client
 from services.adapters.slack.console import ConsoleChat
 from services.adapters.slack.directory import SlackDirectory
+from services.adapters.teams.webhook import TeamsWebhookChat
 from services.booking.coaching import SearchingCoachingPort
 from services.booking.config import BookingConfig
 from services.booking.ports import ActivityWriter, InviteSender, ProgressNotifier, RoomCalendar
@@ -105,6 +106,12 @@ def build_digest_mailer(settings: Settings) -> SmtpDigestMailer | ConsoleDigestM
     return SmtpDigestMailer(SmtpSettings(host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from,
                                          starttls=settings.smtp_starttls, use_tls=settings.smtp_tls,
                                          username=settings.smtp_username, password=settings.smtp_password))
+
+
+def build_teams(config: OrgConfig) -> TeamsWebhookChat | None:
+    """Microsoft Teams for tier 1, when any team has a ``teams_webhook``."""
+    webhooks = config.teams_webhooks()
+    return TeamsWebhookChat(webhooks) if webhooks else None
 
 
 @dataclass

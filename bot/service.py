@@ -25,6 +25,7 @@ from bot.container import (
     build_digest_mailer,
     build_mailer,
     build_source,
+    build_teams,
     load_config,
     searching_coaching,
 )
@@ -96,7 +97,7 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     dispatcher = OutboxDispatcher(store=store, chat=chat.chat, email=mailer,
                                   coaching=searching_coaching(source.coaching, bookings),
                                   rosters=monitor.roster, clock=clock, config=config, consumer=replica_id,
-                                  exception_writer=source.exception_writer)
+                                  exception_writer=source.exception_writer, teams=build_teams(config))
     log.info("state: %s; WFM: %s; chat: %s; email: %s; booking: %s", where, source.description, chat.description,
              mail_where, rooms_where)
     await source.start(monitor)

@@ -127,6 +127,15 @@ class ChatPort(Protocol):
     async def update_storm_card(self, ref: MessageRef, view: StormView) -> None: ...
 
 
+class TeamsPort(Protocol):
+    """Tier 1 and its updates as Adaptive Cards in Microsoft Teams, for the teams with a webhook; a webhook
+    cannot edit, so each update is a new message."""
+
+    def covers(self, mu_id: str, team_id: str) -> bool: ...
+
+    async def post_incident(self, view: IncidentView, event: IncidentEvent) -> None: ...
+
+
 class ExceptionWriter(Protocol):
     """Writes an exception approved in chat back to the WFM system (an approved explanation)."""
 
