@@ -22,8 +22,10 @@ from bot.container import (
     ChatWiring,
     build_booking,
     build_chat,
+    build_digest_mailer,
     build_mailer,
     build_source,
+    build_teams,
     load_config,
     searching_coaching,
 )
@@ -35,11 +37,14 @@ from handlers.app import build_app
 from handlers.booking import BookingHandlerDeps, SlackProgressNotifier
 from handlers.booking.notifier import SlackAttendancePrompt
 from handlers.deps import HandlerDeps
+from handlers.digest_notifier import SlackDigestNotifier
 from handlers.http import HealthChecks, build_web_app
 from handlers.socket_mode import socket_connected, socket_mode_handler
 from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_stores import RedisTemplates
+from services.adapters.redis.digest import RedisAuditHistory, RedisDigestLedger
+from services.adapters.redis.neutral import RedisNeutralWindows
 from services.adapters.redis.replicas import RedisReplicaRegistry
 from services.adapters.redis.store import RedisStore
 from services.booking.attendance import AttendanceDesk
@@ -49,10 +54,12 @@ from services.booking.ports import ProgressNotifier
 from services.booking.recurring import RecurringTemplates
 from services.clock import SystemClock
 from services.config import ConfigError, OrgConfig
+from services.digest import DigestNotifier, WeeklyDigests
 from services.dispatch import OutboxDispatcher
 from services.domain.model import Person
 from services.incident_actions import IncidentActions
 from services.monitor import Monitor
+from services.neutral import NeutralDesk
 from services.queries import AdherenceQueries
 from services.replicas import UnitOwnership, default_replica_id
 
@@ -76,8 +83,9 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     replica_id = default_replica_id()
     ownership = UnitOwnership(RedisReplicaRegistry(redis, settings.redis_prefix), replica_id,
                               lease=config.monitor.tick * 3)
+    neutral = RedisNeutralWindows(redis, settings.redis_prefix)
     monitor = Monitor(source=source.workforce, store=store, config=config, clock=clock, replica_id=replica_id,
-                      ownership=ownership)
+                      ownership=ownership, neutral=neutral)
     chat = build_chat(settings, config, redis)
     mailer, mail_where = build_mailer(settings)
     notifier: ProgressNotifier = SlackProgressNotifier(chat.client) if chat.client else ConsoleNotifier()
@@ -89,7 +97,7 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     dispatcher = OutboxDispatcher(store=store, chat=chat.chat, email=mailer,
                                   coaching=searching_coaching(source.coaching, bookings),
                                   rosters=monitor.roster, clock=clock, config=config, consumer=replica_id,
-                                  exception_writer=source.exception_writer)
+                                  exception_writer=source.exception_writer, teams=build_teams(config))
     log.info("state: %s; WFM: %s; chat: %s; email: %s; booking: %s", where, source.description, chat.description,
              mail_where, rooms_where)
     await source.start(monitor)
@@ -113,6 +121,15 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     scheduler.add_job(_holds_job(bookings.holds), "interval", minutes=1, id="booking-holds", max_instances=1,
                       coalesce=True)
+    # The weekly digest: every 15 minutes, send what is due (each unit's day and time, in its zone) once.
+    digest_notifiers: list[DigestNotifier] = [build_digest_mailer(settings)]
+    if chat.client is not None:
+        digest_notifiers.insert(0, SlackDigestNotifier(chat.client, chat.directory))
+    digests = WeeklyDigests(audit=RedisAuditHistory(redis, settings.redis_prefix), board=store,
+                            source=source.workforce, rosters=lambda: [u.roster for u in monitor.units.values()],
+                            clock=clock, config=config.digest, ledger=RedisDigestLedger(redis, settings.redis_prefix),
+                            notifiers=digest_notifiers)
+    scheduler.add_job(digests.send_due, "cron", minute="*/15", id="weekly-digest", max_instances=1, coalesce=True)
     scheduler.start()
     stop_worker = asyncio.Event()
     worker = asyncio.create_task(bookings.service.run(f"booking-{monitor.replica_id}", stop_worker))
@@ -133,7 +150,10 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
             clock=clock, registers=bookings.registers, schedulers=schedulers,
             trainers={p: config.people[p].name for p in bookings.config.trainers if p in config.people},
             holds=bookings.holds, changes=bookings.changes, attendance=attendance)
-        slack_app = build_app(HandlerDeps(actions, queries, clock, booking=booking_deps, after_action=drain),
+        desk = NeutralDesk(store=neutral, rosters=lambda: [u.roster for u in monitor.units.values()],
+                           directory=chat.directory, clock=clock)
+        slack_app = build_app(HandlerDeps(actions, queries, clock, booking=booking_deps, after_action=drain,
+                                          neutral=desk),
                               signing_secret=_secret(settings.slack_signing_secret), token=None, client=chat.client)
         if http:
             slack_ok = _authenticated(slack_app)

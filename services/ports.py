@@ -19,6 +19,7 @@ from services.domain.model import (
     Person,
     Roster,
 )
+from services.domain.neutral import NeutralWindow
 
 
 class Clock(Protocol):
@@ -124,6 +125,15 @@ class ChatPort(Protocol):
     async def post_storm_card(self, view: StormView) -> MessageRef: ...
 
     async def update_storm_card(self, ref: MessageRef, view: StormView) -> None: ...
+
+
+class TeamsPort(Protocol):
+    """Tier 1 and its updates as Adaptive Cards in Microsoft Teams, for the teams with a webhook; a webhook
+    cannot edit, so each update is a new message."""
+
+    def covers(self, mu_id: str, team_id: str) -> bool: ...
+
+    async def post_incident(self, view: IncidentView, event: IncidentEvent) -> None: ...
 
 
 class ExceptionWriter(Protocol):
@@ -301,6 +311,35 @@ class CardRefs(Protocol):
     async def card_ref(self, mu_id: str, key: str) -> MessageRef | None: ...
 
     async def save_card_ref(self, mu_id: str, key: str, ref: MessageRef) -> None: ...
+
+
+class NeutralWindows(Protocol):
+    """Neutral windows planned ahead, per unit (``services.neutral``), each write audited with it."""
+
+    async def save_neutral(self, window: NeutralWindow) -> None: ...
+
+    async def neutral_windows(self, mu_id: str) -> list[NeutralWindow]: ...
+
+    async def cancel_neutral(self, mu_id: str, window_id: str, by: str,
+                             at: datetime) -> tuple[NeutralWindow, bool] | None:
+        """Cancel once: the window as it now stands and whether this call cancelled it (a second call
+        changes nothing; the window carries the first cancellation's who and when); None: no such window."""
+        ...
+
+
+class AuditHistory(Protocol):
+    """The unit's audit entries written since ``since`` (wall clock), oldest first, for the weekly digest."""
+
+    async def audit_since(self, mu_id: str, since: datetime) -> list[dict[str, str]]: ...
+
+
+class DigestLedger(Protocol):
+    """One weekly digest per ops manager, unit, week and channel: ``claim`` is true for the first caller
+    only (every replica runs the job); ``release`` after a failed send lets the next run retry."""
+
+    async def claim_digest(self, mu_id: str, week: str, person_id: str, channel: str) -> bool: ...
+
+    async def release_digest(self, mu_id: str, week: str, person_id: str, channel: str) -> None: ...
 
 
 # What each use case needs, composed from the roles above.

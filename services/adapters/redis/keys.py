@@ -81,6 +81,16 @@ class UnitKeys:
         """HASH agent id -> compact latest evaluation (for ``/adherence team``)."""
         return f"{self._base}:status"
 
+    @property
+    def neutral(self) -> str:
+        """HASH window id -> neutral window JSON, and ``<id>:cancel`` -> who and when (TTL: a day after the
+        last window ends)."""
+        return f"{self._base}:neutral"
+
+    def digest_sent(self, week: str, person_id: str, channel: str) -> str:
+        """STRING (TTL 14 days) the weekly digest of ``week`` went to this person by this channel."""
+        return f"{self._base}:digest:{week}:{person_id}:{channel}"
+
     def out_seconds(self, day: date) -> str:
         """HASH agent id -> seconds out of adherence on ``day`` (for adherence %)."""
         return f"{self._base}:out:{day.isoformat()}"
