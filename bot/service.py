@@ -40,6 +40,7 @@ from handlers.socket_mode import socket_connected, socket_mode_handler
 from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_stores import RedisTemplates
+from services.adapters.redis.history import RedisAdherenceHistory
 from services.adapters.redis.replicas import RedisReplicaRegistry
 from services.adapters.redis.store import RedisStore
 from services.booking.attendance import AttendanceDesk
@@ -47,6 +48,7 @@ from services.booking.holds import HoldDesk
 from services.booking.intake import BookingIntake
 from services.booking.ports import ProgressNotifier
 from services.booking.recurring import RecurringTemplates
+from services.booking.targeting import Targeting
 from services.clock import SystemClock
 from services.config import ConfigError, OrgConfig
 from services.dispatch import OutboxDispatcher
@@ -132,7 +134,8 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
             service=intake, rosters=bookings.data, units=source.workforce.management_units, config=bookings.config,
             clock=clock, registers=bookings.registers, schedulers=schedulers,
             trainers={p: config.people[p].name for p in bookings.config.trainers if p in config.people},
-            holds=bookings.holds, changes=bookings.changes, attendance=attendance)
+            holds=bookings.holds, changes=bookings.changes, attendance=attendance,
+            targeting=Targeting(RedisAdherenceHistory(redis, settings.redis_prefix), clock))
         slack_app = build_app(HandlerDeps(actions, queries, clock, booking=booking_deps, after_action=drain),
                               signing_secret=_secret(settings.slack_signing_secret), token=None, client=chat.client)
         if http:
