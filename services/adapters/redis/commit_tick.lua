@@ -12,7 +12,9 @@
 --   closed incident JSON ('' unless the event closed the incident), in a storm (0/1)
 -- then n status entries, then per entry: agent, value
 -- then n out-seconds increments, then per entry: agent, seconds
--- then n history increments, then per entry: field, seconds; then the history TTL in seconds
+-- then n history groups, then per group: field prefix ('s:' or 'o:'), seconds, agent ids joined by
+--   newlines (one group per distinct value: a tick adds the same seconds to every agent); then the
+--   history TTL in seconds
 -- Returns {applied (1) or fenced (-1), rejected agent ids...}: a rejected agent's change and events
 -- were dropped because someone else changed its track since it was read (compare-and-set).
 -- The outbox is never trimmed: entries leave it only when delivered (see the store's ack script).
@@ -102,7 +104,12 @@ local function hset_chunked(key, count, increment)
 end
 hset_chunked(KEYS[5], tonumber(take()), false)
 hset_chunked(KEYS[6], tonumber(take()), true)
-hset_chunked(KEYS[7], tonumber(take()), true)
+for _ = 1, tonumber(take()) do
+  local prefix, seconds, agents = take(), take(), take()
+  for agent in string.gmatch(agents, '[^\n]+') do
+    redis.call('HINCRBYFLOAT', KEYS[7], prefix .. agent, seconds)
+  end
+end
 local history_ttl = take()
 if redis.call('EXISTS', KEYS[7]) == 1 then
   redis.call('EXPIRE', KEYS[7], history_ttl)  -- one hash per unit and day, kept HISTORY_TTL

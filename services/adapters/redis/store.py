@@ -27,7 +27,7 @@ from redis.exceptions import ResponseError
 
 from services import telemetry
 from services.adapters.redis.codec import event_from_json, event_to_json, track_from_json, track_to_json
-from services.adapters.redis.history import history_increments
+from services.adapters.redis.history import history_args
 from services.adapters.redis.keys import (
     AUDIT_TTL,
     HISTORY_TTL,
@@ -163,11 +163,7 @@ class RedisStore:
         args.append(len(out_seconds))
         for agent_id, seconds in out_seconds.items():
             args += [agent_id, f"{seconds:.3f}"]
-        history = history_increments(scheduled_seconds or {}, out_seconds)
-        args.append(len(history))
-        for history_field, seconds in history:
-            args += [history_field, f"{seconds:.3f}"]
-        args.append(max(1, int(self.history_ttl.total_seconds())))
+        args += [*history_args(scheduled_seconds or {}, out_seconds), max(1, int(self.history_ttl.total_seconds()))]
         the_day = day or date.today()
         script_keys = [keys.tick_claim(tick_number), keys.tracks, keys.audit, keys.outbox, keys.status,
                        keys.out_seconds(the_day), keys.adherence_day(the_day), *items]
