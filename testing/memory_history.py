@@ -21,9 +21,6 @@ class MemoryAdherenceHistory:
             if out and agent_id in out:
                 totals[1] += float(f"{min(out[agent_id], seconds):.3f}")
 
-    def units_days(self) -> list[tuple[str, date]]:
-        return sorted(self._days)
-
     async def days(self, mu_id: str, days: Sequence[date]) -> dict[date, dict[str, tuple[float, float]]]:
         return {day: {a: (s, o) for a, (s, o) in self._days[(mu_id, day)].items()}
                 for day in days if self._days.get((mu_id, day))}

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.blocks.format import slack_time
@@ -280,7 +281,10 @@ def register(app: AsyncApp, deps: BookingHandlerDeps) -> None:
         roster = await deps.rosters.roster(str(metadata["unit"]))
         form = form_from_state(view.get("state", {}).get("values", {}))
         updated = await _modal(deps, roster.mu, roster, form, {k: str(v) for k, v in metadata.items()}, True)
-        await client.views_update(view_id=str(view["id"]), hash=view.get("hash"), view=updated)
+        try:
+            await client.views_update(view_id=str(view["id"]), hash=view.get("hash"), view=updated)
+        except SlackApiError as error:  # e.g. hash_conflict: the modal changed meanwhile; the next click retries
+            log.warning("target preview not shown: views.update failed (%s)", error.response.get("error"))
 
     async def answer_word(respond: AsyncRespond, word: str, rest: str, user_id: str) -> None:
         message: str
