@@ -44,6 +44,7 @@ from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_stores import RedisTemplates
 from services.adapters.redis.digest import RedisAuditHistory, RedisDigestLedger
+from services.adapters.redis.history import RedisAdherenceHistory
 from services.adapters.redis.neutral import RedisNeutralWindows
 from services.adapters.redis.replicas import RedisReplicaRegistry
 from services.adapters.redis.store import RedisStore
@@ -52,6 +53,7 @@ from services.booking.holds import HoldDesk
 from services.booking.intake import BookingIntake
 from services.booking.ports import ProgressNotifier
 from services.booking.recurring import RecurringTemplates
+from services.booking.targeting import Targeting
 from services.clock import SystemClock
 from services.config import ConfigError, OrgConfig
 from services.digest import DigestNotifier, WeeklyDigests
@@ -149,7 +151,8 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
             service=intake, rosters=bookings.data, units=source.workforce.management_units, config=bookings.config,
             clock=clock, registers=bookings.registers, schedulers=schedulers,
             trainers={p: config.people[p].name for p in bookings.config.trainers if p in config.people},
-            holds=bookings.holds, changes=bookings.changes, attendance=attendance)
+            holds=bookings.holds, changes=bookings.changes, attendance=attendance,
+            targeting=Targeting(RedisAdherenceHistory(redis, settings.redis_prefix), clock))
         desk = NeutralDesk(store=neutral, rosters=lambda: [u.roster for u in monitor.units.values()],
                            directory=chat.directory, clock=clock)
         slack_app = build_app(HandlerDeps(actions, queries, clock, booking=booking_deps, after_action=drain,

@@ -171,6 +171,7 @@ class Monitor:
                 changes=_changes(outcome, tracks), events=outcome.events,
                 status=self._status_changes(cache, outcome),
                 out_seconds=dict.fromkeys(outcome.out_agents(), elapsed), day=now.date(),
+                scheduled_seconds=dict.fromkeys(outcome.scheduled_agents(), elapsed),
             )
         if result.fenced:
             log.warning("tick %s of %s lost its claim before committing; discarded", tick_number, mu_id)

@@ -213,7 +213,9 @@ class TrackStore(Protocol):
 
     ``commit`` applies every change whose ``expected_version`` still matches and, atomically with it,
     appends the events to the audit trail and the deliveries to the outbox, records closed incidents,
-    updates the status board and adds the out-of-adherence seconds of ``day``. A non-empty ``token``
+    updates the status board and adds the out-of-adherence seconds of ``day`` (and, with
+    ``scheduled_seconds``, the day's adherence history: scheduled seconds and out seconds while
+    scheduled, per agent). A non-empty ``token``
     must still be the claim of ``tick_number``, else nothing is applied (``fenced``)."""
 
     async def load_tracks(self, mu_id: str) -> dict[str, AgentTrack]: ...
@@ -231,6 +233,7 @@ class TrackStore(Protocol):
         status: Mapping[str, str] | None = None,
         out_seconds: Mapping[str, float] | None = None,
         day: date | None = None,
+        scheduled_seconds: Mapping[str, float] | None = None,
     ) -> CommitResult: ...
 
 

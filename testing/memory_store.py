@@ -25,6 +25,7 @@ from typing import Any
 from services.adapters.redis.codec import event_to_json
 from services.domain.escalation import AgentTrack, Incident, IncidentEvent
 from services.ports import CommitResult, Epoch, MessageRef, OutboxEntry, TrackChange
+from testing.memory_history import MemoryAdherenceHistory
 
 
 @dataclass
@@ -72,6 +73,7 @@ class MemoryStore:
         self._heartbeat: tuple[dict[str, Any], float] | None = None
         self._epoch: Epoch | None = None
         self.state_losses = 0  # memory is never lost behind the bot's back
+        self.history = MemoryAdherenceHistory()  # the per-day adherence record the commit adds to
 
     def _unit(self, mu_id: str) -> _Unit:
         return self._units.setdefault(mu_id, _Unit())
@@ -112,6 +114,7 @@ class MemoryStore:
         status: Mapping[str, str] | None = None,
         out_seconds: Mapping[str, float] | None = None,
         day: date | None = None,
+        scheduled_seconds: Mapping[str, float] | None = None,
     ) -> CommitResult:
         unit = self._unit(mu_id)
         if token and self._claim_holder(mu_id, tick_number) != token:
@@ -140,6 +143,8 @@ class MemoryStore:
         totals = unit.out_seconds.setdefault(day or date.today(), {})
         for agent_id, seconds in (out_seconds or {}).items():
             totals[agent_id] = totals.get(agent_id, 0.0) + float(f"{seconds:.3f}")  # the script's precision
+        if scheduled_seconds:
+            self.history.add(mu_id, day or date.today(), scheduled_seconds, out_seconds)
         return CommitResult(rejected=frozenset(rejected))
 
     # ---- heartbeat ---------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from datetime import date, timedelta
 
 #: How long a unit's keys live without being written again; per-item keys live this long after their write.
 STATE_TTL = timedelta(days=2)
+#: How long the per-day adherence record lasts (``/book-training`` targets "the last N days", N <= 35).
+HISTORY_TTL = timedelta(days=35)
 #: How far back the audit stream reaches (entries older than this are trimmed by id time, MINID).
 AUDIT_TTL = timedelta(days=14)
 #: Undelivered outbox entries beyond this are reported (log, health, metrics), never dropped.
@@ -94,6 +96,11 @@ class UnitKeys:
     def out_seconds(self, day: date) -> str:
         """HASH agent id -> seconds out of adherence on ``day`` (for adherence %)."""
         return f"{self._base}:out:{day.isoformat()}"
+
+    def adherence_day(self, day: date) -> str:
+        """HASH ``s:<agent>`` scheduled seconds, ``o:<agent>`` seconds out while scheduled, on ``day``
+        (HISTORY_TTL): the history training targets read. One hash per unit per day."""
+        return f"{self._base}:adherence:{day.isoformat()}"
 
 
 def heartbeat_key(prefix: str) -> str:

@@ -27,8 +27,10 @@ from redis.exceptions import ResponseError
 
 from services import telemetry
 from services.adapters.redis.codec import event_from_json, event_to_json, track_from_json, track_to_json
+from services.adapters.redis.history import history_args
 from services.adapters.redis.keys import (
     AUDIT_TTL,
+    HISTORY_TTL,
     OUTBOX_BACKLOG_WARN,
     STATE_TTL,
     UnitKeys,
@@ -65,6 +67,7 @@ class RedisStore:
     prefix: str = "adh"
     ttl: timedelta = STATE_TTL
     audit_ttl: timedelta = AUDIT_TTL
+    history_ttl: timedelta = HISTORY_TTL
     backlog_warn: int = OUTBOX_BACKLOG_WARN
     #: Times a running bot found its Redis emptied (the epoch key gone); read by health and metrics.
     state_losses: int = 0
@@ -129,6 +132,7 @@ class RedisStore:
         status: Mapping[str, str] | None = None,
         out_seconds: Mapping[str, float] | None = None,
         day: date | None = None,
+        scheduled_seconds: Mapping[str, float] | None = None,
     ) -> CommitResult:
         keys = self.keys(mu_id)
         args: list[Any] = [token, self._ttl_s, int(self.audit_ttl.total_seconds() * 1000), len(changes)]
@@ -159,9 +163,10 @@ class RedisStore:
         args.append(len(out_seconds))
         for agent_id, seconds in out_seconds.items():
             args += [agent_id, f"{seconds:.3f}"]
+        args += [*history_args(scheduled_seconds or {}, out_seconds), max(1, int(self.history_ttl.total_seconds()))]
         the_day = day or date.today()
         script_keys = [keys.tick_claim(tick_number), keys.tracks, keys.audit, keys.outbox, keys.status,
-                       keys.out_seconds(the_day), *items]
+                       keys.out_seconds(the_day), keys.adherence_day(the_day), *items]
         result = await self._commit_script(keys=script_keys, args=args)
         if result[0] == -1:
             return CommitResult(fenced=True)
