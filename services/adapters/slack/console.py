@@ -103,7 +103,7 @@ def blocks_to_lines(blocks: Iterable[Mapping[str, Any]], style: Style, width: in
         elif kind == "context":
             add(style.dim(" · ".join(_text_of(e, style) for e in block.get("elements", []))))
         elif kind == "actions":
-            add("  ".join(style.button(_text_of(e.get("text"), style), e.get("style"))
+            add("  ".join(style.button(_text_of(e.get("text") or e.get("placeholder"), style), e.get("style"))
                           for e in block.get("elements", [])))
         elif kind == "divider":
             lines.append(style.dim("─" * width))
