@@ -1,4 +1,5 @@
-"""Card buttons: Acknowledge, Approve exception (opens the modal), Escalate now, Mark as outage.
+"""Card buttons: Acknowledge, Approve exception (opens the modal), Escalate now, Mark as outage; the
+other controls (``controls``) and the agent's nudge answers (``nudge``) register from here too.
 
 Each listener acks at once, parses the button value, makes one use-case call and answers the
 clicker ephemerally; refusals are answered by ``handlers.errors``. The card itself is

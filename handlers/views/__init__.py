@@ -1,4 +1,4 @@
-"""Modal submissions: the approve-exception form.
+"""Modal submissions: the approve-exception form and the agent's explain form.
 
 The use case runs before ``ack`` so the modal can show why nothing was approved (refused, already
 closed) instead of closing silently; it is one Redis round trip, well inside Slack's 3 seconds.
