@@ -109,14 +109,16 @@ async def test_explain_then_approve_from_the_card_writes_the_real_window_to_gene
     world = agent_world(redis_client, redis_prefix, fake_slack, port)
     genesys = FakeGenesys(world.clock)
     await genesys.start()
+    source = make_source(genesys, world.clock)
     try:
         genesys.add_business_unit("bu-1")
         genesys.add_unit(MU, "bu-1")
         genesys.add_user("a0", MU, name="Alex Agent", email=AGENT_EMAIL)
-        world.exception_writer = GenesysExceptionWriter(make_source(genesys, world.clock))
+        world.exception_writer = GenesysExceptionWriter(source)
         world.dispatcher = world.new_dispatcher()
         await _explain_and_approve(world, fake_slack, genesys, inbox)
     finally:
+        await source.close()
         await genesys.stop()
 
 
