@@ -175,6 +175,8 @@ class OutboxDispatcher:
         if event.kind is EventKind.TIER_FIRED and event.tier is not None and event.tier.action is TierAction.CHAT_CARD:
             return [_Step("chat", "card", lambda: self._post_or_update(mu_id, event))]
         steps = self._nudge_steps(mu_id, event)
+        if event.tier is not None and event.tier.action is TierAction.AGENT_NUDGE and incident.storm_id:
+            return steps  # a storm's grouped card waits for its chat tier; the nudge itself is skipped
         if event.kind is EventKind.TIER_FIRED and event.tier is not None:
             if event.tier.action is TierAction.EMAIL:
                 steps.append(_Step("email", "email", lambda: self._send_email(mu_id, event)))

@@ -180,3 +180,17 @@ async def _explain_and_approve(world: World, fake_slack: FakeSlack, genesys: Fak
     await world.run_until(20)  # nothing escalates for the excused incident
     assert inbox.messages == [] and len(genesys.explanations) == 1
     assert approved_at - start > timedelta(minutes=5) - TICK  # a real window, not a fixed length
+
+
+async def test_agents_in_a_storm_are_not_nudged_and_the_grouped_card_waits_for_its_tier(
+        redis_client: Redis, redis_prefix: str, fake_slack: FakeSlack, smtp: tuple[Inbox, int]) -> None:
+    _, port = smtp
+    world = World(redis_client, redis_prefix, fake_slack, port, agents=4, config=NUDGE_FIRST)
+    await world.run_until(1)
+    for agent in ("a0", "a1", "a2"):
+        world.source.set_state(agent, Presence.AWAY, RoutingStatus.OFF_QUEUE)
+    await world.run_until(4)  # the nudge tier fired for all three: an outage, so no DM and no card yet
+    assert [len((await world.incident(a)).fired) for a in ("a0", "a1", "a2")] == [1, 1, 1]
+    assert world.cards() == [] and fake_slack.calls_to("conversations.open") == []
+    await world.run_until(7)
+    assert "3 agents out at once" in world.only_card().text
