@@ -86,6 +86,7 @@ async def test_nudge_at_2_minutes_then_on_my_way_is_on_the_card_at_5(
     stamp = int(time.time())
     await world.send(body, stamp)
     answered_at = world.clock.now()
+    await fake_slack.wait_for("webhook", 2)  # one click at a time: the replies come in order
     await world.send(body, stamp)  # a byte-identical replay
     replies = await fake_slack.wait_for("webhook", 3)
     assert replies[1]["text"].startswith("📨 Thanks")
@@ -150,6 +151,7 @@ async def _explain_and_approve(world: World, fake_slack: FakeSlack, genesys: Fak
 
     # The agent cannot approve their own explanation, a stranger cannot either.
     await world.click(APPROVE_EXPLANATION, approve, AGENT_USER, hook="agent2")
+    await fake_slack.wait_for("webhook", 2)
     await world.click(APPROVE_EXPLANATION, approve, STRANGER_ID, hook="x2")
     refusals = await fake_slack.wait_for("webhook", 3)
     assert "cannot approve your own explanation" in refusals[1]["text"]
@@ -160,6 +162,7 @@ async def _explain_and_approve(world: World, fake_slack: FakeSlack, genesys: Fak
     stamp = int(time.time())
     await world.send(body, stamp)
     approved_at = world.clock.now()
+    await fake_slack.wait_for("webhook", 4)
     await world.send(body, stamp)  # replayed: nothing more
     replies = await fake_slack.wait_for("webhook", 5)
     assert replies[3]["text"].startswith("☑️ Explanation approved")

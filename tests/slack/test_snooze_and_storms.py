@@ -61,7 +61,9 @@ async def test_snooze_1h_holds_every_tier_until_it_ends(redis_client: Redis, red
     stamp = int(time.time())
     await world.send(body, stamp)
     snoozed_at = world.clock.now()
+    await fake_slack.wait_for("webhook", 1)  # one click at a time: the replies come in order
     await world.send(body, stamp)  # replayed
+    await fake_slack.wait_for("webhook", 2)
     await world.send(snooze_body(world, "15", OPS_ID, "ops"), stamp)  # a stale card's menu, another length
     replies = await fake_slack.wait_for("webhook", 3)
     assert replies[0]["text"].startswith("💤 Snoozed until <!date^")
@@ -97,12 +99,14 @@ async def test_unsnooze_resumes_at_once_and_a_replay_changes_nothing(
     await out_at_1(world)
     await world.run_until(7)
     await world.send(snooze_body(world, "240", SUPERVISOR_ID, "sup"))
+    await fake_slack.wait_for("webhook", 1)
     await world.run_until(20)  # the email tier (16:15) is held
     assert inbox.messages == []
     body = world.click_body(UNSNOOZE, world.button_value(UNSNOOZE), OPS_ID, hook="ops")
     stamp = int(time.time())
     await world.send(body, stamp)
     lifted_at = world.clock.now()
+    await fake_slack.wait_for("webhook", 2)
     await world.send(body, stamp)
     replies = await fake_slack.wait_for("webhook", 3)
     assert replies[1]["text"].startswith("⏰ Unsnoozed")
@@ -135,11 +139,14 @@ async def test_unacknowledge_gives_the_incident_back_to_escalation(
     ack_body = world.click_body(ACKNOWLEDGE, world.button_value(ACKNOWLEDGE), SUPERVISOR_ID, hook="sup")
     ack_stamp = int(time.time())
     await world.send(ack_body, ack_stamp)  # holds escalation until 17:00-ish
+    await fake_slack.wait_for("webhook", 1)
     await world.run_until(8)
     unack = world.click_body(UNACKNOWLEDGE, world.button_value(UNACKNOWLEDGE), SUPERVISOR_ID, hook="sup2")
     stamp = int(time.time())
     await world.send(unack, stamp)
+    await fake_slack.wait_for("webhook", 2)
     await world.send(unack, stamp)  # replayed
+    await fake_slack.wait_for("webhook", 3)
     await world.send(ack_body, ack_stamp)  # the old Acknowledge replayed: it must not acknowledge again
     replies = await fake_slack.wait_for("webhook", 4)
     assert replies[1]["text"].startswith("↩️ Unacknowledged")
@@ -173,6 +180,7 @@ async def test_a_storm_of_3_sends_one_email_and_its_thread_gets_history_lines(
     body = world.click_body(STORM_ACK_ALL, world.button_value(STORM_ACK_ALL), SUPERVISOR_ID, hook="sup")
     stamp = int(time.time())
     await world.send(body, stamp)
+    await fake_slack.wait_for("webhook", 1)
     await world.send(body, stamp)
     replies = await fake_slack.wait_for("webhook", 2)
     assert replies[0]["text"] == "✅ Acknowledged: 3 alerts."
@@ -208,6 +216,7 @@ async def test_escalate_all_fires_the_next_tier_once_for_the_group(
     body = world.click_body(STORM_ESCALATE_ALL, world.button_value(STORM_ESCALATE_ALL), OPS_ID, hook="ops")
     stamp = int(time.time())
     await world.send(body, stamp)
+    await fake_slack.wait_for("webhook", 1)  # the escalation is committed when its answer is sent
     await world.dispatcher.drain([MU])
     await world.send(body, stamp)  # replayed: the email tier fired already
     replies = await fake_slack.wait_for("webhook", 2)
