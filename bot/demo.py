@@ -32,8 +32,9 @@ from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.redis.store import RedisStore
 from services.adapters.simulated import SimulatedContactCenter, day_start
 from services.clock import AcceleratedClock
+from services.config import OrgConfig, TierConfig
 from services.dispatch import OutboxDispatcher
-from services.domain.escalation import EventKind, IncidentEvent
+from services.domain.escalation import EventKind, IncidentEvent, TierAction
 from services.monitor import Monitor, TickReport
 from services.ports import Clock, StatusBoard
 
@@ -86,12 +87,22 @@ class Narrator:
             self.say(f"{name}: {event.kind.value} after {incident.minutes_out(event.at):.0f} min")
 
 
+def with_agent_nudge(config: OrgConfig) -> OrgConfig:
+    """The demo shows the agent-first tier (a DM 2 minutes in) unless the config already places one."""
+    tiers = [t for unit in config.management_units.values() for t in unit.tiers or []] + config.tiers
+    if any(t.action is TierAction.AGENT_NUDGE for t in tiers) or config.tiers[0].after <= timedelta(minutes=2):
+        return config
+    nudge = TierConfig(after=timedelta(minutes=2), action=TierAction.AGENT_NUDGE)
+    return config.model_copy(update={"tiers": [nudge, *config.tiers]})
+
+
 async def run_demo(settings: Settings, options: DemoOptions) -> int:
     config = load_config(settings)
     # The simulator plays one day: book the coaching tier's appointment the same day (30 min on, through
     # the slot search) rather than tomorrow, which the simulator has no schedule for.
     config = config.model_copy(update={"coaching": config.coaching.model_copy(
         update={"lead_time": min(config.coaching.lead_time, timedelta(minutes=30))})})
+    config = with_agent_nudge(config)
     overrides = {"management_units": options.units, "teams_per_unit": options.teams,
                  "agents_per_team": options.agents, "seed": options.seed}
     sim_config = config.simulator.model_copy(update={k: v for k, v in overrides.items() if v is not None})

@@ -11,7 +11,18 @@ from collections.abc import Callable
 
 from services.domain.escalation import IncidentEvent
 from services.domain.model import Roster
-from services.ports import ChatPort, CoachingPort, CoachingRequest, EmailPort, IncidentView, MessageRef, StormView
+from services.ports import (
+    AgentChat,
+    ChatPort,
+    CoachingPort,
+    CoachingRequest,
+    EmailPort,
+    IncidentView,
+    MessageRef,
+    StormEmailPort,
+    StormThread,
+    StormView,
+)
 
 
 class DeliveryTally:
@@ -53,6 +64,23 @@ class _CountingChat:
     async def update_storm_card(self, ref: MessageRef, view: StormView) -> None:
         await self.inner.update_storm_card(ref, view)
 
+    # The optional chat ports pass through (the demo's console and Slack chats have them all).
+    async def post_agent_nudge(self, view: IncidentView) -> MessageRef:
+        assert isinstance(self.inner, AgentChat)
+        return await self.inner.post_agent_nudge(view)
+
+    async def update_agent_nudge(self, ref: MessageRef, view: IncidentView) -> None:
+        assert isinstance(self.inner, AgentChat)
+        await self.inner.update_agent_nudge(ref, view)
+
+    async def post_storm_history_line(self, ref: MessageRef, view: IncidentView, event: IncidentEvent) -> None:
+        if isinstance(self.inner, StormThread):
+            await self.inner.post_storm_history_line(ref, view, event)
+
+    async def post_storm_note(self, ref: MessageRef, text: str) -> None:
+        if isinstance(self.inner, StormThread):
+            await self.inner.post_storm_note(ref, text)
+
 
 class _CountingMailer:
     def __init__(self, inner: EmailPort, emails: Counter[str]) -> None:
@@ -61,6 +89,14 @@ class _CountingMailer:
     async def send_escalation_email(self, view: IncidentView) -> None:
         await self.inner.send_escalation_email(view)
         self.emails[view.incident.team_id] += 1
+
+    async def send_storm_email(self, view: StormView) -> None:
+        if not isinstance(self.inner, StormEmailPort):  # a mailer without grouped emails: one each
+            for incident in view.incidents:
+                await self.send_escalation_email(incident)
+            return
+        await self.inner.send_storm_email(view)
+        self.emails[view.team_id] += 1
 
 
 class _CountingCoaching:

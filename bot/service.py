@@ -140,7 +140,8 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     slack_app = None
     socket = None
     if chat.client is not None:
-        actions = IncidentActions(store=store, rosters=monitor.roster, directory=chat.directory, clock=clock)
+        actions = IncidentActions(store=store, rosters=monitor.roster, directory=chat.directory, clock=clock,
+                                  shift_ends=monitor.shift_end, reasons=config.explanation_reasons_for)
         queries = AdherenceQueries(monitor=monitor, store=store, directory=chat.directory, clock=clock)
         schedulers = await _scheduler_ids(config, bookings, chat)
         attendance = AttendanceDesk(bookings.registers, bookings.attendance, bookings.service.ledger, bookings.data,

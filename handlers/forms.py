@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -56,3 +56,31 @@ class ExceptionForm(BaseModel):
         if errors:
             raise FormErrors(errors)
         return cls(window=timedelta(minutes=int(str(window_raw))), reason_code=str(reason), note=note)
+
+
+class ExplainForm(BaseModel):
+    """The agent's explanation: a reason code from the unit's list, and a note (required for "other")."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reason_code: str
+    note: str = ""
+
+    @classmethod
+    def from_state(cls, values: Mapping[str, Any], allowed: Sequence[str]) -> ExplainForm:
+        def field(block: str) -> Mapping[str, Any]:
+            found = (values.get(block) or {}).get(FIELD) or {}
+            return found if isinstance(found, Mapping) else {}
+
+        errors: dict[str, str] = {}
+        reason = (field(REASON_BLOCK).get("selected_option") or {}).get("value")
+        if reason not in allowed:
+            errors[REASON_BLOCK] = "Choose a reason."
+        note = (field(NOTE_BLOCK).get("value") or "").strip()
+        if len(note) > NOTE_MAX:
+            errors[NOTE_BLOCK] = f"Keep the note under {NOTE_MAX} characters."
+        elif reason == "other" and not note:
+            errors[NOTE_BLOCK] = "Add a note when the reason is Other."
+        if errors:
+            raise FormErrors(errors)
+        return cls(reason_code=str(reason), note=note)

@@ -20,6 +20,18 @@ APPROVE_EXCEPTION = "incident_approve_exception"
 ESCALATE = "incident_escalate"
 MARK_OUTAGE = "storm_mark_outage"
 EXCEPTION_MODAL = "incident_exception_submit"
+SNOOZE = "incident_snooze"
+UNSNOOZE = "incident_unsnooze"
+UNACKNOWLEDGE = "incident_unacknowledge"
+APPROVE_EXPLANATION = "incident_approve_explanation"
+STORM_ACK_ALL = "storm_acknowledge_all"
+STORM_ESCALATE_ALL = "storm_escalate_all"
+AGENT_ON_MY_WAY = "agent_on_my_way"
+AGENT_ON_A_CALL = "agent_on_a_call"
+AGENT_EXPLAIN = "agent_explain"
+EXPLAIN_MODAL = "agent_explain_submit"
+#: The snooze menu's block id starts with this; the rest is the card's IncidentRef (option values are short).
+SNOOZE_BLOCK = "snooze|"
 
 
 class BadPayload(ValueError):
@@ -48,6 +60,27 @@ class IncidentRef(_Compact):
     incident_id: str = Field(alias="i", min_length=1, max_length=400)
     #: How many tiers had fired when the card was drawn (None: a card from before this field).
     shown: int | None = Field(default=None, alias="t", ge=0, le=100)
+    #: Acknowledgements when drawn (None: a card from before Unacknowledge existed).
+    acks: int | None = Field(default=None, alias="k", ge=0, le=1000)
+    #: Snooze state when drawn (``Incident.snooze_seq``).
+    snooze: int | None = Field(default=None, alias="z", ge=0, le=10_000)
+    #: The agent's answer the card showed (``Incident.reply_seq``), for Approve explanation.
+    reply: int | None = Field(default=None, alias="r", ge=0, le=10_000)
+
+
+class AgentRef(_Compact):
+    """The nudge DM's buttons: the agent's own incident and the answers their message showed."""
+
+    mu_id: str = Field(alias="m", min_length=1, max_length=200)
+    agent_id: str = Field(alias="a", min_length=1, max_length=200)
+    incident_id: str = Field(alias="i", min_length=1, max_length=400)
+    reply: int = Field(default=0, alias="r", ge=0, le=10_000)
+
+
+class ExplainModalMeta(_Compact):
+    """``private_metadata`` of the explain modal."""
+
+    ref: AgentRef = Field(alias="r")
 
 
 class StormRef(_Compact):
@@ -57,6 +90,8 @@ class StormRef(_Compact):
     storm_id: str = Field(alias="s", min_length=1, max_length=400)
     #: Whether the card already showed the storm marked as outage (None: a card from before this field).
     marked: bool | None = Field(default=None, alias="o")
+    #: Tiers fired of the least escalated open member when drawn (for Escalate all).
+    shown: int | None = Field(default=None, alias="t", ge=0, le=100)
 
 
 class ExceptionModalMeta(_Compact):

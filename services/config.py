@@ -149,10 +149,26 @@ class TeamConfig(_Section):
         return value
 
 
+#: Reason codes an agent may choose when explaining an alert (``explanation_reasons``); labels in wording.
+DEFAULT_EXPLANATION_REASONS = ["system_issue", "customer_follow_up", "coaching", "meeting", "personal", "other"]
+
+
+def _reason_codes(codes: list[str] | None) -> list[str] | None:
+    if codes is None:
+        return None
+    if not codes:
+        raise ValueError("list at least one reason code (or leave explanation_reasons out for the defaults)")
+    for code in codes:
+        if not re.fullmatch(r"[a-z0-9_]{1,40}", code):
+            raise ValueError(f"{code!r} is not a reason code: use lower-case letters, digits and _ (e.g. system_issue)")
+    return codes
+
+
 class UnitConfig(_Section):
     """Per-management-unit overrides; anything left out falls back to the top level."""
 
     ops_managers: list[str] = []
+    explanation_reasons: list[str] | None = None
     clear_after: Duration | None = None
     ack_timeout: Duration | None = None
     tiers: list[TierConfig] | None = None
@@ -168,6 +184,11 @@ class UnitConfig(_Section):
     @classmethod
     def _tiers(cls, tiers: list[TierConfig] | None) -> list[TierConfig] | None:
         return None if tiers is None else check_tiers(tiers)
+
+    @field_validator("explanation_reasons")
+    @classmethod
+    def _reasons(cls, codes: list[str] | None) -> list[str] | None:
+        return _reason_codes(codes)
 
 
 def check_tiers(tiers: list[TierConfig]) -> list[TierConfig]:
@@ -248,6 +269,7 @@ class OrgConfig(_Section):
     monitor: MonitorConfig = MonitorConfig()
     tiers: list[TierConfig] = [TierConfig(after=t.after, action=t.action) for t in DEFAULT_POLICY.tiers]
     rules: list[RuleConfig] = []
+    explanation_reasons: list[str] = DEFAULT_EXPLANATION_REASONS
     people: dict[str, PersonConfig] = {}
     management_units: dict[str, UnitConfig] = {}
     storm: StormConfig = StormConfig()
@@ -261,6 +283,11 @@ class OrgConfig(_Section):
     @classmethod
     def _tiers(cls, tiers: list[TierConfig]) -> list[TierConfig]:
         return check_tiers(tiers)
+
+    @field_validator("explanation_reasons")
+    @classmethod
+    def _reasons(cls, codes: list[str]) -> list[str]:
+        return _reason_codes(codes) or DEFAULT_EXPLANATION_REASONS
 
     @model_validator(mode="after")
     def _check(self) -> OrgConfig:
@@ -303,6 +330,11 @@ class OrgConfig(_Section):
             ack_timeout=unit.ack_timeout or self.monitor.ack_timeout,
             clear_after=unit.clear_after or self.monitor.clear_after,
         )
+
+    def explanation_reasons_for(self, mu_id: str | None) -> list[str]:
+        """Reason codes the unit's agents choose from when they explain an alert."""
+        own = self.unit(mu_id).explanation_reasons
+        return own if own is not None else self.explanation_reasons
 
     def rules_for(self, mu_id: str | None) -> RuleTable:
         overrides = [r.to_rule() for r in self.unit(mu_id).rules] + [r.to_rule() for r in self.rules]
@@ -348,4 +380,4 @@ def load_org_config(path: Path | None) -> OrgConfig:
     return parse_org_config(data, str(path))
 
 
-ActionName = Literal["chat_card", "email", "coaching"]
+ActionName = Literal["agent_nudge", "chat_card", "email", "coaching"]

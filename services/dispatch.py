@@ -22,8 +22,9 @@ from datetime import datetime, timedelta
 from services import log_context, telemetry
 from services.config import OrgConfig
 from services.domain.escalation import EventKind, Incident, IncidentEvent, TierAction
-from services.domain.model import Roster
+from services.domain.model import Person, Roster
 from services.ports import (
+    AgentChat,
     ChatPort,
     Clock,
     CoachingPort,
@@ -35,6 +36,8 @@ from services.ports import (
     IncidentView,
     MessageRef,
     OutboxEntry,
+    StormEmailPort,
+    StormThread,
     StormView,
     TeamsPort,
 )
@@ -173,10 +176,12 @@ class OutboxDispatcher:
         incident = event.incident
         if event.kind is EventKind.TIER_FIRED and event.tier is not None and event.tier.action is TierAction.CHAT_CARD:
             return [_Step("chat", "card", lambda: self._post_or_update(mu_id, event)), *self._teams_steps(mu_id, event)]
-        steps = []
+        steps = self._nudge_steps(mu_id, event)
+        if event.tier is not None and event.tier.action is TierAction.AGENT_NUDGE and incident.storm_id:
+            return steps  # a storm's grouped card waits for its chat tier; the nudge itself is skipped
         if event.kind is EventKind.TIER_FIRED and event.tier is not None:
             if event.tier.action is TierAction.EMAIL:
-                steps.append(_Step("email", "email", lambda: self._send_email(mu_id, incident)))
+                steps.append(_Step("email", "email", lambda: self._send_email(mu_id, event)))
             elif event.tier.action is TierAction.COACHING:
                 steps.append(_Step("coaching", "coaching", lambda: self._coach(mu_id, incident)))
         window, writer = event.write_back, self.exception_writer
@@ -198,8 +203,79 @@ class OutboxDispatcher:
 
         return [_Step("chat", "teams_card", post)]
 
-    async def _send_email(self, mu_id: str, incident: Incident) -> None:
+    async def _send_email(self, mu_id: str, event: IncidentEvent) -> None:
+        incident = event.incident
+        mailer, tier = self.email, event.tier
+        if incident.storm_id and tier is not None and isinstance(mailer, StormEmailPort) \
+                and await self._send_storm_email(mu_id, incident.storm_id, tier.index, mailer):
+            return
         await self.email.send_escalation_email(await self.view(mu_id, incident))
+
+    async def _send_storm_email(self, mu_id: str, storm_id: str, tier: int, mailer: StormEmailPort) -> bool:
+        """One email per storm and tier: the first member whose tier fires sends it for the whole group
+        (a delivered key of its own), the others find it sent. False: no group left, send one alone."""
+        key = f"storm:{storm_id}:email:{tier}"
+        if await self.store.was_delivered(mu_id, key):
+            return True
+        storm = await self._storm_view(mu_id, storm_id)
+        if storm is None:
+            return False
+        await mailer.send_storm_email(storm)
+        await self.store.mark_step_delivered(mu_id, key, self.clock.now())
+        names = ", ".join(p.name for p in storm.incidents[0].ops_managers) or "the ops manager"
+        await self._storm_note(mu_id, storm_id, f"Email sent to {names} about the {len(storm.incidents)} agents.")
+        return True
+
+    async def _storm_note(self, mu_id: str, storm_id: str, text: str) -> None:
+        """Best effort: the email is sent and must not be sent again because its thread line failed."""
+        ref = await self.store.card_ref(mu_id, f"storm:{storm_id}")
+        if ref is None or not isinstance(self.chat, StormThread):
+            return
+        try:
+            await self.chat.post_storm_note(ref, text)
+        except Exception as error:
+            log.warning("grouped card %s: thread line not posted: %s", storm_id, error)
+
+    async def _storm_line(self, mu_id: str, event: IncidentEvent) -> None:
+        """A storm member's transition, as a line in the grouped card's thread (its email: one line, above)."""
+        incident, chat = event.incident, self.chat
+        if incident.storm_id is None or not isinstance(chat, StormThread):
+            return
+        if event.tier is not None and event.tier.action is TierAction.EMAIL and isinstance(self.email, StormEmailPort):
+            return
+        ref = await self.store.card_ref(mu_id, f"storm:{incident.storm_id}")
+        if ref is not None:
+            await chat.post_storm_history_line(ref, self._view(mu_id, incident, ref), event)
+
+    # ---- the agent-first nudge (a DM lane of its own: the agent's DM never waits on the cards) ----
+    def _nudge_steps(self, mu_id: str, event: IncidentEvent) -> list[_Step]:
+        incident = event.incident
+        if event.kind is EventKind.TIER_FIRED and event.tier is not None:
+            if event.tier.action is TierAction.AGENT_NUDGE:
+                return [_Step("nudge", "agent-nudge", lambda: self._post_nudge(mu_id, incident))]
+            return []
+        nudged = any(f.action is TierAction.AGENT_NUDGE for f in incident.fired)
+        if nudged and event.kind in (EventKind.AGENT_REPLIED, EventKind.EXCUSED, EventKind.RESOLVED):
+            return [_Step("nudge", "nudge-update", lambda: self._update_nudge(mu_id, incident))]
+        return []
+
+    async def _post_nudge(self, mu_id: str, incident: Incident) -> None:
+        chat = self.chat
+        if not isinstance(chat, AgentChat):
+            log.info("%s: the chat port sends no direct messages; agent nudge skipped", incident.id)
+            return
+        if incident.storm_id:  # an outage: the agent is not the one to chase
+            log.info("%s: part of storm %s; agent nudge skipped", incident.id, incident.storm_id)
+            return
+        key = f"nudge:{incident.id}"
+        if await self.store.card_ref(mu_id, key) is None:
+            ref = await chat.post_agent_nudge(self._view(mu_id, incident, None))
+            await self.store.save_card_ref(mu_id, key, ref)
+
+    async def _update_nudge(self, mu_id: str, incident: Incident) -> None:
+        ref = await self.store.card_ref(mu_id, f"nudge:{incident.id}")
+        if ref is not None and isinstance(self.chat, AgentChat):
+            await self.chat.update_agent_nudge(ref, self._view(mu_id, incident, None))
 
     async def _coach(self, mu_id: str, incident: Incident) -> str:
         return await self._book_coaching(await self.view(mu_id, incident))
@@ -221,32 +297,40 @@ class OutboxDispatcher:
         incident = event.incident
         if incident.storm_id:
             await self.store.add_pending_storm(mu_id, incident.storm_id)
+            await self._storm_line(mu_id, event)
             return
         ref = await self.store.card_ref(mu_id, incident.id)
         if ref is not None:  # no card yet (chat tier not reached): nothing to update
             await self.chat.update_incident_card(ref, self._view(mu_id, incident, ref), event)
 
-    async def _storm_card(self, mu_id: str, storm_id: str) -> None:
-        key = f"storm:{storm_id}"
+    async def _storm_view(self, mu_id: str, storm_id: str) -> StormView | None:
+        """The storm's members, open and closed, as the grouped card and email show them."""
         tracks = await self.store.load_tracks(mu_id)
         members = [t.incident for t in tracks.values() if t.incident is not None and t.incident.storm_id == storm_id]
         members += await self.store.closed_in_storm(mu_id, storm_id, exclude={m.id for m in members})
         if not members:
-            return
+            return None
         roster = self.rosters(mu_id)
         first = members[0]
         team = roster.teams.get(first.team_id) if roster else None
-        ref = await self.store.card_ref(mu_id, key)
+        ref = await self.store.card_ref(mu_id, f"storm:{storm_id}")
         now = self.clock.now()
         views = [replace(incident_view(m, roster, now, ref), state_lost_at=self._lost_at(m))
                  for m in sorted(members, key=lambda m: m.started_at)]
-        storm = StormView(
+        return StormView(
             storm_id=storm_id, mu_id=mu_id, mu_name=roster.mu.name if roster else mu_id,
             team_id=first.team_id, team_name=team.name if team else first.team_id, incidents=views,
             supervisors=roster.supervisors_of(first.agent_id) if roster else [], now=now,
             closed=all(m.is_closed for m in members),
             team_channel=team.slack_channel if team else None,
         )
+
+    async def _storm_card(self, mu_id: str, storm_id: str) -> None:
+        key = f"storm:{storm_id}"
+        storm = await self._storm_view(mu_id, storm_id)
+        if storm is None:
+            return
+        ref = await self.store.card_ref(mu_id, key)
         if ref is None:
             ref = await self.chat.post_storm_card(storm)
             await self.store.save_card_ref(mu_id, key, ref)
@@ -290,6 +374,7 @@ class OutboxDispatcher:
 def incident_view(incident: Incident, roster: Roster | None, now: datetime, ref: MessageRef | None) -> IncidentView:
     agent = roster.agents.get(incident.agent_id) if roster else None
     team = roster.teams.get(incident.team_id) if roster else None
+    person = Person(agent.id, agent.name, agent.email) if agent else None
     return IncidentView(
         incident=incident,
         agent_name=agent.name if agent else incident.agent_id,
@@ -300,4 +385,5 @@ def incident_view(incident: Incident, roster: Roster | None, now: datetime, ref:
         now=now,
         card_link=ref.permalink if ref else None,
         team_channel=team.slack_channel if team else None,
+        agent=person,
     )

@@ -22,6 +22,7 @@ from services.domain.escalation import AgentTrack, EscalationPolicy, IncidentEve
 from services.domain.model import Agent, AgentSchedule, AgentState, ExceptionWindow, Roster
 from services.domain.neutral import exceptions_for
 from services.domain.rules import RuleTable
+from services.domain.shifts import shift_end
 from services.domain.unit_tick import UnitInputs, UnitOutcome, run_unit_tick, status_line
 from services.ports import Clock, MonitorStore, NeutralWindows, TrackChange, WorkforceSource
 from services.replicas import UnitOwnership
@@ -119,6 +120,12 @@ class Monitor:
     def roster(self, mu_id: str) -> Roster | None:
         cache = self.units.get(mu_id)
         return cache.roster if cache else None
+
+    def shift_end(self, mu_id: str, agent_id: str, now: datetime) -> datetime | None:
+        """When the agent's current shift ends, from the cached schedule ("snooze until shift end")."""
+        cache = self.units.get(mu_id)
+        schedule = cache.schedules.get(agent_id) if cache else None
+        return shift_end(schedule, now) if schedule is not None else None
 
     async def tick(self) -> TickReport:
         if not self._started:

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-from services.domain.escalation import AgentTrack, Incident, IncidentEvent
+from services.domain.escalation import REPEATABLE_KINDS, AgentTrack, Incident, IncidentEvent
 from services.domain.model import (
     AgentSchedule,
     AgentState,
@@ -65,6 +65,7 @@ class IncidentView:
     card_link: str | None = None
     team_channel: str | None = None  # post in the team's channel instead of the supervisors' DM
     state_lost_at: datetime | None = None  # Redis lost its state then: this card may repeat an earlier one
+    agent: Person | None = None  # the agent as a person (email: their chat user), for the nudge DM
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,25 @@ class TeamsPort(Protocol):
     async def post_incident(self, view: IncidentView, event: IncidentEvent) -> None: ...
 
 
+@runtime_checkable
+class AgentChat(Protocol):
+    """The agent-first tier: a direct message to the agent about their own incident, updated in place.
+    Optional: a chat port without it skips the nudge (logged)."""
+
+    async def post_agent_nudge(self, view: IncidentView) -> MessageRef: ...
+
+    async def update_agent_nudge(self, ref: MessageRef, view: IncidentView) -> None: ...
+
+
+@runtime_checkable
+class StormThread(Protocol):
+    """History lines in a grouped (storm) card's thread, like an incident card's. Optional."""
+
+    async def post_storm_history_line(self, ref: MessageRef, view: IncidentView, event: IncidentEvent) -> None: ...
+
+    async def post_storm_note(self, ref: MessageRef, text: str) -> None: ...
+
+
 class ExceptionWriter(Protocol):
     """Writes an exception approved in chat back to the WFM system (an approved explanation)."""
 
@@ -146,6 +166,13 @@ class EmailPort(Protocol):
     """Tier 2: the ops manager email."""
 
     async def send_escalation_email(self, view: IncidentView) -> None: ...
+
+
+@runtime_checkable
+class StormEmailPort(Protocol):
+    """One email per storm and tier, the agents in a table (an email port without it sends one each)."""
+
+    async def send_storm_email(self, view: StormView) -> None: ...
 
 
 class CoachingPort(Protocol):
@@ -187,7 +214,10 @@ class OutboxEntry:
     def delivery_key(self) -> str:
         """Stable across retries and restarts: the same transition is delivered at most once."""
         tier = self.event.tier.index if self.event.tier else ""
-        return f"{self.event.incident.id}:{self.event.kind.value}:{tier}"
+        key = f"{self.event.incident.id}:{self.event.kind.value}:{tier}"
+        if self.event.kind in REPEATABLE_KINDS:  # acknowledged again after an Unacknowledge, snoozed twice...
+            key += f":{self.event.at.timestamp():.6f}"
+        return key
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Card buttons: Acknowledge, Approve exception (opens the modal), Escalate now, Mark as outage.
+"""Card buttons: Acknowledge, Approve exception (opens the modal), Escalate now, Mark as outage; the
+other controls (``controls``) and the agent's nudge answers (``nudge``) register from here too.
 
 Each listener acks at once, parses the button value, makes one use-case call and answers the
 clicker ephemerally; refusals are answered by ``handlers.errors``. The card itself is
@@ -16,6 +17,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from handlers.actions import controls, nudge
 from handlers.actor import ActorNames
 from handlers.blocks import replies
 from handlers.blocks.exception_modal import exception_modal
@@ -75,7 +77,8 @@ def register(app: AsyncApp, deps: HandlerDeps, names: ActorNames | None = None) 
         await ack()
         async def act(ref: IncidentRef, actor: Actor) -> Incident:
             # Acknowledging means the same whatever tier the card showed; a second one is refused.
-            return await deps.actions.acknowledge(ref.mu_id, ref.agent_id, ref.incident_id, actor)
+            return await deps.actions.acknowledge(ref.mu_id, ref.agent_id, ref.incident_id, actor,
+                                                  shown_acks=ref.acks)
 
         await incident_action(body, action, respond, client, act, replies.acknowledged)
 
@@ -110,3 +113,6 @@ def register(app: AsyncApp, deps: HandlerDeps, names: ActorNames | None = None) 
             count = await deps.actions.mark_outage(ref.mu_id, ref.storm_id, actor, marked=ref.marked)
             await deps.acted()
             await _ephemeral(respond, replies.outage_marked(count))
+
+    controls.register(app, deps, actors)
+    nudge.register(app, deps, actors)

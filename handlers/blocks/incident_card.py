@@ -10,12 +10,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from handlers.blocks.format import Block, escape, mrkdwn, plain, slack_time, state_lost_block, truncate
-from handlers.payloads import ACKNOWLEDGE, APPROVE_EXCEPTION, ESCALATE, IncidentRef
+from handlers.payloads import (
+    ACKNOWLEDGE,
+    APPROVE_EXCEPTION,
+    APPROVE_EXPLANATION,
+    ESCALATE,
+    SNOOZE,
+    SNOOZE_BLOCK,
+    UNACKNOWLEDGE,
+    UNSNOOZE,
+    IncidentRef,
+)
 from services.adapters.slack.cards import RenderedMessage
 from services.adapters.slack.wording import (
     OUTAGE_REASON,
     actor_label,
     actual_label,
+    agent_says,
     category_label,
     clock_time,
     done_tiers,
@@ -23,18 +34,38 @@ from services.adapters.slack.wording import (
     impact_text,
     minutes,
     reason_label,
+    snooze_sentence,
     status_sentence,
     tier_label,
     tier_sentence,
 )
-from services.domain.escalation import EventKind, Incident, IncidentEvent, TierAction
+from services.domain.escalation import EventKind, Incident, IncidentEvent, ReplyKind, TierAction
 from services.ports import IncidentView
 
 
 def incident_ref(incident: Incident) -> IncidentRef:
     """The value of the card's buttons: the incident and how many tiers the card shows fired."""
     return IncidentRef(mu_id=incident.mu_id, agent_id=incident.agent_id, incident_id=incident.id,
-                       shown=len(incident.fired))
+                       shown=len(incident.fired), acks=incident.acks, snooze=incident.snooze_seq,
+                       reply=incident.reply_seq)
+
+
+#: The snooze menu's choices: option value -> label ("shift": until the agent's shift ends).
+SNOOZE_CHOICES = (("15", "15 min"), ("60", "1 h"), ("240", "4 h"), ("shift", "Until shift end"))
+BLOCK_ID_MAX = 255
+
+
+def _snooze_block(view: IncidentView) -> Block | None:
+    """The Snooze menu, in a block of its own whose id carries the card's state (option values are short)."""
+    incident = view.incident
+    if incident.snoozed(view.now):
+        return None
+    block_id = SNOOZE_BLOCK + incident_ref(incident).dump()
+    if len(block_id) > BLOCK_ID_MAX:  # ids this long do not occur with Genesys UUIDs; stay valid if they do
+        return None
+    options = [{"text": plain(label), "value": value} for value, label in SNOOZE_CHOICES]
+    return {"type": "actions", "block_id": block_id, "elements": [{
+        "type": "static_select", "action_id": SNOOZE, "placeholder": plain("Snooze…"), "options": options}]}
 
 
 def _buttons(view: IncidentView) -> list[Block]:
@@ -44,8 +75,17 @@ def _buttons(view: IncidentView) -> list[Block]:
     if incident.acked_by is None:  # once acknowledged, a second Acknowledge would only confuse
         buttons.append({"type": "button", "action_id": ACKNOWLEDGE, "style": "primary",
                         "text": plain("Acknowledge"), "value": value})
+    else:
+        buttons.append({"type": "button", "action_id": UNACKNOWLEDGE, "text": plain("Unacknowledge"),
+                        "value": value})
+    reply = incident.agent_reply
+    if reply is not None and reply.kind is ReplyKind.EXPLANATION:
+        buttons.append({"type": "button", "action_id": APPROVE_EXPLANATION, "style": "primary",
+                        "text": plain("Approve explanation"), "value": value})
     buttons.append({"type": "button", "action_id": APPROVE_EXCEPTION, "text": plain("Approve exception"),
                     "value": value})
+    if incident.snoozed(view.now):
+        buttons.append({"type": "button", "action_id": UNSNOOZE, "text": plain("Unsnooze"), "value": value})
     tier = incident.next_tier
     if tier is not None:
         buttons.append({
@@ -85,10 +125,20 @@ def incident_card(view: IncidentView, *, mentions: Sequence[str] = ()) -> Render
     if view.state_lost_at is not None:
         blocks.append(state_lost_block(view.state_lost_at, version))
     blocks.append({"type": "section", "block_id": f"facts.{version}", "fields": fields})
+    status = status_sentence(view, slack_time, escape)
+    snoozed = snooze_sentence(incident, view.now, slack_time, escape)
+    if snoozed:
+        status += f"\n💤 {snoozed}"
     blocks.append({"type": "section", "block_id": f"status.{version}",
-                   "text": mrkdwn(truncate(status_sentence(view, slack_time, escape), 3000))})
+                   "text": mrkdwn(truncate(status, 3000))})
+    says = agent_says(incident, slack_time, escape)
+    if says:
+        blocks.append({"type": "section", "block_id": f"agent.{version}", "text": mrkdwn(truncate(f"🗣️ {says}", 3000))})
     if not incident.is_closed:
         blocks.append({"type": "actions", "block_id": f"actions.{version}", "elements": _buttons(view)})
+        snooze_menu = _snooze_block(view)
+        if snooze_menu is not None:
+            blocks.append(snooze_menu)
     context = [f"Incident `{escape(incident.id)}`"]
     done = done_tiers(incident, slack_time)
     if done:
@@ -133,7 +183,24 @@ def history_line(view: IncidentView, event: IncidentEvent) -> str | None:
             return f"{at} Email sent to {names}{by}."
         if event.tier.action is TierAction.COACHING:
             return f"{at} Coaching session booked for {escape(view.agent_name)}{by}."
+        if event.tier.action is TierAction.AGENT_NUDGE:
+            return f"{at} {escape(view.agent_name)} was messaged directly."
         return None
     if event.kind is EventKind.POSITIVE_DEVIATION:
         return f"{at} Positive deviation recorded."
+    return _new_history_line(view, event, at, who)
+
+
+def _new_history_line(view: IncidentView, event: IncidentEvent, at: str, who: str) -> str | None:
+    """Lines for the agent's answer, snoozes and unacknowledgements."""
+    incident = event.incident
+    if event.kind is EventKind.AGENT_REPLIED:
+        says = agent_says(incident, slack_time, escape)
+        return f"{at} {says.rsplit(', ', 1)[0]}." if says else None
+    if event.kind is EventKind.SNOOZED and incident.snooze is not None:
+        return f"{at} Snoozed by {who} until {slack_time(incident.snooze.until)}."
+    if event.kind is EventKind.UNSNOOZED:
+        return f"{at} Unsnoozed by {who}: escalation resumes."
+    if event.kind is EventKind.UNACKNOWLEDGED:
+        return f"{at} Unacknowledged by {who}: escalation resumes."
     return None

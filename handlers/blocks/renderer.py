@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from handlers.blocks.incident_card import history_line, incident_card
+from handlers.blocks.nudge import agent_nudge
 from handlers.blocks.storm_card import storm_card
 from services.adapters.slack.cards import RenderedMessage
 from services.domain.escalation import IncidentEvent
@@ -20,3 +21,6 @@ class BlockKitRenderer:
 
     def storm_card(self, view: StormView, *, mentions: Sequence[str] = ()) -> RenderedMessage:
         return storm_card(view, mentions=mentions)
+
+    def agent_nudge(self, view: IncidentView) -> RenderedMessage:
+        return agent_nudge(view)

@@ -16,7 +16,7 @@ from handlers.blocks.format import (
     state_lost_block,
     truncate,
 )
-from handlers.payloads import MARK_OUTAGE, StormRef
+from handlers.payloads import MARK_OUTAGE, STORM_ACK_ALL, STORM_ESCALATE_ALL, StormRef
 from services.adapters.slack.cards import RenderedMessage
 from services.adapters.slack.wording import (
     OUTAGE_REASON,
@@ -56,8 +56,34 @@ def _row(view: StormView, index: int) -> str:
     item = view.incidents[index]
     incident = item.incident
     state = "closed" if incident.is_closed else f"{minutes(incident.minutes_out(view.now))} out"
+    if not incident.is_closed and incident.acked_by:
+        state += f", acknowledged by {actor_label(incident.acked_by, escape)}"
     return (f"• *{escape(item.agent_name)}*: scheduled {category_label(incident.category)}, "
             f"actually {actual_label(incident.presence, incident.routing)} ({state})")
+
+
+def shown_tiers(view: StormView) -> int:
+    """Tiers fired of the least escalated open member: what Escalate all moves on from."""
+    return min((len(v.incident.fired) for v in view.incidents if not v.incident.is_closed), default=0)
+
+
+def _group_buttons(view: StormView) -> list[Block]:
+    """Acknowledge all (while someone is unacknowledged) and Escalate all (while a tier is left)."""
+    open_ = [v.incident for v in view.incidents if not v.incident.is_closed]
+    ref = StormRef(mu_id=view.mu_id, storm_id=view.storm_id, marked=outage_of(view) is not None,
+                   shown=shown_tiers(view)).dump()
+    buttons: list[Block] = []
+    if any(i.acked_by is None for i in open_):
+        buttons.append({"type": "button", "action_id": STORM_ACK_ALL, "text": plain("Acknowledge all"),
+                        "value": ref})
+    if any(i.next_tier is not None for i in open_):
+        buttons.append({"type": "button", "action_id": STORM_ESCALATE_ALL, "style": "danger",
+                        "text": plain("Escalate all"), "value": ref, "confirm": {
+                            "title": plain("Escalate all?"),
+                            "text": mrkdwn(truncate(f"This fires the next tier at once for the {len(open_)} "
+                                                    "agents still out (one grouped email).", 300)),
+                            "confirm": plain("Escalate"), "deny": plain("Cancel"), "style": "danger"}})
+    return buttons
 
 
 def storm_card(view: StormView, *, mentions: Sequence[str] = ()) -> RenderedMessage:
@@ -93,7 +119,7 @@ def storm_card(view: StormView, *, mentions: Sequence[str] = ()) -> RenderedMess
     for n, chunk in enumerate(chunk_lines(rows)[:5]):
         blocks.append({"type": "section", "block_id": f"agents.{n}.{version}", "text": mrkdwn(chunk)})
     if not closed:
-        blocks.append({"type": "actions", "block_id": f"actions.{version}", "elements": [{
+        outage_button: Block = {
             "type": "button", "action_id": MARK_OUTAGE, "style": "primary", "text": plain("Mark as outage"),
             "value": StormRef(mu_id=view.mu_id, storm_id=view.storm_id, marked=outage is not None).dump(),
             "confirm": {
@@ -103,7 +129,9 @@ def storm_card(view: StormView, *, mentions: Sequence[str] = ()) -> RenderedMess
                 "confirm": plain("Mark as outage"),
                 "deny": plain("Cancel"),
             },
-        }]})
+        }
+        blocks.append({"type": "actions", "block_id": f"actions.{version}",
+                       "elements": [*_group_buttons(view), outage_button]})
     blocks.append({"type": "context", "block_id": f"meta.{version}", "elements": [mrkdwn(truncate(
         f"Storm `{escape(view.storm_id)}` · {escape(view.mu_name)} · updated {slack_time(view.now)}", 3000))]})
     text = f"{head.split(' ', 1)[1]} · {count} agents out of adherence since {clock_time(started_at(view))}"

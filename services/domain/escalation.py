@@ -22,6 +22,7 @@ from services.domain.rules import Impact
 
 
 class TierAction(StrEnum):
+    AGENT_NUDGE = "agent_nudge"  # a DM to the agent, before anyone else hears of it
     CHAT_CARD = "chat_card"
     EMAIL = "email"
     COACHING = "coaching"
@@ -69,6 +70,43 @@ class IncidentStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+class ReplyKind(StrEnum):
+    ON_MY_WAY = "on_my_way"
+    ON_A_CALL = "on_a_call"
+    EXPLANATION = "explanation"
+
+
+class AgentReply(_Frozen):
+    """What the agent answered to the nudge; ``seq`` counts their answers (buttons carry the one shown)."""
+
+    kind: ReplyKind
+    at: datetime
+    seq: int
+    by: str | None = None
+    reason_code: str | None = None  # explanations only
+    note: str = ""
+
+    @property
+    def reason(self) -> str:
+        """``code`` or ``code: note``, as approved exceptions store it."""
+        code = self.reason_code or "other"
+        return f"{code}: {self.note}" if self.note else code
+
+
+class Snooze(_Frozen):
+    """A supervisor's pause of escalation; ``seq`` counts snoozes and unsnoozes (the card carries it)."""
+
+    until: datetime
+    by: str
+    at: datetime
+    seq: int
+    lifted_by: str | None = None
+    lifted_at: datetime | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.lifted_at is None and now < self.until
+
+
 class FiredTier(_Frozen):
     index: int
     action: TierAction
@@ -98,6 +136,11 @@ class Incident(_Frozen):
     closed_by: str | None = None
     close_reason: str | None = None
     storm_id: str | None = None  # set when the incident is part of a grouped outage
+    agent_reply: AgentReply | None = None
+    snooze: Snooze | None = None
+    acks: int = 0  # acknowledgements so far (Unacknowledge makes a second one possible)
+    unacked_by: str | None = None
+    unacked_at: datetime | None = None
 
     @property
     def is_closed(self) -> bool:
@@ -113,7 +156,19 @@ class Incident(_Frozen):
         return max(0.0, (end - self.started_at).total_seconds() / 60)
 
     def held(self, now: datetime) -> bool:
-        return self.hold_until is not None and now < self.hold_until
+        """Escalation waits: acknowledged (until ``ack_timeout``) or snoozed."""
+        return (self.hold_until is not None and now < self.hold_until) or self.snoozed(now)
+
+    def snoozed(self, now: datetime) -> bool:
+        return self.snooze is not None and self.snooze.active(now)
+
+    @property
+    def reply_seq(self) -> int:
+        return self.agent_reply.seq if self.agent_reply else 0
+
+    @property
+    def snooze_seq(self) -> int:
+        return self.snooze.seq if self.snooze else 0
 
 
 class EventKind(StrEnum):
@@ -123,6 +178,15 @@ class EventKind(StrEnum):
     EXCUSED = "excused"
     RESOLVED = "resolved"
     POSITIVE_DEVIATION = "positive_deviation"
+    AGENT_REPLIED = "agent_replied"
+    SNOOZED = "snoozed"
+    UNSNOOZED = "unsnoozed"
+    UNACKNOWLEDGED = "unacknowledged"
+
+
+#: Kinds that may happen more than once to one incident (their delivery key carries the time).
+REPEATABLE_KINDS = frozenset({EventKind.ACKNOWLEDGED, EventKind.UNACKNOWLEDGED, EventKind.SNOOZED,
+                              EventKind.UNSNOOZED, EventKind.AGENT_REPLIED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,12 +214,13 @@ class Done:
     by: str | None  # None: the schedule (a tier) or the agent coming back (resolved)
     at: datetime | None
     tier: TierAction | None = None  # the tier, for "escalated"
+    until: datetime | None = None  # for "snoozed": until when
 
     def sentence(self) -> str:
         """Plain text, times in UTC (Slack answers format the time themselves from the fields)."""
         tier = f" to {self.tier.value.replace('_', ' ')}" if self.tier else ""
         who = f" by {self.by}" if self.by else ""
-        when = f" at {self.at:%H:%M} UTC" if self.at else ""
+        when = f" until {self.until:%H:%M} UTC" if self.until else (f" at {self.at:%H:%M} UTC" if self.at else "")
         return f"already {self.what}{tier}{who}{when}"
 
 
@@ -239,15 +304,96 @@ def fire_due_tiers(incident: Incident, now: datetime) -> tuple[Incident, list[In
     return incident, events
 
 
-def acknowledge(incident: Incident, by: str, now: datetime) -> tuple[Incident, IncidentEvent]:
+def acknowledge(incident: Incident, by: str, now: datetime, *,
+                shown_acks: int | None = None) -> tuple[Incident, IncidentEvent]:
+    """``shown_acks``: acknowledgements the card showed; a replay from before an Unacknowledge is a no-op."""
     _refuse_closed(incident)
     if incident.acked_by is not None:
         raise AlreadyAcknowledged(Done("acknowledged", incident.acked_by, incident.acked_at))
+    if shown_acks is not None and shown_acks < incident.acks:
+        raise AlreadyDone(Done("unacknowledged", incident.unacked_by, incident.unacked_at))
     incident = incident.model_copy(update={
         "status": IncidentStatus.ACKNOWLEDGED, "acked_by": by, "acked_at": now,
-        "hold_until": now + incident.policy.ack_timeout,
+        "hold_until": now + incident.policy.ack_timeout, "acks": incident.acks + 1,
     })
     return incident, IncidentEvent(EventKind.ACKNOWLEDGED, incident, now, actor=by)
+
+
+def unacknowledge(incident: Incident, by: str, now: datetime, *,
+                  shown_acks: int | None = None) -> tuple[Incident, IncidentEvent]:
+    """Give the incident back to escalation: the ack hold ends now, and a tier whose time (counted from
+    the incident's start, as the policy says) has passed fires at the next tick."""
+    _refuse_closed(incident)
+    if incident.acked_by is None:
+        if incident.unacked_at is not None:
+            raise AlreadyDone(Done("unacknowledged", incident.unacked_by, incident.unacked_at))
+        raise AlreadyDone(None, "this alert is not acknowledged")
+    if shown_acks is not None and shown_acks != incident.acks:  # acknowledged again since the card was drawn
+        raise AlreadyAcknowledged(Done("acknowledged", incident.acked_by, incident.acked_at))
+    incident = incident.model_copy(update={
+        "status": IncidentStatus.OPEN, "acked_by": None, "acked_at": None, "hold_until": None,
+        "unacked_by": by, "unacked_at": now,
+    })
+    return incident, IncidentEvent(EventKind.UNACKNOWLEDGED, incident, now, actor=by)
+
+
+def _snooze_state(incident: Incident, now: datetime) -> Done:
+    snooze = incident.snooze
+    if snooze is None:
+        return Done("unsnoozed", None, None)
+    if snooze.lifted_at is not None:
+        return Done("unsnoozed", snooze.lifted_by, snooze.lifted_at)
+    if snooze.active(now):
+        return Done("snoozed", snooze.by, snooze.at, until=snooze.until)
+    return Done("out of the snooze: it ended", None, snooze.until)
+
+
+def snooze(incident: Incident, by: str, until: datetime, now: datetime, *,
+           shown: int | None) -> tuple[Incident, IncidentEvent]:
+    """Hold every tier until ``until``. ``shown`` is the snooze state the card showed (``snooze_seq``):
+    once someone snoozed or unsnoozed since, a replay or a stale card changes nothing."""
+    _refuse_closed(incident)
+    if until <= now:
+        raise ValueError("a snooze must end in the future")
+    if (shown is not None and shown != incident.snooze_seq) or incident.snoozed(now):
+        raise AlreadyDone(_snooze_state(incident, now))
+    new = Snooze(until=until, by=by, at=now, seq=incident.snooze_seq + 1)
+    incident = incident.model_copy(update={"snooze": new})
+    return incident, IncidentEvent(EventKind.SNOOZED, incident, now, actor=by)
+
+
+def unsnooze(incident: Incident, by: str, now: datetime, *, shown: int | None) -> tuple[Incident, IncidentEvent]:
+    """Lift the snooze now: tiers that came due meanwhile fire at the next tick."""
+    _refuse_closed(incident)
+    current = incident.snooze
+    if current is None or not current.active(now) or (shown is not None and shown != current.seq):
+        raise AlreadyDone(_snooze_state(incident, now))
+    lifted = current.model_copy(update={"lifted_by": by, "lifted_at": now, "seq": current.seq + 1})
+    incident = incident.model_copy(update={"snooze": lifted})
+    return incident, IncidentEvent(EventKind.UNSNOOZED, incident, now, actor=by)
+
+
+def reply_label(kind: ReplyKind) -> str:
+    return {ReplyKind.ON_MY_WAY: "on my way", ReplyKind.ON_A_CALL: "I'm on a call",
+            ReplyKind.EXPLANATION: "explained"}[kind]
+
+
+def agent_replies(incident: Incident, kind: ReplyKind, by: str, now: datetime, *, shown: int | None,
+                  reason_code: str | None = None, note: str = "") -> tuple[Incident, IncidentEvent]:
+    """The agent's answer to the nudge. ``shown``: answers their message showed (a replay changes nothing)."""
+    _refuse_closed(incident)
+    reply = incident.agent_reply
+    if shown is not None and reply is not None and shown < reply.seq:
+        raise AlreadyDone(Done(f"answered “{reply_label(reply.kind)}”", None, reply.at))
+    if shown is not None and shown > incident.reply_seq:
+        raise CardMismatch("this button does not match the alert; use the latest message")
+    if kind is ReplyKind.EXPLANATION and not reason_code:
+        raise ValueError("an explanation needs a reason")
+    new = AgentReply(kind=kind, at=now, seq=incident.reply_seq + 1, by=by,
+                     reason_code=reason_code if kind is ReplyKind.EXPLANATION else None,
+                     note=note if kind is ReplyKind.EXPLANATION else "")
+    incident = incident.model_copy(update={"agent_reply": new})
+    return incident, IncidentEvent(EventKind.AGENT_REPLIED, incident, now, actor=by, note=kind.value)
 
 
 def escalate_now(incident: Incident, by: str, now: datetime, *,
@@ -271,7 +417,11 @@ def escalate_now(incident: Incident, by: str, now: datetime, *,
         last = incident.fired[-1] if incident.fired else None
         raise NothingToEscalate(fired_done(last) if last else None, "every tier has already fired")
     fired = FiredTier(index=fired_count, action=tier.action, at=now, by=by)
-    incident = incident.model_copy(update={"fired": (*incident.fired, fired), "hold_until": None})
+    lifted = incident.snooze
+    if lifted is not None and lifted.active(now):  # escalating by hand ends a snooze too
+        lifted = lifted.model_copy(update={"lifted_by": by, "lifted_at": now, "seq": lifted.seq + 1})
+    incident = incident.model_copy(update={"fired": (*incident.fired, fired), "hold_until": None,
+                                           "snooze": lifted})
     return incident, IncidentEvent(EventKind.TIER_FIRED, incident, now, actor=by, tier=fired)
 
 
@@ -307,6 +457,33 @@ def excuse(track: AgentTrack, by: str, until: datetime, reason: str,
     _incident, event = close(track.incident, IncidentStatus.EXCUSED, now, by=by, reason=reason)
     window = ExceptionWindow(track.agent_id, now, until, reason=reason, approved_by=by, source="slack")
     return track.model_copy(update={"incident": None, "exception": window}), event
+
+
+def approve_explanation(track: AgentTrack, by: str, now: datetime, *, shown: int | None,
+                        suppress: timedelta) -> tuple[AgentTrack, IncidentEvent]:
+    """Accept the agent's explanation: excuse the incident for its real window (its start until the
+    agent came back, or now) with the agent's reason, and keep new incidents away for ``suppress``.
+
+    ``shown`` is the answer the card showed (``reply_seq``): if the agent answered again since, the
+    supervisor approves what they saw or nothing.
+    """
+    incident = track.incident
+    if incident is None:
+        raise IncidentClosed(None, "there is no open incident for this agent")
+    _refuse_closed(incident)
+    reply = incident.agent_reply
+    if reply is None or reply.kind is not ReplyKind.EXPLANATION:
+        raise CardMismatch("the agent has not explained this alert")
+    if shown is not None and shown != reply.seq:
+        raise CardMismatch("the agent answered again since this card was drawn; use the latest card")
+    _incident, event = close(incident, IncidentStatus.EXCUSED, now, by=by, reason=reply.reason)
+    end = incident.back_in_since or now
+    written = ExceptionWindow(track.agent_id, incident.started_at, max(end, incident.started_at),
+                              reason=reply.reason, approved_by=by, source="slack")
+    held = ExceptionWindow(track.agent_id, incident.started_at, now + suppress, reason=reply.reason,
+                           approved_by=by, source="slack")
+    return (track.model_copy(update={"incident": None, "exception": held}),
+            replace(event, write_back=written))
 
 
 def advance(

@@ -57,7 +57,8 @@ class SlackRig:
         self.client = make_web_client(BOT_TOKEN, base_url=fake.api_url, sleep=self.sleeps)
         self.directory = SlackDirectory(self.client)
         self.actions = IncidentActions(store=self.store, rosters=self.monitor.roster, directory=self.directory,
-                                       clock=self.clock)
+                                       clock=self.clock, shift_ends=self.monitor.shift_end,
+                                       reasons=self.config.explanation_reasons_for)
         self.queries = AdherenceQueries(monitor=self.monitor, store=self.store, directory=self.directory,
                                         clock=self.clock)
         self.woken = 0

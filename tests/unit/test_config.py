@@ -153,3 +153,18 @@ def test_nonsense_is_refused_naming_the_key(data: dict[str, object], key: str, m
 ])
 def test_sensible_values_still_pass(data: dict[str, object]) -> None:
     parse_org_config(data)
+
+
+def test_the_agent_nudge_tier_and_explanation_reasons_per_unit() -> None:
+    config = parse_org_config({
+        "tiers": [{"after": "2m", "action": "agent_nudge"}, {"after": "5m", "action": "chat_card"}],
+        "management_units": {"mu-1": {"explanation_reasons": ["system_issue", "site_event"]}},
+    })
+    assert [t.action for t in config.policy_for("mu-1").tiers] == [TierAction.AGENT_NUDGE, TierAction.CHAT_CARD]
+    assert config.explanation_reasons_for("mu-1") == ["system_issue", "site_event"]
+    assert config.explanation_reasons_for("mu-2") == OrgConfig().explanation_reasons
+    assert TierAction.AGENT_NUDGE not in [t.action for t in OrgConfig().policy_for(None).tiers]  # opt-in
+    with pytest.raises(ConfigError, match=r"explanation_reasons.*'Site Event' is not a reason code"):
+        parse_org_config({"management_units": {"mu-1": {"explanation_reasons": ["Site Event"]}}})
+    with pytest.raises(ConfigError, match="at least one reason code"):
+        parse_org_config({"management_units": {"mu-1": {"explanation_reasons": []}}})

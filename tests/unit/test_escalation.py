@@ -14,6 +14,7 @@ from services.domain.escalation import (
     DEFAULT_POLICY,
     AgentTrack,
     AlreadyAcknowledged,
+    AlreadyDone,
     AlreadyEscalated,
     CardMismatch,
     Done,
@@ -22,12 +23,18 @@ from services.domain.escalation import (
     IncidentEvent,
     IncidentStatus,
     NothingToEscalate,
+    ReplyKind,
     TierAction,
     acknowledge,
     advance,
+    agent_replies,
+    approve_explanation,
     escalate_now,
     excuse,
     fire_due_tiers,
+    snooze,
+    unacknowledge,
+    unsnooze,
 )
 from services.domain.model import AgentState, ExceptionWindow, ScheduledActivity
 from services.domain.rules import DEFAULT_TABLE
@@ -364,3 +371,94 @@ def test_an_early_logout_is_out_until_the_shift_ends_and_resolves_with_the_real_
     resolved = [e for e in agent.events if e.kind is EventKind.RESOLVED]
     assert len(resolved) == 1 and resolved[0].incident.minutes_out(at(27)) == pytest.approx(20)
     assert [a for a, _ in agent.fired()] == [TierAction.CHAT_CARD, TierAction.EMAIL]
+
+
+# ---- snooze, unacknowledge, the agent's answer --------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 240), st.sampled_from(COMBOS)), min_size=1, max_size=25),
+       st.integers(6, 50), st.integers(1, 240), st.one_of(st.none(), st.integers(0, 240)))
+def test_nothing_fires_while_snoozed(changes: list[tuple[int, object]], snooze_at: int, length: int,
+                                     lift_after: int | None) -> None:
+    """Whatever the agent does, no tier fires between a snooze and its end (or its Unsnooze)."""
+    agent = Agent()
+    timeline = sorted(((q / 4, combo) for q, combo in changes), key=lambda change: change[0])
+    start, until = at(snooze_at), at(snooze_at)
+    lifted: datetime | None = None
+    snoozed = False
+    now = at(0)
+    while now <= at(120):
+        while timeline and at(timeline[0][0]) <= now:
+            minute, combo = timeline.pop(0)
+            agent.set(at(minute), combo)  # type: ignore[arg-type]
+        incident = agent.track.incident if agent.track else None
+        if incident is not None and not snoozed and now >= start:
+            start, until = now, now + timedelta(minutes=length)  # the first open incident gets snoozed
+            lifted = None if lift_after is None else now + timedelta(minutes=lift_after / 4)
+            incident, _ = snooze(incident, "sup", until, now, shown=incident.snooze_seq)
+            agent.track = agent.track.model_copy(update={"incident": incident})  # type: ignore[union-attr]
+            snoozed = True
+        if incident is not None and snoozed and lifted is not None and now >= lifted and incident.snoozed(now):
+            incident, _ = unsnooze(incident, "ops", now, shown=incident.snooze_seq)
+            agent.track = agent.track.model_copy(update={"incident": incident})  # type: ignore[union-attr]
+            until = now
+        before = len(agent.events)
+        agent.tick_until(now, now)
+        for event in agent.events[before:]:
+            if event.kind is EventKind.TIER_FIRED and snoozed and event.incident.snooze is not None:
+                assert not start <= event.at < until, (event.at, start, until)
+        now += TICK
+
+
+def test_a_replayed_snooze_says_until_when_and_unsnooze_resumes_at_once() -> None:
+    incident = _open_incident(6).incident
+    assert incident is not None
+    shown = incident.snooze_seq
+    snoozed, event = snooze(incident, "Sam", at(67), at(7), shown=shown)
+    assert event.kind is EventKind.SNOOZED and snoozed.held(at(66)) and not snoozed.held(at(67))
+    with pytest.raises(AlreadyDone) as replay:
+        snooze(snoozed, "Olga", at(20), at(8), shown=shown)
+    assert replay.value.done == Done("snoozed", "Sam", at(7), until=at(67))
+    assert fire_due_tiers(snoozed, at(30))[1] == []  # email due at 16 min: held
+    lifted, event = unsnooze(snoozed, "Olga", at(30), shown=snoozed.snooze_seq)
+    assert event.kind is EventKind.UNSNOOZED
+    assert [e.tier.action for e in fire_due_tiers(lifted, at(30))[1] if e.tier] == [TierAction.EMAIL]
+    with pytest.raises(AlreadyDone) as again:
+        unsnooze(lifted, "Sam", at(31), shown=snoozed.snooze_seq)
+    assert again.value.done == Done("unsnoozed", "Olga", at(30))
+
+
+def test_unacknowledge_ends_the_hold_and_an_old_acknowledge_cannot_come_back() -> None:
+    incident = _open_incident(6).incident
+    assert incident is not None
+    acked, _ = acknowledge(incident, "Sam", at(7), shown_acks=incident.acks)
+    assert fire_due_tiers(acked, at(17))[1] == []
+    back, event = unacknowledge(acked, "Olga", at(8), shown_acks=acked.acks)
+    assert event.kind is EventKind.UNACKNOWLEDGED and back.status is IncidentStatus.OPEN and not back.held(at(8))
+    assert [e.tier.action for e in fire_due_tiers(back, at(17))[1] if e.tier] == [TierAction.EMAIL]
+    with pytest.raises(AlreadyDone) as old_ack:  # the Acknowledge button of the card before
+        acknowledge(back, "Sam", at(9), shown_acks=incident.acks)
+    assert old_ack.value.done == Done("unacknowledged", "Olga", at(8))
+    again, _ = acknowledge(back, "Sam", at(9), shown_acks=back.acks)  # from the current card: fine
+    assert again.acks == 2
+    with pytest.raises(AlreadyAcknowledged):  # an Unacknowledge from before that second ack
+        unacknowledge(again, "Olga", at(10), shown_acks=acked.acks)
+
+
+def test_an_approved_explanation_excuses_the_real_window_with_the_agents_reason() -> None:
+    track = _open_incident(6)
+    assert track.incident is not None
+    incident, _ = agent_replies(track.incident, ReplyKind.EXPLANATION, "Alex", at(4), shown=0,
+                                reason_code="system_issue", note="VPN")
+    with pytest.raises(AlreadyDone):  # the agent's replayed answer
+        agent_replies(incident, ReplyKind.ON_MY_WAY, "Alex", at(5), shown=0)
+    track = track.model_copy(update={"incident": incident})
+    with pytest.raises(CardMismatch):  # a card that showed an older answer
+        approve_explanation(track, "Sam", at(8), shown=0, suppress=timedelta(minutes=15))
+    excused, event = approve_explanation(track, "Sam", at(8), shown=1, suppress=timedelta(minutes=15))
+    assert event.kind is EventKind.EXCUSED and event.incident.close_reason == "system_issue: VPN"
+    assert event.write_back is not None
+    assert (event.write_back.start, event.write_back.end) == (incident.started_at, at(8))
+    assert event.write_back.reason == "system_issue: VPN" and event.write_back.approved_by == "Sam"
+    assert excused.incident is None and excused.exception is not None and excused.exception.end == at(23)

@@ -6,13 +6,22 @@ import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import TextIO
 
 import aiosmtplib
 from pydantic import SecretStr
 
-from services.adapters.email.content import escalation_email, plain_body, subject
-from services.ports import DeliveryError, IncidentView
+from services.adapters.email.content import (
+    escalation_email,
+    plain_body,
+    storm_email,
+    storm_plain_body,
+    storm_recipients,
+    storm_subject,
+    subject,
+)
+from services.ports import DeliveryError, IncidentView, StormView
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +62,21 @@ class SmtpMailer:
         if not recipients:
             raise EmailDeliveryError(f"no ops manager of {view.mu_name} has an email address", retryable=False)
         message = escalation_email(view, sender=self.settings.sender, recipients=recipients)
+        await self._send(message, len(recipients))
+        log.info("escalation email for %s sent to %d recipient(s)", view.incident.id, len(recipients))
+
+    async def send_storm_email(self, view: StormView) -> None:
+        """One email for a storm's tier, the agents in a table."""
+        recipients = storm_recipients(view)
+        if not recipients:
+            raise EmailDeliveryError(f"no ops manager of {view.mu_name} has an email address", retryable=False)
+        tier = min((len(v.incident.fired) for v in view.incidents), default=0)
+        message = storm_email(view, sender=self.settings.sender, recipients=recipients, tier=tier)
+        await self._send(message, len(recipients))
+        log.info("grouped email for storm %s (%d agents) sent to %d recipient(s)", view.storm_id,
+                 len(view.incidents), len(recipients))
+
+    async def _send(self, message: EmailMessage, count: int) -> None:
         s = self.settings
         try:
             await aiosmtplib.send(
@@ -66,7 +90,6 @@ class SmtpMailer:
             raise EmailDeliveryError(f"SMTP authentication failed ({error.code})", retryable=False) from error
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             raise EmailDeliveryError(f"could not send the escalation email: {error}") from error
-        log.info("escalation email for %s sent to %d recipient(s)", view.incident.id, len(recipients))
 
 
 class ConsoleMailer:
@@ -81,6 +104,17 @@ class ConsoleMailer:
         rule = "─" * 72
         text = (f"{rule}\n✉  To: {', '.join(recipients)}\n   Subject: {subject(view)}\n{rule}\n"
                 f"{plain_body(view)}{rule}")
+        if self.printer is not None:
+            self.printer(text)
+            return
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    async def send_storm_email(self, view: StormView) -> None:
+        recipients = storm_recipients(view) or ["(no ops manager email configured)"]
+        rule = "─" * 72
+        text = (f"{rule}\n✉  To: {', '.join(recipients)}\n   Subject: {storm_subject(view)}\n{rule}\n"
+                f"{storm_plain_body(view)}{rule}")
         if self.printer is not None:
             self.printer(text)
             return

@@ -55,6 +55,29 @@ class SlackChat:
     async def update_storm_card(self, ref: MessageRef, view: StormView) -> None:
         await self._update(ref, self.renderer.storm_card(view))
 
+    # ---- StormThread -------------------------------------------------------------------------
+    async def post_storm_history_line(self, ref: MessageRef, view: IncidentView, event: IncidentEvent) -> None:
+        line = self.renderer.incident_history_line(view, event)
+        if line:  # the same line as on an incident card, naming the agent (the thread is the group's)
+            await self.post_storm_note(ref, f"{line} ({view.agent_name})")
+
+    async def post_storm_note(self, ref: MessageRef, text: str) -> None:
+        await self._call("chat.postMessage", self.client.chat_postMessage, channel=ref.channel,
+                         thread_ts=ref.ts, text=text, unfurl_links=False, unfurl_media=False)
+
+    # ---- AgentChat ---------------------------------------------------------------------------
+    async def post_agent_nudge(self, view: IncidentView) -> MessageRef:
+        """A DM to the agent alone (found by email, or ``slack_user_id``), never a shared conversation."""
+        agent = view.agent
+        user_id = await self.directory.user_id_for(agent) if agent is not None else None
+        if not user_id:
+            raise ChatDeliveryError(f"no Slack user for agent {view.incident.agent_id} (looked up by email)",
+                                    retryable=False)
+        return await self._post(await self._open_dm([user_id]), self.renderer.agent_nudge(view))
+
+    async def update_agent_nudge(self, ref: MessageRef, view: IncidentView) -> None:
+        await self._update(ref, self.renderer.agent_nudge(view))
+
     # ---- internals ---------------------------------------------------------------------------
     async def _post(self, channel: str, message: RenderedMessage) -> MessageRef:
         response = await self._call("chat.postMessage", self.client.chat_postMessage, channel=channel,

@@ -103,7 +103,7 @@ def blocks_to_lines(blocks: Iterable[Mapping[str, Any]], style: Style, width: in
         elif kind == "context":
             add(style.dim(" · ".join(_text_of(e, style) for e in block.get("elements", []))))
         elif kind == "actions":
-            add("  ".join(style.button(_text_of(e.get("text"), style), e.get("style"))
+            add("  ".join(style.button(_text_of(e.get("text") or e.get("placeholder"), style), e.get("style"))
                           for e in block.get("elements", [])))
         elif kind == "divider":
             lines.append(style.dim("─" * width))
@@ -151,6 +151,22 @@ class ConsoleChat:
 
     async def update_storm_card(self, ref: MessageRef, view: StormView) -> None:
         self._draw(f"card {ref.ts} updated", self.renderer.storm_card(view))
+
+    async def post_storm_history_line(self, ref: MessageRef, view: IncidentView, event: IncidentEvent) -> None:
+        line = self.renderer.incident_history_line(view, event)
+        if line:
+            await self.post_storm_note(ref, f"{line} ({view.agent_name})")
+
+    async def post_storm_note(self, ref: MessageRef, text: str) -> None:
+        self._write(self.style.dim(f"  ↳ thread of card {ref.ts}: ") + mrkdwn_to_text(text, self.style))
+
+    async def post_agent_nudge(self, view: IncidentView) -> MessageRef:
+        ref = MessageRef("console", str(next(self._numbers)))
+        self._draw(f"DM {ref.ts} to {view.agent_name}", self.renderer.agent_nudge(view))
+        return ref
+
+    async def update_agent_nudge(self, ref: MessageRef, view: IncidentView) -> None:
+        self._draw(f"DM {ref.ts} to {view.agent_name} updated", self.renderer.agent_nudge(view))
 
     def render(self, message: RenderedMessage, title: str = "") -> list[str]:
         inner = self.width - 4

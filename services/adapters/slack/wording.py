@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from services.domain import escalation
-from services.domain.escalation import Incident, IncidentStatus, TierAction
+from services.domain.escalation import Incident, IncidentStatus, ReplyKind, TierAction
 from services.ports import IncidentView
 
 TimeFormat = Callable[[datetime], str]
@@ -19,11 +19,13 @@ Escape = Callable[[str], str]
 
 _CATEGORY_LABELS = {"OnQueueWork": "On-queue work", "OffQueueWork": "Off-queue work", "TimeOff": "Time off"}
 _TIER_LABELS = {
+    TierAction.AGENT_NUDGE: "message to the agent",
     TierAction.CHAT_CARD: "Slack card to the supervisor",
     TierAction.EMAIL: "email to the ops manager",
     TierAction.COACHING: "coaching session",
 }
 _TIER_DONE = {
+    TierAction.AGENT_NUDGE: "agent messaged",
     TierAction.CHAT_CARD: "card posted",
     TierAction.EMAIL: "email sent to the ops manager",
     TierAction.COACHING: "coaching session booked",
@@ -103,6 +105,33 @@ def reason_label(reason: str) -> str:
     return f"{label} ({note})" if note else label
 
 
+def reason_text(code: str) -> str:
+    """The label of a reason code (unknown codes, e.g. a unit's own, read as written)."""
+    return REASONS.get(code, code.replace("_", " ").capitalize())
+
+
+def agent_says(incident: Incident, time: TimeFormat = clock_time, esc: Escape = _same) -> str | None:
+    """``Agent says: on my way, 10:03``, or None before the agent answered the nudge."""
+    reply = incident.agent_reply
+    if reply is None:
+        return None
+    if reply.kind is ReplyKind.EXPLANATION:
+        note = f" ({esc(reply.note)})" if reply.note else ""
+        what = f"explanation: {esc(reason_text(reply.reason_code or 'other'))}{note}"
+    else:
+        what = "on my way" if reply.kind is ReplyKind.ON_MY_WAY else "I'm on a call"
+    return f"Agent says: {what}, {time(reply.at)}"
+
+
+def snooze_sentence(incident: Incident, now: datetime, time: TimeFormat = clock_time,
+                    esc: Escape = _same) -> str | None:
+    """``Snoozed by Sam until 11:05: nothing escalates until then.`` while a snooze holds."""
+    snooze = incident.snooze
+    if snooze is None or incident.is_closed or not snooze.active(now):
+        return None
+    return f"Snoozed by {actor_label(snooze.by, esc)} until {time(snooze.until)}: nothing escalates until then."
+
+
 def headline(view: IncidentView) -> str:
     status, name = view.incident.status, view.agent_name
     if status is IncidentStatus.RESOLVED:
@@ -134,6 +163,9 @@ def status_sentence(view: IncidentView, time: TimeFormat = clock_time, esc: Esca
         elif incident.next_tier is not None:
             text += " The pause is over: escalation has resumed."
         return text
+    if incident.unacked_at is not None:
+        return (f"Open: unacknowledged by {actor_label(incident.unacked_by, esc)} at {time(incident.unacked_at)}, "
+                "so escalation goes on as the policy says.")
     return "Open: not acknowledged yet."
 
 
@@ -151,6 +183,8 @@ def tier_sentence(view: IncidentView, time: TimeFormat = clock_time, esc: Escape
         due = incident.started_at + tier.after
         if incident.held(view.now) and incident.hold_until is not None:
             due = max(due, incident.hold_until)
+        if incident.snooze is not None and incident.snoozed(view.now):
+            due = max(due, incident.snooze.until)
         parts.append(f"next: {tier_label(tier.action)} at {time(due)}")
     return " · ".join(parts)
 

@@ -1,0 +1,134 @@
+"""Card controls beyond the first three: Snooze / Unsnooze, Unacknowledge, Approve explanation, and the
+storm card's Acknowledge all / Escalate all.
+
+Like every card button each carries what its card showed (``handlers.payloads``), so a replay, a
+double click or a stale card changes nothing and is answered "Already ... by ... at/until ...".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handlers.actor import ActorNames
+from handlers.blocks import replies
+from handlers.deps import HandlerDeps
+from handlers.errors import answering_errors
+from handlers.payloads import (
+    APPROVE_EXPLANATION,
+    SNOOZE,
+    SNOOZE_BLOCK,
+    STORM_ACK_ALL,
+    STORM_ESCALATE_ALL,
+    UNACKNOWLEDGE,
+    UNSNOOZE,
+    BadPayload,
+    IncidentRef,
+    StormRef,
+)
+from services.domain.escalation import Incident
+from services.incident_actions import Actor
+
+Act = Callable[[IncidentRef, Actor], Awaitable[Incident]]
+
+
+def _ephemeral(respond: AsyncRespond, text: str) -> Any:
+    return respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def snooze_ref(action: dict[str, Any]) -> tuple[IncidentRef, str]:
+    """The snooze menu: the card's state is in its block id, the choice in the selected option."""
+    block_id = str(action.get("block_id") or "")
+    if not block_id.startswith(SNOOZE_BLOCK):
+        raise BadPayload("not a snooze menu of this bot")
+    choice = (action.get("selected_option") or {}).get("value")
+    if not isinstance(choice, str) or not choice:
+        raise BadPayload("no snooze length chosen")
+    return IncidentRef.load(block_id.removeprefix(SNOOZE_BLOCK)), choice
+
+
+def register(app: AsyncApp, deps: HandlerDeps, actors: ActorNames) -> None:
+    async def on_card(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+                      act: Act, reply: Callable[[Incident], str]) -> None:
+        async with answering_errors(body, respond):
+            ref = IncidentRef.load(action.get("value"))
+            actor = await actors.actor(body, client)
+            incident = await act(ref, actor)
+            await deps.acted()
+            await _ephemeral(respond, reply(incident))
+
+    @app.action(SNOOZE)
+    async def snooze(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                     client: AsyncWebClient) -> None:
+        await ack()
+        async with answering_errors(body, respond):
+            ref, choice = snooze_ref(action)
+            actor = await actors.actor(body, client)
+            incident = await deps.actions.snooze(ref.mu_id, ref.agent_id, ref.incident_id, actor, choice=choice,
+                                                 shown=ref.snooze)
+            await deps.acted()
+            await _ephemeral(respond, replies.snoozed(incident))
+
+    @app.action(UNSNOOZE)
+    async def unsnooze(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                       client: AsyncWebClient) -> None:
+        await ack()
+
+        async def act(ref: IncidentRef, actor: Actor) -> Incident:
+            return await deps.actions.unsnooze(ref.mu_id, ref.agent_id, ref.incident_id, actor, shown=ref.snooze)
+
+        await on_card(body, action, respond, client, act, replies.unsnoozed)
+
+    @app.action(UNACKNOWLEDGE)
+    async def unacknowledge(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                            client: AsyncWebClient) -> None:
+        await ack()
+
+        async def act(ref: IncidentRef, actor: Actor) -> Incident:
+            return await deps.actions.unacknowledge(ref.mu_id, ref.agent_id, ref.incident_id, actor,
+                                                    shown_acks=ref.acks)
+
+        await on_card(body, action, respond, client, act, replies.unacknowledged)
+
+    @app.action(APPROVE_EXPLANATION)
+    async def approve_explanation(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                                  respond: AsyncRespond, client: AsyncWebClient) -> None:
+        await ack()
+
+        async def act(ref: IncidentRef, actor: Actor) -> Incident:
+            return await deps.actions.approve_explanation(ref.mu_id, ref.agent_id, ref.incident_id, actor,
+                                                          shown=ref.reply)
+
+        await on_card(body, action, respond, client, act, replies.explanation_approved)
+
+    async def on_storm(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+                       act: Callable[[StormRef, Actor], Awaitable[int]], what: str) -> None:
+        async with answering_errors(body, respond):
+            ref = StormRef.load(action.get("value"))
+            actor = await actors.actor(body, client)
+            count = await act(ref, actor)
+            await deps.acted()
+            await _ephemeral(respond, replies.group_done(what, count))
+
+    @app.action(STORM_ACK_ALL)
+    async def acknowledge_all(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                              client: AsyncWebClient) -> None:
+        await ack()
+
+        async def act(ref: StormRef, actor: Actor) -> int:
+            return await deps.actions.acknowledge_all(ref.mu_id, ref.storm_id, actor)
+
+        await on_storm(body, action, respond, client, act, "Acknowledged")
+
+    @app.action(STORM_ESCALATE_ALL)
+    async def escalate_all(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                           client: AsyncWebClient) -> None:
+        await ack()
+
+        async def act(ref: StormRef, actor: Actor) -> int:
+            return await deps.actions.escalate_all(ref.mu_id, ref.storm_id, actor, shown=ref.shown)
+
+        await on_storm(body, action, respond, client, act, "Escalated now")
