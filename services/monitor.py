@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 SCHEDULE_LOOKBEHIND = timedelta(hours=12)
 SCHEDULE_LOOKAHEAD = timedelta(hours=24)
+SCHEDULE_RETRY = timedelta(minutes=1)  # after a failed refresh, keep the cached schedules this long
 
 
 @dataclass
@@ -40,6 +41,7 @@ class UnitCache:
     fetched_at: datetime | None = None
     covers_until: datetime | None = None
     invalidated: bool = True
+    refresh_failed_at: datetime | None = None
     last_tick_at: datetime | None = None
     written_status: dict[str, str] = field(default_factory=dict)
     _sizes: tuple[Roster, dict[str, int]] | None = field(default=None, repr=False)
@@ -227,16 +229,25 @@ class Monitor:
             or now - cache.fetched_at >= refresh_every
             or (cache.covers_until is not None and now >= cache.covers_until - timedelta(hours=1))
         )
-        if not due:
+        usable = cache.fetched_at is not None and cache.covers_until is not None and now < cache.covers_until
+        if not due or (usable and cache.refresh_failed_at is not None
+                       and now - cache.refresh_failed_at < SCHEDULE_RETRY):
             return False
         mu_id = cache.roster.mu.id
         cache.invalidated = False  # cleared first: a change signalled during the fetch invalidates again
         try:
-            cache.roster = apply_org_routing(await self.source.roster(mu_id), self.config)
-            cache.schedules = await self.source.schedules(mu_id, now - SCHEDULE_LOOKBEHIND, now + SCHEDULE_LOOKAHEAD)
-        except Exception:
+            roster = apply_org_routing(await self.source.roster(mu_id), self.config)
+            schedules = await self.source.schedules(mu_id, now - SCHEDULE_LOOKBEHIND, now + SCHEDULE_LOOKAHEAD)
+        except Exception as error:
             cache.invalidated = True
-            raise
+            if not usable:
+                raise
+            # A WFM outage must not stop the unit's ticks: the cached schedules still cover now.
+            cache.refresh_failed_at = now
+            log.warning("refreshing the schedules of %s failed (%s); using the cached ones, retrying in %s",
+                        mu_id, error, SCHEDULE_RETRY)
+            return False
+        cache.roster, cache.schedules, cache.refresh_failed_at = roster, schedules, None
         cache.fetched_at, cache.covers_until = now, now + SCHEDULE_LOOKAHEAD
         log.debug("schedules of %s refreshed (%d agents)", mu_id, len(cache.schedules))
         return True
