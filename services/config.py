@@ -45,6 +45,8 @@ class MonitorConfig(_Section):
     clear_after: Duration = timedelta(seconds=60)
     ack_timeout: Duration = timedelta(minutes=15)
     max_concurrent_units: int = Field(default=8, ge=1)
+    health_outbox_age: Duration = timedelta(minutes=10)  # /health: oldest undelivered delivery older -> 503
+    shutdown_grace: Duration = timedelta(seconds=10)  # SIGTERM: running tick and deliveries get this long
 
     @model_validator(mode="after")
     def _positive(self) -> MonitorConfig:

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 SCHEDULE_LOOKBEHIND = timedelta(hours=12)
 SCHEDULE_LOOKAHEAD = timedelta(hours=24)
 SCHEDULE_RETRY = timedelta(minutes=1)  # after a failed refresh, keep the cached schedules this long
+HEARTBEAT_TICKS = 20  # a replica's heartbeat outlives this many ticks (health tells "stale" from "gone")
 
 
 @dataclass
@@ -133,13 +134,30 @@ class Monitor:
                     return UnitReport(mu_id, claimed=False)
 
         reports = await asyncio.gather(*(bounded(mu_id) for mu_id in self.units))
+        committed = [r.mu_id for r in reports if r.claimed and not r.fenced]
+        if committed:
+            await self._beat(now, committed)
         return TickReport(now, tuple(reports))
+
+    async def _beat(self, now: datetime, committed: Sequence[str]) -> None:
+        """This replica's heartbeat, written only after a committed tick (what /health trusts)."""
+        try:
+            backlogs = [await self.store.outbox_backlog(mu_id) for mu_id in committed]
+            oldest = min((b.oldest_at for b in backlogs if b.oldest_at is not None), default=None)
+            beat = {
+                "at": now.isoformat(), "units": list(committed),
+                "outbox_backlog": sum(b.count for b in backlogs),
+                "oldest_undelivered_at": oldest.isoformat() if oldest else None,
+                "oldest_undelivered_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else None,
+            }
+            await self.store.write_heartbeat(self.replica_id, beat, self.tick_interval * HEARTBEAT_TICKS)
+        except Exception:
+            log.warning("could not write the heartbeat of replica %s", self.replica_id, exc_info=True)
 
     async def _tick_unit(self, mu_id: str, now: datetime) -> UnitReport:
         cache = self.units[mu_id]
         tick_number = int(now.timestamp() // self.tick_interval.total_seconds())
-        heartbeat = {"at": now.isoformat(), "replica": self.replica_id, "tick": tick_number}
-        token = await self.store.claim_tick(mu_id, tick_number, self.tick_interval * 4, heartbeat)
+        token = await self.store.claim_tick(mu_id, tick_number, self.tick_interval * 4)
         if token is None:
             cache.written_status.clear()  # another replica wrote the board; rewrite all when we get it back
             return UnitReport(mu_id, claimed=False)

@@ -73,5 +73,11 @@ class UnitKeys:
         return f"{self._base}:out:{day.isoformat()}"
 
 
-def heartbeat_key(prefix: str) -> str:
-    return f"{prefix}:monitor:heartbeat"
+def heartbeat_key(prefix: str, replica_id: str) -> str:
+    """STRING (with a TTL) one replica's heartbeat JSON, written after each tick it committed."""
+    return f"{prefix}:monitor:heartbeat:{replica_id}"
+
+
+def replicas_key(prefix: str) -> str:
+    """SET of replica ids that wrote a heartbeat (ids whose heartbeat expired are pruned on read)."""
+    return f"{prefix}:monitor:replicas"

@@ -1,7 +1,7 @@
 """Redis-backed state of the monitor: tracks, atomic tick commits, audit trail, outbox, cards.
 
-A tick of one management unit costs three round trips whatever the number of agents: claim (with
-the heartbeat), load the tracks, commit (one Lua script applying every change compare-and-set,
+A tick of one management unit costs three round trips whatever the number of agents: claim, load
+the tracks, commit (one Lua script applying every change compare-and-set,
 appending audit and outbox entries, and updating the status board).
 """
 
@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from services.adapters.redis.codec import event_from_json, event_to_json, track_from_json, track_to_json
-from services.adapters.redis.keys import AUDIT_MAXLEN, STATE_TTL, UnitKeys, heartbeat_key
+from services.adapters.redis.keys import AUDIT_MAXLEN, STATE_TTL, UnitKeys, heartbeat_key, replicas_key
 from services.domain.escalation import AgentTrack, Incident, IncidentEvent
 from services.ports import MessageRef, TrackChange
 
@@ -47,6 +47,12 @@ class OutboxEntry:
         return f"{self.event.incident.id}:{self.event.kind.value}:{tier}"
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxBacklog:
+    count: int
+    oldest_at: datetime | None  # when the oldest undelivered entry was committed (None: nothing waits)
+
+
 @dataclass
 class RedisStore:
     redis: Redis
@@ -62,16 +68,11 @@ class RedisStore:
         return UnitKeys(self.prefix, mu_id)
 
     # ---- ticks -------------------------------------------------------------------------------
-    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta,
-                         heartbeat: Mapping[str, Any] | None = None) -> str | None:
+    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta) -> str | None:
         """Claim one tick of one unit for this replica; returns the fencing token, or None if taken."""
         token = uuid.uuid4().hex
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(self.keys(mu_id).tick_claim(tick_number), token, nx=True, px=int(lease.total_seconds() * 1000))
-            if heartbeat is not None:
-                pipe.set(heartbeat_key(self.prefix), json.dumps(dict(heartbeat)),
-                         px=int(lease.total_seconds() * 1000))
-            claimed, *_ = await pipe.execute()
+        claimed = await self.redis.set(self.keys(mu_id).tick_claim(tick_number), token, nx=True,
+                                       px=int(lease.total_seconds() * 1000))
         return token if claimed else None
 
     async def load_tracks(self, mu_id: str) -> dict[str, AgentTrack]:
@@ -138,9 +139,25 @@ class RedisStore:
         return CommitResult(rejected=frozenset(result[1:]))
 
     # ---- heartbeat ---------------------------------------------------------------------------
-    async def heartbeat(self) -> dict[str, Any] | None:
-        body = await self.redis.get(heartbeat_key(self.prefix))
-        return json.loads(body) if body else None
+    async def write_heartbeat(self, replica_id: str, beat: Mapping[str, Any], ttl: timedelta) -> None:
+        """This replica committed a tick: its own key (expiring by itself), indexed in the replicas set."""
+        millis = int(ttl.total_seconds() * 1000)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(heartbeat_key(self.prefix, replica_id), json.dumps({**beat, "replica": replica_id}), px=millis)
+            pipe.sadd(replicas_key(self.prefix), replica_id)
+            pipe.pexpire(replicas_key(self.prefix), millis)
+            await pipe.execute()
+
+    async def heartbeats(self) -> list[dict[str, Any]]:
+        """Every live replica's latest heartbeat; ids whose heartbeat expired are dropped from the index."""
+        replicas = sorted(str(r) for r in await self.redis.smembers(replicas_key(self.prefix)))
+        if not replicas:
+            return []
+        bodies = await self.redis.mget([heartbeat_key(self.prefix, r) for r in replicas])
+        gone = [r for r, body in zip(replicas, bodies, strict=True) if not body]
+        if gone:
+            await self.redis.srem(replicas_key(self.prefix), *gone)
+        return [json.loads(body) for body in bodies if body]
 
     # ---- reads for queries -------------------------------------------------------------------
     async def statuses(self, mu_id: str) -> dict[str, str]:
@@ -245,12 +262,26 @@ class RedisStore:
             pipe.xack(keys.outbox, OUTBOX_GROUP, entry.entry_id)
             await pipe.execute()
 
-    async def outbox_backlog(self, mu_id: str) -> int:
+    async def outbox_backlog(self, mu_id: str) -> OutboxBacklog:
+        """Undelivered entries (pending + not yet read) and when the oldest of them was committed."""
+        key = self.keys(mu_id).outbox
         await self.ensure_outbox_group(mu_id)
-        info = await self.redis.xpending(self.keys(mu_id).outbox, OUTBOX_GROUP)
-        groups = await self.redis.xinfo_groups(self.keys(mu_id).outbox)
-        lag = next((g.get("lag") or 0 for g in groups if g["name"] == OUTBOX_GROUP), 0)
-        return int(info["pending"]) + int(lag)
+        info = await self.redis.xpending(key, OUTBOX_GROUP)
+        groups = await self.redis.xinfo_groups(key)
+        group = next((g for g in groups if g["name"] == OUTBOX_GROUP), None)
+        last_read = str(group["last-delivered-id"]) if group else "0-0"
+        unread: list[Any] = list(await self.redis.xrange(key, min=f"({last_read}", count=1) or [])
+        oldest_id = str(info["min"]) if info["pending"] else (str(unread[0][0]) if unread else None)
+        oldest_at = None
+        if oldest_id is not None:
+            rows: list[Any] = list(await self.redis.xrange(key, min=oldest_id, max=oldest_id, count=1) or [])
+            try:
+                oldest_at = event_from_json(rows[0][1]["event"]).at if rows else None
+            except (KeyError, ValueError, TypeError):
+                oldest_at = None
+        lag = group.get("lag") if group else 0
+        count = int(info["pending"]) + (int(lag) if lag is not None else len(unread))
+        return OutboxBacklog(count, oldest_at)
 
     # ---- cards -------------------------------------------------------------------------------
     async def card_ref(self, mu_id: str, key: str) -> MessageRef | None:
