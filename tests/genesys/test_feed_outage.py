@@ -30,6 +30,7 @@ from tests.monitor.scripted import Recorder
 TICK = timedelta(seconds=15)
 AGENT = "agent-a1-1"
 LATE = "agent-a1-2"  # goes Away while Genesys is down
+ROUND_TRIP = ("agent-a2-1", "agent-a2-2", "agent-a2-3", "agent-b1-1")  # out and back, unseen, during the outage
 
 
 @dataclass
@@ -110,6 +111,11 @@ async def test_agent_back_during_a_ten_minute_outage_gets_no_card(rig: Rig, fake
     await fake.set_presence(AGENT, "On Queue")  # back during the gap; the event goes nowhere
     left_at = rig.clock.now()
     await fake.set_presence(LATE, "Away")  # and another agent leaves, unseen
+    for agent in ROUND_TRIP:
+        await fake.set_presence(agent, "Away")
+    await rig.run_until(down_at + timedelta(minutes=8))  # past tier 1 for all of them
+    for agent in ROUND_TRIP:
+        await fake.set_presence(agent, "On Queue")
     await rig.run_until(down_at + timedelta(minutes=10))
     assert rig.fired(AGENT) == [] and rig.recorder.kinds() == []
     assert rig.of(LATE, EventKind.OPENED) == []  # nothing opens on a state nobody can re-check
@@ -128,6 +134,8 @@ async def test_agent_back_during_a_ten_minute_outage_gets_no_card(rig: Rig, fake
     assert opened.incident.started_at == left_at
     assert rig.fired(LATE)[:1] == [TierAction.CHAT_CARD]
     assert [k for k in rig.recorder.kinds() if k == "post_card"] == ["post_card"]  # LATE's card only
+    for agent in ROUND_TRIP:  # back before anyone could see them leave: nothing to say about them
+        assert rig.of(agent, EventKind.OPENED) == [] and rig.fired(agent) == []
 
 
 async def test_after_the_outage_an_agent_still_out_escalates_on_the_original_clock(rig: Rig,
