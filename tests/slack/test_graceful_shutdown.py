@@ -35,6 +35,14 @@ from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.signed import SIGNING_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
+# The simulator runs on the real clock: with one tier a day away, the only delivery is the test's own card.
+QUIET = '[[tiers]]\nafter = "23h"\naction = "chat_card"\n'
+
+
+def _config(tmp_path: Path, monitor: str = "") -> Path:
+    path = tmp_path / "bot.toml"
+    path.write_text(f"[monitor]\n{monitor}\n{QUIET}")
+    return path
 
 
 def _free_port() -> int:
@@ -73,13 +81,12 @@ async def _queue_a_card(fake_slack: FakeSlack, redis_client: Redis, prefix: str)
 
 
 async def _start(port: int, prefix: str, fake_slack: FakeSlack, log: Path,
-                 config: Path | None = None) -> asyncio.subprocess.Process:
+                 config: Path) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("GENESYS_", "SMTP_", "SLACK_", "GRAPH_", "BOT_CONFIG"))}
     env.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake_slack.api_url,
                REDIS_URL=TEST_REDIS_URL, REDIS_PREFIX=prefix, LOG_LEVEL="INFO", PYTHONUNBUFFERED="1")
-    if config is not None:
-        env["BOT_CONFIG"] = str(config)
+    env["BOT_CONFIG"] = str(config)
     with log.open("ab") as out:
         return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", "--http", "--port",
                                                     str(port), cwd=ROOT, env=env, stdout=out, stderr=out)
@@ -115,8 +122,8 @@ async def test_sigterm_during_a_delivery_finishes_it_and_exits_0(fake_slack: Fak
                                                                  prefix: str, tmp_path: Path) -> None:
     mu_id = await _queue_a_card(fake_slack, redis_client, prefix)
     fake_slack.slow("chat.postMessage", 2.0)
-    log, port = tmp_path / "service.log", _free_port()
-    process = await _start(port, prefix, fake_slack, log)
+    log, port, config = tmp_path / "service.log", _free_port(), _config(tmp_path)
+    process = await _start(port, prefix, fake_slack, log, config)
     try:
         await fake_slack.wait_for("chat.postMessage", timeout=60)  # in flight: answered 2 s from now
         assert await _terminate(process) == 0
@@ -129,7 +136,7 @@ async def test_sigterm_during_a_delivery_finishes_it_and_exits_0(fake_slack: Fak
     assert len(fake_slack.messages[post.body["channel"]]) == 1
     assert (await RedisStore(redis_client, prefix).outbox_backlog(mu_id)).count == 0
 
-    process = await _start(port, prefix, fake_slack, log)  # a restart delivers nothing again
+    process = await _start(port, prefix, fake_slack, log, config)  # a restart delivers nothing again
     try:
         await _healthy(port)
         assert await _terminate(process) == 0
@@ -143,8 +150,7 @@ async def test_sigterm_during_a_delivery_finishes_it_and_exits_0(fake_slack: Fak
 async def test_a_delivery_longer_than_the_grace_stays_in_the_outbox(fake_slack: FakeSlack, redis_client: Redis,
                                                                     prefix: str, tmp_path: Path) -> None:
     mu_id = await _queue_a_card(fake_slack, redis_client, prefix)
-    config = tmp_path / "bot.toml"
-    config.write_text('[monitor]\nshutdown_grace = "1s"\n')
+    config = _config(tmp_path, 'shutdown_grace = "1s"')
     fake_slack.slow("chat.postMessage", 30.0)
     log, port = tmp_path / "service.log", _free_port()
     process = await _start(port, prefix, fake_slack, log, config)
