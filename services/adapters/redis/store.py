@@ -263,25 +263,35 @@ class RedisStore:
             await pipe.execute()
 
     async def outbox_backlog(self, mu_id: str) -> OutboxBacklog:
-        """Undelivered entries (pending + not yet read) and when the oldest of them was committed."""
+        """Undelivered entries (pending + not yet read) and when the oldest of them was committed.
+
+        Two round trips: the group's summary, then the one oldest undelivered entry (a pending entry
+        is always older than an unread one)."""
         key = self.keys(mu_id).outbox
-        await self.ensure_outbox_group(mu_id)
-        info = await self.redis.xpending(key, OUTBOX_GROUP)
-        groups = await self.redis.xinfo_groups(key)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xpending(key, OUTBOX_GROUP)
+            pipe.xinfo_groups(key)
+            pipe.xlen(key)
+            pending, groups, length = await pipe.execute(raise_on_error=False)
+        if isinstance(groups, Exception):
+            return OutboxBacklog(0, None)  # no stream: nothing was ever queued
         group = next((g for g in groups if g["name"] == OUTBOX_GROUP), None)
-        last_read = str(group["last-delivered-id"]) if group else "0-0"
-        unread: list[Any] = list(await self.redis.xrange(key, min=f"({last_read}", count=1) or [])
-        oldest_id = str(info["min"]) if info["pending"] else (str(unread[0][0]) if unread else None)
+        rows: list[Any]
+        if group is None or isinstance(pending, Exception):  # nobody has read yet: every entry waits
+            rows = list(await self.redis.xrange(key, count=1) or [])
+            pending, unread = {"pending": 0}, int(length)
+        elif pending["pending"]:
+            rows = list(await self.redis.xrange(key, min=str(pending["min"]), max=str(pending["min"]), count=1) or [])
+            unread = int(group["lag"]) if group.get("lag") is not None else 0
+        else:
+            rows = list(await self.redis.xrange(key, min=f"({group['last-delivered-id']}", count=1) or [])
+            unread = int(group["lag"]) if group.get("lag") is not None else len(rows)
         oldest_at = None
-        if oldest_id is not None:
-            rows: list[Any] = list(await self.redis.xrange(key, min=oldest_id, max=oldest_id, count=1) or [])
-            try:
-                oldest_at = event_from_json(rows[0][1]["event"]).at if rows else None
-            except (KeyError, ValueError, TypeError):
-                oldest_at = None
-        lag = group.get("lag") if group else 0
-        count = int(info["pending"]) + (int(lag) if lag is not None else len(unread))
-        return OutboxBacklog(count, oldest_at)
+        try:
+            oldest_at = event_from_json(rows[0][1]["event"]).at if rows else None
+        except (KeyError, ValueError, TypeError):
+            log.error("unreadable oldest outbox entry of %s", mu_id)
+        return OutboxBacklog(int(pending["pending"]) + unread, oldest_at)
 
     # ---- cards -------------------------------------------------------------------------------
     async def card_ref(self, mu_id: str, key: str) -> MessageRef | None:
