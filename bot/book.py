@@ -1,19 +1,30 @@
 """``python -m bot book``: book offline activities from the terminal through the same FCFS queue,
-slot search and write-back as ``/book-meeting``."""
+slot search and write-back as ``/book-meeting`` (wired by ``bot/booking_wiring.py``); progress is printed."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 import uuid
 from datetime import UTC, datetime
+from typing import TextIO
 
+from redis.asyncio import Redis
+
+from bot.booking_wiring import booking_config, build_stack, demo_requests, with_demo_rooms
 from bot.container import build_source, load_config, simulated_day
 from bot.redis_conn import connect_redis
 from bot.settings import Settings
+from services.adapters.booking.console import ConsoleNotifier
+from services.adapters.booking.invites import ConsoleInviteSender
 from services.adapters.simulated import day_start
-from services.booking.cli import run_book
+from services.booking.attendance import register_csv
+from services.booking.forms import FormValues, parse_form
+from services.booking.model import BookingRequest
 from services.clock import ManualClock, SystemClock
-from services.ports import Clock
+from services.config import OrgConfig
+from services.domain.slots import REASON_TEXT
+from services.ports import Clock, WorkforceSource
 
 
 async def run_book_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -36,3 +47,78 @@ async def run_book_command(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await source.stop()
         await redis.aclose()
+
+
+def add_book_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--demo", action="store_true", help="book a few demo activities on the first unit")
+    parser.add_argument("--unit", help="management unit id (default: the first one)")
+    parser.add_argument("--type", dest="type_id", help="meeting type id from [booking.types]")
+    parser.add_argument("--title", default="", help="title of the activity")
+    parser.add_argument("--team", action="append", default=[], help="team id; repeat for more teams")
+    parser.add_argument("--with", dest="people", action="append", default=[], help="agent id; repeat")
+    parser.add_argument("--by", dest="facilitator", default="", help="facilitator person id")
+    parser.add_argument("--location", default="", help="location id from [booking.locations]")
+    parser.add_argument("--from", dest="date_from", default="", help="first day, YYYY-MM-DD (default: today)")
+    parser.add_argument("--to", dest="date_to", default="", help="last day, YYYY-MM-DD (default: the first day)")
+    parser.add_argument("--between", default="", help="times of day, e.g. 09:00-12:00")
+    parser.add_argument("--duration", default="", help="e.g. 45m or 1h30m (default: the type's)")
+    parser.add_argument("--repeat", default="none", choices=["none", "daily", "weekly", "monthly"])
+    parser.add_argument("--every", default="1")
+    parser.add_argument("--gap", default="0", help="minimum days between occurrences")
+    parser.add_argument("--count", default="")
+    parser.add_argument("--register", action="store_true", help="print the attendance registers as CSV")
+
+
+async def run_book(args: argparse.Namespace, *, source: WorkforceSource, org: OrgConfig, clock: Clock,
+                   redis: Redis, out: TextIO | None = None, prefix: str = "adh") -> int:
+    stream = out or sys.stdout
+    config = with_demo_rooms(booking_config(org))
+    stack = build_stack(redis=redis, source=source, org=org, clock=clock, prefix=prefix, config=config,
+                        notifier=ConsoleNotifier(stream), invites=ConsoleInviteSender(stream))
+    units = await source.management_units()
+    if not units:
+        stream.write("error: the workforce source has no management units\n")
+        return 2
+    mu_id = args.unit or units[0].id
+    if mu_id not in {u.id for u in units}:
+        stream.write(f"error: unknown unit {mu_id!r}; choose one of {', '.join(u.id for u in units)}\n")
+        return 2
+    now = clock.now()
+    requests: list[BookingRequest] = []
+    if args.demo:
+        requests = await demo_requests(stack, mu_id, now)
+    else:
+        form = _form_from_args(args, now)
+        request, errors = parse_form(form, config=config, request_id=f"cli-{uuid.uuid4().hex[:10]}",
+                                     requester="cli", mu_id=mu_id, now=now)
+        if request is None:
+            for name, message in errors.items():
+                stream.write(f"error: --{name.replace('_', '-')}: {message}\n")
+            return 2
+        requests = [request]
+    for request in requests:
+        await stack.service.submit(request)
+    while await stack.service.process_next("cli"):
+        pass
+    items = await stack.service.work_items()
+    if items:
+        stream.write("\nManual work queue:\n")
+        for item in items:
+            stream.write(f"  {item.request.id}: {item.request.title} - {REASON_TEXT[item.reason]} ({item.detail})\n")
+    if args.register:
+        for request in requests:
+            register = await stack.registers.get(request.id)
+            if register is not None:
+                stream.write(f"\nAttendance register {request.id}:\n{register_csv(register)}")
+    return 0
+
+
+def _form_from_args(args: argparse.Namespace, now: datetime) -> FormValues:
+    earliest, _, latest = args.between.partition("-")
+    day = now.date().isoformat()
+    values = {"type": args.type_id or "", "title": args.title, "facilitator": args.facilitator,
+              "location": args.location, "date_from": args.date_from or day,
+              "date_to": args.date_to or args.date_from or day, "earliest": earliest, "latest": latest,
+              "duration": args.duration, "repeat": args.repeat, "every": args.every, "min_gap": args.gap,
+              "count": args.count}
+    return FormValues(values=values, teams=list(args.team), people=list(args.people))

@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from services.booking.cli import add_book_arguments
+from bot.book import add_book_arguments
 from services.config import ConfigError
 
 DESCRIPTION = """\

@@ -11,6 +11,7 @@ import httpx
 from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.booking_wiring import BookingStack, build_stack
 from bot.settings import Settings
 from handlers.blocks.renderer import BlockKitRenderer
 from services.adapters.booking.graph import GraphRoomCalendar
@@ -25,7 +26,6 @@ from services.adapters.slack.chat import SlackChat
 from services.adapters.slack.client import make_web_client
 from services.adapters.slack.console import ConsoleChat
 from services.adapters.slack.directory import SlackDirectory
-from services.booking.cli import BookingStack, build_stack
 from services.booking.coaching import SearchingCoachingPort
 from services.booking.config import BookingConfig
 from services.booking.ports import ActivityWriter, InviteSender, ProgressNotifier, RoomCalendar

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 
 from redis.asyncio import Redis
 
+from bot.booking_wiring import DEMO_LOCATION, BookingStack, demo_requests
 from bot.container import (
     build_booking,
     build_chat,
@@ -29,7 +30,6 @@ from bot.settings import Settings
 from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.redis.store import RedisStore
 from services.adapters.simulated import SimulatedContactCenter, day_start
-from services.booking.cli import DEMO_LOCATION, BookingStack, demo_requests
 from services.clock import AcceleratedClock
 from services.dispatch import OutboxDispatcher
 from services.domain.escalation import EventKind, IncidentEvent

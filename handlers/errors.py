@@ -11,9 +11,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
 
-from handlers.blocks.replies import GENERIC_FAILURE, refusal
+from handlers.blocks.replies import GENERIC_FAILURE, already, refusal
 from handlers.payloads import BadPayload
-from services.domain.escalation import EscalationError
+from services.domain.escalation import AlreadyDone, EscalationError
 from services.incident_actions import IncidentNotFound, NotAllowed
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,8 @@ def user_message(error: BaseException) -> str | None:
     """The text for an expected refusal; None for a bug or an outage (those are logged)."""
     if isinstance(error, BadPayload):
         return refusal("that button is out of date or not from this bot")
+    if isinstance(error, AlreadyDone) and error.done is not None:
+        return already(error.done)
     if isinstance(error, EXPECTED):
         return refusal(str(error) or type(error).__name__)
     return None

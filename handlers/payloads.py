@@ -2,6 +2,11 @@
 
 Button values and ``private_metadata`` round-trip through Slack as strings; each is a compact
 pydantic model so a handler gets validated ids back, never a half-parsed dict.
+
+Every value also says what the card showed (tiers fired, outage marked), so a replayed payload, a
+double click or a click on a stale card is recognised and changes nothing. Cards posted before
+that field existed still work: the tiers shown are read from the actions block id
+(``actions.<tiers fired>.<status>``), which every card has always carried.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ class IncidentRef(_Compact):
     mu_id: str = Field(alias="m", min_length=1, max_length=200)
     agent_id: str = Field(alias="a", min_length=1, max_length=200)
     incident_id: str = Field(alias="i", min_length=1, max_length=400)
+    #: How many tiers had fired when the card was drawn (None: a card from before this field).
+    shown: int | None = Field(default=None, alias="t", ge=0, le=100)
 
 
 class StormRef(_Compact):
@@ -48,6 +55,8 @@ class StormRef(_Compact):
 
     mu_id: str = Field(alias="m", min_length=1, max_length=200)
     storm_id: str = Field(alias="s", min_length=1, max_length=400)
+    #: Whether the card already showed the storm marked as outage (None: a card from before this field).
+    marked: bool | None = Field(default=None, alias="o")
 
 
 class ExceptionModalMeta(_Compact):
@@ -55,3 +64,11 @@ class ExceptionModalMeta(_Compact):
 
     incident: IncidentRef = Field(alias="r")
     channel_id: str | None = Field(default=None, alias="c", max_length=100)
+
+
+def tiers_shown_by_block(block_id: str | None) -> int | None:
+    """Tiers fired on the card that sent ``block_id`` (``actions.1.open`` -> 1); None if not ours."""
+    parts = (block_id or "").split(".")
+    if len(parts) == 3 and parts[0] == "actions" and parts[1].isdigit() and len(parts[1]) <= 3:
+        return int(parts[1])
+    return None

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.adapters.redis.store import OutboxEntry, RedisStore
 from services.config import OrgConfig
 from services.domain.escalation import EventKind, Incident, IncidentEvent, TierAction
 from services.domain.model import Roster
@@ -23,9 +22,11 @@ from services.ports import (
     CoachingPort,
     CoachingRequest,
     DeliveryError,
+    DispatchStore,
     EmailPort,
     IncidentView,
     MessageRef,
+    OutboxEntry,
     StormView,
 )
 
@@ -42,7 +43,7 @@ class DrainReport:
 
 
 class OutboxDispatcher:
-    def __init__(self, *, store: RedisStore, chat: ChatPort, email: EmailPort, coaching: CoachingPort,
+    def __init__(self, *, store: DispatchStore, chat: ChatPort, email: EmailPort, coaching: CoachingPort,
                  rosters: RosterLookup, clock: Clock, config: OrgConfig, consumer: str = "dispatcher",
                  max_attempts: int = 8, backoff: timedelta = timedelta(seconds=5)) -> None:
         self.store, self.chat, self.email, self.coaching = store, chat, email, coaching

@@ -16,13 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from services.adapters.redis.store import RedisStore
 from services.config import OrgConfig
 from services.domain.escalation import AgentTrack, EscalationPolicy, IncidentEvent
 from services.domain.model import Agent, AgentSchedule, AgentState, ExceptionWindow, Roster
 from services.domain.rules import RuleTable
 from services.domain.unit_tick import UnitInputs, UnitOutcome, run_unit_tick, status_line
-from services.ports import Clock, TrackChange, WorkforceSource
+from services.ports import Clock, MonitorStore, TrackChange, WorkforceSource
 from services.routing import apply_org_routing
 
 log = logging.getLogger(__name__)
@@ -80,7 +79,7 @@ class TickReport:
 
 
 class Monitor:
-    def __init__(self, *, source: WorkforceSource, store: RedisStore, config: OrgConfig, clock: Clock,
+    def __init__(self, *, source: WorkforceSource, store: MonitorStore, config: OrgConfig, clock: Clock,
                  replica_id: str | None = None) -> None:
         self.source, self.store, self.config, self.clock = source, store, config, clock
         self.replica_id = replica_id or f"{socket.gethostname()}:{os.getpid()}"

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 
 from services.domain.escalation import AgentTrack, Incident, IncidentEvent
 from services.domain.model import (
@@ -156,3 +156,140 @@ class TrackChange:
     agent_id: str
     expected_version: int
     track: AgentTrack | None  # None deletes it
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    """What a commit did: ``fenced`` (the tick claim was lost, nothing applied) or the agents whose
+    change was rejected because their track moved on since it was read (their events dropped too)."""
+
+    fenced: bool = False
+    rejected: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    entry_id: str
+    event: IncidentEvent
+
+    @property
+    def delivery_key(self) -> str:
+        """Stable across retries and restarts: the same transition is delivered at most once."""
+        tier = self.event.tier.index if self.event.tier else ""
+        return f"{self.event.incident.id}:{self.event.kind.value}:{tier}"
+
+
+# ---- state ports: small roles, each implemented by RedisStore (production) and MemoryStore (tests) ----
+
+
+class TickClaims(Protocol):
+    """One replica per tick of a unit: the claim returns a fencing token that the commit checks."""
+
+    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta,
+                         heartbeat: Mapping[str, Any] | None = None) -> str | None: ...
+
+
+class TrackStore(Protocol):
+    """Agents' tracks (open incident, positive deviation, approved exception), written compare-and-set.
+
+    ``commit`` applies every change whose ``expected_version`` still matches and, atomically with it,
+    appends the events to the audit trail and the deliveries to the outbox, records closed incidents,
+    updates the status board and adds the out-of-adherence seconds of ``day``. A non-empty ``token``
+    must still be the claim of ``tick_number``, else nothing is applied (``fenced``)."""
+
+    async def load_tracks(self, mu_id: str) -> dict[str, AgentTrack]: ...
+
+    async def load_track(self, mu_id: str, agent_id: str) -> AgentTrack | None: ...
+
+    async def commit(
+        self,
+        mu_id: str,
+        *,
+        changes: Sequence[TrackChange],
+        events: Sequence[IncidentEvent],
+        token: str = "",
+        tick_number: int = 0,
+        status: Mapping[str, str] | None = None,
+        out_seconds: Mapping[str, float] | None = None,
+        day: date | None = None,
+    ) -> CommitResult: ...
+
+
+class ClosedIncidents(Protocol):
+    """Incidents as they closed (written by ``TrackStore.commit``): late card updates, "already done by"."""
+
+    async def closed_incident(self, mu_id: str, incident_id: str) -> Incident | None: ...
+
+    async def closed_in_storm(self, mu_id: str, storm_id: str, exclude: set[str]) -> list[Incident]: ...
+
+
+class StatusBoard(Protocol):
+    """Latest evaluation per agent and seconds out of adherence per day (written by the commit)."""
+
+    async def statuses(self, mu_id: str) -> dict[str, str]: ...
+
+    async def out_seconds(self, mu_id: str, day: date) -> dict[str, float]: ...
+
+
+class AuditLog(Protocol):
+    async def audit(self, mu_id: str, count: int = 1000) -> list[dict[str, str]]: ...
+
+
+class Heartbeats(Protocol):
+    async def heartbeat(self) -> dict[str, Any] | None: ...
+
+
+class Outbox(Protocol):
+    """Deliveries still to make, read by a consumer group: an entry stays pending for its consumer
+    until acknowledged (``mark_delivered``/``give_up``); one abandoned by a dead consumer for
+    ``claim_idle`` is taken over. Delivery keys and steps make a repeated entry a no-op."""
+
+    async def ensure_outbox_group(self, mu_id: str) -> None: ...
+
+    async def read_outbox(self, mu_id: str, consumer: str, count: int = 200,
+                          claim_idle: timedelta = timedelta(seconds=60)) -> list[OutboxEntry]: ...
+
+    async def was_delivered(self, mu_id: str, delivery_key: str) -> bool: ...
+
+    async def mark_delivered(self, mu_id: str, entry: OutboxEntry, when: datetime) -> None: ...
+
+    async def mark_step_delivered(self, mu_id: str, key: str, when: datetime) -> None: ...
+
+    async def retry_state(self, mu_id: str, entry_id: str) -> tuple[int, datetime | None]: ...
+
+    async def schedule_retry(self, mu_id: str, entry_id: str, attempts: int, next_at: datetime) -> None: ...
+
+    async def give_up(self, mu_id: str, entry: OutboxEntry) -> None: ...
+
+    async def outbox_backlog(self, mu_id: str) -> int: ...
+
+
+class CardRefs(Protocol):
+    """Where each incident's (or ``storm:<id>``'s) card was posted."""
+
+    async def card_ref(self, mu_id: str, key: str) -> MessageRef | None: ...
+
+    async def save_card_ref(self, mu_id: str, key: str, ref: MessageRef) -> None: ...
+
+
+# What each use case needs, composed from the roles above.
+
+
+class MonitorStore(TickClaims, TrackStore, Protocol):
+    """services.monitor.Monitor."""
+
+
+class DispatchStore(Outbox, CardRefs, TrackStore, ClosedIncidents, Protocol):
+    """services.dispatch.OutboxDispatcher (reads the tracks of a storm's open members)."""
+
+
+class ActionStore(TrackStore, ClosedIncidents, Protocol):
+    """services.incident_actions.IncidentActions."""
+
+
+class QueryStore(TrackStore, StatusBoard, Protocol):
+    """services.queries.AdherenceQueries."""
+
+
+class StateStore(MonitorStore, DispatchStore, ActionStore, QueryStore, AuditLog, Heartbeats, Protocol):
+    """Every state port at once (what RedisStore and testing.memory_store.MemoryStore provide)."""

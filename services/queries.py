@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.adapters.redis.store import RedisStore
 from services.dispatch import incident_view
 from services.domain.model import Person, Roster, Team
 from services.monitor import Monitor
-from services.ports import ChatDirectory, Clock, IncidentView
+from services.ports import ChatDirectory, Clock, IncidentView, QueryStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +58,7 @@ class UnknownTeam(Exception):
 
 
 class AdherenceQueries:
-    def __init__(self, *, monitor: Monitor, store: RedisStore, directory: ChatDirectory, clock: Clock) -> None:
+    def __init__(self, *, monitor: Monitor, store: QueryStore, directory: ChatDirectory, clock: Clock) -> None:
         self.monitor, self.store, self.directory, self.clock = monitor, store, directory, clock
 
     async def teams_for(self, slack_user_id: str) -> list[TeamRef]:

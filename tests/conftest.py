@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from tests.store_backends import MemoryBackend, RedisBackend, StoreBackend
+
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL_TESTS") or "redis://127.0.0.1:6379/15"
 
 
@@ -30,3 +32,12 @@ async def redis_prefix(redis_client: Redis) -> AsyncIterator[str]:
     keys = [key async for key in redis_client.scan_iter(match=f"{prefix}:*", count=1000)]
     if keys:
         await redis_client.delete(*keys)
+
+
+@pytest.fixture(params=["redis", "memory"])
+def store_backend(request: pytest.FixtureRequest) -> StoreBackend:
+    """Runs a use-case test on the real Redis and on the in-memory store, with the same assertions."""
+    if request.param == "memory":
+        return MemoryBackend()
+    redis: Redis = request.getfixturevalue("redis_client")
+    return RedisBackend(redis, request.getfixturevalue("redis_prefix"))

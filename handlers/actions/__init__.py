@@ -3,6 +3,9 @@
 Each listener acks at once, parses the button value, makes one use-case call and answers the
 clicker ephemerally; refusals are answered by ``handlers.errors``. The card itself is
 re-rendered by the outbox dispatcher, so every replica and every path updates it the same way.
+
+Every button says what its card showed (``handlers.payloads``); a replay, a double click or a
+stale card changes nothing and is answered "Already ... by ... at ...".
 """
 
 from __future__ import annotations
@@ -26,15 +29,24 @@ from handlers.payloads import (
     ExceptionModalMeta,
     IncidentRef,
     StormRef,
+    tiers_shown_by_block,
 )
 from services.domain.escalation import Incident
 from services.incident_actions import Actor
 
-IncidentCall = Callable[[str, str, str, Actor], Awaitable[Incident]]
+IncidentCall = Callable[[IncidentRef, Actor], Awaitable[Incident]]
 
 
 def _ephemeral(respond: AsyncRespond, text: str) -> Any:
     return respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def _incident_ref(action: dict[str, Any]) -> IncidentRef:
+    """The button's incident, with the tiers its card showed (from the block id on older cards)."""
+    ref = IncidentRef.load(action.get("value"))
+    if ref.shown is None:
+        ref = ref.model_copy(update={"shown": tiers_shown_by_block(action.get("block_id"))})
+    return ref
 
 
 def _channel_of(body: dict[str, Any]) -> str | None:
@@ -51,9 +63,9 @@ def register(app: AsyncApp, deps: HandlerDeps, names: ActorNames | None = None) 
                               client: AsyncWebClient, act: IncidentCall, reply: Callable[[Incident], str]) -> None:
         """Acknowledge and Escalate: parse the button, one use-case call, wake the outbox, answer."""
         async with answering_errors(body, respond):
-            ref = IncidentRef.load(action.get("value"))
+            ref = _incident_ref(action)
             actor = await actors.actor(body, client)
-            incident = await act(ref.mu_id, ref.agent_id, ref.incident_id, actor)
+            incident = await act(ref, actor)
             await deps.acted()
             await _ephemeral(respond, reply(incident))
 
@@ -61,22 +73,29 @@ def register(app: AsyncApp, deps: HandlerDeps, names: ActorNames | None = None) 
     async def acknowledge(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
                           client: AsyncWebClient) -> None:
         await ack()
-        await incident_action(body, action, respond, client, deps.actions.acknowledge, replies.acknowledged)
+        async def act(ref: IncidentRef, actor: Actor) -> Incident:
+            # Acknowledging means the same whatever tier the card showed; a second one is refused.
+            return await deps.actions.acknowledge(ref.mu_id, ref.agent_id, ref.incident_id, actor)
+
+        await incident_action(body, action, respond, client, act, replies.acknowledged)
 
     @app.action(ESCALATE)
     async def escalate(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
                        client: AsyncWebClient) -> None:
         await ack()
-        await incident_action(body, action, respond, client, deps.actions.escalate, replies.escalated)
+        async def act(ref: IncidentRef, actor: Actor) -> Incident:
+            return await deps.actions.escalate(ref.mu_id, ref.agent_id, ref.incident_id, actor, shown=ref.shown)
+
+        await incident_action(body, action, respond, client, act, replies.escalated)
 
     @app.action(APPROVE_EXCEPTION)
     async def approve_exception(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
                                 respond: AsyncRespond, client: AsyncWebClient) -> None:
         await ack()
         async with answering_errors(body, respond):
-            ref = IncidentRef.load(action.get("value"))
-            # Refuse a stranger now, not after they filled in the form (the directory is cached: fast).
-            await deps.actions.may_act(ref.mu_id, ref.agent_id, str(body["user"]["id"]))
+            ref = _incident_ref(action)
+            # Refuse a stranger or a closed alert now, not after they filled in the form (two fast reads).
+            await deps.actions.check_open(ref.mu_id, ref.agent_id, ref.incident_id, str(body["user"]["id"]))
             meta = ExceptionModalMeta(incident=ref, channel_id=_channel_of(body))
             # The trigger id expires 3 s after the click: open the modal before anything slow.
             await client.views_open(trigger_id=body["trigger_id"], view=exception_modal(meta))
@@ -88,6 +107,6 @@ def register(app: AsyncApp, deps: HandlerDeps, names: ActorNames | None = None) 
         async with answering_errors(body, respond):
             ref = StormRef.load(action.get("value"))
             actor = await actors.actor(body, client)
-            count = await deps.actions.mark_outage(ref.mu_id, ref.storm_id, actor)
+            count = await deps.actions.mark_outage(ref.mu_id, ref.storm_id, actor, marked=ref.marked)
             await deps.acted()
             await _ephemeral(respond, replies.outage_marked(count))

@@ -32,7 +32,9 @@ from services.ports import IncidentView
 
 
 def incident_ref(incident: Incident) -> IncidentRef:
-    return IncidentRef(mu_id=incident.mu_id, agent_id=incident.agent_id, incident_id=incident.id)
+    """The value of the card's buttons: the incident and how many tiers the card shows fired."""
+    return IncidentRef(mu_id=incident.mu_id, agent_id=incident.agent_id, incident_id=incident.id,
+                       shown=len(incident.fired))
 
 
 def _buttons(view: IncidentView) -> list[Block]:

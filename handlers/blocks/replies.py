@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from handlers.blocks.format import escape, slack_time
-from services.adapters.slack.wording import tier_label
-from services.domain.escalation import Incident
+from services.adapters.slack.wording import actor_label, tier_label
+from services.domain.escalation import Done, Incident, TierAction
 
 GENERIC_FAILURE = "Something went wrong on our side and it was logged. Please try again in a minute."
 
@@ -29,6 +29,19 @@ def exception_approved(incident: Incident, until: datetime) -> str:
 def outage_marked(count: int) -> str:
     noun = "alert" if count == 1 else "alerts"
     return f"☑️ Marked as outage: {count} {noun} closed and the window is neutral for everyone in it."
+
+
+_TIER_SHORT = {TierAction.CHAT_CARD: "the Slack card", TierAction.EMAIL: "email",
+               TierAction.COACHING: "coaching"}
+
+
+def already(done: Done) -> str:
+    """A click that came after the fact: what happened, who did it and when; nothing changed."""
+    what = done.what + (f" to {_TIER_SHORT.get(done.tier, str(done.tier))}" if done.tier else "")
+    automatic = " on schedule" if done.tier else ""  # a tier nobody pressed: its time came
+    who = f" by {actor_label(done.by, escape)}" if done.by else automatic
+    when = f" at {slack_time(done.at)}" if done.at else ""
+    return f"ℹ️ Already {what}{who}{when}. Nothing changed."
 
 
 def refusal(message: str) -> str:

@@ -83,7 +83,7 @@ def storm_card(view: StormView, *, mentions: Sequence[str] = ()) -> RenderedMess
     if not closed:
         blocks.append({"type": "actions", "block_id": f"actions.{version}", "elements": [{
             "type": "button", "action_id": MARK_OUTAGE, "style": "primary", "text": plain("Mark as outage"),
-            "value": StormRef(mu_id=view.mu_id, storm_id=view.storm_id).dump(),
+            "value": StormRef(mu_id=view.mu_id, storm_id=view.storm_id, marked=outage is not None).dump(),
             "confirm": {
                 "title": plain("Mark as outage?"),
                 "text": mrkdwn(truncate(f"The window becomes neutral for all {count} agents of {team}: their "

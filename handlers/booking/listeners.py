@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from handlers.blocks.format import slack_time
 from handlers.booking.blocks import (
     ACTION_CANCEL,
     ACTION_RETRY,
@@ -33,7 +34,8 @@ from handlers.booking.blocks import (
 from services.booking.attendance import register_csv
 from services.booking.config import BookingConfig
 from services.booking.forms import FIELDS, parse_form, prefill
-from services.booking.model import BookingRequest, Register, WorkItem
+from services.booking.model import BookingRequest, Register, WorkAction, WorkItem, WorkOutcome
+from services.booking.service import WorkDone
 from services.domain.model import ManagementUnit, Roster
 from services.ports import Clock
 
@@ -46,9 +48,9 @@ class BookingUseCases(Protocol):
 
     async def work_items(self) -> Sequence[WorkItem]: ...
 
-    async def retry(self, request_id: str, *, relaxed: bool = False) -> BookingRequest | None: ...
+    async def retry(self, request_id: str, *, relaxed: bool = False, by: str | None = None) -> WorkDone | None: ...
 
-    async def cancel(self, request_id: str) -> bool: ...
+    async def cancel(self, request_id: str, *, by: str | None = None) -> WorkDone | None: ...
 
 
 class Rosters(Protocol):
@@ -104,6 +106,27 @@ def _choices(deps: BookingHandlerDeps, unit: ManagementUnit, roster: Roster, tra
         facilitators=sorted(facilitators.items(), key=lambda kv: kv[1]),
         locations=[(loc_id, loc.name) for loc_id, loc in config.locations.items()],
     )
+
+
+_HOW = {WorkAction.RETRIED: "", WorkAction.RETRIED_RELAXED: " without the service limits"}
+
+
+def _work_note(request_id: str, done: WorkDone | None) -> str:
+    """The line above the refreshed queue: what this click did, or what had already been done and by whom."""
+    if done is None:
+        return f"{request_id} is no longer in the queue."
+    outcome: WorkOutcome = done.outcome
+    if outcome.action is WorkAction.CANCELLED:
+        did, already = f"cancelled {request_id}", f"{request_id} was already cancelled"
+    else:
+        as_new = f" as {outcome.new_request_id}" if outcome.new_request_id else ""
+        did = f"queued {request_id} again{_HOW[outcome.action]}{as_new}"
+        already = f"{request_id} was already queued again{_HOW[outcome.action]}{as_new}"
+    if done.now:
+        return f"<@{outcome.by}> {did}."
+    who = f" by <@{outcome.by}>" if outcome.by else ""
+    when = f" at {slack_time(outcome.at)}" if outcome.at else ""
+    return f"{already}{who}{when}. Nothing changed."
 
 
 def register(app: AsyncApp, deps: BookingHandlerDeps) -> None:
@@ -198,13 +221,10 @@ def register(app: AsyncApp, deps: BookingHandlerDeps) -> None:
             return
         request_id = str(action.get("value", ""))
         if kind == "cancel":
-            done = await deps.service.cancel(request_id)
-            note = f"<@{user_id}> cancelled {request_id}." if done else f"{request_id} is no longer in the queue."
+            done = await deps.service.cancel(request_id, by=user_id)
         else:
-            again = await deps.service.retry(request_id, relaxed=kind == "relaxed")
-            how = " without the service limits" if kind == "relaxed" else ""
-            note = (f"<@{user_id}> queued {request_id} again{how} as {again.id}." if again
-                    else f"{request_id} is no longer in the queue.")
+            done = await deps.service.retry(request_id, relaxed=kind == "relaxed", by=user_id)
+        note = _work_note(request_id, done)
         message, blocks = queue_message(await deps.service.work_items(), note=note)
         await respond(text=message, blocks=blocks, replace_original=True)
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from services.booking.model import BookingRequest, WorkItem
 from services.booking.recurring import RecurringTemplates
-from services.booking.service import BookingService
+from services.booking.service import BookingService, WorkDone
 
 
 class BookingIntake:
@@ -34,8 +34,8 @@ class BookingIntake:
     async def work_items(self) -> Sequence[WorkItem]:
         return await self.service.work_items()
 
-    async def retry(self, request_id: str, *, relaxed: bool = False) -> BookingRequest | None:
-        return await self.service.retry(request_id, relaxed=relaxed)
+    async def retry(self, request_id: str, *, relaxed: bool = False, by: str | None = None) -> WorkDone | None:
+        return await self.service.retry(request_id, relaxed=relaxed, by=by)
 
-    async def cancel(self, request_id: str) -> bool:
-        return await self.service.cancel(request_id)
+    async def cancel(self, request_id: str, *, by: str | None = None) -> WorkDone | None:
+        return await self.service.cancel(request_id, by=by)

@@ -104,6 +104,24 @@ class WorkItem(_Frozen):
     attempts: int = 1
 
 
+class WorkAction(StrEnum):
+    CANCELLED = "cancelled"
+    RETRIED = "retried"
+    RETRIED_RELAXED = "retried_relaxed"
+
+
+class WorkOutcome(_Frozen):
+    """What a scheduler did with a work item, kept so a second click can say it instead of acting."""
+
+    request_id: str
+    action: WorkAction
+    by: str | None = None  # Slack user id (None: recorded before outcomes were kept)
+    at: datetime | None = None
+    new_request_id: str | None = None  # the attempt queued by a retry
+    #: The attempt itself, kept with the outcome so a retry cut short by a crash is finished later.
+    retry: BookingRequest | None = None
+
+
 class Register(_Frozen):
     """Attendance register of one booked activity (one per request)."""
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from services.booking.model import BookingRequest, Progress, Register, WorkItem
+from services.booking.model import BookingRequest, Progress, Register, WorkItem, WorkOutcome
 from services.domain.model import Roster
 from services.domain.slots import SlotProblem
 from services.domain.states import ActivityCategory
@@ -159,3 +159,12 @@ class WorkQueue(Protocol):
     async def get(self, request_id: str) -> WorkItem | None: ...
 
     async def remove(self, request_id: str) -> None: ...
+
+    async def resolve(self, request_id: str, outcome: WorkOutcome) -> WorkItem | None:
+        """Atomically take the item out and record ``outcome``; None if it was already gone.
+
+        Exactly one of two simultaneous clicks gets the item; the other reads :meth:`outcome`.
+        """
+        ...
+
+    async def outcome(self, request_id: str) -> WorkOutcome | None: ...

@@ -13,8 +13,9 @@ import contextlib
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from services.booking.model import BookingRequest, Plan, Progress, Status, WorkItem
+from services.booking.model import BookingRequest, Plan, Progress, Status, WorkAction, WorkItem, WorkOutcome
 from services.booking.ports import BookingData, BookingLedger, ProgressNotifier, RequestQueue, RoomTaken, WorkQueue
 from services.booking.search import SlotSearch
 from services.booking.writeback import WriteBack
@@ -36,6 +37,14 @@ def _when(plan: Plan) -> str:
         where = f" in {slot.room_id}" if slot.room_id else ""
         parts.append(f"{slot.start:%a %d %b %H:%M}-{slot.end:%H:%M}{where}")
     return "; ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkDone:
+    """The answer to a work-queue click: what was done, and whether this click did it."""
+
+    outcome: WorkOutcome
+    now: bool  # False: it had already been done (a replay, a double click, a stale list)
 
 
 class BookingService:
@@ -131,26 +140,51 @@ class BookingService:
     async def work_items(self) -> Sequence[WorkItem]:
         return await self.work_queue.items()
 
-    async def retry(self, request_id: str, *, relaxed: bool = False) -> BookingRequest | None:
-        """Queue a work item again (a new attempt id), optionally without the service limits."""
+    async def retry(self, request_id: str, *, relaxed: bool = False, by: str | None = None) -> WorkDone | None:
+        """Queue a work item again (a new attempt id), optionally without the service limits.
+
+        Only the first click acts; a second one (replayed, double-clicked, from an old list) gets
+        the recorded outcome back. None: the item is unknown (never queued, or long expired).
+        """
         item = await self.work_queue.get(request_id)
         if item is None:
-            return None
+            return await self._already(request_id)
         base = _ATTEMPT.sub("", request_id)
         again = item.request.model_copy(update={"id": f"{base}~{attempt_of(request_id) + 1}",
                                                 "relaxed": relaxed or item.request.relaxed,
                                                 "submitted_at": self.clock.now()})
-        await self.work_queue.remove(request_id)
+        action = WorkAction.RETRIED_RELAXED if relaxed else WorkAction.RETRIED
+        outcome = WorkOutcome(request_id=request_id, action=action, by=by, at=self.clock.now(),
+                              new_request_id=again.id, retry=again)
+        if await self.work_queue.resolve(request_id, outcome) is None:
+            return await self._already(request_id)
         await self.ledger.set_status(request_id, "retried")
         await self.submit(again)
-        return again
+        return WorkDone(outcome, now=True)
 
-    async def cancel(self, request_id: str) -> bool:
-        item = await self.work_queue.get(request_id)
+    async def cancel(self, request_id: str, *, by: str | None = None) -> WorkDone | None:
+        """Cancel a work item; a second click changes nothing and gets the recorded outcome."""
+        outcome = WorkOutcome(request_id=request_id, action=WorkAction.CANCELLED, by=by, at=self.clock.now())
+        item = await self.work_queue.resolve(request_id, outcome)
         if item is None:
-            return False
-        await self.work_queue.remove(request_id)
+            return await self._already(request_id)
         await self.ledger.set_status(request_id, Status.CANCELLED)
         await self._tell(item.request, Progress(request_id=request_id, status=Status.CANCELLED,
                                                 text=f"Cancelled: {item.request.title}."))
-        return True
+        return WorkDone(outcome, now=True)
+
+    async def _already(self, request_id: str) -> WorkDone | None:
+        outcome = await self.work_queue.outcome(request_id)
+        if outcome is None:  # handled before outcomes were recorded: the status still says what
+            status = await self.ledger.status(request_id)
+            if status == Status.CANCELLED:
+                outcome = WorkOutcome(request_id=request_id, action=WorkAction.CANCELLED)
+            elif status == "retried":
+                outcome = WorkOutcome(request_id=request_id, action=WorkAction.RETRIED)
+        if outcome is None:
+            return None
+        if outcome.retry is not None and await self.ledger.status(outcome.retry.id) is None:
+            # The first click recorded the retry but stopped before queuing it (a crash): finish it.
+            log.warning("retry of %s as %s was never queued; queuing it now", request_id, outcome.retry.id)
+            await self.submit(outcome.retry)
+        return WorkDone(outcome, now=False)

@@ -58,6 +58,10 @@ DEFAULT_POLICY = EscalationPolicy(
 )
 
 
+#: ``close_reason`` of incidents excused by "Mark as outage" (the storm card's button).
+OUTAGE_REASON = "outage"
+
+
 class IncidentStatus(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
@@ -137,16 +141,70 @@ class EscalationError(Exception):
     code = "escalation_error"
 
 
-class AlreadyAcknowledged(EscalationError):
+@dataclass(frozen=True, slots=True)
+class Done:
+    """What already happened to an incident, and who did it when (for "already ..." answers)."""
+
+    what: str  # "acknowledged", "escalated", "excused", "resolved", "marked as outage"
+    by: str | None  # None: the schedule (a tier) or the agent coming back (resolved)
+    at: datetime | None
+    tier: TierAction | None = None  # the tier, for "escalated"
+
+    def sentence(self) -> str:
+        """Plain text, times in UTC (Slack answers format the time themselves from the fields)."""
+        tier = f" to {self.tier.value.replace('_', ' ')}" if self.tier else ""
+        who = f" by {self.by}" if self.by else ""
+        when = f" at {self.at:%H:%M} UTC" if self.at else ""
+        return f"already {self.what}{tier}{who}{when}"
+
+
+class AlreadyDone(EscalationError):
+    """The click asked for something that already happened: nothing changes, ``done`` says what."""
+
+    code = "already_done"
+
+    def __init__(self, done: Done | None, message: str | None = None) -> None:
+        super().__init__(message or (done.sentence() if done else "this was already done"))
+        self.done = done
+
+
+class AlreadyAcknowledged(AlreadyDone):
     code = "already_acknowledged"
 
 
-class IncidentClosed(EscalationError):
+class AlreadyEscalated(AlreadyDone):
+    """The tier after the one the card showed has fired already (a replay, double click or stale card)."""
+
+    code = "already_escalated"
+
+
+class IncidentClosed(AlreadyDone):
     code = "incident_closed"
 
 
-class NothingToEscalate(EscalationError):
+class NothingToEscalate(AlreadyDone):
     code = "nothing_to_escalate"
+
+
+class CardMismatch(EscalationError):
+    """A button claims a state the incident never had (tampered, or from another incident)."""
+
+    code = "card_mismatch"
+
+
+def closed_done(incident: Incident) -> Done:
+    """How a closed incident ended, for the answer to a click that came too late."""
+    what = "marked as outage" if incident.close_reason == OUTAGE_REASON else incident.status.value
+    return Done(what, incident.closed_by, incident.closed_at)
+
+
+def fired_done(tier: FiredTier) -> Done:
+    return Done("escalated", tier.by, tier.at, tier.action)
+
+
+def _refuse_closed(incident: Incident) -> None:
+    if incident.is_closed:
+        raise IncidentClosed(closed_done(incident))
 
 
 def open_incident(evaluation: Evaluation, mu_id: str, team_id: str, policy: EscalationPolicy,
@@ -181,10 +239,9 @@ def fire_due_tiers(incident: Incident, now: datetime) -> tuple[Incident, list[In
 
 
 def acknowledge(incident: Incident, by: str, now: datetime) -> tuple[Incident, IncidentEvent]:
-    if incident.is_closed:
-        raise IncidentClosed(f"this incident is already {incident.status.value}")
+    _refuse_closed(incident)
     if incident.acked_by is not None:
-        raise AlreadyAcknowledged(f"already acknowledged by {incident.acked_by}")
+        raise AlreadyAcknowledged(Done("acknowledged", incident.acked_by, incident.acked_at))
     incident = incident.model_copy(update={
         "status": IncidentStatus.ACKNOWLEDGED, "acked_by": by, "acked_at": now,
         "hold_until": now + incident.policy.ack_timeout,
@@ -192,22 +249,34 @@ def acknowledge(incident: Incident, by: str, now: datetime) -> tuple[Incident, I
     return incident, IncidentEvent(EventKind.ACKNOWLEDGED, incident, now, actor=by)
 
 
-def escalate_now(incident: Incident, by: str, now: datetime) -> tuple[Incident, IncidentEvent]:
-    """Fire the next tier at once and lift any acknowledgement hold."""
-    if incident.is_closed:
-        raise IncidentClosed(f"this incident is already {incident.status.value}")
+def escalate_now(incident: Incident, by: str, now: datetime, *,
+                 shown: int | None = None) -> tuple[Incident, IncidentEvent]:
+    """Fire the tier after the ones the card showed (``shown`` tiers fired) and lift any hold.
+
+    ``shown`` makes a click idempotent: a replayed payload, a double click or a click on a stale
+    card finds more tiers fired than it showed and changes nothing (:class:`AlreadyEscalated`
+    names the tier, who fired it and when). ``None`` means "the current state" (callers that
+    cannot say what was shown must not pass it for a user's click).
+    """
+    _refuse_closed(incident)
+    fired_count = len(incident.fired)
+    expected = fired_count if shown is None else shown
+    if expected < 0 or expected > fired_count:
+        raise CardMismatch("this button does not match the alert; use the latest card")
+    if expected < fired_count:
+        raise AlreadyEscalated(fired_done(incident.fired[expected]))
     tier = incident.next_tier
     if tier is None:
-        raise NothingToEscalate("every tier has already fired")
-    fired = FiredTier(index=len(incident.fired), action=tier.action, at=now, by=by)
+        last = incident.fired[-1] if incident.fired else None
+        raise NothingToEscalate(fired_done(last) if last else None, "every tier has already fired")
+    fired = FiredTier(index=fired_count, action=tier.action, at=now, by=by)
     incident = incident.model_copy(update={"fired": (*incident.fired, fired), "hold_until": None})
     return incident, IncidentEvent(EventKind.TIER_FIRED, incident, now, actor=by, tier=fired)
 
 
 def close(incident: Incident, status: IncidentStatus, now: datetime, *, by: str | None = None,
           reason: str = "") -> tuple[Incident, IncidentEvent]:
-    if incident.is_closed:
-        raise IncidentClosed(f"this incident is already {incident.status.value}")
+    _refuse_closed(incident)
     kind = EventKind.EXCUSED if status is IncidentStatus.EXCUSED else EventKind.RESOLVED
     incident = incident.model_copy(update={
         "status": status, "closed_at": now, "closed_by": by, "close_reason": reason or None, "hold_until": None,
@@ -233,7 +302,7 @@ def excuse(track: AgentTrack, by: str, until: datetime, reason: str,
            now: datetime) -> tuple[AgentTrack, IncidentEvent]:
     """Approve an exception: close the open incident as excused and suppress until ``until``."""
     if track.incident is None:
-        raise IncidentClosed("there is no open incident for this agent")
+        raise IncidentClosed(None, "there is no open incident for this agent")
     _incident, event = close(track.incident, IncidentStatus.EXCUSED, now, by=by, reason=reason)
     window = ExceptionWindow(track.agent_id, now, until, reason=reason, approved_by=by, source="slack")
     return track.model_copy(update={"incident": None, "exception": window}), event

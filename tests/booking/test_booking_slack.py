@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
@@ -16,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers.booking import BookingHandlerDeps, SlackProgressNotifier, register
 from handlers.booking.blocks import (
     ACTION_CANCEL,
+    ACTION_RETRY,
     ACTION_RETRY_RELAXED,
     MODAL_CALLBACK,
     Choices,
@@ -227,3 +230,54 @@ def test_builders_stay_valid_at_their_limits():
     register = Register(request_id="r", title="T", type_name="Team", facilitator=None, sessions=(slot,),
                         attendees=(("a", "Ana"),), attended=("a",), created_at=MONDAY)
     assert_valid_blocks(register_message(register, register_csv(register))[1])
+
+
+async def _two_in_review(slack: SlackBooking) -> None:
+    for rid in ("early1", "early2"):
+        await slack.rig.service.submit(request(rid, earliest_minute=5 * 60, latest_minute=6 * 60))
+    while await slack.rig.service.process_next("w1"):
+        pass
+    assert [i.request.id for i in await slack.rig.service.work_items()] == ["early1", "early2"]
+
+
+def _posted(slack: SlackBooking, start: str) -> list[str]:
+    return [str(c.body.get("text", "")) for c in slack.fake.calls_to("chat.postMessage")
+            if str(c.body.get("text", "")).startswith(start)]
+
+
+async def test_a_replayed_retry_queues_one_new_attempt_and_says_so(slack: SlackBooking):
+    await _two_in_review(slack)
+    payload = signed.block_action(action_id=ACTION_RETRY, value="early1", user_id=SCHEDULER,
+                                  response_url=slack.fake.response_url())
+    body, stamp = signed.interactive_body(payload), int(time.time())
+    await slack.app.async_dispatch(signed.bolt_request(body, timestamp=stamp))
+    first = (await slack.fake.wait_for("webhook"))[-1]
+    assert f"<@{SCHEDULER}> queued early1 again as early1~2." in json.dumps(first["blocks"])
+    retried_at = slack.rig.clock.now()
+    slack.rig.clock.advance(timedelta(seconds=2))
+    await slack.app.async_dispatch(signed.bolt_request(body, timestamp=stamp))  # the same signed request
+    second = (await slack.fake.wait_for("webhook", 2))[-1]
+    assert (f"early1 was already queued again as early1~2 by <@{SCHEDULER}> at "
+            f"<!date^{int(retried_at.timestamp())}^") in json.dumps(second["blocks"])
+    assert "Nothing changed." in json.dumps(second["blocks"])
+    assert await slack.rig.ledger.status("early1~2") is not None
+    assert await slack.rig.ledger.request("early1~3") is None  # no second attempt
+    assert len(_posted(slack, "Queued: ")) == 3  # early1, early2 and early1~2 once
+    assert [i.request.id for i in await slack.rig.service.work_items()] == ["early2"]
+
+
+async def test_a_double_clicked_cancel_cancels_once(slack: SlackBooking):
+    await _two_in_review(slack)
+    await asyncio.gather(slack.click(ACTION_CANCEL, "early2"), slack.click(ACTION_CANCEL, "early2"))
+    posts = await slack.fake.wait_for("webhook", 2)
+    notes = sorted(json.dumps(p["blocks"]) for p in posts)
+    assert sum(f"<@{SCHEDULER}> cancelled early2." in n for n in notes) == 1
+    assert sum(f"early2 was already cancelled by <@{SCHEDULER}> at <!date^" in n for n in notes) == 1
+    assert len(_posted(slack, "Cancelled: ")) == 1  # the requester is told once
+    assert await slack.rig.ledger.status("early2") == Status.CANCELLED
+    assert [i.request.id for i in await slack.rig.service.work_items()] == ["early1"]
+    # And a Retry of the cancelled item (a stale list) changes nothing either.
+    await slack.click(ACTION_RETRY, "early2")
+    stale = (await slack.fake.wait_for("webhook", 3))[-1]
+    assert "early2 was already cancelled by" in json.dumps(stale["blocks"])
+    assert await slack.rig.ledger.request("early2~2") is None

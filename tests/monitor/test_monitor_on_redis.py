@@ -1,5 +1,6 @@
-"""The monitor loop end to end on real Redis, with an injected clock: exact tier times, restarts,
-two replicas at once, fencing, the outbox, and mid-day schedule changes."""
+"""The monitor loop end to end with an injected clock: exact tier times, restarts, two replicas at once,
+fencing, the outbox, and mid-day schedule changes. Each test runs on the real Redis and on the
+in-memory store (``store_backend``), except those about Redis itself (key expiry)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import pytest
 from redis.asyncio import Redis
 
 from services.adapters.redis.keys import heartbeat_key
-from services.adapters.redis.store import RedisStore
 from services.clock import ManualClock
 from services.config import OrgConfig, parse_org_config
 from services.dispatch import OutboxDispatcher
@@ -19,6 +19,7 @@ from services.domain.model import ScheduledActivity
 from services.domain.states import ActivityCategory, Presence, RoutingStatus
 from services.monitor import Monitor
 from tests.monitor.scripted import Recorder, ScriptedSource
+from tests.store_backends import RedisBackend, StoreBackend
 
 T0 = datetime(2026, 5, 18, 9, 0, tzinfo=UTC)
 TICK = timedelta(seconds=15)
@@ -30,26 +31,27 @@ def at(minutes: float) -> datetime:
 
 
 class Rig:
-    def __init__(self, redis: Redis, prefix: str, config: OrgConfig | None = None, *, agents: int = 1) -> None:
+    def __init__(self, backend: StoreBackend | Redis, prefix: str = "", config: OrgConfig | None = None, *,
+                 agents: int = 1) -> None:
+        self.backend = RedisBackend(backend, prefix) if isinstance(backend, Redis) else backend
         self.clock = ManualClock(T0)
         self.config = config or OrgConfig()
         self.source = ScriptedSource(self.clock)
         for i in range(agents):
             self.source.add_agent(f"a{i}", ON_QUEUE_DAY)
             self.source.set_state(f"a{i}", Presence.ON_QUEUE, RoutingStatus.IDLE, since=at(-60))
-        self.redis, self.prefix = redis, prefix
         self.recorder = Recorder(self.clock)
-        self.store = RedisStore(redis, prefix)
+        self.store = self.backend.new_store()
         self.monitor = self.new_monitor()
         self.dispatcher = self.new_dispatcher()
         self.events: list[tuple[EventKind, str, datetime]] = []
 
     def new_monitor(self, replica: str = "r1") -> Monitor:
-        return Monitor(source=self.source, store=RedisStore(self.redis, self.prefix), config=self.config,
+        return Monitor(source=self.source, store=self.backend.new_store(), config=self.config,
                        clock=self.clock, replica_id=replica)
 
     def new_dispatcher(self) -> OutboxDispatcher:
-        return OutboxDispatcher(store=RedisStore(self.redis, self.prefix), chat=self.recorder, email=self.recorder,
+        return OutboxDispatcher(store=self.backend.new_store(), chat=self.recorder, email=self.recorder,
                                 coaching=self.recorder, rosters=self.monitor.roster, clock=self.clock,
                                 config=self.config)
 
@@ -66,8 +68,8 @@ class Rig:
         return [(action, when) for kind, action, when in self.events if kind is EventKind.TIER_FIRED]
 
 
-async def test_tiers_fire_at_their_thresholds_and_the_incident_resolves(redis_client: Redis, redis_prefix: str) -> None:
-    rig = Rig(redis_client, redis_prefix)
+async def test_tiers_fire_at_their_thresholds_and_the_incident_resolves(store_backend: StoreBackend) -> None:
+    rig = Rig(store_backend)
     await rig.run_until(1)
     rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE)  # at 01:15
     await rig.run_until(40)
@@ -87,8 +89,8 @@ async def test_tiers_fire_at_their_thresholds_and_the_incident_resolves(redis_cl
     assert await rig.store.load_tracks("mu-1") == {}
 
 
-async def test_a_restart_mid_violation_neither_repeats_nor_skips_a_tier(redis_client: Redis, redis_prefix: str) -> None:
-    rig = Rig(redis_client, redis_prefix)
+async def test_a_restart_mid_violation_neither_repeats_nor_skips_a_tier(store_backend: StoreBackend) -> None:
+    rig = Rig(store_backend)
     rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
     await rig.run_until(10)
     assert [a for a, _ in rig.fired()] == ["chat_card"]
@@ -103,8 +105,8 @@ async def test_a_restart_mid_violation_neither_repeats_nor_skips_a_tier(redis_cl
     assert rig.recorder.kinds().count("post_card") == 1
 
 
-async def test_two_monitors_at_once_fire_each_tier_once(redis_client: Redis, redis_prefix: str) -> None:
-    rig = Rig(redis_client, redis_prefix, agents=20)
+async def test_two_monitors_at_once_fire_each_tier_once(store_backend: StoreBackend) -> None:
+    rig = Rig(store_backend, agents=20)
     second = rig.new_monitor("r2")
     for i in range(0, 20, 2):
         rig.source.set_state(f"a{i}", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
@@ -114,23 +116,22 @@ async def test_two_monitors_at_once_fire_each_tier_once(redis_client: Redis, red
     fired_pairs = [(e["incident"], e["event"]) for e in audit if e["kind"] == "tier_fired"]
     assert len(fired_pairs) == 30 and len({incident for incident, _ in fired_pairs}) == 10
     assert rig.recorder.kinds().count("post_card") == 10  # half the team is not a storm (needs more than half)
-    outbox = await redis_client.xlen(rig.store.keys("mu-1").outbox)
+    outbox = await rig.backend.outbox_length("mu-1")
     assert outbox == 30  # one delivery per tier per incident, never two
 
 
-async def test_a_commit_that_lost_its_claim_is_discarded(redis_client: Redis, redis_prefix: str) -> None:
-    store = RedisStore(redis_client, redis_prefix)
+async def test_a_commit_that_lost_its_claim_is_discarded(store_backend: StoreBackend) -> None:
+    store = store_backend.new_store()
     token = await store.claim_tick("mu-1", 7, timedelta(seconds=60))
     assert token is not None
     assert await store.claim_tick("mu-1", 7, timedelta(seconds=60)) is None  # the other replica loses
-    await redis_client.set(store.keys("mu-1").tick_claim(7), "someone-else")
+    await store_backend.overwrite_claim("mu-1", 7, "someone-else", timedelta(seconds=60))
     result = await store.commit("mu-1", changes=[], events=[], token=token, tick_number=7)
     assert result.fenced
 
 
-async def test_schedule_republished_mid_day_is_used_at_once_no_false_alert(redis_client: Redis,
-                                                                          redis_prefix: str) -> None:
-    rig = Rig(redis_client, redis_prefix)
+async def test_schedule_republished_mid_day_is_used_at_once_no_false_alert(store_backend: StoreBackend) -> None:
+    rig = Rig(store_backend)
     await rig.run_until(5)
     training = [ScheduledActivity(at(-60), at(10), ActivityCategory.ON_QUEUE_WORK),
                 ScheduledActivity(at(10), at(70), ActivityCategory.TRAINING),
@@ -142,9 +143,8 @@ async def test_schedule_republished_mid_day_is_used_at_once_no_false_alert(redis
     assert rig.events == []
 
 
-async def test_without_the_signal_the_cache_refreshes_within_schedule_refresh(redis_client: Redis,
-                                                                              redis_prefix: str) -> None:
-    rig = Rig(redis_client, redis_prefix, parse_org_config({"monitor": {"schedule_refresh": "15m"}}))
+async def test_without_the_signal_the_cache_refreshes_within_schedule_refresh(store_backend: StoreBackend) -> None:
+    rig = Rig(store_backend, config=parse_org_config({"monitor": {"schedule_refresh": "15m"}}))
     await rig.run_until(1)
     fetches = rig.source.schedule_fetches
     rig.source.republish("a0", [ScheduledActivity(at(-60), at(420), ActivityCategory.TRAINING)], announce=False)
@@ -171,8 +171,8 @@ async def test_heartbeat_and_every_key_expire(redis_client: Redis, redis_prefix:
         assert await redis_client.ttl(key) > 0, key
 
 
-async def test_audit_stream_has_every_transition(redis_client: Redis, redis_prefix: str) -> None:
-    rig = Rig(redis_client, redis_prefix)
+async def test_audit_stream_has_every_transition(store_backend: StoreBackend) -> None:
+    rig = Rig(store_backend)
     rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
     await rig.run_until(6)
     rig.source.set_state("a0", Presence.ON_QUEUE, RoutingStatus.IDLE)
@@ -181,8 +181,8 @@ async def test_audit_stream_has_every_transition(redis_client: Redis, redis_pref
     assert [(e["kind"], e["agent"]) for e in audit] == [("opened", "a0"), ("tier_fired", "a0"), ("resolved", "a0")]
 
 
-async def test_a_failed_delivery_is_retried_later_and_never_doubled(redis_client: Redis, redis_prefix: str) -> None:
-    rig = Rig(redis_client, redis_prefix)
+async def test_a_failed_delivery_is_retried_later_and_never_doubled(store_backend: StoreBackend) -> None:
+    rig = Rig(store_backend)
     rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
     rig.recorder.fail_next = 2  # Slack is down for the first two attempts
     await rig.run_until(5.3)  # tier at 5:00 fails, the retry at 5:15 fails too
@@ -196,14 +196,13 @@ async def test_a_failed_delivery_is_retried_later_and_never_doubled(redis_client
     assert rig.recorder.kinds() == ["post_card"]
 
 
-async def test_a_restart_between_tier_fired_and_card_posted_posts_exactly_one_card(redis_client: Redis,
-                                                                                   redis_prefix: str) -> None:
-    rig = Rig(redis_client, redis_prefix)
+async def test_a_restart_between_tier_fired_and_card_posted_posts_exactly_one_card(store_backend: StoreBackend) -> None:
+    rig = Rig(store_backend)
     rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
     while rig.clock.now() <= at(5):  # ticks only: the process dies before delivering anything
         await rig.monitor.tick()
         rig.clock.advance(TICK)
-    assert await redis_client.xlen(rig.store.keys("mu-1").outbox) == 1
+    assert await rig.backend.outbox_length("mu-1") == 1
     rig.monitor = rig.new_monitor("r2")
     rig.dispatcher = rig.new_dispatcher()
     await rig.run_until(7)
@@ -211,8 +210,8 @@ async def test_a_restart_between_tier_fired_and_card_posted_posts_exactly_one_ca
 
 
 @pytest.mark.parametrize("share_out", [5])
-async def test_a_team_outage_posts_one_grouped_card(redis_client: Redis, redis_prefix: str, share_out: int) -> None:
-    rig = Rig(redis_client, redis_prefix, agents=8)
+async def test_a_team_outage_posts_one_grouped_card(store_backend: StoreBackend, share_out: int) -> None:
+    rig = Rig(store_backend, agents=8)
     await rig.run_until(1)
     for i in range(share_out):
         rig.source.set_state(f"a{i}", Presence.OFFLINE, RoutingStatus.OFFLINE)
@@ -223,11 +222,10 @@ async def test_a_team_outage_posts_one_grouped_card(redis_client: Redis, redis_p
     assert len([k for k in kinds if k.startswith("post_storm")]) == 1
 
 
-async def test_a_delivery_that_cannot_succeed_is_given_up_at_once_and_audited(redis_client: Redis,
-                                                                              redis_prefix: str) -> None:
+async def test_a_delivery_that_cannot_succeed_is_given_up_at_once_and_audited(store_backend: StoreBackend) -> None:
     from services.ports import DeliveryError
 
-    rig = Rig(redis_client, redis_prefix)
+    rig = Rig(store_backend)
     rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
     attempts: list[datetime] = []
 
@@ -260,7 +258,7 @@ def test_config_routing_overrides_the_sources_supervisors_and_channel() -> None:
     assert apply_org_routing(roster, parse_org_config({})) is roster
 
 
-async def test_an_exception_approved_in_chat_is_written_back_to_the_wfm(redis_client: Redis, redis_prefix: str) -> None:
+async def test_an_exception_approved_in_chat_is_written_back_to_the_wfm(store_backend: StoreBackend) -> None:
     from services.domain.model import ExceptionWindow, Person
     from services.incident_actions import Actor, IncidentActions
 
@@ -275,7 +273,7 @@ async def test_an_exception_approved_in_chat_is_written_back_to_the_wfm(redis_cl
         async def record_exception(self, mu_id: str, window: ExceptionWindow) -> None:
             self.windows.append((mu_id, window))
 
-    rig = Rig(redis_client, redis_prefix)
+    rig = Rig(store_backend)
     rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
     await rig.run_until(6)
     track = await rig.store.load_track("mu-1", "a0")

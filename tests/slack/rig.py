@@ -1,5 +1,6 @@
-"""The Slack app wired to the real use cases: Monitor + IncidentActions + AdherenceQueries on real Redis,
-a scripted WFM source, the fake Slack Web API, and an injected clock."""
+"""The Slack app wired to the real use cases: Monitor + IncidentActions + AdherenceQueries on real Redis
+(or on another state store passed as ``store``), a scripted WFM source, the fake Slack Web API, and an
+injected clock."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from services.domain.model import ScheduledActivity
 from services.domain.states import ActivityCategory, Presence, RoutingStatus
 from services.incident_actions import IncidentActions
 from services.monitor import Monitor
+from services.ports import StateStore
 from services.queries import AdherenceQueries
 from tests.monitor.scripted import ScriptedSource
 from tests.slack import signed
@@ -41,7 +43,7 @@ def at(minutes: float) -> datetime:
 
 class SlackRig:
     def __init__(self, redis: Redis, prefix: str, fake: FakeSlack, *, agents: int = 2,
-                 config: OrgConfig | None = None) -> None:
+                 config: OrgConfig | None = None, store: StateStore | None = None) -> None:
         self.fake, self.redis, self.prefix = fake, redis, prefix
         self.clock = ManualClock(T0)
         self.config = config or OrgConfig()
@@ -49,7 +51,7 @@ class SlackRig:
         for i in range(agents):
             self.source.add_agent(f"a{i}", ON_QUEUE_DAY)
             self.source.set_state(f"a{i}", Presence.ON_QUEUE, RoutingStatus.IDLE, since=at(-60))
-        self.store = RedisStore(redis, prefix)
+        self.store: StateStore = store or RedisStore(redis, prefix)
         self.monitor = Monitor(source=self.source, store=self.store, config=self.config, clock=self.clock)
         self.sleeps = RecordingSleep()
         self.client = make_web_client(BOT_TOKEN, base_url=fake.api_url, sleep=self.sleeps)
@@ -87,10 +89,20 @@ class SlackRig:
     async def dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
         return await self.app.async_dispatch(request)
 
-    async def click(self, action_id: str, value: str, user_id: str, *, hook: str = "1") -> BoltResponse:
+    async def click(self, action_id: str, value: str, user_id: str, *, hook: str = "1",
+                    block_id: str = "actions.1.open") -> BoltResponse:
+        return await self.send(self.click_body(action_id, value, user_id, hook=hook, block_id=block_id))
+
+    def click_body(self, action_id: str, value: str, user_id: str, *, hook: str = "1",
+                   block_id: str = "actions.1.open") -> str:
+        """The body Slack would POST for one click (send it twice with one timestamp to replay it)."""
         payload = signed.block_action(action_id=action_id, value=value, user_id=user_id,
-                                      response_url=self.fake.response_url(hook))
-        return await self.dispatch(signed.bolt_request(signed.interactive_body(payload)))
+                                      response_url=self.fake.response_url(hook), block_id=block_id)
+        return signed.interactive_body(payload)
+
+    async def send(self, body: str, timestamp: int | None = None) -> BoltResponse:
+        """Dispatch a signed body; the same body and timestamp again is a byte-identical replay."""
+        return await self.dispatch(signed.bolt_request(body, timestamp=timestamp))
 
     async def command(self, text: str, user_id: str, *, command: str = "/adherence", hook: str = "1") -> BoltResponse:
         fields = signed.slash_command(command=command, text=text, user_id=user_id,
@@ -99,9 +111,12 @@ class SlackRig:
 
     async def submit(self, callback_id: str, private_metadata: str, values: dict[str, Any],
                      user_id: str) -> BoltResponse:
+        return await self.send(self.submit_body(callback_id, private_metadata, values, user_id))
+
+    def submit_body(self, callback_id: str, private_metadata: str, values: dict[str, Any], user_id: str) -> str:
         payload = signed.view_submission(callback_id=callback_id, private_metadata=private_metadata,
                                          values=values, user_id=user_id)
-        return await self.dispatch(signed.bolt_request(signed.interactive_body(payload)))
+        return signed.interactive_body(payload)
 
     async def event(self, event: dict[str, Any]) -> BoltResponse:
         body = signed.event_body(signed.event_callback(event))

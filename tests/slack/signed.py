@@ -55,7 +55,8 @@ def user(user_id: str, name: str = "someone") -> dict[str, Any]:
 
 
 def block_action(*, action_id: str, value: str, user_id: str, response_url: str, channel: str = "D0CARD001",
-                 message_ts: str = "1700000000.000001", name: str = "someone") -> dict[str, Any]:
+                 message_ts: str = "1700000000.000001", name: str = "someone",
+                 block_id: str = "actions.1.open") -> dict[str, Any]:
     return {
         "type": "block_actions",
         "user": user(user_id, name),
@@ -70,7 +71,7 @@ def block_action(*, action_id: str, value: str, user_id: str, response_url: str,
         "message": {"type": "message", "ts": message_ts, "bot_id": "B0BOT0001", "text": "card", "blocks": []},
         "state": {"values": {}},
         "response_url": response_url,
-        "actions": [{"type": "button", "action_id": action_id, "block_id": "actions.1.open", "value": value,
+        "actions": [{"type": "button", "action_id": action_id, "block_id": block_id, "value": value,
                      "text": {"type": "plain_text", "text": "button"}, "action_ts": f"{time.time():.6f}"}],
     }
 

@@ -22,6 +22,7 @@ from handlers.payloads import (
     ExceptionModalMeta,
     IncidentRef,
     StormRef,
+    tiers_shown_by_block,
 )
 from services.domain.escalation import EventKind, FiredTier, IncidentEvent, TierAction
 from services.queries import AgentRow, TeamRef, TeamSnapshot
@@ -77,6 +78,21 @@ def test_acknowledged_card_drops_acknowledge_and_says_who_and_until_when() -> No
     assert "Escalation paused until" in text and "09:21 UTC" in text  # 09:06 + 15 min ack_timeout
     expired = all_text(incident_card(STATES["ack_expired"]).blocks)
     assert "escalation has resumed" in expired
+
+
+@pytest.mark.parametrize("state", ["card", "acknowledged", "escalated"])
+def test_every_button_says_how_many_tiers_its_card_showed(state: str) -> None:
+    card = incident_card(STATES[state])
+    fired = len(STATES[state].incident.fired)
+    actions = next(b for b in card.blocks if b["type"] == "actions")
+    assert tiers_shown_by_block(actions["block_id"]) == fired  # what older cards fall back on
+    for button in buttons(card.blocks).values():
+        assert IncidentRef.load(button["value"]).shown == fired
+
+
+def test_block_ids_that_are_not_ours_show_no_tiers() -> None:
+    assert [tiers_shown_by_block(b) for b in ("actions.2.open", "actions.x.open", "head.1.open", None, "")] == [
+        2, None, None, None, None]
 
 
 def test_escalate_now_disappears_when_every_tier_has_fired() -> None:
@@ -164,7 +180,7 @@ def test_storm_card_groups_agents_and_offers_mark_as_outage() -> None:
     assert "4 agents out at once: Billing" in text
     assert "Agent &lt;0&gt; &amp; co" in text
     ref = StormRef.load(buttons(card.blocks)[MARK_OUTAGE]["value"])
-    assert (ref.mu_id, ref.storm_id) == ("mu-1", "storm-1")
+    assert (ref.mu_id, ref.storm_id, ref.marked) == ("mu-1", "storm-1", False)
     marked = storm_card(storm(4, closed_by_outage=True))
     assert_valid_blocks(marked.blocks)
     assert buttons(marked.blocks) == {}

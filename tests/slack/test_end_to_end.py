@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -19,7 +20,7 @@ from aiosmtpd.smtp import SMTP
 from redis.asyncio import Redis
 
 from handlers.blocks.renderer import BlockKitRenderer
-from handlers.payloads import ACKNOWLEDGE, APPROVE_EXCEPTION, EXCEPTION_MODAL, MARK_OUTAGE
+from handlers.payloads import ACKNOWLEDGE, APPROVE_EXCEPTION, ESCALATE, EXCEPTION_MODAL, MARK_OUTAGE
 from services.adapters.email.mailer import SmtpMailer, SmtpSettings
 from services.adapters.redis.store import RedisStore
 from services.adapters.simulated.qm import SimulatedQM
@@ -88,10 +89,14 @@ class World(SlackRig):
         return [m.text for m in self.fake.thread(card.channel, card.ts)]
 
     def button_value(self, action_id: str) -> str:
+        return self.button(action_id)[0]
+
+    def button(self, action_id: str) -> tuple[str, str]:
+        """(value, block_id) of a button on the card as Slack holds it: what a click sends back."""
         for block in self.only_card().blocks:
             for element in block.get("elements", []):
                 if element.get("action_id") == action_id:
-                    return str(element["value"])
+                    return str(element["value"]), str(block["block_id"])
         raise AssertionError(f"no {action_id} button on the card")
 
 
@@ -124,7 +129,7 @@ async def test_the_whole_ladder(redis_client: Redis, redis_prefix: str, fake_sla
     await world.click(ACKNOWLEDGE, world.button_value(ACKNOWLEDGE), OPS_ID, hook="ops")
     replies = await fake_slack.wait_for("webhook", 2)
     assert "You acknowledged" in replies[0]["text"]
-    assert replies[1]["text"] == "🚫 Already acknowledged by Sam Supervisor."
+    assert replies[1]["text"].startswith("ℹ️ Already acknowledged by Sam Supervisor at <!date^")
     acked_at = world.clock.now()
     await world.run_until(7)
     card = world.only_card()
@@ -166,6 +171,37 @@ async def test_the_whole_ladder(redis_client: Redis, redis_prefix: str, fake_sla
     assert all("<@" not in t and "<!" not in t.replace("<!date", "") for t in thread)
     assert "back in adherence after" in thread[-1]
     assert len(inbox.messages) == 1 and len(world.qm.appointments) == 1 and len(world.cards()) == 1
+
+
+async def test_a_replayed_escalate_does_not_book_the_coaching_early(
+        redis_client: Redis, redis_prefix: str, fake_slack: FakeSlack, smtp: tuple[Inbox, int]) -> None:
+    """The reproduced defect: the same signed Escalate sent again 2 s later booked the coaching."""
+    inbox, port = smtp
+    world = World(redis_client, redis_prefix, fake_slack, port)
+    await world.run_until(1)
+    world.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE)  # out from 01:15
+    start = world.clock.now()
+    await world.run_until(6.3)
+    value, block_id = world.button(ESCALATE)  # exactly what the posted card carries
+    body = world.click_body(ESCALATE, value, OPS_ID, block_id=block_id)
+    stamp = int(time.time())
+    await world.send(body, stamp)
+    await world.dispatcher.drain([MU])
+    world.clock.advance(timedelta(seconds=2))
+    await world.send(body, stamp)
+    await world.dispatcher.drain([MU])
+    replies = await fake_slack.wait_for("webhook", 2)
+    assert replies[0]["text"] == "⏫ Escalated now: email to the ops manager."
+    assert replies[1]["text"].startswith("ℹ️ Already escalated to email by Olga Ops at <!date^")
+    assert len(inbox.messages) == 1 and world.qm.appointments == ()
+
+    await world.run_until(30)  # the coaching tier is due at 31:15, and not a second earlier
+    assert len(inbox.messages) == 1 and world.qm.appointments == ()
+    await world.run_until(32)
+    assert len(world.qm.appointments) == 1
+    coaching = (await world.incident()).fired[2]
+    assert coaching.by is None and start + timedelta(minutes=30) <= coaching.at <= start + timedelta(minutes=30) + TICK
+    assert len(inbox.messages) == 1 and len(world.cards()) == 1
 
 
 async def test_approve_exception_path(redis_client: Redis, redis_prefix: str, fake_slack: FakeSlack,

@@ -20,13 +20,16 @@ from tests.slack import signed
 from tests.slack.blockkit import assert_valid_blocks, assert_valid_view
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.rig import MU, OPS_ID, STRANGER_ID, SUPERVISOR_ID, SlackRig, at
+from tests.store_backends import StoreBackend
 
 pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
-async def rig(redis_client: Redis, redis_prefix: str, fake_slack: FakeSlack) -> AsyncIterator[SlackRig]:
-    yield SlackRig(redis_client, redis_prefix, fake_slack)
+async def rig(redis_client: Redis, redis_prefix: str, fake_slack: FakeSlack,
+              store_backend: StoreBackend) -> AsyncIterator[SlackRig]:
+    """Each test runs with the use cases on Redis and on the in-memory store."""
+    yield SlackRig(redis_client, redis_prefix, fake_slack, store=store_backend.new_store())
 
 
 def exception_values(window: str = "30", reason: str | None = "system_issue", note: str | None = "VPN down"
@@ -63,7 +66,7 @@ async def test_second_acknowledge_says_who_was_first(rig: SlackRig, fake_slack: 
     response = await rig.click(ACKNOWLEDGE, incident_ref(incident).dump(), OPS_ID, hook="second")
     assert response.status == 200
     posts = await fake_slack.wait_for("webhook", 2)
-    assert posts[1]["text"] == "🚫 Already acknowledged by Sam Supervisor."
+    assert posts[1]["text"].startswith("ℹ️ Already acknowledged by Sam Supervisor at <!date^")
     assert posts[1]["response_type"] == "ephemeral"
     assert (await rig.incident()).acked_by == "Sam Supervisor"
     assert rig.woken == 1
@@ -145,7 +148,7 @@ async def test_exception_refused_or_too_late_is_explained_in_the_modal(rig: Slac
     rig.source.set_state("a0", Presence.ON_QUEUE, RoutingStatus.IDLE)  # back in; resolves after clear_after
     await rig.run_until(10)
     late = json.loads((await rig.submit(EXCEPTION_MODAL, metadata, exception_values(), SUPERVISOR_ID)).body)
-    assert "already resolved" in json.dumps(late["view"])
+    assert "Already resolved at <!date^" in json.dumps(late["view"])
 
 
 async def test_a_tampered_button_value_is_refused(rig: SlackRig, fake_slack: FakeSlack) -> None:

@@ -1,24 +1,53 @@
-"""The domain stays pure: no transport, storage or framework imports (checked on the source)."""
+"""The architecture, checked on the source: the domain stays pure (no transport, storage or framework
+imports), use cases reach adapters only through the ports, and the one composition root is bot/."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+from services.adapters.redis.store import RedisStore
+from services.booking.ports import BookingLedger, RequestQueue, WorkQueue
+from services.ports import StateStore
+from testing.memory_booking import MemoryBookingLedger, MemoryRequestQueue, MemoryWorkQueue
+from testing.memory_store import MemoryStore
+
 ROOT = Path(__file__).resolve().parents[2]
 BANNED = {"slack_bolt", "slack_sdk", "redis", "httpx", "apscheduler", "websockets", "aiohttp", "bot", "handlers",
           "fakeredis", "aiosmtplib"}
 
 
-def _imported_roots(path: Path) -> set[str]:
+# What a composition root builds: clients of storage and transports, and command lines.
+CONSTRUCTION = {"redis", "fakeredis", "slack_bolt", "slack_sdk", "httpx", "aiohttp", "websockets", "aiosmtplib",
+                "apscheduler", "argparse"}
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Absolute module names imported by a file (``from a.b import c`` gives ``a.b`` and ``a.b.c``)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    roots: set[str] = set()
+    modules: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            roots.update(alias.name.split(".")[0] for alias in node.names)
+            modules.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            roots.add(node.module.split(".")[0])
-    return roots
+            modules.add(node.module)
+            modules.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return modules
+
+
+def _imported_roots(path: Path) -> set[str]:
+    return {module.split(".")[0] for module in _imported_modules(path)}
+
+
+def _use_case_modules() -> list[Path]:
+    """Every module of services/ that is neither an adapter nor the pure domain."""
+    services = ROOT / "services"
+    skip = (services / "adapters", services / "domain")
+    return [p for p in sorted(services.rglob("*.py")) if not any(p.is_relative_to(s) for s in skip)]
+
+
+def _adapter_imports(path: Path) -> list[str]:
+    return sorted(m for m in _imported_modules(path) if m == "services.adapters" or m.startswith("services.adapters."))
 
 
 def test_domain_imports_nothing_impure() -> None:
@@ -41,3 +70,41 @@ def test_services_do_not_import_the_composition_root_or_handlers() -> None:
         if bad:
             offenders[str(path.relative_to(ROOT))] = sorted(bad)
     assert offenders == {}
+
+
+def test_use_cases_reach_adapters_only_through_ports() -> None:
+    files = _use_case_modules()
+    assert any(f.name == "monitor.py" for f in files) and any("booking" in f.parts for f in files)
+    offenders = {str(f.relative_to(ROOT)): _adapter_imports(f) for f in files}
+    assert {f: bad for f, bad in offenders.items() if bad} == {}
+
+
+def test_services_hold_no_composition_root() -> None:
+    """Only bot/ builds clients and adapters: no use case constructs a Redis, HTTP or Slack client or
+    parses a command line (the booking CLI and its wiring live in bot/)."""
+    offenders = {str(f.relative_to(ROOT)): sorted(_imported_roots(f) & CONSTRUCTION) for f in _use_case_modules()}
+    assert {f: bad for f, bad in offenders.items() if bad} == {}
+    assert not (ROOT / "services" / "booking" / "cli.py").exists()
+
+
+def test_the_checks_would_catch_an_adapter_import_and_a_client(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("from services.adapters.redis.store import RedisStore\nimport services.adapters.booking.keys\n"
+                      "from services import adapters\nfrom services.ports import TrackStore\n"
+                      "from redis.asyncio import Redis\n")
+    assert _adapter_imports(sample) == ["services.adapters", "services.adapters.booking.keys",
+                                        "services.adapters.redis.store", "services.adapters.redis.store.RedisStore"]
+    assert _imported_roots(sample) & CONSTRUCTION == {"redis"}
+
+
+def _redis_store_provides_every_state_port(store: RedisStore) -> StateStore:
+    return store  # checked by mypy: RedisStore satisfies the protocols structurally
+
+
+def _memory_store_provides_every_state_port(store: MemoryStore) -> StateStore:
+    return store
+
+
+def _booking_memory_provides_the_ports(queue: MemoryRequestQueue, ledger: MemoryBookingLedger,
+                                       work: MemoryWorkQueue) -> tuple[RequestQueue, BookingLedger, WorkQueue]:
+    return queue, ledger, work

@@ -14,6 +14,9 @@ from services.domain.escalation import (
     DEFAULT_POLICY,
     AgentTrack,
     AlreadyAcknowledged,
+    AlreadyEscalated,
+    CardMismatch,
+    Done,
     EventKind,
     IncidentClosed,
     IncidentEvent,
@@ -24,6 +27,7 @@ from services.domain.escalation import (
     advance,
     escalate_now,
     excuse,
+    fire_due_tiers,
 )
 from services.domain.model import AgentState, ExceptionWindow, ScheduledActivity
 from services.domain.rules import DEFAULT_TABLE
@@ -213,6 +217,52 @@ def test_escalate_jumps_to_the_next_tier_now_and_lifts_the_hold() -> None:
         escalate_now(last, "sup", at(10))
 
 
+def test_a_second_acknowledge_says_who_and_when() -> None:
+    incident, _ = acknowledge(_open_incident(6).incident, "Sam", at(7))  # type: ignore[arg-type]
+    with pytest.raises(AlreadyAcknowledged) as refused:
+        acknowledge(incident, "Olga", at(7.1))
+    assert refused.value.done == Done("acknowledged", "Sam", at(7))
+    assert str(refused.value) == "already acknowledged by Sam at 09:07 UTC"
+
+
+def test_escalate_with_a_stale_tier_is_a_no_op_that_says_what_already_happened() -> None:
+    incident = _open_incident(6).incident
+    assert incident is not None and len(incident.fired) == 1
+    escalated, _ = escalate_now(incident, "Sam", at(8), shown=1)
+    # The same click again (replay, double click) or from a card drawn before: nothing fires.
+    with pytest.raises(AlreadyEscalated) as replay:
+        escalate_now(escalated, "Olga", at(8.05), shown=1)
+    assert replay.value.done == Done("escalated", "Sam", at(8), TierAction.EMAIL)
+    assert str(replay.value) == "already escalated to email by Sam at 09:08 UTC"
+    # A card that showed only the first tier while the schedule has fired two: told it was automatic.
+    clocked, _ = fire_due_tiers(incident, at(17))
+    with pytest.raises(AlreadyEscalated) as stale:
+        escalate_now(clocked, "Sam", at(17), shown=1)
+    assert stale.value.done == Done("escalated", None, at(17), TierAction.EMAIL)
+    # The next card (two tiers shown) escalates to coaching, once.
+    coached, event = escalate_now(escalated, "Olga", at(9), shown=2)
+    assert event.tier is not None and (event.tier.index, event.tier.action) == (2, TierAction.COACHING)
+    assert coached.fired[:2] == escalated.fired
+
+
+def test_escalate_refuses_a_button_ahead_of_the_incident() -> None:
+    incident = _open_incident(6).incident
+    assert incident is not None
+    with pytest.raises(CardMismatch):
+        escalate_now(incident, "Sam", at(8), shown=2)
+
+
+def test_clicks_on_a_closed_incident_say_how_it_ended() -> None:
+    track = _open_incident(6)
+    _, event = excuse(track, "Sam", at(40), "system issue", at(8))
+    closed = event.incident
+    with pytest.raises(IncidentClosed) as late_ack:
+        acknowledge(closed, "Olga", at(9))
+    with pytest.raises(IncidentClosed) as late_escalate:
+        escalate_now(closed, "Olga", at(9), shown=1)
+    assert late_ack.value.done == late_escalate.value.done == Done("excused", "Sam", at(8))
+
+
 def test_approve_exception_closes_as_excused_and_suppresses_for_the_window() -> None:
     track = _open_incident(6)
     excused, event = excuse(track, "sup", at(40), "system issue", at(8))
@@ -269,6 +319,28 @@ def test_nothing_escalates_while_adherent_unknown_forgiven_or_excused(changes: l
             assert evaluation.escalates, evaluation
             assert evaluation.status is Status.NON_ADHERENT and evaluation.reason is Reason.RULE
         now += TICK
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(6, 60)), min_size=1, max_size=12))
+def test_one_card_state_fires_at_most_one_tier_whatever_the_clicks(clicks: list[tuple[int, int, int]]) -> None:
+    """Clicks (shown tiers, who, minute) in any order, mixed with the clock: each shown state fires one tier,
+    the one right after it, and a click never fires a tier the schedule or another click already fired."""
+    incident = _open_incident(5).incident
+    assert incident is not None
+    manual: dict[int, int] = {}
+    for shown, who, minute in sorted(clicks, key=lambda c: c[2]):
+        incident, _ = fire_due_tiers(incident, at(minute))
+        before = incident.fired
+        try:
+            incident, event = escalate_now(incident, f"user{who}", at(minute), shown=shown)
+        except (AlreadyEscalated, CardMismatch, NothingToEscalate):
+            assert incident.fired == before  # refused: nothing changed
+            continue
+        assert event.tier is not None and event.tier.index == shown == len(before)
+        manual[shown] = manual.get(shown, 0) + 1
+    assert all(count == 1 for count in manual.values())
+    assert [f.index for f in incident.fired] == list(range(len(incident.fired)))
 
 
 def test_an_early_logout_is_out_until_the_shift_ends_and_resolves_with_the_real_duration() -> None:

@@ -60,6 +60,10 @@ class BookingKeys:
         """ZSET request id by time added (oldest first)."""
         return f"{self._base}:work:order"
 
+    def work_outcome(self, request_id: str) -> str:
+        """STRING WorkOutcome JSON: what a scheduler did with a work item (own TTL, so it expires alone)."""
+        return f"{self._base}:work:done:{request_id}"
+
     @property
     def registers(self) -> str:
         """HASH request id -> attendance Register JSON."""

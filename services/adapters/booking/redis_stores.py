@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from redis.asyncio import Redis
 
 from services.adapters.booking.keys import BOOKING_TTL, BookingKeys
-from services.booking.model import Register, WorkItem
+from services.booking.model import Register, WorkItem, WorkOutcome
 from services.booking.ports import OfflineActivity, RoomBooking, RoomTaken, Span
 from services.booking.recurring import Template
 from services.domain.states import ActivityCategory
@@ -29,7 +29,22 @@ class _Base:
         return int(self.ttl.total_seconds() * 1000)
 
 
+# Take a work item out and record what was done with it, in one step (first click wins).
+_RESOLVE = """
+local item = redis.call('HGET', KEYS[1], ARGV[1])
+if not item then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3])
+return item
+"""
+
+
 class RedisWorkQueue(_Base):
+    def __init__(self, redis: Redis, keys: BookingKeys, ttl: timedelta = BOOKING_TTL) -> None:
+        super().__init__(redis, keys, ttl)
+        self._resolve = redis.register_script(_RESOLVE)
+
     async def add(self, item: WorkItem) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.work, item.request.id, item.model_dump_json())
@@ -54,6 +69,15 @@ class RedisWorkQueue(_Base):
             pipe.hdel(self.keys.work, request_id)
             pipe.zrem(self.keys.work_order, request_id)
             await pipe.execute()
+
+    async def resolve(self, request_id: str, outcome: WorkOutcome) -> WorkItem | None:
+        raw = await self._resolve(keys=[self.keys.work, self.keys.work_order, self.keys.work_outcome(request_id)],
+                                  args=[request_id, outcome.model_dump_json(), self._ttl_ms])
+        return None if raw is None else WorkItem.model_validate_json(raw)
+
+    async def outcome(self, request_id: str) -> WorkOutcome | None:
+        raw = await self.redis.get(self.keys.work_outcome(request_id))
+        return None if raw is None else WorkOutcome.model_validate_json(raw)
 
 
 class RedisRegisters(_Base):

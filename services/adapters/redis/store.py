@@ -22,29 +22,13 @@ from redis.exceptions import ResponseError
 from services.adapters.redis.codec import event_from_json, event_to_json, track_from_json, track_to_json
 from services.adapters.redis.keys import AUDIT_MAXLEN, STATE_TTL, UnitKeys, heartbeat_key, replicas_key
 from services.domain.escalation import AgentTrack, Incident, IncidentEvent
-from services.ports import MessageRef, TrackChange
+from services.ports import CommitResult, MessageRef, OutboxEntry, TrackChange
 
 log = logging.getLogger(__name__)
 
 OUTBOX_GROUP = "dispatch"
 
-
-@dataclass(frozen=True, slots=True)
-class CommitResult:
-    fenced: bool = False
-    rejected: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    entry_id: str
-    event: IncidentEvent
-
-    @property
-    def delivery_key(self) -> str:
-        """Stable across retries and restarts: the same transition is delivered at most once."""
-        tier = self.event.tier.index if self.event.tier else ""
-        return f"{self.event.incident.id}:{self.event.kind.value}:{tier}"
+__all__ = ["OUTBOX_GROUP", "CommitResult", "OutboxEntry", "RedisStore"]  # the data types live in services.ports
 
 
 @dataclass(frozen=True, slots=True)

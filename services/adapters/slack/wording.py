@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from services.domain import escalation
 from services.domain.escalation import Incident, IncidentStatus, TierAction
 from services.ports import IncidentView
 
@@ -27,7 +28,7 @@ _TIER_DONE = {
     TierAction.EMAIL: "email sent to the ops manager",
     TierAction.COACHING: "coaching session booked",
 }
-OUTAGE_REASON = "outage"  # close_reason of incidents excused by "Mark as outage"
+OUTAGE_REASON = escalation.OUTAGE_REASON  # close_reason of incidents excused by "Mark as outage"
 
 #: Reason codes offered when approving an exception, stored as ``code`` or ``code: note``.
 REASONS: dict[str, str] = {

@@ -1,0 +1,239 @@
+"""The monitor's state in memory, with the semantics of ``RedisStore`` and its Lua commit.
+
+It provides every state port of ``services.ports`` (``StateStore``): the tick claim with a fencing
+token and a lease, the compare-and-set commit (rejected agents lose their change and their events;
+audit and outbox appended with it; closed incidents, status board and out-seconds updated), the
+outbox as a consumer group (pending per consumer, acknowledge, take-over of entries abandoned for
+``claim_idle``, backlog = pending + not yet read), delivered keys, retries and card references.
+
+Leases and idle times are measured on ``monotonic`` (real elapsed time, as Redis measures them);
+key expiry (``STATE_TTL``) is not modelled. One instance stands for one Redis: share it between the
+monitors and dispatchers of a test the way they would share a server.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from services.adapters.redis.codec import event_to_json
+from services.domain.escalation import AgentTrack, Incident, IncidentEvent
+from services.ports import CommitResult, MessageRef, OutboxEntry, TrackChange
+
+
+@dataclass
+class _Pending:
+    consumer: str
+    delivered_at: float
+
+
+@dataclass
+class _Outbox:
+    """One unit's outbox stream and its consumer group."""
+
+    entries: list[tuple[str, IncidentEvent]] = field(default_factory=list)
+    read_upto: int = 0  # entries[:read_upto] were handed to a consumer (the group's last-delivered id)
+    pending: dict[str, _Pending] = field(default_factory=dict)  # read, not yet acknowledged
+    next_seq: int = 1
+
+    def append(self, event: IncidentEvent) -> str:
+        entry_id = f"{self.next_seq}-0"
+        self.next_seq += 1
+        self.entries.append((entry_id, event))
+        return entry_id
+
+
+@dataclass
+class _Unit:
+    tracks: dict[str, AgentTrack] = field(default_factory=dict)
+    claims: dict[int, tuple[str, float]] = field(default_factory=dict)  # tick -> (token, lease ends)
+    audit: list[dict[str, str]] = field(default_factory=list)
+    outbox: _Outbox = field(default_factory=_Outbox)
+    delivered: dict[str, str] = field(default_factory=dict)
+    retries: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    cards: dict[str, MessageRef] = field(default_factory=dict)
+    closed: dict[str, Incident] = field(default_factory=dict)
+    status: dict[str, str] = field(default_factory=dict)
+    out_seconds: dict[date, dict[str, float]] = field(default_factory=dict)
+
+
+class MemoryStore:
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
+        self._units: dict[str, _Unit] = {}
+        self._heartbeat: tuple[dict[str, Any], float] | None = None
+
+    def _unit(self, mu_id: str) -> _Unit:
+        return self._units.setdefault(mu_id, _Unit())
+
+    # ---- ticks -------------------------------------------------------------------------------
+    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta,
+                         heartbeat: Mapping[str, Any] | None = None) -> str | None:
+        now = self._monotonic()
+        unit = self._unit(mu_id)
+        # As the Redis pipeline does: the heartbeat is written whether or not the claim is won.
+        if heartbeat is not None:
+            self._heartbeat = (json.loads(json.dumps(dict(heartbeat))), now + lease.total_seconds())
+        held = unit.claims.get(tick_number)
+        if held is not None and held[1] > now:
+            return None
+        token = uuid.uuid4().hex
+        unit.claims[tick_number] = (token, now + lease.total_seconds())
+        return token
+
+    def _claim_holder(self, mu_id: str, tick_number: int) -> str | None:
+        held = self._unit(mu_id).claims.get(tick_number)
+        return held[0] if held is not None and held[1] > self._monotonic() else None
+
+    async def load_tracks(self, mu_id: str) -> dict[str, AgentTrack]:
+        return dict(self._unit(mu_id).tracks)
+
+    async def load_track(self, mu_id: str, agent_id: str) -> AgentTrack | None:
+        return self._unit(mu_id).tracks.get(agent_id)
+
+    async def commit(
+        self,
+        mu_id: str,
+        *,
+        changes: Sequence[TrackChange],
+        events: Sequence[IncidentEvent],
+        token: str = "",
+        tick_number: int = 0,
+        status: Mapping[str, str] | None = None,
+        out_seconds: Mapping[str, float] | None = None,
+        day: date | None = None,
+    ) -> CommitResult:
+        unit = self._unit(mu_id)
+        if token and self._claim_holder(mu_id, tick_number) != token:
+            return CommitResult(fenced=True)
+        rejected: set[str] = set()
+        for change in changes:  # in order, as the script applies them
+            current = unit.tracks.get(change.agent_id)
+            if (current.version if current else 0) != change.expected_version:
+                rejected.add(change.agent_id)
+            elif change.track is None:
+                unit.tracks.pop(change.agent_id, None)
+            else:
+                unit.tracks[change.agent_id] = change.track.model_copy(update={"version": change.expected_version + 1})
+        for event in events:
+            incident = event.incident
+            if incident.agent_id in rejected:
+                continue
+            fields = {"kind": event.kind.value, "incident": incident.id, "agent": incident.agent_id,
+                      "event": event_to_json(event)}
+            unit.audit.append(fields)
+            if _needs_delivery(event):
+                unit.outbox.append(event)
+            if incident.is_closed:
+                unit.closed[incident.id] = incident
+        unit.status.update(status or {})
+        totals = unit.out_seconds.setdefault(day or date.today(), {})
+        for agent_id, seconds in (out_seconds or {}).items():
+            totals[agent_id] = totals.get(agent_id, 0.0) + float(f"{seconds:.3f}")  # the script's precision
+        return CommitResult(rejected=frozenset(rejected))
+
+    # ---- heartbeat ---------------------------------------------------------------------------
+    async def heartbeat(self) -> dict[str, Any] | None:
+        if self._heartbeat is None or self._heartbeat[1] <= self._monotonic():
+            return None
+        return dict(self._heartbeat[0])
+
+    # ---- reads for queries -------------------------------------------------------------------
+    async def statuses(self, mu_id: str) -> dict[str, str]:
+        return dict(self._unit(mu_id).status)
+
+    async def out_seconds(self, mu_id: str, day: date) -> dict[str, float]:
+        return dict(self._unit(mu_id).out_seconds.get(day, {}))
+
+    async def closed_incident(self, mu_id: str, incident_id: str) -> Incident | None:
+        return self._unit(mu_id).closed.get(incident_id)
+
+    async def audit(self, mu_id: str, count: int = 1000) -> list[dict[str, str]]:
+        return [dict(fields) for fields in self._unit(mu_id).audit[:count]]
+
+    # ---- outbox ------------------------------------------------------------------------------
+    async def ensure_outbox_group(self, mu_id: str) -> None:
+        self._unit(mu_id)
+
+    async def read_outbox(self, mu_id: str, consumer: str, count: int = 200,
+                          claim_idle: timedelta = timedelta(seconds=60)) -> list[OutboxEntry]:
+        """This consumer's pending entries, then entries idle for ``claim_idle`` (taken over), then new ones."""
+        box = self._unit(mu_id).outbox
+        now = self._monotonic()
+        ids_in_order = sorted(box.pending, key=_seq)
+        own = [i for i in ids_in_order if box.pending[i].consumer == consumer][:count]
+        idle = [i for i in ids_in_order if now - box.pending[i].delivered_at >= claim_idle.total_seconds()][:count]
+        for entry_id in idle:
+            box.pending[entry_id] = _Pending(consumer, now)
+        fresh = box.entries[box.read_upto:box.read_upto + count]
+        box.read_upto += len(fresh)
+        for entry_id, _ in fresh:
+            box.pending[entry_id] = _Pending(consumer, now)
+        events = dict(box.entries)
+        wanted = sorted({*own, *idle, *(entry_id for entry_id, _ in fresh)}, key=_seq)
+        return [OutboxEntry(entry_id, events[entry_id]) for entry_id in wanted]
+
+    async def was_delivered(self, mu_id: str, delivery_key: str) -> bool:
+        return delivery_key in self._unit(mu_id).delivered
+
+    async def mark_delivered(self, mu_id: str, entry: OutboxEntry, when: datetime) -> None:
+        unit = self._unit(mu_id)
+        unit.delivered[entry.delivery_key] = when.isoformat()
+        unit.retries.pop(entry.entry_id, None)
+        unit.outbox.pending.pop(entry.entry_id, None)
+
+    async def mark_step_delivered(self, mu_id: str, key: str, when: datetime) -> None:
+        self._unit(mu_id).delivered[key] = when.isoformat()
+
+    async def closed_in_storm(self, mu_id: str, storm_id: str, exclude: set[str]) -> list[Incident]:
+        return [incident for incident_id, incident in self._unit(mu_id).closed.items()
+                if incident_id not in exclude and incident.storm_id == storm_id]
+
+    async def retry_state(self, mu_id: str, entry_id: str) -> tuple[int, datetime | None]:
+        found = self._unit(mu_id).retries.get(entry_id)
+        return found if found is not None else (0, None)
+
+    async def schedule_retry(self, mu_id: str, entry_id: str, attempts: int, next_at: datetime) -> None:
+        self._unit(mu_id).retries[entry_id] = (attempts, next_at)
+
+    async def give_up(self, mu_id: str, entry: OutboxEntry) -> None:
+        unit = self._unit(mu_id)
+        incident = entry.event.incident
+        unit.audit.append({"kind": "delivery_failed", "incident": incident.id, "agent": incident.agent_id,
+                           "event": event_to_json(entry.event)})
+        unit.retries.pop(entry.entry_id, None)
+        unit.outbox.pending.pop(entry.entry_id, None)
+
+    async def outbox_backlog(self, mu_id: str) -> int:
+        box = self._unit(mu_id).outbox
+        return len(box.pending) + len(box.entries) - box.read_upto
+
+    # ---- cards -------------------------------------------------------------------------------
+    async def card_ref(self, mu_id: str, key: str) -> MessageRef | None:
+        return self._unit(mu_id).cards.get(key)
+
+    async def save_card_ref(self, mu_id: str, key: str, ref: MessageRef) -> None:
+        self._unit(mu_id).cards[key] = ref
+
+    # ---- for tests: what a test would otherwise read from Redis directly ---------------------
+    def outbox_length(self, mu_id: str) -> int:
+        """Entries ever appended (XLEN: acknowledged entries stay in the stream)."""
+        return len(self._unit(mu_id).outbox.entries)
+
+    def overwrite_claim(self, mu_id: str, tick_number: int, token: str, lease: timedelta) -> None:
+        """Another replica holds the tick now (its lease expired and was claimed again)."""
+        self._unit(mu_id).claims[tick_number] = (token, self._monotonic() + lease.total_seconds())
+
+
+def _needs_delivery(event: IncidentEvent) -> bool:
+    """As ``RedisStore``: only incidents someone has been told about produce deliveries."""
+    return bool(event.incident.fired) or event.tier is not None
+
+
+def _seq(entry_id: str) -> int:
+    return int(entry_id.partition("-")[0])
