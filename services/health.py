@@ -10,20 +10,14 @@ failed condition is named in ``reasons``. Time comes from the injected clock.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from services.ports import Clock
+from services.ports import Clock, Heartbeats
 
 log = logging.getLogger(__name__)
-
-
-class HeartbeatReader(Protocol):
-    async def heartbeats(self) -> Sequence[Mapping[str, Any]]:
-        """The latest heartbeat of every live replica (``at``, ``replica``, outbox figures)."""
-        ...
 
 
 FeedDownSince = Callable[[], datetime | None]
@@ -54,7 +48,7 @@ class HealthReport:
 class ServiceHealth:
     """``slack`` None: no Slack configured (the console stands in), reported as ``"console"``."""
 
-    def __init__(self, *, heartbeats: HeartbeatReader, clock: Clock, policy: HealthPolicy, replica_id: str,
+    def __init__(self, *, heartbeats: Heartbeats, clock: Clock, policy: HealthPolicy, replica_id: str,
                  feed_down_since: FeedDownSince | None = None, slack: SlackConnected | None = None) -> None:
         self.heartbeats, self.clock, self.policy, self.replica_id = heartbeats, clock, policy, replica_id
         self.feed_down_since = feed_down_since

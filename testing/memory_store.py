@@ -23,7 +23,7 @@ from typing import Any
 
 from services.adapters.redis.codec import event_to_json
 from services.domain.escalation import AgentTrack, Incident, IncidentEvent
-from services.ports import CommitResult, MessageRef, OutboxEntry, TrackChange
+from services.ports import CommitResult, MessageRef, OutboxBacklog, OutboxEntry, TrackChange
 
 
 @dataclass
@@ -66,19 +66,15 @@ class MemoryStore:
     def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._monotonic = monotonic
         self._units: dict[str, _Unit] = {}
-        self._heartbeat: tuple[dict[str, Any], float] | None = None
+        self._heartbeats: dict[str, tuple[dict[str, Any], float]] = {}  # replica -> (beat, expires)
 
     def _unit(self, mu_id: str) -> _Unit:
         return self._units.setdefault(mu_id, _Unit())
 
     # ---- ticks -------------------------------------------------------------------------------
-    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta,
-                         heartbeat: Mapping[str, Any] | None = None) -> str | None:
+    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta) -> str | None:
         now = self._monotonic()
         unit = self._unit(mu_id)
-        # As the Redis pipeline does: the heartbeat is written whether or not the claim is won.
-        if heartbeat is not None:
-            self._heartbeat = (json.loads(json.dumps(dict(heartbeat))), now + lease.total_seconds())
         held = unit.claims.get(tick_number)
         if held is not None and held[1] > now:
             return None
@@ -138,10 +134,15 @@ class MemoryStore:
         return CommitResult(rejected=frozenset(rejected))
 
     # ---- heartbeat ---------------------------------------------------------------------------
-    async def heartbeat(self) -> dict[str, Any] | None:
-        if self._heartbeat is None or self._heartbeat[1] <= self._monotonic():
-            return None
-        return dict(self._heartbeat[0])
+    async def write_heartbeat(self, replica_id: str, beat: Mapping[str, Any], ttl: timedelta) -> None:
+        body = json.loads(json.dumps({**beat, "replica": replica_id}))  # what the Redis key would hold
+        self._heartbeats[replica_id] = (body, self._monotonic() + ttl.total_seconds())
+
+    async def heartbeats(self) -> list[dict[str, Any]]:
+        now = self._monotonic()
+        for gone in [r for r, (_, expires) in self._heartbeats.items() if expires <= now]:
+            del self._heartbeats[gone]
+        return [dict(beat) for _, (beat, _) in sorted(self._heartbeats.items())]
 
     # ---- reads for queries -------------------------------------------------------------------
     async def statuses(self, mu_id: str) -> dict[str, str]:
@@ -209,9 +210,11 @@ class MemoryStore:
         unit.retries.pop(entry.entry_id, None)
         unit.outbox.pending.pop(entry.entry_id, None)
 
-    async def outbox_backlog(self, mu_id: str) -> int:
+    async def outbox_backlog(self, mu_id: str) -> OutboxBacklog:
         box = self._unit(mu_id).outbox
-        return len(box.pending) + len(box.entries) - box.read_upto
+        waiting = [event.at for entry_id, event in box.entries if entry_id in box.pending]
+        waiting += [event.at for _, event in box.entries[box.read_upto:]]
+        return OutboxBacklog(len(box.pending) + len(box.entries) - box.read_upto, min(waiting, default=None))
 
     # ---- cards -------------------------------------------------------------------------------
     async def card_ref(self, mu_id: str, key: str) -> MessageRef | None:

@@ -36,6 +36,7 @@ ROUND_TRIP = ("agent-a2-1", "agent-a2-2", "agent-a2-3", "agent-b1-1")  # out and
 @dataclass
 class Rig:
     source: GenesysSource
+    store: RedisStore
     monitor: Monitor
     recorder: Recorder
     dispatcher: OutboxDispatcher
@@ -69,7 +70,7 @@ async def rig(fake: FakeGenesys, clock: ManualClock, org_config: OrgConfig, redi
     recorder = Recorder(clock)
     dispatcher = OutboxDispatcher(store=store, chat=recorder, email=recorder, coaching=recorder,
                                   rosters=monitor.roster, clock=clock, config=org_config)
-    the_rig = Rig(source, monitor, recorder, dispatcher, clock)
+    the_rig = Rig(source, store, monitor, recorder, dispatcher, clock)
 
     async def evaluate_on_arrival(mu_id: str, state: AgentState) -> None:
         the_rig.events.extend(await monitor.on_state_change(mu_id, state))
@@ -119,7 +120,7 @@ async def test_agent_back_during_a_ten_minute_outage_gets_no_card(rig: Rig, fake
     await rig.run_until(down_at + timedelta(minutes=10))
     assert rig.fired(AGENT) == [] and rig.recorder.kinds() == []
     assert rig.of(LATE, EventKind.OPENED) == []  # nothing opens on a state nobody can re-check
-    board = await rig.monitor.store.statuses("mu-a")
+    board = await rig.store.statuses("mu-a")
     assert board[AGENT].split("|")[0] == "UNKNOWN" and board[AGENT].split("|")[5] in (
         Reason.UNCONFIRMED.value, Reason.STALE_STATE.value)
 

@@ -3,6 +3,7 @@ compare-and-set commits, the outbox consumer group, closed incidents, the status
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -17,7 +18,7 @@ from services.domain.escalation import (
     IncidentStatus,
     TierAction,
 )
-from services.ports import MessageRef, TrackChange
+from services.ports import MessageRef, OutboxBacklog, TrackChange
 from tests.store_backends import StoreBackend
 
 T0 = datetime(2026, 5, 18, 9, 0, tzinfo=UTC)
@@ -74,7 +75,7 @@ async def test_only_told_incidents_reach_the_outbox_and_closed_ones_are_kept(sto
 async def test_the_outbox_is_a_consumer_group(store_backend: StoreBackend) -> None:
     store = store_backend.new_store()
     await store.commit(MU, changes=[], events=[fired("a"), fired("b")], day=T0.date())
-    assert await store.outbox_backlog(MU) == 2
+    assert await store.outbox_backlog(MU) == OutboxBacklog(2, T0)  # nobody has read yet: both wait
     taken = await store.read_outbox(MU, "c1")
     assert [e.event.incident.agent_id for e in taken] == ["a", "b"]
     assert await store.read_outbox(MU, "c2") == []  # pending for c1, not idle long enough to take over
@@ -83,9 +84,9 @@ async def test_the_outbox_is_a_consumer_group(store_backend: StoreBackend) -> No
     assert taken[0].delivery_key == f"{MU}.a.1:tier_fired:0"
     await store.mark_delivered(MU, taken[0], T0)
     assert await store.was_delivered(MU, taken[0].delivery_key)
-    assert await store.outbox_backlog(MU) == 1
+    assert await store.outbox_backlog(MU) == OutboxBacklog(1, T0)
     await store.give_up(MU, again[1])
-    assert await store.outbox_backlog(MU) == 0 and await store.read_outbox(MU, "c1") == []
+    assert await store.outbox_backlog(MU) == OutboxBacklog(0, None) and await store.read_outbox(MU, "c1") == []
     assert [e["kind"] for e in await store.audit(MU)][-1] == "delivery_failed"
     assert await store_backend.outbox_length(MU) == 2  # acknowledged entries stay in the stream, not as work
 
@@ -104,7 +105,7 @@ async def test_entries_of_a_dead_consumer_are_taken_over_once_idle(store_backend
     took_over = await store.read_outbox(MU, "c2", claim_idle=timedelta(0))  # c1 died
     assert [e.entry_id for e in took_over] == [e.entry_id for e in taken]
     assert await store.read_outbox(MU, "c1") == []  # now c2's
-    assert await store.outbox_backlog(MU) == 2
+    assert (await store.outbox_backlog(MU)).count == 2
 
 
 async def test_retries_steps_and_card_refs_are_remembered(store_backend: StoreBackend) -> None:
@@ -131,11 +132,22 @@ async def test_the_status_board_and_out_seconds_add_up_per_day(store_backend: St
     assert await store.out_seconds(MU, day + timedelta(days=1)) == {}
 
 
-async def test_a_tick_claim_fences_the_commit_and_carries_the_heartbeat(store_backend: StoreBackend) -> None:
+async def test_heartbeats_are_per_replica_and_expire(store_backend: StoreBackend) -> None:
     store = store_backend.new_store()
-    token = await store.claim_tick(MU, 3, timedelta(seconds=60), {"replica": "r1", "tick": 3})
+    assert await store.heartbeats() == []
+    await store.write_heartbeat("r1", {"at": T0.isoformat(), "units": [MU]}, timedelta(seconds=60))
+    await store.write_heartbeat("r2", {"at": T0.isoformat(), "units": []}, timedelta(milliseconds=1))
+    await store.write_heartbeat("r1", {"at": (T0 + timedelta(seconds=15)).isoformat(), "units": [MU]},
+                                timedelta(seconds=60))
+    await asyncio.sleep(0.02)  # r2's 1 ms TTL runs out (Redis PX and the memory store's monotonic clock)
+    assert await store.heartbeats() == [{"at": (T0 + timedelta(seconds=15)).isoformat(), "units": [MU],
+                                         "replica": "r1"}]
+
+
+async def test_a_tick_claim_fences_the_commit(store_backend: StoreBackend) -> None:
+    store = store_backend.new_store()
+    token = await store.claim_tick(MU, 3, timedelta(seconds=60))
     assert token is not None
-    assert await store.heartbeat() == {"replica": "r1", "tick": 3}
     assert await store.claim_tick(MU, 3, timedelta(seconds=60)) is None
     fenced = await store.commit(MU, changes=[TrackChange("a", 0, track("a"))], events=[fired("a")],
                                 token="not-the-claim", tick_number=3, day=T0.date())

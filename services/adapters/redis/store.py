@@ -22,19 +22,13 @@ from redis.exceptions import ResponseError
 from services.adapters.redis.codec import event_from_json, event_to_json, track_from_json, track_to_json
 from services.adapters.redis.keys import AUDIT_MAXLEN, STATE_TTL, UnitKeys, heartbeat_key, replicas_key
 from services.domain.escalation import AgentTrack, Incident, IncidentEvent
-from services.ports import CommitResult, MessageRef, OutboxEntry, TrackChange
+from services.ports import CommitResult, MessageRef, OutboxBacklog, OutboxEntry, TrackChange
 
 log = logging.getLogger(__name__)
 
 OUTBOX_GROUP = "dispatch"
 
 __all__ = ["OUTBOX_GROUP", "CommitResult", "OutboxEntry", "RedisStore"]  # the data types live in services.ports
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxBacklog:
-    count: int
-    oldest_at: datetime | None  # when the oldest undelivered entry was committed (None: nothing waits)
 
 
 @dataclass
