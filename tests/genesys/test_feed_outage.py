@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
+from services.adapters.genesys.notifications import HubOptions
 from services.adapters.genesys.source import GenesysSource
 from services.adapters.redis.store import RedisStore
 from services.clock import ManualClock
@@ -23,7 +24,7 @@ from services.domain.adherence import Reason
 from services.domain.escalation import EventKind, IncidentEvent, TierAction
 from services.domain.model import AgentState
 from services.monitor import Monitor
-from tests.genesys.conftest import eventually, make_source
+from tests.genesys.conftest import FAST_HUB, agents_of, eventually, make_source
 from tests.genesys.fake_genesys import FakeGenesys
 from tests.monitor.scripted import Recorder
 
@@ -180,3 +181,27 @@ async def test_socket_back_but_rest_failing_keeps_holding_until_a_reconciliation
     assert rig.source.feed_down_since() is None
     assert rig.of(AGENT, EventKind.RESOLVED) and rig.fired(AGENT) == []
     assert rig.recorder.kinds() == []
+
+
+async def test_agents_kept_current_by_rest_only_are_held_while_reconciliation_fails(
+        fake: FakeGenesys, clock: ManualClock) -> None:
+    hub = HubOptions(**{**FAST_HUB.__dict__, "topics_per_channel": 5, "max_channels": 1})
+    source = make_source(fake, clock, hub=hub)
+    await source.start()
+    try:
+        rest_only = {t.split(".")[2] for t in source.hub.unsubscribed if t.startswith("v2.users.")}
+        on_socket = {a for a in agents_of("mu-a") + agents_of("mu-b") if a not in rest_only}
+        assert rest_only and on_socket and source.feed_down_since() is None
+        fake.fail("/api/v2/users", 500, times=100_000)
+        clock.advance(timedelta(minutes=5))
+        await source.maintain()  # the periodic reconciliation is due, and fails
+        states = {**(await source.live_states("mu-a")), **(await source.live_states("mu-b"))}
+        assert {a for a, s in states.items() if not s.confirmed} == rest_only  # the socket still vouches
+        assert source.feed_down_since() == clock.now()
+        fake.faults.clear()
+        clock.advance(timedelta(seconds=30))
+        await source.maintain()
+        states = {**(await source.live_states("mu-a")), **(await source.live_states("mu-b"))}
+        assert all(s.confirmed for s in states.values()) and source.feed_down_since() is None
+    finally:
+        await source.close()
