@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.booking_wiring import BookingStack, build_stack
 from bot.settings import Settings
 from handlers.blocks.renderer import BlockKitRenderer
+from services import log_context
 from services.adapters.booking.graph import GraphRoomCalendar
 from services.adapters.booking.invites import ConsoleInviteSender, SmtpInviteSender
 from services.adapters.booking.keys import BookingKeys
@@ -109,7 +110,8 @@ class SourceWiring:
         await self.genesys.start()
 
         async def evaluate_now(mu_id: str, state: AgentState) -> None:
-            await monitor.on_state_change(mu_id, state)  # a pushed change is evaluated when it arrives
+            with log_context.bound(mu_id=mu_id, agent_id=state.agent_id):
+                await monitor.on_state_change(mu_id, state)  # a pushed change is evaluated when it arrives
 
         self.genesys.on_state_changed(evaluate_now)
 

@@ -24,6 +24,7 @@ from bot.container import (
     searching_coaching,
     simulated_day,
 )
+from bot.demo_tally import DeliveryTally
 from bot.redis_conn import connect_redis
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
@@ -34,6 +35,7 @@ from services.clock import AcceleratedClock
 from services.dispatch import OutboxDispatcher
 from services.domain.escalation import EventKind, IncidentEvent
 from services.monitor import Monitor, TickReport
+from services.ports import Clock, StatusBoard
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +52,12 @@ class DemoOptions:
 
 
 class Narrator:
-    """Prints what happens, stamped with simulated time, and keeps the tallies for the summary."""
+    """Prints what happens, stamped with simulated time, and counts each team's alerts (incidents that
+    fired a tier); what was delivered for them (cards, emails, coaching) is the DeliveryTally's."""
 
-    def __init__(self, clock: AcceleratedClock, quiet: bool) -> None:
+    def __init__(self, clock: Clock, quiet: bool) -> None:
         self.clock, self.quiet = clock, quiet
         self.incidents: dict[str, set[str]] = defaultdict(set)  # team -> incidents that notified someone
-        self.tiers: dict[str, Counter[str]] = defaultdict(Counter)
         self.positive: Counter[str] = Counter()
 
     def say(self, text: str) -> None:
@@ -73,7 +75,6 @@ class Narrator:
         name = agent.name if agent else incident.agent_id
         if event.kind is EventKind.TIER_FIRED and event.tier is not None:
             self.incidents[incident.team_id].add(incident.id)
-            self.tiers[incident.team_id][event.tier.action.value] += 1
             self.say(f"tier {event.tier.index + 1} ({event.tier.action.value}) for {name}:"
                      f" out {incident.minutes_out(event.at):.0f} min")
         elif event.kind is EventKind.POSITIVE_DEVIATION:
@@ -94,7 +95,7 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
     overrides = {"management_units": options.units, "teams_per_unit": options.teams,
                  "agents_per_team": options.agents, "seed": options.seed}
     sim_config = config.simulator.model_copy(update={k: v for k, v in overrides.items() if v is not None})
-    redis, where = await connect_redis(settings.redis_url)
+    redis, where = await connect_redis(settings.redis_url, allow_fallback=True)  # a demo may run without Redis
     day = options.day or simulated_day(datetime.now().date())
     start = day_start(sim_config, day)
     clock = AcceleratedClock(start, options.speed)
@@ -109,9 +110,10 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
     bookings, _rooms = build_booking(settings, config, redis, sim, clock, booking=booking_config,
                                      notifier=ConsoleNotifier(sys.stdout, verbose=not options.quiet),
                                      out=None if options.quiet else sys.stdout)
-    dispatcher = OutboxDispatcher(store=store, chat=chat.chat, email=mailer,
-                                  coaching=searching_coaching(sim, bookings), rosters=monitor.roster,
-                                  clock=clock, config=config, consumer="demo")
+    tally = DeliveryTally(monitor.roster)
+    dispatcher = OutboxDispatcher(store=store, chat=tally.chat(chat.chat), email=tally.email(mailer),
+                                  coaching=tally.coaching_port(searching_coaching(sim, bookings)),
+                                  rosters=monitor.roster, clock=clock, config=config, consumer="demo")
     await monitor.start()
     end = start + timedelta(hours=options.hours)
     print(f"State: {where}; chat: {chat.description}; email: {mail_where}")
@@ -147,9 +149,12 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
         while clock.now() < end:
             await asyncio.sleep(min(0.2, max(0.01, (end - clock.now()).total_seconds() / options.speed)))
     finally:
-        scheduler.shutdown(wait=False)
-    await drain()  # waits for a running job, then delivers what is left
-    await _summary(monitor, store, sim, narrator, clock.now())
+        scheduler.pause()
+        async with busy:  # shutting down cancels running jobs: let the one in progress finish first
+            scheduler.shutdown(wait=False)
+    await drain()  # delivers what is left
+    print_summary(await summary_rows(monitor, store, narrator, tally, clock.now()), clock.now())
+    _print_coaching(sim)
     await _forget(redis, store.prefix)
     await redis.aclose()
     return 0
@@ -169,12 +174,20 @@ async def _book_examples(stack: BookingStack, mu_id: str, clock: AcceleratedCloc
     print()
 
 
-async def _summary(monitor: Monitor, store: RedisStore, sim: SimulatedContactCenter, narrator: Narrator,
-                   now: datetime) -> None:
-    print()
-    print(f"Summary at {now:%H:%M} (simulated)")
-    header = f"  {'team':<28} {'agents':>6} {'alerts':>6} {'cards':>5} {'emails':>6} {'coaching':>8} {'adherence':>9}"
-    print(header)
+@dataclass(frozen=True, slots=True)
+class SummaryRow:
+    team: str
+    agents: int
+    alerts: int  # incidents that fired at least one tier
+    cards: int  # Slack cards posted: one per incident, or one grouped card for a team outage
+    emails: int
+    coaching: int
+    adherence: str
+
+
+async def summary_rows(monitor: Monitor, store: StatusBoard, narrator: Narrator, tally: DeliveryTally,
+                       now: datetime) -> list[SummaryRow]:
+    rows = []
     day_begin = now.replace(hour=0, minute=0, second=0, microsecond=0)
     for mu_id, cache in monitor.units.items():
         out = await store.out_seconds(mu_id, now.date())
@@ -183,11 +196,25 @@ async def _summary(monitor: Monitor, store: RedisStore, sim: SimulatedContactCen
             scheduled = sum(cache.schedules[a.id].scheduled_seconds_between(day_begin, now)
                             for a in agents if a.id in cache.schedules)
             out_s = sum(out.get(a.id, 0.0) for a in agents)
-            pct = f"{100 * (1 - out_s / scheduled):.1f}%" if scheduled else "n/a"
-            tiers = narrator.tiers[team.id]
-            print(f"  {team.name + ' (' + cache.roster.mu.name + ')':<28} {len(agents):>6}"
-                  f" {len(narrator.incidents[team.id]):>6} {tiers['chat_card']:>5} {tiers['email']:>6}"
-                  f" {tiers['coaching']:>8} {pct:>9}")
+            rows.append(SummaryRow(
+                team=f"{team.name} ({cache.roster.mu.name})", agents=len(agents),
+                alerts=len(narrator.incidents[team.id]), cards=tally.cards[team.id], emails=tally.emails[team.id],
+                coaching=tally.coaching[team.id],
+                adherence=f"{100 * (1 - out_s / scheduled):.1f}%" if scheduled else "n/a"))
+    return rows
+
+
+def print_summary(rows: list[SummaryRow], now: datetime) -> None:
+    print()
+    print(f"Summary at {now:%H:%M} (simulated)")
+    print(f"  {'team':<28} {'agents':>6} {'alerts':>6} {'cards':>5} {'emails':>6} {'coaching':>8} {'adherence':>9}")
+    for row in rows:
+        print(f"  {row.team:<28} {row.agents:>6} {row.alerts:>6} {row.cards:>5} {row.emails:>6}"
+              f" {row.coaching:>8} {row.adherence:>9}")
+    print("  alerts: incidents that escalated; cards: Slack cards posted (a team outage gets one grouped card)")
+
+
+def _print_coaching(sim: SimulatedContactCenter) -> None:
     booked = sim.coaching_appointments
     print(f"Coaching appointments booked in the simulated QM system: {len(booked)}")
     for appointment in booked:

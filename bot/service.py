@@ -30,7 +30,8 @@ from bot.container import (
     load_config,
     searching_coaching,
 )
-from bot.redis_conn import connect_redis
+from bot.metrics import StateGauges
+from bot.redis_conn import EPHEMERAL, connect_redis, ephemeral_redis
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
 from bot.shutdown import GracefulJobs
@@ -58,7 +59,7 @@ log = logging.getLogger(__name__)
 
 
 async def run_service(settings: Settings, *, http: bool = False, port: int = 3000,
-                      stop: asyncio.Event | None = None) -> int:
+                      stop: asyncio.Event | None = None, ephemeral_state: bool = False) -> int:
     config = load_config(settings)
     if settings.has_slack and http and settings.slack_signing_secret is None:
         raise ConfigError("--http needs SLACK_SIGNING_SECRET (Slack signs every request with it)")
@@ -71,7 +72,8 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
             loop.add_signal_handler(sig, stop.set)
     grace = config.monitor.shutdown_grace.total_seconds()
     clock = SystemClock()
-    redis, where = await connect_redis(settings.redis_url)
+    # No silent stand-in: without --ephemeral-state an unreachable REDIS_URL stops the service here.
+    redis, where = (ephemeral_redis(), EPHEMERAL) if ephemeral_state else await connect_redis(settings.redis_url)
     source = await build_source(settings, config, clock)
     store = RedisStore(redis, prefix=settings.redis_prefix)
     monitor = Monitor(source=source.workforce, store=store, config=config, clock=clock)
@@ -145,10 +147,12 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
         heartbeats=store, clock=clock, replica_id=monitor.replica_id, feed_down_since=source.feed_down_since,
         slack=slack_ok, policy=HealthPolicy(tick=config.monitor.tick, stale_after=config.monitor.stale_after,
                                             max_outbox_age=config.monitor.health_outbox_age))
-    runner = web.AppRunner(build_web_app(slack_app if http else None, HealthChecks(health.check)))
+    gauges = StateGauges(store, lambda: monitor.units, BookingKeys(settings.redis_prefix))
+    runner = web.AppRunner(build_web_app(slack_app if http else None, HealthChecks(health.check),
+                                         metrics=gauges.refresh))
     await runner.setup()
     await web.TCPSite(runner, "0.0.0.0", port).start()
-    log.info("serving %s/health on port %d; monitoring every %s; Ctrl-C to stop",
+    log.info("serving %s/health and /metrics on port %d; monitoring every %s; Ctrl-C to stop",
              "/slack/events and " if http and slack_app else "", port, config.monitor.tick)
 
     await stopping

@@ -17,6 +17,7 @@ from handlers.actor import ActorNames
 from handlers.booking import BookingHandlerDeps
 from handlers.booking import register as register_booking
 from handlers.deps import HandlerDeps
+from handlers.request_context import bind_request_id
 from services.adapters.slack.client import make_web_client
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ def build_app(deps: HandlerDeps, *, signing_secret: str | None, token: str | Non
         signing_secret=signing_secret or secrets.token_hex(32),
         process_before_response=process_before_response,
     )
+    app.use(bind_request_id)  # first: every listener's log lines carry the request's id
     errors.register(app)
     actions.register(app, deps, app.actor_names)
     views.register(app, deps, app.actor_names)

@@ -6,15 +6,17 @@ are written ``90s``, ``5m``, ``1h``. Validation errors name the key (see :func:`
 
 from __future__ import annotations
 
+import itertools
+import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from services.booking.config import BookingConfig
-from services.domain.durations import parse_duration
+from services.booking.config import BookingConfig, Duration, check_email, check_grid_steps
+from services.domain.durations import format_duration
 from services.domain.escalation import DEFAULT_POLICY, EscalationPolicy, Tier, TierAction
 from services.domain.rules import Impact, Rule, RuleTable, Verdict
 from services.domain.states import (
@@ -25,12 +27,14 @@ from services.domain.states import (
 )
 from services.domain.storms import StormPolicy
 
+_SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{8,}$")
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{8,}$")
 
-def _duration(value: Any) -> Any:
-    return parse_duration(value) if isinstance(value, str) else value
 
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be longer than 0s")
+    return value
 
 
 class _Section(BaseModel):
@@ -48,10 +52,16 @@ class MonitorConfig(_Section):
     health_outbox_age: Duration = timedelta(minutes=10)  # /health: oldest undelivered delivery older -> 503
     shutdown_grace: Duration = timedelta(seconds=10)  # SIGTERM: running tick and deliveries get this long
 
+    @field_validator("tick", "clear_after", "ack_timeout", "schedule_refresh")
+    @classmethod
+    def _longer_than_zero(cls, value: timedelta) -> timedelta:
+        return _positive(value)
+
     @model_validator(mode="after")
-    def _positive(self) -> MonitorConfig:
-        if self.tick <= timedelta(0):
-            raise ValueError("tick must be longer than 0s")
+    def _stale_after_a_tick(self) -> MonitorConfig:
+        if self.stale_after < self.tick:
+            raise ValueError(f"stale_after ({format_duration(self.stale_after)}) is shorter than tick "
+                             f"({format_duration(self.tick)}): every live state would go stale between two ticks")
         return self
 
 
@@ -93,14 +103,38 @@ def _enum_set(values: list[str] | None, normalize: Any, what: str) -> frozenset[
 
 
 class PersonConfig(_Section):
+    """Someone escalations go to, keyed under ``[people]`` by their Genesys user id (or any id the config
+    uses consistently, when they are not in Genesys)."""
+
     name: str
     email: str = ""
     slack_user_id: str | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return check_email(value) if value.strip() else ""
+
+    @field_validator("slack_user_id")
+    @classmethod
+    def _slack_user(cls, value: str | None) -> str | None:
+        if value is not None and not _SLACK_USER.match(value):
+            raise ValueError(f"{value!r} is not a Slack user id; use the member id, e.g. U0123ABCD (profile > "
+                             "⋮ > Copy member ID), or leave it out to find the user by email")
+        return value
 
 
 class TeamConfig(_Section):
     supervisors: list[str] = []
     slack_channel: str | None = None
+
+    @field_validator("slack_channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        if value is not None and not _SLACK_CHANNEL.match(value):
+            raise ValueError(f"{value!r} is not a Slack channel id; use the channel id, e.g. C0123ABCD (channel "
+                             "details > About, at the bottom), not its name")
+        return value
 
 
 class UnitConfig(_Section):
@@ -112,6 +146,26 @@ class UnitConfig(_Section):
     tiers: list[TierConfig] | None = None
     rules: list[RuleConfig] = []
     teams: dict[str, TeamConfig] = {}
+
+    @field_validator("clear_after", "ack_timeout")
+    @classmethod
+    def _longer_than_zero(cls, value: timedelta | None) -> timedelta | None:
+        return None if value is None else _positive(value)
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, tiers: list[TierConfig] | None) -> list[TierConfig] | None:
+        return None if tiers is None else check_tiers(tiers)
+
+
+def check_tiers(tiers: list[TierConfig]) -> list[TierConfig]:
+    if not tiers:
+        raise ValueError("at least one tier is needed (with none, nothing is ever escalated)")
+    for index, (before, after) in enumerate(itertools.pairwise(tiers), start=1):
+        if after.after == before.after:
+            raise ValueError(f"tier {index} has the same after ({format_duration(after.after)}) as tier {index - 1}; "
+                             "each tier needs a later `after` (tiers are counted from 0)")
+    return tiers
 
 
 class StormConfig(_Section):
@@ -131,6 +185,19 @@ class CoachingConfig(_Section):
     length: Duration = timedelta(minutes=15)
     lead_time: Duration = timedelta(hours=24)
 
+    @field_validator("length")
+    @classmethod
+    def _length(cls, value: timedelta) -> timedelta:
+        return check_grid_steps(value, "length")
+
+
+class RoutingConfig(_Section):
+    """Where alerts go when the config does not say (see :mod:`services.routing`)."""
+
+    #: A team with no ``supervisors`` under ``[management_units.<mu>.teams.<team>]`` gets the Genesys
+    #: managers of its agents (each user's ``manager`` field) as its supervisors.
+    supervisors_from_genesys_manager: bool = False
+
 
 class SimulatorConfig(_Section):
     seed: int = 7
@@ -148,8 +215,14 @@ class OrgConfig(_Section):
     management_units: dict[str, UnitConfig] = {}
     storm: StormConfig = StormConfig()
     coaching: CoachingConfig = CoachingConfig()
+    routing: RoutingConfig = RoutingConfig()
     simulator: SimulatorConfig = SimulatorConfig()
     booking: BookingConfig = BookingConfig()
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, tiers: list[TierConfig]) -> list[TierConfig]:
+        return check_tiers(tiers)
 
     @model_validator(mode="after")
     def _check(self) -> OrgConfig:
@@ -168,6 +241,9 @@ class OrgConfig(_Section):
             for person in unit.ops_managers + [s for t in unit.teams.values() for s in t.supervisors]:
                 if person not in known:
                     raise ValueError(f"management_units.{mu_id}: {person!r} is not defined under [people]")
+        for person in self.booking.trainers:
+            if person not in known:
+                raise ValueError(f"booking.trainers: {person!r} is not defined under [people]")
         return self
 
     def unit(self, mu_id: str | None) -> UnitConfig:
@@ -192,12 +268,14 @@ class ConfigError(Exception):
 
 
 def _describe(error: ValidationError, source: str) -> str:
-    lines = [f"invalid configuration in {source}:"]
+    problems = []
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"])
         message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"  {key}: {message}" if key else f"  {message}")
-    return "\n".join(lines)
+        problems.append(f"{key}: {message}" if key else message)
+    if len(problems) == 1:  # the usual case: one line
+        return f"invalid configuration in {source}: {problems[0]}"
+    return "\n  ".join([f"invalid configuration in {source}:", *problems])
 
 
 def parse_org_config(data: dict[str, Any], source: str = "<config>") -> OrgConfig:
@@ -215,6 +293,10 @@ def load_org_config(path: Path | None) -> OrgConfig:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"BOT_CONFIG points to {path}, which does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"BOT_CONFIG points to {path}, which is a directory; name the TOML file") from None
+    except (PermissionError, UnicodeDecodeError) as error:
+        raise ConfigError(f"BOT_CONFIG {path} cannot be read: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
     return parse_org_config(data, str(path))

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from services import log_context, telemetry
 from services.config import OrgConfig
 from services.domain.escalation import EventKind, Incident, IncidentEvent, TierAction
 from services.domain.model import Roster
@@ -52,12 +53,15 @@ class OutboxDispatcher:
         self._lock = asyncio.Lock()  # one drain at a time in this process (the tick job also drains)
         self._storms: set[tuple[str, str]] = set()  # grouped cards to refresh once per drain (debounce)
 
+    @log_context.isolated  # each entry focuses the log context on its incident; the caller's stays as it was
     async def drain(self, mu_ids: list[str]) -> DrainReport:
         async with self._lock:
             report = await self._drain(mu_ids)
             for mu_id, storm_id in sorted(self._storms):
+                log_context.focus(mu_id=mu_id, incident_id=storm_id)
                 try:
-                    await self._storm_card(mu_id, storm_id)
+                    with telemetry.delivery("storm-card"):
+                        await self._storm_card(mu_id, storm_id)
                 except Exception as error:  # kept in the set: refreshed on the next drain
                     log.warning("grouped card %s not refreshed yet: %s", storm_id, error)
                 else:
@@ -70,6 +74,7 @@ class OutboxDispatcher:
             blocked: set[str] = set()  # incidents with an earlier entry still undelivered
             for entry in await self.store.read_outbox(mu_id, self.consumer):
                 incident_id = entry.event.incident.id
+                log_context.focus_incident(entry.event.incident)
                 if incident_id in blocked:
                     waiting += 1
                     continue
@@ -124,8 +129,10 @@ class OutboxDispatcher:
         key = f"{entry.delivery_key}:{name}"
         if await self.store.was_delivered(mu_id, key):
             return
-        await run()
+        with telemetry.delivery(name):
+            await run()
         await self.store.mark_step_delivered(mu_id, key, self.clock.now())
+        log.debug("delivered %s", key)
 
     async def _post_or_update(self, mu_id: str, event: IncidentEvent) -> None:
         incident = event.incident

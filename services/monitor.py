@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from services import log_context, telemetry
 from services.config import OrgConfig
 from services.domain.escalation import AgentTrack, EscalationPolicy, IncidentEvent
 from services.domain.model import Agent, AgentSchedule, AgentState, ExceptionWindow, Roster
@@ -111,7 +112,7 @@ class Monitor:
         cache = self.units.get(mu_id)
         if cache is not None:
             cache.invalidated = True
-            log.info("schedule of %s changed; cache invalidated", mu_id)
+            log.info("schedule of %s changed; cache invalidated", mu_id, extra={"mu_id": mu_id})
 
     def roster(self, mu_id: str) -> Roster | None:
         cache = self.units.get(mu_id)
@@ -124,7 +125,8 @@ class Monitor:
         limit = asyncio.Semaphore(self.config.monitor.max_concurrent_units)
 
         async def bounded(mu_id: str) -> UnitReport:
-            async with limit:
+            log_context.focus(mu_id=mu_id)  # gather runs this in its own task: the id stays with this unit
+            async with limit, telemetry.unit_tick(mu_id):
                 try:
                     return await self._tick_unit(mu_id, now)
                 except Exception:
@@ -184,6 +186,7 @@ class Monitor:
         cache.last_tick_at = now
         events = tuple(e for e in outcome.events if e.incident.agent_id not in result.rejected)
         unknown = sum(1 for e in outcome.evaluations.values() if e.status.value == "UNKNOWN")
+        telemetry.unit_evaluated(mu_id, len(outcome.evaluations), events)
         return UnitReport(mu_id, claimed=True, evaluated=len(outcome.evaluations), events=events,
                           rejected=len(result.rejected), unknown=unknown, schedule_refreshed=refreshed)
 
@@ -206,6 +209,7 @@ class Monitor:
                 return []
             result = await self.store.commit(mu_id, changes=_changes(outcome, tracks), events=outcome.events,
                                              status=self._status_changes(cache, outcome), day=now.date())
+        telemetry.tiers_fired(mu_id, [] if result.rejected else outcome.events)
         return [] if result.rejected else outcome.events
 
     # ---- helpers ---------------------------------------------------------------------------------

@@ -40,18 +40,40 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from services.domain.durations import parse_duration
+from services.domain.durations import format_duration, parse_duration
 from services.domain.slots import Room, SearchParams
 from services.domain.states import ActivityCategory, normalize_category
 
 
 def _duration(value: Any) -> Any:
+    if isinstance(value, bool | int | float):  # pydantic would read 5 as five seconds: say which unit instead
+        raise ValueError(f"{value!r} is a bare number; write a duration with its unit, like \"{value}m\" or "
+                         f"\"{value}s\"")
     return parse_duration(value) if isinstance(value, str) else value
 
 
-# The same spelling as ``services.config.Duration`` (90s, 5m, 1h); defined here because
-# ``services.config`` imports this module for its ``booking`` field.
+# Durations as written in the config (90s, 5m, 1h). ``services.config`` uses this one too (it imports
+# this module for its ``booking`` field).
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+GRID = timedelta(minutes=15)  # the booking grid: WFM schedules in 15-minute intervals
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^[^@\s,;<>\"]+@{_LABEL}(?:\.{_LABEL})*$")
+
+
+def check_email(value: str) -> str:
+    """``name@example.com``; a display name, a list or a missing domain is refused."""
+    if not _EMAIL.match(value.strip()):
+        raise ValueError(f"{value!r} is not an email address; write it like name@example.com")
+    return value.strip()
+
+
+def check_grid_steps(value: timedelta, what: str) -> timedelta:
+    """A length the 15-minute grid can place: positive and a whole number of steps."""
+    if value <= timedelta(0) or value % GRID:
+        raise ValueError(f"{what} must be a whole number of 15-minute grid steps (15m, 30m, 1h...), "
+                         f"got {format_duration(value)}")
+    return value
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
@@ -170,6 +192,11 @@ class RoomConfig(_Section):
     equipment: list[str] = []
     mailbox: str | None = None  # the room's mailbox when Microsoft Graph books rooms
 
+    @field_validator("mailbox")
+    @classmethod
+    def _mailbox(cls, value: str | None) -> str | None:
+        return None if value is None else check_email(value)
+
 
 class LocationConfig(_Section):
     name: str
@@ -222,9 +249,21 @@ class BookingConfig(_Section):
     coaching_within: Duration = timedelta(days=5)  # the coaching tier books within this many days
     recurring_period: Duration = timedelta(days=7)  # templates are re-run for each new schedule period
 
+    @field_validator("horizon")
+    @classmethod
+    def _horizon(cls, value: timedelta) -> timedelta:
+        return check_grid_steps(value, "horizon")
+
     @model_validator(mode="after")
     def _check(self) -> BookingConfig:
+        if "training_type" in self.model_fields_set and self.training_type not in self.types:
+            raise ValueError(f"training_type: no meeting type {self.training_type!r} under [booking.types]")
+        offered = {item for location in self.locations.values() for room in location.rooms.values()
+                   for item in room.equipment}
         for type_id, meeting in self.types.items():
+            if self.locations and meeting.room and (lacking := set(meeting.equipment) - offered):
+                raise ValueError(f"types.{type_id}.equipment: no room under [booking.locations] has "
+                                 f"{', '.join(sorted(lacking))}")
             if meeting.search not in self.search:
                 raise ValueError(f"types.{type_id}.search: no search profile {meeting.search!r} under "
                                  "[booking.search]")

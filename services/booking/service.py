@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from services import telemetry
 from services.booking.model import BookingRequest, Plan, Progress, Status, WorkAction, WorkItem, WorkOutcome
 from services.booking.ports import BookingData, BookingLedger, ProgressNotifier, RequestQueue, RoomTaken, WorkQueue
 from services.booking.search import SlotSearch
@@ -77,7 +78,7 @@ class BookingService:
         item = await self.queue.take(consumer, block_ms)
         if item is None:
             return False
-        await self.handle(item.request)
+        telemetry.booking_outcome((await self.handle(item.request)).value)
         await self.queue.done(item)
         return True
 

@@ -28,6 +28,7 @@ class Agent:
     team_id: str
     mu_id: str
     email: str = ""
+    manager_id: str | None = None  # the WFM/HR manager, if the source reports one (Genesys: the user's manager)
 
 
 @dataclass(frozen=True, slots=True)

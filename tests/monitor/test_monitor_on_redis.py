@@ -249,11 +249,11 @@ def test_config_routing_overrides_the_sources_supervisors_and_channel() -> None:
     config = parse_org_config({
         "people": {"sam": {"name": "Sam", "email": "sam@example.com"}, "olga": {"name": "Olga"}},
         "management_units": {"mu-1": {"ops_managers": ["olga"],
-                                      "teams": {"Billing": {"supervisors": ["sam"], "slack_channel": "C1"}}}},
+                                      "teams": {"Billing": {"supervisors": ["sam"], "slack_channel": "C0BILLING"}}}},
     })
     routed = apply_org_routing(roster, config)
     assert [p.name for p in routed.supervisors_of("a")] == ["Sam"]
-    assert routed.teams["t1"].slack_channel == "C1"
+    assert routed.teams["t1"].slack_channel == "C0BILLING"
     assert [p.name for p in routed.ops_managers()] == ["Olga"]
     assert apply_org_routing(roster, parse_org_config({})) is roster
 

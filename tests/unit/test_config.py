@@ -67,7 +67,7 @@ def test_unit_overrides_come_before_global_ones() -> None:
 
 @pytest.mark.parametrize(("data", "message"), [
     ({"monitor": {"clear_after": "5x"}}, "monitor.clear_after: '5x' is not a duration"),
-    ({"monitor": {"tick": "0s"}}, "tick must be longer than 0s"),
+    ({"monitor": {"tick": "0s"}}, "monitor.tick: must be longer than 0s"),
     ({"tiers": [{"after": "15m", "action": "email"}, {"after": "5m", "action": "chat_card"}]},
      "tiers: tiers must be listed in increasing order"),
     ({"tiers": [{"after": "5m", "action": "sms"}]}, "tiers.0.action"),
@@ -89,3 +89,67 @@ def test_missing_and_malformed_files_are_clear(tmp_path: Path) -> None:
     bad.write_text("[monitor\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_org_config(bad)
+
+
+# ---- a config that refuses nonsense: each refused value names its key -----------------------------------------
+PEOPLE = {"sam": {"name": "Sam", "email": "sam@example.com"}}
+
+
+@pytest.mark.parametrize(("data", "key", "message"), [
+    ({"tiers": []}, "tiers", "at least one tier is needed"),
+    ({"management_units": {"mu-1": {"tiers": []}}}, "management_units.mu-1.tiers", "at least one tier is needed"),
+    ({"tiers": [{"after": "5m", "action": "chat_card"}, {"after": "5m", "action": "email"}]},
+     "tiers", "tier 1 has the same after (5m) as tier 0"),
+    ({"tiers": [{"after": 5, "action": "chat_card"}]}, "tiers.0.after", "5 is a bare number"),
+    ({"monitor": {"clear_after": 60}}, "monitor.clear_after", 'like "60m" or "60s"'),
+    ({"booking": {"horizon": 28}}, "booking.horizon", "bare number"),
+    ({"management_units": {"mu-1": {"ops_managers": ["ghost"]}}}, "management_units.mu-1",
+     "'ghost' is not defined under [people]"),
+    ({"management_units": {"mu-1": {"teams": {"t1": {"supervisors": ["ghost"]}}}}}, "management_units.mu-1",
+     "'ghost' is not defined under [people]"),
+    ({"booking": {"trainers": ["ghost"]}}, "booking.trainers", "'ghost' is not defined under [people]"),
+    ({"booking": {"training_type": "course"}}, "booking: training_type", "no meeting type 'course'"),
+    ({"booking": {"default_type": "standup"}}, "booking: default_type", "no meeting type 'standup'"),
+    ({"booking": {"types": {"lab": {"name": "Lab", "room": True, "equipment": ["vr"]}},
+                  "default_type": "lab", "search": {"default": {}},
+                  "locations": {"hq": {"name": "HQ", "rooms": {"blue": {"name": "Blue", "capacity": 4}}}}}},
+     "booking: types.lab.equipment", "no room under [booking.locations] has vr"),
+    ({"people": {"sam": {"name": "Sam", "email": "sam.example.com"}}}, "people.sam.email",
+     "'sam.example.com' is not an email address"),
+    ({"people": {"sam": {"name": "Sam", "email": "Sam <sam@example.com>"}}}, "people.sam.email", "not an email"),
+    ({"booking": {"locations": {"hq": {"name": "HQ", "rooms": {"blue": {"name": "Blue", "capacity": 4,
+                                                                         "mailbox": "blue@"}}}}}},
+     "booking.locations.hq.rooms.blue.mailbox", "'blue@' is not an email address"),
+    ({"people": {"sam": {"name": "Sam", "slack_user_id": "@sam"}}}, "people.sam.slack_user_id",
+     "not a Slack user id"),
+    ({"people": PEOPLE, "management_units": {"mu-1": {"teams": {"t1": {"slack_channel": "#ops"}}}}},
+     "management_units.mu-1.teams.t1.slack_channel", "use the channel id, e.g. C0123ABCD"),
+    ({"people": PEOPLE, "management_units": {"mu-1": {"teams": {"t1": {"slack_channel": "ops"}}}}},
+     "management_units.mu-1.teams.t1.slack_channel", "use the channel id, e.g. C0123ABCD"),
+    ({"monitor": {"tick": "30s", "stale_after": "20s"}}, "monitor", "stale_after (20s) is shorter than tick (30s)"),
+    ({"monitor": {"clear_after": "0s"}}, "monitor.clear_after", "must be longer than 0s"),
+    ({"management_units": {"mu-1": {"clear_after": "0s"}}}, "management_units.mu-1.clear_after",
+     "must be longer than 0s"),
+    ({"monitor": {"ack_timeout": "0s"}}, "monitor.ack_timeout", "must be longer than 0s"),
+    ({"coaching": {"length": "20m"}}, "coaching.length", "whole number of 15-minute grid steps"),
+    ({"coaching": {"length": "0s"}}, "coaching.length", "whole number of 15-minute grid steps"),
+    ({"booking": {"horizon": "10d5m"}}, "booking.horizon", "whole number of 15-minute grid steps"),
+])
+def test_nonsense_is_refused_naming_the_key(data: dict[str, object], key: str, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_org_config(data, "bot.toml")
+    text = str(error.value)
+    assert f"{key}: " in text and message in text, text
+    assert "Traceback" not in text and "bot.toml" in text
+
+
+@pytest.mark.parametrize("data", [
+    {"people": {"sam": {"name": "Sam", "email": "sam@localhost", "slack_user_id": "U0123ABCD"}}},
+    {"people": PEOPLE, "management_units": {"mu-1": {"teams": {"t1": {"slack_channel": "C0123ABCD",
+                                                                      "supervisors": ["sam"]}}}}},
+    {"monitor": {"tick": "15s", "stale_after": "15s"}},
+    {"coaching": {"length": "45m"}, "booking": {"horizon": "14d"}},
+    {"tiers": [{"after": "5m", "action": "chat_card"}]},
+])
+def test_sensible_values_still_pass(data: dict[str, object]) -> None:
+    parse_org_config(data)

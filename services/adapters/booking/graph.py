@@ -55,6 +55,10 @@ class GraphRoomCalendar:
         self._token: tuple[str, datetime] | None = None
         self._events: dict[str, tuple[str, str]] = {}  # booking key -> (mailbox, event id)
 
+    async def authenticate(self) -> None:
+        """Fetch a token now (``check``): raises :class:`GraphError` if the tenant refuses the credentials."""
+        await self._bearer()
+
     async def _bearer(self) -> str:
         now = self.clock.now()
         if self._token and self._token[1] > now:

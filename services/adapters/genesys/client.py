@@ -32,6 +32,7 @@ from services.adapters.genesys.errors import (
     error_details,
     parse_retry_after,
 )
+from services.adapters.genesys.metered import httpx_hooks
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class GenesysClient:
                                 max_keepalive_connections=self.options.max_connections),
             headers={"Accept": "application/json", "User-Agent": "adherence-bot"},
             transport=transport,
+            event_hooks=httpx_hooks(),  # latency and status of every request, retries included
         )
 
     async def aclose(self) -> None:

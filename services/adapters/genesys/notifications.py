@@ -32,6 +32,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
+from services import telemetry
 from services.adapters.genesys.backoff import Backoff, Sleep, real_sleep
 from services.adapters.genesys.client import GenesysClient, as_object
 from services.adapters.genesys.errors import GenesysError, GenesysNotFound
@@ -103,6 +104,7 @@ class NotificationHub:
         self.channels: list[Channel] = []
         self.unsubscribed: tuple[str, ...] = ()  # topics beyond the channel limit
         self._closed = False
+        telemetry.watch_genesys_channels(lambda: sum(1 for c in self.channels if c.connected))
 
     # ---- lifecycle ----------------------------------------------------------------------------------
     async def start(self, topics: Sequence[str]) -> None:
@@ -329,6 +331,7 @@ class NotificationHub:
         if not isinstance(body, dict):
             log.warning("channel %s: event on %s without an eventBody; skipped", channel.id, topic)
             return None
+        telemetry.genesys_event(topic)
         try:
             self._handler(topic, body)
         except Exception:

@@ -187,7 +187,7 @@ class GenesysSource:
         members = await self.structure.member_ids(mu_id)
         users = await self.structure.users(members)
         managers: Mapping[str, UserRecord] | None = None
-        if self.options.supervisors_from_managers:
+        if self.options.supervisors_from_managers or self.config.routing.supervisors_from_genesys_manager:
             wanted = {u.manager_id for u in users.values() if u.manager_id and u.manager_id not in users}
             managers = {**users, **(await self.structure.users(wanted) if wanted else {})}
         roster = build_roster(unit, members, users, self.config, managers)

@@ -138,7 +138,7 @@ def build_roster(unit: UnitInfo, members: Sequence[str], users: Mapping[str, Use
             log.warning("agent %s of %s not returned by /api/v2/users; named by id", user_id, mu.id)
             record = UserRecord(user_id, user_id, "", None, "", None)
         team_id = record.team_id or NO_TEAM
-        agents[user_id] = Agent(user_id, record.name, team_id, mu.id, record.email)
+        agents[user_id] = Agent(user_id, record.name, team_id, mu.id, record.email, record.manager_id)
         team_members.setdefault(team_id, []).append(record)
         team_names.setdefault(team_id, record.team_name or ("No team" if team_id == NO_TEAM else team_id))
     teams: dict[str, Team] = {}

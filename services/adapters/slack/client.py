@@ -20,6 +20,8 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from services.adapters.slack.metered import MeteredWebClient
+
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -104,5 +106,5 @@ def make_web_client(token: str | None, *, base_url: str | None = None, policy: R
                     timeout: int = 30, sleep: Sleep = asyncio.sleep) -> AsyncWebClient:
     """The one way the bot builds its Slack client (``base_url`` = ``SLACK_API_URL`` or a test fake)."""
     url = base_url or DEFAULT_BASE_URL
-    return AsyncWebClient(token=token, base_url=url if url.endswith("/") else url + "/", timeout=timeout,
-                          retry_handlers=retry_handlers(policy, sleep))
+    return MeteredWebClient(token=token, base_url=url if url.endswith("/") else url + "/", timeout=timeout,
+                            retry_handlers=retry_handlers(policy, sleep))
