@@ -256,6 +256,7 @@ class RedisStore:
         group = next((g for g in groups if g["name"] == OUTBOX_GROUP), None)
         rows: list[Any]
         if group is None or isinstance(pending, Exception):  # nobody has read yet: every entry waits
+            await self.ensure_outbox_group(mu_id)  # once per unit; readers of the group can count it from now
             rows = list(await self.redis.xrange(key, count=1) or [])
             pending, unread = {"pending": 0}, int(length)
         elif pending["pending"]:
