@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export REDIS_URL
 
-.PHONY: demo test lint bench-monitor run check clean
+.PHONY: demo test test-cluster lint bench-monitor run check clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,12 +27,19 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# The test suite needs a real Redis: start one on 127.0.0.1:6379 if nothing answers there.
+# The test suite needs a real Redis (started on 127.0.0.1:6379 if nothing answers there) and a local
+# Redis Cluster (scripts/redis-cluster, ports 7101-7103).
 test: $(BIN)/.installed
 	@scripts/ensure-redis
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	@# tests/cluster needs a real Redis Cluster: a local 3-master one, stopped however pytest ends.
+	@trap 'scripts/redis-cluster stop' EXIT; export "$$(scripts/redis-cluster start)"; \
+	  echo "Redis Cluster for tests/cluster: $$REDIS_CLUSTER_URL"; $(BIN)/pytest
+
+test-cluster: $(BIN)/.installed
+	@scripts/ensure-redis
+	@trap 'scripts/redis-cluster stop' EXIT; export "$$(scripts/redis-cluster start)"; $(BIN)/pytest tests/cluster
 
 bench-monitor: $(BIN)/.installed
 	@scripts/ensure-redis

@@ -30,7 +30,8 @@ from services.ports import Clock, WorkforceSource
 async def run_book_command(settings: Settings, args: argparse.Namespace) -> int:
     config = load_config(settings)
     # --demo books into its own throwaway keys, so it may run without Redis; real bookings may not.
-    redis, where = await connect_redis(settings.redis_url, allow_fallback=bool(args.demo))
+    redis, where = await connect_redis(settings.redis_url, allow_fallback=bool(args.demo),
+                                      cluster=settings.redis_cluster)
     clock: Clock
     if settings.has_genesys:
         clock = SystemClock()

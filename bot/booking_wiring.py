@@ -19,8 +19,16 @@ from services.adapters.booking.redis_stores import (
 )
 from services.adapters.booking.workforce import WorkforceBookingData
 from services.booking.config import BookingConfig, LocationConfig, RoomConfig
+from services.booking.demand import DemandSource
 from services.booking.model import BookingRequest
-from services.booking.ports import ActivityWriter, InviteSender, ProgressNotifier, RoomCalendar
+from services.booking.ports import (
+    ActivityWriter,
+    InviteSender,
+    PersonCalendars,
+    PersonSchedules,
+    ProgressNotifier,
+    RoomCalendar,
+)
 from services.booking.search import SlotSearch
 from services.booking.service import BookingService
 from services.booking.writeback import WriteBack
@@ -45,7 +53,8 @@ class BookingStack:
 def build_stack(*, redis: Redis, source: WorkforceSource, org: OrgConfig, clock: Clock,
                 notifier: ProgressNotifier, invites: InviteSender, prefix: str = "adh",
                 config: BookingConfig | None = None, rooms: RoomCalendar | None = None,
-                activities: ActivityWriter | None = None) -> BookingStack:
+                activities: ActivityWriter | None = None, demand: DemandSource | None = None,
+                calendars: PersonCalendars | None = None, people: PersonSchedules | None = None) -> BookingStack:
     """The booking use cases on Redis; rooms default to the built-in Redis calendar (pass a
     ``GraphRoomCalendar`` to use room mailboxes) and WFM write-back to the activity log."""
     booking = config or booking_config(org)
@@ -55,7 +64,8 @@ def build_stack(*, redis: Redis, source: WorkforceSource, org: OrgConfig, clock:
     activities = activities or RedisActivityLog(redis, keys)
     registers = RedisRegisters(redis, keys)
     trainers = {p: org.people[p].name for p in booking.trainers if p in org.people}
-    data = WorkforceBookingData(source, booking, activities=activities, rooms=rooms, trainers=trainers)
+    data = WorkforceBookingData(source, booking, activities=activities, rooms=rooms, trainers=trainers,
+                                demand=demand, calendars=calendars, people=people)
     service = BookingService(
         queue=RedisRequestQueue(redis, keys), ledger=ledger, work_queue=RedisWorkQueue(redis, keys),
         search=SlotSearch(data, booking),

@@ -22,6 +22,8 @@ from services.adapters.booking.redis_stores import RedisActivityLog
 from services.adapters.email.mailer import ConsoleMailer, SmtpMailer, SmtpSettings
 from services.adapters.genesys import GenesysSource
 from services.adapters.genesys.activities import GenesysActivityWriter
+from services.adapters.genesys.forecast import GenesysDemand
+from services.adapters.genesys.people import GenesysPeopleSchedules
 from services.adapters.simulated import SimulatedContactCenter
 from services.adapters.slack.chat import SlackChat
 from services.adapters.slack.client import make_web_client
@@ -164,22 +166,31 @@ def build_booking(settings: Settings, config: OrgConfig, redis: Redis, source: W
     else:
         invites = ConsoleInviteSender(out)
     rooms: RoomCalendar | None = None
+    calendars: GraphRoomCalendar | None = None  # facilitators' mailboxes, free/busy through the same app
     where = "rooms in Redis"
     if settings.has_graph and settings.graph_client_secret is not None:
         mailboxes = {room_id: room.mailbox for location in booking.locations.values()
                      for room_id, room in location.rooms.items() if room.mailbox}
-        rooms = GraphRoomCalendar(httpx.AsyncClient(timeout=20), tenant_id=settings.graph_tenant_id or "",
+        graph = GraphRoomCalendar(httpx.AsyncClient(timeout=20), tenant_id=settings.graph_tenant_id or "",
                                   client_id=settings.graph_client_id or "", client_secret=settings.graph_client_secret,
                                   mailboxes=mailboxes, clock=clock, graph_url=settings.graph_url,
                                   login_url=settings.graph_login_url)
-        where = f"rooms in Microsoft Graph ({len(mailboxes)} mailboxes)"
+        rooms = calendars = graph
+        where = f"rooms and facilitators' free/busy in Microsoft Graph ({len(mailboxes)} room mailboxes)"
     activities: ActivityWriter | None = None
+    demand: GenesysDemand | None = None
+    people: GenesysPeopleSchedules | None = None
     if genesys is not None:
         local = RedisActivityLog(redis, BookingKeys(settings.redis_prefix))
         activities = GenesysActivityWriter(genesys.coaching(), local)
-        where += "; activities written to Genesys"
+        demand = GenesysDemand(genesys.client, clock, structure=genesys.structure)
+        genesys.on_forecast_changed(demand.forecast_changed)
+        genesys.on_schedule_changed(demand.schedule_changed)
+        people = GenesysPeopleSchedules(genesys.client, clock, structure=genesys.structure, search=genesys.search)
+        where += "; activities written to Genesys; demand from the Genesys short-term forecasts"
     stack = build_stack(redis=redis, source=source, org=config, clock=clock, notifier=notifier, invites=invites,
-                        prefix=settings.redis_prefix, config=booking, rooms=rooms, activities=activities)
+                        prefix=settings.redis_prefix, config=booking, rooms=rooms, activities=activities,
+                        demand=demand, calendars=calendars, people=people)
     return stack, where
 
 

@@ -95,7 +95,8 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
     overrides = {"management_units": options.units, "teams_per_unit": options.teams,
                  "agents_per_team": options.agents, "seed": options.seed}
     sim_config = config.simulator.model_copy(update={k: v for k, v in overrides.items() if v is not None})
-    redis, where = await connect_redis(settings.redis_url, allow_fallback=True)  # a demo may run without Redis
+    # a demo may run without Redis
+    redis, where = await connect_redis(settings.redis_url, allow_fallback=True, cluster=settings.redis_cluster)
     day = options.day or simulated_day(datetime.now().date())
     start = day_start(sim_config, day)
     clock = AcceleratedClock(start, options.speed)

@@ -1,6 +1,6 @@
 """Connect to Redis at REDIS_URL. Whether an in-process fakeredis may stand in is the caller's choice:
 ``run`` refuses (state must survive a restart) unless ``--ephemeral-state``; ``demo`` and ``book --demo``
-fall back to it, and say so."""
+fall back to it, and say so. One server or a Redis Cluster: ``bot/redis_connection.py``."""
 
 from __future__ import annotations
 
@@ -8,35 +8,39 @@ import asyncio
 import logging
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+
+from bot.redis_connection import CONNECT_ERRORS, make_client, ping_checked, url_without_password, wants_cluster
 
 log = logging.getLogger(__name__)
 
 EPHEMERAL = "in-process fakeredis (state is lost on exit)"
+_UNREACHABLE: tuple[type[Exception], ...] = (*CONNECT_ERRORS, TimeoutError)
 
 
 class RedisUnavailable(Exception):
     """No Redis answers at REDIS_URL and no in-process stand-in was allowed."""
 
 
-async def connect_redis(url: str, *, allow_fallback: bool = False, timeout: float = 1.0) -> tuple[Redis, str]:
+async def connect_redis(url: str, *, allow_fallback: bool = False, timeout: float = 1.0,
+                        cluster: bool = False) -> tuple[Redis, str]:
     """Return (client, description). If Redis does not answer a PING within ``2 * timeout`` seconds:
     raise :class:`RedisUnavailable` (naming REDIS_URL), or with ``allow_fallback`` use fakeredis and say so.
     This is the one "fail fast or ephemeral" decision; callers pick ``allow_fallback`` (run: never)."""
-    client: Redis = Redis.from_url(url, decode_responses=True, socket_connect_timeout=timeout,
-                                   health_check_interval=30)
+    client = make_client(url, cluster=cluster, timeout=timeout)
     try:
         # Bounded here, not by socket_timeout: that would also cut the blocking stream reads later.
-        await asyncio.wait_for(client.ping(), timeout=2 * timeout)
-        return client, f"Redis at {_redact(url)}"
-    except (RedisError, OSError, TimeoutError) as error:
+        await asyncio.wait_for(ping_checked(client, url, cluster=cluster), timeout=2 * timeout)
+        kind = "Redis Cluster" if wants_cluster(url, cluster) else "Redis"
+        return client, f"{kind} at {url_without_password(url)}"
+    except _UNREACHABLE as error:
         reason = str(error) or f"no answer to PING within {2 * timeout:g}s"
         await client.aclose()
+        shown = url_without_password(url)
         if not allow_fallback:
             raise RedisUnavailable(
-                f"no Redis answers at REDIS_URL={_redact(url)} ({reason}); start Redis or fix REDIS_URL") from None
-        log.warning("no Redis answers at %s (%s); using %s", _redact(url), reason, EPHEMERAL)
-        return ephemeral_redis(), f"{EPHEMERAL}: no Redis answered at REDIS_URL={_redact(url)}"
+                f"no Redis answers at REDIS_URL={shown} ({reason}); start Redis or fix REDIS_URL") from None
+        log.warning("no Redis answers at %s (%s); using %s", shown, reason, EPHEMERAL)
+        return ephemeral_redis(), f"{EPHEMERAL}: no Redis answered at REDIS_URL={shown}"
 
 
 def ephemeral_redis() -> Redis:
@@ -45,11 +49,3 @@ def ephemeral_redis() -> Redis:
 
     fake: Redis = FakeAsyncRedis(decode_responses=True)
     return fake
-
-
-def _redact(url: str) -> str:
-    """Hide a password in redis://user:password@host URLs."""
-    if "@" not in url:
-        return url
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://***@{rest.split('@', 1)[1]}"

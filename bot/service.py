@@ -43,6 +43,7 @@ from handlers.socket_mode import socket_connected, socket_mode_handler
 from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_stores import RedisTemplates
+from services.adapters.redis.replicas import RedisReplicaRegistry
 from services.adapters.redis.store import RedisStore
 from services.booking.intake import BookingIntake
 from services.booking.ports import ProgressNotifier
@@ -54,6 +55,7 @@ from services.health import HealthPolicy, ServiceHealth
 from services.incident_actions import IncidentActions
 from services.monitor import Monitor
 from services.queries import AdherenceQueries
+from services.replicas import UnitOwnership, default_replica_id
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +75,16 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     grace = config.monitor.shutdown_grace.total_seconds()
     clock = SystemClock()
     # No silent stand-in: without --ephemeral-state an unreachable REDIS_URL stops the service here.
-    redis, where = (ephemeral_redis(), EPHEMERAL) if ephemeral_state else await connect_redis(settings.redis_url)
+    redis, where = ((ephemeral_redis(), EPHEMERAL) if ephemeral_state
+                    else await connect_redis(settings.redis_url, cluster=settings.redis_cluster))
     source = await build_source(settings, config, clock)
     store = RedisStore(redis, prefix=settings.redis_prefix)
-    monitor = Monitor(source=source.workforce, store=store, config=config, clock=clock)
+    # Replicas share the units (rendezvous hash over the live replicas); a dead one's move after 3 ticks.
+    replica_id = default_replica_id()
+    ownership = UnitOwnership(RedisReplicaRegistry(redis, settings.redis_prefix), replica_id,
+                              lease=config.monitor.tick * 3)
+    monitor = Monitor(source=source.workforce, store=store, config=config, clock=clock, replica_id=replica_id,
+                      ownership=ownership)
     chat = build_chat(settings, config, redis)
     mailer, mail_where = build_mailer(settings)
     notifier: ProgressNotifier = SlackProgressNotifier(chat.client) if chat.client else ConsoleNotifier()
@@ -87,7 +95,7 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     intake = BookingIntake(bookings.service, templates, period=bookings.config.recurring_period)
     dispatcher = OutboxDispatcher(store=store, chat=chat.chat, email=mailer,
                                   coaching=searching_coaching(source.coaching, bookings),
-                                  rosters=monitor.roster, clock=clock, config=config)
+                                  rosters=monitor.roster, clock=clock, config=config, consumer=replica_id)
     log.info("state: %s; WFM: %s; chat: %s; email: %s; booking: %s", where, source.description, chat.description,
              mail_where, rooms_where)
     await source.start(monitor)
@@ -96,11 +104,11 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     jobs = GracefulJobs()  # one job at a time; shutdown waits for the running one instead of cancelling it
 
     async def drain_outbox() -> None:
-        await dispatcher.drain(list(monitor.units))
+        await dispatcher.drain(monitor.owned_units())
 
     async def tick_and_drain() -> None:
         await monitor.tick()
-        await dispatcher.drain(list(monitor.units))
+        await dispatcher.drain(monitor.owned_units())
 
     drain = jobs.guard("outbox drain", drain_outbox)
     tick = jobs.guard("monitor tick", tick_and_drain)
@@ -170,6 +178,7 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
         await socket.close_async()  # type: ignore[no-untyped-call]
     await runner.cleanup()
     await source.stop()  # closes the Genesys WebSockets
+    await ownership.leave()  # the other replicas take this one's units at their next tick
     await redis.aclose()
     log.info("stopped%s", "" if finished else " (unfinished deliveries stay in the outbox)")
     return 0

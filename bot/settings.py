@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     bot_config: Path | None = Field(default=None, description="TOML file with the organisation's rules")
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "adh"
+    redis_cluster: bool = False  # REDIS_CLUSTER=1 (or a redis+cluster:// URL): use redis-py's RedisCluster
     log_level: str = "INFO"
     log_format: str = "text"  # or "json": one object a line (checked by bot.logs.configure_logging)
 

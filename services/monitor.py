@@ -23,6 +23,7 @@ from services.domain.model import Agent, AgentSchedule, AgentState, ExceptionWin
 from services.domain.rules import RuleTable
 from services.domain.unit_tick import UnitInputs, UnitOutcome, run_unit_tick, status_line
 from services.ports import Clock, MonitorStore, TrackChange, WorkforceSource
+from services.replicas import UnitOwnership
 from services.routing import apply_org_routing
 
 log = logging.getLogger(__name__)
@@ -81,9 +82,10 @@ class TickReport:
 
 class Monitor:
     def __init__(self, *, source: WorkforceSource, store: MonitorStore, config: OrgConfig, clock: Clock,
-                 replica_id: str | None = None) -> None:
+                 replica_id: str | None = None, ownership: UnitOwnership | None = None) -> None:
         self.source, self.store, self.config, self.clock = source, store, config, clock
         self.replica_id = replica_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.ownership = ownership  # None: a single replica, it tries every unit
         self.units: dict[str, UnitCache] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._rule_tables: dict[str, RuleTable] = {}
@@ -134,11 +136,23 @@ class Monitor:
                     log.exception("tick of %s failed; it will be retried next tick", mu_id)
                     return UnitReport(mu_id, claimed=False)
 
-        reports = await asyncio.gather(*(bounded(mu_id) for mu_id in self.units))
+        reports = await asyncio.gather(*(bounded(mu_id) for mu_id in await self._my_units(now)))
         committed = [r.mu_id for r in reports if r.claimed and not r.fenced]
         if committed:
             await self._beat(now, committed)
         return TickReport(now, tuple(reports))
+
+    def owned_units(self) -> list[str]:
+        """The units this replica ticked last (every unit without replica sharing): drain these outboxes."""
+        return self.ownership.mine(self.units) if self.ownership else list(self.units)
+
+    async def _my_units(self, now: datetime) -> list[str]:
+        if self.ownership is None:
+            return list(self.units)
+        mine = await self.ownership.refresh(self.units, now)
+        for mu_id in set(self.units) - set(mine):
+            self.units[mu_id].written_status.clear()  # another replica writes its board now
+        return mine
 
     async def _beat(self, now: datetime, committed: Sequence[str]) -> None:
         """This replica's heartbeat, written only after a committed tick (what /health trusts)."""
@@ -193,7 +207,7 @@ class Monitor:
     async def on_state_change(self, mu_id: str, state: AgentState) -> list[IncidentEvent]:
         """Evaluate one agent as soon as its state changes (push sources), between ticks."""
         cache = self.units.get(mu_id)
-        if cache is None or state.agent_id not in cache.roster.agents:
+        if cache is None or state.agent_id not in cache.roster.agents or mu_id not in self.owned_units():
             return []
         now = self.clock.now()
         async with self._locks[mu_id]:

@@ -25,6 +25,7 @@ earliest = "09:00"
 latest = "16:00"
 days = ["Mon", "Tue", "Wed", "Thu", "Fri"]
 search = "default"
+no_forecast = "review"           # no WFM forecast for the period: review | availability_only
 
 [booking.locations.hq]
 name = "Head office"
@@ -140,6 +141,8 @@ class SearchProfile(_Section):
 
 
 FacilitatorRole = Literal["supervisor", "trainer", "any", "none"]
+#: No forecast for the period: send the request to the manual queue, or place it on availability alone.
+NoForecastPolicy = Literal["review", "availability_only"]
 
 
 class MeetingType(_Section):
@@ -158,6 +161,7 @@ class MeetingType(_Section):
     search: str = "default"
     split_sessions: bool = False
     window: Duration = timedelta(days=14)  # default date range when the requester gives none
+    no_forecast: NoForecastPolicy = "review"
 
     @field_validator("category")
     @classmethod

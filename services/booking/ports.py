@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from services.booking.model import BookingRequest, Progress, Register, WorkItem, WorkOutcome
-from services.domain.model import Roster
+from services.domain.model import AgentSchedule, Roster
 from services.domain.slots import SlotProblem
 from services.domain.states import ActivityCategory
 
@@ -22,6 +22,8 @@ class Snapshot:
     roster: Roster
     problem: SlotProblem
     facilitators: Mapping[str, str] = field(default_factory=dict)  # person id -> display name
+    demand: str = "synthetic curve (simulator)"  # where the requirement came from (named in explanations)
+    no_forecast: str = ""  # why no forecast covers (part of) the period; the type's no_forecast policy decides
 
 
 class BookingData(Protocol):
@@ -77,6 +79,20 @@ class RoomCalendar(Protocol):
         ...
 
     async def cancel(self, key: str) -> None: ...
+
+
+class PersonCalendars(Protocol):
+    """Free/busy of people's mailboxes (Microsoft Graph ``getSchedule``): person id -> busy spans."""
+
+    async def busy_people(self, emails: Mapping[str, str], start: datetime, end: datetime
+                          ) -> Mapping[str, Sequence[Span]]: ...
+
+
+class PersonSchedules(Protocol):
+    """Published WFM schedules of people outside the unit's agents (facilitators scheduled elsewhere)."""
+
+    async def person_schedules(self, mu_id: str, person_ids: Sequence[str], start: datetime,
+                               end: datetime) -> Mapping[str, AgentSchedule]: ...
 
 
 class RoomTaken(Exception):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,8 +32,18 @@ class Found:
         slots = tuple(BookedSlot(occurrence=p.occurrence, session=p.session, start=p.start, end=p.end,
                                  attendees=p.attendees, facilitator=p.facilitator, room_id=p.room_id,
                                  impact=round(p.impact, 3)) for p in self.outcome.placements)
-        why = tuple(e.summary() for e in self.outcome.explanations)
+        source = demand_note(self.snapshot)
+        why = tuple(f"{e.summary()}; {source}" if source else e.summary() for e in self.outcome.explanations)
         return Plan(request_id=self.request.id, slots=slots, why=why)
+
+
+def demand_note(snapshot: Snapshot | None) -> str:
+    """Names the data source every explanation rests on (and says when no forecast was used)."""
+    if snapshot is None:
+        return ""
+    if snapshot.no_forecast:
+        return f"demand: no forecast used ({snapshot.no_forecast}); placed on availability only"
+    return f"demand: {snapshot.demand}"
 
 
 def search_window(request: BookingRequest, now: datetime, tz: str, horizon: timedelta) -> tuple[datetime, datetime]:
@@ -64,9 +74,15 @@ class SlotSearch:
             return Found(request, outcome, None, None)
         start, end = search_window(request, now, roster.mu.time_zone, self.config.horizon)
         snapshot = await self.data.snapshot(request.mu_id, start, end)
+        if snapshot.no_forecast and self.config.meeting_type(request.type_id).no_forecast == "review":
+            log.info("booking %s: no forecast (%s); to review", request.id, snapshot.no_forecast)
+            outcome = Outcome(request.id, reason=Reason.NO_FORECAST, detail=snapshot.no_forecast)
+            return Found(request, outcome, snapshot, slot_request)
         names = {**{p.id: p.name for p in roster.people.values()}, **snapshot.facilitators,
                  **{a.id: a.name for a in roster.agents.values()}}
         engine = SlotEngine(snapshot.problem, names)
         outcome = engine.book(slot_request)
+        if outcome.reason is Reason.IMPACT_ABOVE_LIMIT:  # judged on the demand: say which one
+            outcome = replace(outcome, detail=f"{outcome.detail}; {demand_note(snapshot)}")
         log.info("booking %s: %s", request.id, "placed" if outcome.placed else f"not placed ({outcome.reason})")
         return Found(request, outcome, snapshot, slot_request)

@@ -1,17 +1,22 @@
-"""A fake Microsoft Graph on 127.0.0.1: token endpoint, getSchedule and events of room mailboxes."""
+"""A fake Microsoft Graph on 127.0.0.1: token endpoint, getSchedule (free/busy of room and people
+mailboxes, in the ``scheduleInformation`` shape) and events of room mailboxes."""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
 
 def _parse(value: dict[str, str]) -> datetime:
-    return datetime.fromisoformat(value["dateTime"]).replace(tzinfo=UTC)
+    return datetime.fromisoformat(value["dateTime"].split(".")[0]).replace(tzinfo=UTC)
+
+
+#: availabilityView digits: 0 free (and workingElsewhere, for backward compatibility), 1 tentative, 2 busy, 3 oof.
+VIEW_CODE = {"free": 0, "workingelsewhere": 0, "tentative": 1, "busy": 2, "oof": 3}
 
 
 @dataclass
@@ -21,6 +26,16 @@ class FakeGraph:
     throttle_next: int = 0  # answer this many Graph calls with 429 first
     calls: list[tuple[str, str]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def add_busy(self, mailbox: str, start: datetime, end: datetime, status: str = "busy",
+                 subject: str = "Appointment") -> None:
+        """An event in ``mailbox`` (a person or a room) shown as ``status`` (busy, tentative, oof, free...)."""
+        def when(value: datetime) -> dict[str, str]:
+            return {"dateTime": value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
+                    "timeZone": "UTC"}
+
+        self.events.setdefault(mailbox, []).append({"id": f"evt{next(self._ids)}", "subject": subject,
+                                                    "showAs": status, "start": when(start), "end": when(end)})
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -51,16 +66,33 @@ class FakeGraph:
         if (refused := self._guard(request)) is not None:
             return refused
         body = await request.json()
+        if not isinstance(body.get("schedules"), list) or "startTime" not in body or "endTime" not in body:
+            return web.json_response({"error": {"code": "ErrorInvalidRequest",
+                                                "message": "schedules, startTime and endTime are required"}},
+                                     status=400)
+        if {body["startTime"].get("timeZone"), body["endTime"].get("timeZone")} != {"UTC"}:
+            return web.json_response({"error": {"code": "ErrorInvalidTimeZone",
+                                                "message": "this fake only speaks UTC"}}, status=400)
         start, end = _parse(body["startTime"]), _parse(body["endTime"])
+        step = timedelta(minutes=int(body.get("availabilityViewInterval", 30)))
         value = []
         for mailbox in body["schedules"]:
-            items = [{"isPrivate": False, "status": e.get("showAs", "busy"), "subject": e["subject"],
+            events = [e for e in self.events.get(mailbox, []) if _parse(e["start"]) < end and _parse(e["end"]) > start]
+            items = [{"isPrivate": False, "status": e.get("showAs", "busy"), "subject": e["subject"], "location": "",
                       "start": {"dateTime": e["start"]["dateTime"] + ".0000000", "timeZone": "UTC"},
-                      "end": {"dateTime": e["end"]["dateTime"] + ".0000000", "timeZone": "UTC"}}
-                     for e in self.events.get(mailbox, [])
-                     if _parse(e["start"]) < end and _parse(e["end"]) > start]
-            value.append({"scheduleId": mailbox, "availabilityView": "", "scheduleItems": items})
-        return web.json_response({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata", "value": value})
+                      "end": {"dateTime": e["end"]["dateTime"] + ".0000000", "timeZone": "UTC"}} for e in events]
+            view, slot = [], start
+            while slot < end:
+                codes = [VIEW_CODE.get(str(e.get("showAs", "busy")).lower(), 2) for e in events
+                         if _parse(e["start"]) < slot + step and _parse(e["end"]) > slot]
+                view.append(str(max(codes, default=0)))
+                slot += step
+            value.append({"scheduleId": mailbox, "availabilityView": "".join(view), "scheduleItems": items,
+                          "workingHours": {"daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
+                                           "startTime": "08:00:00.0000000", "endTime": "17:00:00.0000000",
+                                           "timeZone": {"name": "UTC"}}})
+        return web.json_response({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata"
+                                                    "#Collection(microsoft.graph.scheduleInformation)", "value": value})
 
     async def create_event(self, request: web.Request) -> web.Response:
         if (refused := self._guard(request)) is not None:

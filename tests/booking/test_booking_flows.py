@@ -51,6 +51,7 @@ async def test_coaching_goes_to_the_least_harmful_time_with_the_supervisor_free(
     assert wanted <= sent.start <= wanted + booking_config().coaching_within
     assert sent.start.minute % 15 == 0 and 8 <= sent.start.hour < 17
     assert "understaffing" in sent.extra["slot_search"]
+    assert sent.extra["slot_search"].endswith("; demand: synthetic curve (simulator)")
     assert sent.idempotency_key == "inc-1:coaching"
 
 

@@ -77,7 +77,8 @@ async def test_topics_are_split_across_channels_within_the_per_channel_limit(fak
     source.on_state_changed(recorder)
     await source.start()
     try:
-        # 4 WFM topics (BU schedules + explanations, 2 MU schedules) + 12 agent topics = 16 -> 4 channels
+        # 5 WFM topics (BU schedules + explanations + staffing requirement, 2 MU schedules) + 12 agent topics
+        # = 17 -> 4 channels
         assert len(fake.channels) == 4 and len(source.hub.channels) == 4
         assert all(len(c.topics) <= 5 for c in fake.channels.values())
         for agent in EVERYONE:
@@ -96,7 +97,7 @@ async def test_more_topics_than_channels_allow_fall_back_to_rest(fake: FakeGenes
     await source.start()
     try:
         assert len(fake.channels) == 2
-        assert len(source.hub.unsubscribed) == 16 - 10
+        assert len(source.hub.unsubscribed) == 17 - 10
         uncovered = [t.split(".")[2] for t in source.hub.unsubscribed]
         states = {**(await source.live_states("mu-a")), **(await source.live_states("mu-b"))}
         assert all(states[a].observed_at == START for a in uncovered)  # reconciled over REST at start

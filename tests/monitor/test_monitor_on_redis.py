@@ -19,7 +19,7 @@ from services.domain.model import ScheduledActivity
 from services.domain.states import ActivityCategory, Presence, RoutingStatus
 from services.monitor import Monitor
 from tests.monitor.scripted import Recorder, ScriptedSource
-from tests.store_backends import RedisBackend, StoreBackend
+from tests.store_backends import MemoryBackend, RedisBackend, StoreBackend
 
 T0 = datetime(2026, 5, 18, 9, 0, tzinfo=UTC)
 TICK = timedelta(seconds=15)
@@ -33,7 +33,8 @@ def at(minutes: float) -> datetime:
 class Rig:
     def __init__(self, backend: StoreBackend | Redis, prefix: str = "", config: OrgConfig | None = None, *,
                  agents: int = 1) -> None:
-        self.backend = RedisBackend(backend, prefix) if isinstance(backend, Redis) else backend
+        # A Redis client (or a RedisCluster, which is not a Redis subclass) means the Redis backend.
+        self.backend = backend if isinstance(backend, RedisBackend | MemoryBackend) else RedisBackend(backend, prefix)
         self.clock = ManualClock(T0)
         self.config = config or OrgConfig()
         self.source = ScriptedSource(self.clock)

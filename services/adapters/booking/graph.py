@@ -1,6 +1,7 @@
-"""Room bookings in Microsoft Graph room mailboxes (used instead of the Redis calendar when configured).
+"""Room bookings in Microsoft Graph room mailboxes (used instead of the Redis calendar when configured),
+and free/busy of facilitators' mailboxes.
 
-Busy times come from ``POST /users/{mailbox}/calendar/getSchedule``; a booking is an event created
+Busy times of rooms and people come from ``POST /users/{mailbox}/calendar/getSchedule``; a booking is an event created
 in the room's calendar with ``transactionId`` set to the booking key, so a retried POST never
 creates a second event. Tokens come from the client-credentials flow and are cached until shortly
 before they expire. Throttling (429) and server errors are retried with backoff.
@@ -21,6 +22,12 @@ from services.booking.ports import RoomBooking, RoomTaken, Span
 from services.ports import Clock
 
 log = logging.getLogger(__name__)
+
+
+#: getSchedule statuses that leave the mailbox free (``workingElsewhere`` is working, not busy).
+FREE_STATUSES = frozenset({"free", "workingelsewhere"})
+#: Mailboxes per getSchedule call (Exchange's availability service answers at most 100 at once).
+SCHEDULES_PER_REQUEST = 50
 
 
 class GraphError(Exception):
@@ -99,29 +106,46 @@ class GraphRoomCalendar:
 
     async def busy(self, room_ids: Sequence[str], start: datetime, end: datetime) -> Mapping[str, Sequence[Span]]:
         wanted = {self._mailbox(r).lower(): r for r in room_ids if r in self.mailboxes}
-        if not wanted:
-            return {}
-        first = next(iter(wanted))
-        response = await self._call("POST", f"/users/{first}/calendar/getSchedule", json={
-            "schedules": list(wanted), "startTime": _graph_time(start), "endTime": _graph_time(end),
+        found = await self._free_busy(list(wanted), start, end)
+        return {room: found.get(address, []) for address, room in wanted.items()}
+
+    async def busy_people(self, emails: Mapping[str, str], start: datetime,
+                          end: datetime) -> Mapping[str, Sequence[Span]]:
+        """People's busy times (the ``PersonCalendars`` port): person id -> spans, from their mailboxes."""
+        wanted: dict[str, list[str]] = {}
+        for person, address in emails.items():
+            wanted.setdefault(address.lower(), []).append(person)
+        found = await self._free_busy(list(wanted), start, end)
+        return {person: found.get(address, []) for address, people in wanted.items() for person in people}
+
+    async def _free_busy(self, addresses: Sequence[str], start: datetime, end: datetime) -> dict[str, list[Span]]:
+        """``getSchedule`` for these mailboxes (lower-cased): every item not free is busy (tentative, oof...)."""
+        out: dict[str, list[Span]] = {}
+        for i in range(0, len(addresses), SCHEDULES_PER_REQUEST):
+            out.update(await self._free_busy_chunk(addresses[i:i + SCHEDULES_PER_REQUEST], start, end))
+        return out
+
+    async def _free_busy_chunk(self, addresses: Sequence[str], start: datetime, end: datetime) -> dict[str, list[Span]]:
+        response = await self._call("POST", f"/users/{addresses[0]}/calendar/getSchedule", json={
+            "schedules": list(addresses), "startTime": _graph_time(start), "endTime": _graph_time(end),
             "availabilityViewInterval": 15})
         if response.status_code != 200:
             raise GraphError(f"getSchedule failed with HTTP {response.status_code}")
-        out: dict[str, list[Span]] = {room: [] for room in wanted.values()}
+        out: dict[str, list[Span]] = {address: [] for address in addresses}
         for schedule in response.json().get("value", []):
-            room = wanted.get(str(schedule.get("scheduleId", "")).lower())
-            if room is None:
+            address = str(schedule.get("scheduleId", "")).lower()
+            if address not in out:
                 log.warning("Graph returned a schedule we did not ask for: %r", schedule.get("scheduleId"))
                 continue
             if "error" in schedule:
-                raise GraphError(f"Graph cannot read {room}: {schedule['error'].get('message', '')}")
+                raise GraphError(f"Graph cannot read {address}: {schedule['error'].get('message', '')}")
             for item in schedule.get("scheduleItems", []):
-                if str(item.get("status", "busy")).lower() == "free":
+                if str(item.get("status", "busy")).lower() in FREE_STATUSES:
                     continue
                 try:
-                    out[room].append((_parse_graph_time(item["start"]), _parse_graph_time(item["end"])))
+                    out[address].append((_parse_graph_time(item["start"]), _parse_graph_time(item["end"])))
                 except (KeyError, ValueError, GraphError):
-                    log.warning("skipping a malformed schedule item of %s", room)
+                    log.warning("skipping a malformed schedule item of %s", address)
         return out
 
     async def book(self, booking: RoomBooking) -> str:

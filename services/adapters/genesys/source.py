@@ -101,6 +101,7 @@ class GenesysSource:
         self._explained: dict[str, dict[str, Explanation]] = {}
         self._explained_range: dict[str, tuple[datetime, datetime, datetime]] = {}
         self._schedule_callbacks: list[ScheduleChanged] = []
+        self._forecast_callbacks: list[Callable[[str, dict[str, Any]], None]] = []
         self._state_callbacks: list[StateChanged] = []
         self._queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self._queued: set[tuple[str, str]] = set()
@@ -238,6 +239,10 @@ class GenesysSource:
     def on_schedule_changed(self, callback: ScheduleChanged) -> None:
         self._schedule_callbacks.append(callback)
 
+    def on_forecast_changed(self, callback: Callable[[str, dict[str, Any]], None]) -> None:
+        """``callback(bu_id, body)`` when a staffing requirement of a business unit was (re)calculated."""
+        self._forecast_callbacks.append(callback)
+
     def on_state_changed(self, callback: StateChanged) -> None:
         """``callback(mu_id, state)`` is awaited when an agent's presence or routing changes."""
         self._state_callbacks.append(callback)
@@ -361,6 +366,7 @@ class GenesysSource:
         for bu_id in bus:
             topics.append(f"v2.workforcemanagement.businessunits.{bu_id}.schedules")
             topics.append(f"v2.workforcemanagement.businessunits.{bu_id}.adherence.explanations")
+            topics.append(f"v2.workforcemanagement.businessunits.{bu_id}.forecasts.staffingrequirement")
         for mu_id in self._units:
             topics.append(f"v2.workforcemanagement.managementunits.{mu_id}.schedules")
         if self.options.async_results_user_id:
@@ -454,6 +460,12 @@ class GenesysSource:
             for mu_id in dict.fromkeys(units):
                 if mu_id in self._units:
                     self._schedule_changed(mu_id)
+        elif rest == "forecasts.staffingrequirement" and scope == "businessunits":
+            for forecast_callback in self._forecast_callbacks:
+                try:
+                    forecast_callback(scope_id, body)
+                except Exception:
+                    log.exception("forecast-changed callback failed for %s", scope_id)
         elif rest == "adherence.explanations":
             explanation = read_explanation(body)
             if explanation is None:

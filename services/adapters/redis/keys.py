@@ -74,10 +74,15 @@ class UnitKeys:
 
 
 def heartbeat_key(prefix: str, replica_id: str) -> str:
-    """STRING (with a TTL) one replica's heartbeat JSON, written after each tick it committed."""
-    return f"{prefix}:monitor:heartbeat:{replica_id}"
+    """STRING (with a TTL) one replica's heartbeat JSON, written after each tick it committed.
+
+    ``{monitor}`` is a hash tag: every heartbeat and the index share one Cluster slot (one MGET)."""
+    return f"{prefix}:{{monitor}}:heartbeat:{replica_id}"
 
 
-def replicas_key(prefix: str) -> str:
-    """SET of replica ids that wrote a heartbeat (ids whose heartbeat expired are pruned on read)."""
-    return f"{prefix}:monitor:replicas"
+def heartbeats_key(prefix: str) -> str:
+    """SET of replica ids that wrote a heartbeat (ids whose heartbeat expired are pruned on read).
+
+    Not the live-replica registry (``replicas.py``, a sorted set): that one says who shares the units,
+    this one only indexes the heartbeats /health reads."""
+    return f"{prefix}:{{monitor}}:heartbeats"

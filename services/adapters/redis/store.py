@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from services.adapters.redis.codec import event_from_json, event_to_json, track_from_json, track_to_json
-from services.adapters.redis.keys import AUDIT_MAXLEN, STATE_TTL, UnitKeys, heartbeat_key, replicas_key
+from services.adapters.redis.keys import AUDIT_MAXLEN, STATE_TTL, UnitKeys, heartbeat_key, heartbeats_key
 from services.domain.escalation import AgentTrack, Incident, IncidentEvent
 from services.ports import CommitResult, MessageRef, OutboxBacklog, OutboxEntry, TrackChange
 
@@ -122,19 +122,19 @@ class RedisStore:
         millis = int(ttl.total_seconds() * 1000)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.set(heartbeat_key(self.prefix, replica_id), json.dumps({**beat, "replica": replica_id}), px=millis)
-            pipe.sadd(replicas_key(self.prefix), replica_id)
-            pipe.pexpire(replicas_key(self.prefix), millis)
+            pipe.sadd(heartbeats_key(self.prefix), replica_id)
+            pipe.pexpire(heartbeats_key(self.prefix), millis)
             await pipe.execute()
 
     async def heartbeats(self) -> list[dict[str, Any]]:
         """Every live replica's latest heartbeat; ids whose heartbeat expired are dropped from the index."""
-        replicas = sorted(str(r) for r in await self.redis.smembers(replicas_key(self.prefix)))
+        replicas = sorted(str(r) for r in await self.redis.smembers(heartbeats_key(self.prefix)))
         if not replicas:
             return []
         bodies = await self.redis.mget([heartbeat_key(self.prefix, r) for r in replicas])
         gone = [r for r, body in zip(replicas, bodies, strict=True) if not body]
         if gone:
-            await self.redis.srem(replicas_key(self.prefix), *gone)
+            await self.redis.srem(heartbeats_key(self.prefix), *gone)
         return [json.loads(body) for body in bodies if body]
 
     # ---- reads for queries -------------------------------------------------------------------

@@ -153,6 +153,7 @@ class Reason(StrEnum):
     RECURRENCE_IMPOSSIBLE = "recurrence_impossible"
     UNKNOWN_PERSON = "unknown_person"
     INVALID_REQUEST = "invalid_request"
+    NO_FORECAST = "no_forecast"
 
 
 REASON_TEXT: dict[Reason, str] = {
@@ -168,6 +169,7 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.RECURRENCE_IMPOSSIBLE: "the occurrences cannot keep the minimum gap",
     Reason.UNKNOWN_PERSON: "an attendee or facilitator is not in the WFM data",
     Reason.INVALID_REQUEST: "the request cannot be searched as written",
+    Reason.NO_FORECAST: "no WFM forecast covers the period, so the service impact cannot be judged",
 }
 
 

@@ -28,6 +28,7 @@ from aiohttp import WSMsgType, web
 
 from services.clock import SystemClock
 from services.ports import Clock
+from tests.genesys.fake_genesys.forecast import FakeForecasts
 from tests.genesys.fake_genesys.model import (
     PRESENCES,
     ROUTING,
@@ -98,6 +99,7 @@ class FakeGenesys:
         self.explanation_mode = "inline"  # inline | job
         self._jobs: dict[str, dict[str, Any]] = {}
         self.appointments: dict[str, dict[str, Any]] = {}
+        self.forecasts = FakeForecasts(self)  # forecast, planning-group and WFM-agent routes
         # faults and observation
         self.faults: list[Fault] = []
         self.requests: list[RequestRecord] = []
@@ -465,6 +467,7 @@ class FakeGenesys:
         r.add_patch("/api/v2/coaching/appointments/{id}", self._appointment_patch)
         r.add_delete("/api/v2/coaching/appointments/{id}", self._appointment_delete)
         r.add_get("/downloads/{id}", self._download)
+        self.forecasts.routes(r)
         r.add_get("/channels/{channel}", self._websocket)
 
     # structure
