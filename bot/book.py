@@ -17,6 +17,8 @@ from bot.redis_conn import connect_redis
 from bot.settings import Settings
 from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.booking.invites import ConsoleInviteSender
+from services.adapters.booking.keys import BookingKeys
+from services.adapters.booking.redis_changes import RedisAttendance
 from services.adapters.simulated import day_start
 from services.booking.attendance import register_csv
 from services.booking.forms import FormValues, parse_form
@@ -39,8 +41,7 @@ async def run_book_command(settings: Settings, args: argparse.Namespace) -> int:
         # The simulator plays one day: book as of the start of that day, so the day is still ahead.
         clock = ManualClock(day_start(config.simulator, simulated_day(datetime.now(UTC).date())))
     source = await build_source(settings, config, clock)
-    # A demo run books into its own keys, so running it twice shows the same thing twice.
-    prefix = f"{settings.redis_prefix}-bookdemo-{uuid.uuid4().hex[:6]}" if args.demo else settings.redis_prefix
+    prefix = settings.redis_prefix
     print(f"State: {where}; WFM: {source.description}; now {clock.now():%Y-%m-%d %H:%M} UTC")
     try:
         if source.genesys is not None:
@@ -49,6 +50,21 @@ async def run_book_command(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await source.stop()
         await redis.aclose()
+
+
+#: Form field -> the flag that sets it, so a value error names a flag that exists.
+FLAGS = {"type": "--type", "title": "--title", "teams": "--team", "people": "--with", "facilitator": "--by",
+         "location": "--location", "date_from": "--from", "date_to": "--to", "earliest": "--between",
+         "latest": "--between", "duration": "--duration", "repeat": "--repeat", "every": "--every",
+         "min_gap": "--gap", "count": "--count", "until": "--to"}
+
+
+async def remove_demo(redis: Redis, prefix: str) -> int:
+    """Delete every key the demo wrote (its own prefix: activities, rooms, registers, queue entries)."""
+    removed = 0
+    async for key in redis.scan_iter(match=f"{prefix}:*", count=500):
+        removed += int(await redis.delete(key))
+    return removed
 
 
 def add_book_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,6 +90,20 @@ def add_book_arguments(parser: argparse.ArgumentParser) -> None:
 async def run_book(args: argparse.Namespace, *, source: WorkforceSource, org: OrgConfig, clock: Clock,
                    redis: Redis, out: TextIO | None = None, prefix: str = "adh") -> int:
     stream = out or sys.stdout
+    if args.demo:
+        # A demo books into keys of its own (removed when it ends), never into the bot's.
+        prefix = f"{prefix}-bookdemo-{uuid.uuid4().hex[:6]}"
+        try:
+            return await _run_book(args, source=source, org=org, clock=clock, redis=redis, stream=stream,
+                                   prefix=prefix)
+        finally:
+            removed = await remove_demo(redis, prefix)
+            stream.write(f"\nDemo over: removed what it wrote ({removed} keys under {prefix}).\n")
+    return await _run_book(args, source=source, org=org, clock=clock, redis=redis, stream=stream, prefix=prefix)
+
+
+async def _run_book(args: argparse.Namespace, *, source: WorkforceSource, org: OrgConfig, clock: Clock,
+                    redis: Redis, stream: TextIO, prefix: str) -> int:
     config = with_demo_rooms(booking_config(org))
     stack = build_stack(redis=redis, source=source, org=org, clock=clock, prefix=prefix, config=config,
                         notifier=ConsoleNotifier(stream), invites=ConsoleInviteSender(stream))
@@ -91,11 +121,15 @@ async def run_book(args: argparse.Namespace, *, source: WorkforceSource, org: Or
         requests = await demo_requests(stack, mu_id, now)
     else:
         form = _form_from_args(args, now)
+        roster = await stack.data.roster(mu_id)
         request, errors = parse_form(form, config=config, request_id=f"cli-{uuid.uuid4().hex[:10]}",
-                                     requester="cli", mu_id=mu_id, now=now)
+                                     requester="cli", mu_id=mu_id, now=now,
+                                     known_teams={t.id: t.name for t in roster.teams.values()},
+                                     known_people={a.id: a.name for a in roster.agents.values()},
+                                     unit_name=roster.mu.name)
         if request is None:
             for name, message in errors.items():
-                stream.write(f"error: --{name.replace('_', '-')}: {message}\n")
+                stream.write(f"error: {FLAGS.get(name, '--' + name.replace('_', '-'))}: {message}\n")
             return 2
         requests = [request]
     for request in requests:
@@ -111,7 +145,8 @@ async def run_book(args: argparse.Namespace, *, source: WorkforceSource, org: Or
         for request in requests:
             register = await stack.registers.get(request.id)
             if register is not None:
-                stream.write(f"\nAttendance register {request.id}:\n{register_csv(register)}")
+                marks = await RedisAttendance(redis, BookingKeys(prefix)).marks(request.id)
+                stream.write(f"\nAttendance register {request.id}:\n{register_csv(register, marks)}")
     return 0
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 
 from services.adapters.booking.keys import BookingKeys
+from services.adapters.booking.redis_changes import RedisAttendance, RedisChanges, RedisHolds
 from services.adapters.booking.redis_queue import RedisBookingLedger, RedisRequestQueue
 from services.adapters.booking.redis_stores import (
     RedisActivityLog,
@@ -18,8 +19,10 @@ from services.adapters.booking.redis_stores import (
     RedisWorkQueue,
 )
 from services.adapters.booking.workforce import WorkforceBookingData
+from services.booking.changes import BookingChanges
 from services.booking.config import BookingConfig, LocationConfig, RoomConfig
 from services.booking.demand import DemandSource
+from services.booking.holds import HeldActivities, HeldRooms, HoldDesk
 from services.booking.model import BookingRequest
 from services.booking.ports import (
     ActivityWriter,
@@ -48,6 +51,9 @@ class BookingStack:
     data: WorkforceBookingData
     registers: RedisRegisters
     config: BookingConfig
+    holds: HoldDesk
+    changes: BookingChanges
+    attendance: RedisAttendance
 
 
 def build_stack(*, redis: Redis, source: WorkforceSource, org: OrgConfig, clock: Clock,
@@ -63,16 +69,30 @@ def build_stack(*, redis: Redis, source: WorkforceSource, org: OrgConfig, clock:
     rooms = rooms or RedisRoomCalendar(redis, keys)
     activities = activities or RedisActivityLog(redis, keys)
     registers = RedisRegisters(redis, keys)
+    holds, changes, attendance = RedisHolds(redis, keys), RedisChanges(redis, keys), RedisAttendance(redis, keys)
     trainers = {p: org.people[p].name for p in booking.trainers if p in org.people}
-    data = WorkforceBookingData(source, booking, activities=activities, rooms=rooms, trainers=trainers,
+    # The search sees the time held for requests waiting for Book as taken (writes go to the real ones).
+    data = WorkforceBookingData(source, booking, activities=HeldActivities(activities, holds, clock),
+                                rooms=HeldRooms(rooms, holds, clock), trainers=trainers,
                                 demand=demand, calendars=calendars, people=people)
+    writeback = WriteBack(activities=activities, rooms=rooms, invites=invites, registers=registers, ledger=ledger,
+                          config=booking)
     service = BookingService(
         queue=RedisRequestQueue(redis, keys), ledger=ledger, work_queue=RedisWorkQueue(redis, keys),
-        search=SlotSearch(data, booking),
-        writeback=WriteBack(activities=activities, rooms=rooms, invites=invites, registers=registers, ledger=ledger,
-                            config=booking),
-        notifier=notifier, data=data, clock=clock)
-    return BookingStack(service, data, registers, booking)
+        search=SlotSearch(data, booking), writeback=writeback, notifier=notifier, data=data, clock=clock,
+        holds=holds, changes=changes, attendance=attendance)
+    schedulers = scheduler_ids(org, booking)
+    return BookingStack(service, data, registers, booking,
+                        HoldDesk(service, holds, schedulers=schedulers),
+                        BookingChanges(service, changes, activities=activities, rooms=rooms, invites=invites,
+                                       registers=registers, schedulers=schedulers, organizer=writeback.organizer),
+                        attendance)
+
+
+def scheduler_ids(org: OrgConfig, booking: BookingConfig) -> frozenset[str]:
+    """Slack user ids of ``[booking] schedulers`` that name theirs in [people] (others: looked up at start)."""
+    return frozenset(uid for p in booking.schedulers if p in org.people
+                     for uid in [org.people[p].slack_user_id] if uid)
 
 
 def booking_config(org: OrgConfig) -> BookingConfig:

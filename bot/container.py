@@ -18,7 +18,9 @@ from services import log_context
 from services.adapters.booking.graph import GraphRoomCalendar
 from services.adapters.booking.invites import ConsoleInviteSender, SmtpInviteSender
 from services.adapters.booking.keys import BookingKeys
+from services.adapters.booking.redis_changes import RedisExternalIds
 from services.adapters.booking.redis_stores import RedisActivityLog
+from services.adapters.email.digest import ConsoleDigestMailer, SmtpDigestMailer
 from services.adapters.email.mailer import ConsoleMailer, SmtpMailer, SmtpSettings
 from services.adapters.genesys import GenesysSource
 from services.adapters.genesys.activities import GenesysActivityWriter
@@ -29,6 +31,7 @@ from services.adapters.slack.chat import SlackChat
 from services.adapters.slack.client import make_web_client
 from services.adapters.slack.console import ConsoleChat
 from services.adapters.slack.directory import SlackDirectory
+from services.adapters.teams.webhook import TeamsWebhookChat
 from services.booking.coaching import SearchingCoachingPort
 from services.booking.config import BookingConfig
 from services.booking.ports import ActivityWriter, InviteSender, ProgressNotifier, RoomCalendar
@@ -94,6 +97,21 @@ def build_mailer(settings: Settings, printer: Printer | None = None) -> tuple[Em
                         starttls=settings.smtp_starttls, use_tls=settings.smtp_tls,
                         username=settings.smtp_username, password=settings.smtp_password)
     return SmtpMailer(smtp), f"SMTP {settings.smtp_host}:{settings.smtp_port}"
+
+
+def build_digest_mailer(settings: Settings) -> SmtpDigestMailer | ConsoleDigestMailer:
+    """The weekly digest's email: by the same SMTP relay as the escalation emails, else printed."""
+    if not settings.smtp_host:
+        return ConsoleDigestMailer()
+    return SmtpDigestMailer(SmtpSettings(host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from,
+                                         starttls=settings.smtp_starttls, use_tls=settings.smtp_tls,
+                                         username=settings.smtp_username, password=settings.smtp_password))
+
+
+def build_teams(config: OrgConfig) -> TeamsWebhookChat | None:
+    """Microsoft Teams for tier 1, when any team has a ``teams_webhook``."""
+    webhooks = config.teams_webhooks()
+    return TeamsWebhookChat(webhooks) if webhooks else None
 
 
 @dataclass
@@ -174,7 +192,8 @@ def build_booking(settings: Settings, config: OrgConfig, redis: Redis, source: W
         graph = GraphRoomCalendar(httpx.AsyncClient(timeout=20), tenant_id=settings.graph_tenant_id or "",
                                   client_id=settings.graph_client_id or "", client_secret=settings.graph_client_secret,
                                   mailboxes=mailboxes, clock=clock, graph_url=settings.graph_url,
-                                  login_url=settings.graph_login_url)
+                                  login_url=settings.graph_login_url,
+                                  ids=RedisExternalIds(redis, BookingKeys(settings.redis_prefix), "graph"))
         rooms = calendars = graph
         where = f"rooms and facilitators' free/busy in Microsoft Graph ({len(mailboxes)} room mailboxes)"
     activities: ActivityWriter | None = None
@@ -182,7 +201,8 @@ def build_booking(settings: Settings, config: OrgConfig, redis: Redis, source: W
     people: GenesysPeopleSchedules | None = None
     if genesys is not None:
         local = RedisActivityLog(redis, BookingKeys(settings.redis_prefix))
-        activities = GenesysActivityWriter(genesys.coaching(), local)
+        activities = GenesysActivityWriter(genesys.coaching(), local,
+                                           RedisExternalIds(redis, BookingKeys(settings.redis_prefix), "genesys"))
         demand = GenesysDemand(genesys.client, clock, structure=genesys.structure)
         genesys.on_forecast_changed(demand.forecast_changed)
         genesys.on_schedule_changed(demand.schedule_changed)

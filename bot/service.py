@@ -22,11 +22,15 @@ from aiohttp import web
 from pydantic import SecretStr
 from slack_bolt.async_app import AsyncApp
 
+from bot.booking_wiring import BookingStack
 from bot.container import (
+    ChatWiring,
     build_booking,
     build_chat,
+    build_digest_mailer,
     build_mailer,
     build_source,
+    build_teams,
     load_config,
     searching_coaching,
 )
@@ -37,23 +41,34 @@ from bot.settings import Settings
 from bot.shutdown import GracefulJobs
 from handlers.app import build_app
 from handlers.booking import BookingHandlerDeps, SlackProgressNotifier
+from handlers.booking.notifier import SlackAttendancePrompt
 from handlers.deps import HandlerDeps
+from handlers.digest_notifier import SlackDigestNotifier
 from handlers.http import HealthChecks, build_web_app
 from handlers.socket_mode import socket_connected, socket_mode_handler
 from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_stores import RedisTemplates
+from services.adapters.redis.digest import RedisAuditHistory, RedisDigestLedger
+from services.adapters.redis.history import RedisAdherenceHistory
+from services.adapters.redis.neutral import RedisNeutralWindows
 from services.adapters.redis.replicas import RedisReplicaRegistry
 from services.adapters.redis.store import RedisStore
+from services.booking.attendance import AttendanceDesk
+from services.booking.holds import HoldDesk
 from services.booking.intake import BookingIntake
 from services.booking.ports import ProgressNotifier
 from services.booking.recurring import RecurringTemplates
+from services.booking.targeting import Targeting
 from services.clock import SystemClock
-from services.config import ConfigError
+from services.config import ConfigError, OrgConfig
+from services.digest import DigestNotifier, WeeklyDigests
 from services.dispatch import OutboxDispatcher
+from services.domain.model import Person
 from services.health import HealthPolicy, ServiceHealth
 from services.incident_actions import IncidentActions
 from services.monitor import Monitor
+from services.neutral import NeutralDesk
 from services.queries import AdherenceQueries
 from services.replicas import UnitOwnership, default_replica_id
 
@@ -83,8 +98,9 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     replica_id = default_replica_id()
     ownership = UnitOwnership(RedisReplicaRegistry(redis, settings.redis_prefix), replica_id,
                               lease=config.monitor.tick * 3)
+    neutral = RedisNeutralWindows(redis, settings.redis_prefix)
     monitor = Monitor(source=source.workforce, store=store, config=config, clock=clock, replica_id=replica_id,
-                      ownership=ownership)
+                      ownership=ownership, neutral=neutral)
     chat = build_chat(settings, config, redis)
     mailer, mail_where = build_mailer(settings)
     notifier: ProgressNotifier = SlackProgressNotifier(chat.client) if chat.client else ConsoleNotifier()
@@ -95,7 +111,8 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     intake = BookingIntake(bookings.service, templates, period=bookings.config.recurring_period)
     dispatcher = OutboxDispatcher(store=store, chat=chat.chat, email=mailer,
                                   coaching=searching_coaching(source.coaching, bookings),
-                                  rosters=monitor.roster, clock=clock, config=config, consumer=replica_id)
+                                  rosters=monitor.roster, clock=clock, config=config, consumer=replica_id,
+                                  exception_writer=source.exception_writer, teams=build_teams(config))
     log.info("state: %s; WFM: %s; chat: %s; email: %s; booking: %s", where, source.description, chat.description,
              mail_where, rooms_where)
     await source.start(monitor)
@@ -122,6 +139,17 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
                                 drain_every=config.monitor.tick)
     scheduler.add_job(jobs.guard("booking templates", _templates_job(intake, clock)), "interval", hours=1,
                       id="booking-templates", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+    scheduler.add_job(_holds_job(bookings.holds), "interval", minutes=1, id="booking-holds", max_instances=1,
+                      coalesce=True)
+    # The weekly digest: every 15 minutes, send what is due (each unit's day and time, in its zone) once.
+    digest_notifiers: list[DigestNotifier] = [build_digest_mailer(settings)]
+    if chat.client is not None:
+        digest_notifiers.insert(0, SlackDigestNotifier(chat.client, chat.directory))
+    digests = WeeklyDigests(audit=RedisAuditHistory(redis, settings.redis_prefix), board=store,
+                            source=source.workforce, rosters=lambda: [u.roster for u in monitor.units.values()],
+                            clock=clock, config=config.digest, ledger=RedisDigestLedger(redis, settings.redis_prefix),
+                            notifiers=digest_notifiers)
+    scheduler.add_job(digests.send_due, "cron", minute="*/15", id="weekly-digest", max_instances=1, coalesce=True)
     scheduler.start()
     stop_worker = asyncio.Event()
     worker = asyncio.create_task(bookings.service.run(f"booking-{monitor.replica_id}", stop_worker))
@@ -130,14 +158,23 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     slack_app = None
     socket = None
     if chat.client is not None:
-        actions = IncidentActions(store=store, rosters=monitor.roster, directory=chat.directory, clock=clock,
-                                  exception_writer=source.exception_writer)
+        actions = IncidentActions(store=store, rosters=monitor.roster, directory=chat.directory, clock=clock)
         queries = AdherenceQueries(monitor=monitor, store=store, directory=chat.directory, clock=clock)
+        schedulers = await _scheduler_ids(config, bookings, chat)
+        attendance = AttendanceDesk(bookings.registers, bookings.attendance, bookings.service.ledger, bookings.data,
+                                    chat.directory, clock, schedulers=schedulers)
+        scheduler.add_job(_attendance_job(attendance, SlackAttendancePrompt(chat.client)), "interval", minutes=5,
+                          id="booking-attendance", max_instances=1, coalesce=True)
         booking_deps = BookingHandlerDeps(
             service=intake, rosters=bookings.data, units=source.workforce.management_units, config=bookings.config,
-            clock=clock, registers=bookings.registers,
-            trainers={p: config.people[p].name for p in bookings.config.trainers if p in config.people})
-        slack_app = build_app(HandlerDeps(actions, queries, clock, booking=booking_deps, after_action=drain),
+            clock=clock, registers=bookings.registers, schedulers=schedulers,
+            trainers={p: config.people[p].name for p in bookings.config.trainers if p in config.people},
+            holds=bookings.holds, changes=bookings.changes, attendance=attendance,
+            targeting=Targeting(RedisAdherenceHistory(redis, settings.redis_prefix), clock))
+        desk = NeutralDesk(store=neutral, rosters=lambda: [u.roster for u in monitor.units.values()],
+                           directory=chat.directory, clock=clock)
+        slack_app = build_app(HandlerDeps(actions, queries, clock, booking=booking_deps, after_action=drain,
+                                          neutral=desk),
                               signing_secret=_secret(settings.slack_signing_secret), token=None, client=chat.client)
         if http:
             slack_ok = _authenticated(slack_app)
@@ -191,6 +228,46 @@ def _templates_job(intake: BookingIntake, clock: SystemClock) -> Callable[[], Aw
             log.info("recurring templates queued %d request(s) for new periods", len(queued))
 
     return run
+
+
+def _attendance_job(attendance: AttendanceDesk, prompt: SlackAttendancePrompt) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        asked = await attendance.prompt_due(prompt)
+        if asked:
+            log.info("asked the facilitators of %d booking(s) to mark attendance", len(asked))
+
+    return run
+
+
+def _holds_job(holds: HoldDesk) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        released = await holds.expire_due()
+        if released:
+            log.info("released %d tentative hold(s) that were not booked in time", len(released))
+
+    return run
+
+
+async def _scheduler_ids(config: OrgConfig, bookings: BookingStack, chat: ChatWiring) -> frozenset[str]:
+    """Slack ids of ``[booking] schedulers`` (config id, else looked up by email); the use cases get them too."""
+    ids = set(bookings.holds.schedulers)
+    for key in bookings.config.schedulers:
+        person = config.people[key]
+        if person.slack_user_id:
+            continue
+        found = await chat.directory.user_id_for(Person(key, person.name, person.email))
+        if found:
+            ids.add(found)
+        else:
+            log.warning("scheduler %s has no slack_user_id and %s is not found in Slack", key, person.email)
+    if not bookings.config.schedulers:
+        log.warning("no [booking] schedulers configured: only requesters may cancel their own queued requests")
+    bookings.holds.schedulers = bookings.changes.schedulers = frozenset(ids)
+    return frozenset(ids)
+
+
+async def _always_true() -> bool:
+    return True
 
 
 def _authenticated(app: AsyncApp) -> Callable[[], Awaitable[bool]]:

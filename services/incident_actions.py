@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from services.domain.escalation import (
@@ -29,8 +29,8 @@ from services.domain.escalation import (
     escalate_now,
     excuse,
 )
-from services.domain.model import ExceptionWindow, Roster
-from services.ports import ActionStore, ChatDirectory, Clock, ExceptionWriter, TrackChange
+from services.domain.model import Roster
+from services.ports import ActionStore, ChatDirectory, Clock, TrackChange
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +53,9 @@ class IncidentNotFound(Exception):
 
 class IncidentActions:
     def __init__(self, *, store: ActionStore, rosters: Callable[[str], Roster | None], directory: ChatDirectory,
-                 clock: Clock, exception_writer: ExceptionWriter | None = None,
-                 outage_window: timedelta = timedelta(minutes=30)) -> None:
+                 clock: Clock, outage_window: timedelta = timedelta(minutes=30)) -> None:
         self.store, self.rosters, self.directory, self.clock = store, rosters, directory, clock
-        self.exception_writer, self.outage_window = exception_writer, outage_window
+        self.outage_window = outage_window
 
     async def may_act(self, mu_id: str, agent_id: str, slack_user_id: str) -> None:
         """Raise NotAllowed unless this user may act on the agent's alerts (checked before a modal opens)."""
@@ -97,22 +96,16 @@ class IncidentActions:
     async def approve_exception(self, mu_id: str, agent_id: str, incident_id: str, actor: Actor, *,
                                 until: datetime, reason_code: str, note: str = "") -> Incident:
         reason = f"{reason_code}: {note}" if note else reason_code
-        approved: list[ExceptionWindow] = []  # the window of the attempt that was committed (the last one)
 
         def step(track: AgentTrack, incident: Incident, now: datetime) -> tuple[AgentTrack, IncidentEvent]:
             if until <= now:
                 raise ValueError("the exception must end in the future")
             excused, event = excuse(track, actor.name, until, reason, now)
-            approved[:] = [excused.exception] if excused.exception else []
-            return excused, event
+            # The WFM write-back rides on the committed event: the outbox delivers it (with retries),
+            # so the modal is answered at once whatever Genesys is doing.
+            return excused, replace(event, write_back=excused.exception)
 
-        incident = await self._act(mu_id, agent_id, incident_id, actor, step)
-        if self.exception_writer is not None and approved:
-            try:
-                await self.exception_writer.record_exception(mu_id, approved[0])
-            except Exception:  # the exception stands in the bot either way; WFM write-back is best effort
-                log.exception("could not write the approved exception for %s back to the WFM", agent_id)
-        return incident
+        return await self._act(mu_id, agent_id, incident_id, actor, step)
 
     async def mark_outage(self, mu_id: str, storm_id: str, actor: Actor, *, marked: bool | None = None) -> int:
         """Excuse every open incident of a storm: the outage window counts as neutral for all of them.

@@ -20,9 +20,10 @@ from services import log_context, telemetry
 from services.config import OrgConfig
 from services.domain.escalation import AgentTrack, EscalationPolicy, IncidentEvent
 from services.domain.model import Agent, AgentSchedule, AgentState, ExceptionWindow, Roster
+from services.domain.neutral import exceptions_for
 from services.domain.rules import RuleTable
 from services.domain.unit_tick import UnitInputs, UnitOutcome, run_unit_tick, status_line
-from services.ports import Clock, MonitorStore, TrackChange, WorkforceSource
+from services.ports import Clock, MonitorStore, NeutralWindows, TrackChange, WorkforceSource
 from services.replicas import UnitOwnership
 from services.routing import apply_org_routing
 
@@ -82,8 +83,10 @@ class TickReport:
 
 class Monitor:
     def __init__(self, *, source: WorkforceSource, store: MonitorStore, config: OrgConfig, clock: Clock,
-                 replica_id: str | None = None, ownership: UnitOwnership | None = None) -> None:
+                 replica_id: str | None = None, ownership: UnitOwnership | None = None,
+                 neutral: NeutralWindows | None = None) -> None:
         self.source, self.store, self.config, self.clock = source, store, config, clock
+        self.neutral = neutral  # neutral windows planned ahead count as exceptions of the agents they cover
         self.replica_id = replica_id or f"{socket.gethostname()}:{os.getpid()}"
         self.ownership = ownership  # None: a single replica, it tries every unit
         self.units: dict[str, UnitCache] = {}
@@ -157,11 +160,11 @@ class Monitor:
     async def _beat(self, now: datetime, committed: Sequence[str]) -> None:
         """This replica's heartbeat, written only after a committed tick (what /health trusts)."""
         try:
-            backlogs = [await self.store.outbox_backlog(mu_id) for mu_id in committed]
-            oldest = min((b.oldest_at for b in backlogs if b.oldest_at is not None), default=None)
+            backlogs = [await self.store.outbox_backlog(mu_id, now) for mu_id in committed]
+            oldest = min((now - age for _, age in backlogs if age is not None), default=None)
             beat = {
                 "at": now.isoformat(), "units": list(committed),
-                "outbox_backlog": sum(b.count for b in backlogs),
+                "outbox_backlog": sum(count for count, _ in backlogs),
                 "oldest_undelivered_at": oldest.isoformat() if oldest else None,
                 "oldest_undelivered_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else None,
             }
@@ -188,6 +191,7 @@ class Monitor:
                 changes=_changes(outcome, tracks), events=outcome.events,
                 status=self._status_changes(cache, outcome),
                 out_seconds=dict.fromkeys(outcome.out_agents(), elapsed), day=now.date(),
+                scheduled_seconds=dict.fromkeys(outcome.scheduled_agents(), elapsed),
             )
         if result.fenced:
             log.warning("tick %s of %s lost its claim before committing; discarded", tick_number, mu_id)
@@ -294,6 +298,10 @@ class Monitor:
         for window in windows:
             # The seed's rule: an exception approved within the last `lookback` still suppresses now.
             grouped[window.agent_id].append(replace(window, end=window.end + lookback))
+        if self.neutral is not None:
+            planned = exceptions_for(await self.neutral.neutral_windows(mu_id), self.units[mu_id].roster.agents, now)
+            for agent_id, windows in planned.items():
+                grouped[agent_id].extend(windows)
         return grouped
 
     def _elapsed(self, cache: UnitCache, now: datetime) -> float:

@@ -19,6 +19,7 @@ from services.domain.model import (
     Person,
     Roster,
 )
+from services.domain.neutral import NeutralWindow
 
 
 class Clock(Protocol):
@@ -63,6 +64,7 @@ class IncidentView:
     now: datetime
     card_link: str | None = None
     team_channel: str | None = None  # post in the team's channel instead of the supervisors' DM
+    state_lost_at: datetime | None = None  # Redis lost its state then: this card may repeat an earlier one
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +127,15 @@ class ChatPort(Protocol):
     async def update_storm_card(self, ref: MessageRef, view: StormView) -> None: ...
 
 
+class TeamsPort(Protocol):
+    """Tier 1 and its updates as Adaptive Cards in Microsoft Teams, for the teams with a webhook; a webhook
+    cannot edit, so each update is a new message."""
+
+    def covers(self, mu_id: str, team_id: str) -> bool: ...
+
+    async def post_incident(self, view: IncidentView, event: IncidentEvent) -> None: ...
+
+
 class ExceptionWriter(Protocol):
     """Writes an exception approved in chat back to the WFM system (an approved explanation)."""
 
@@ -180,11 +191,11 @@ class OutboxEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class OutboxBacklog:
-    """Undelivered outbox entries of a unit (pending + never read) and when the oldest was committed."""
+class Epoch:
+    """When this state began, and when (if ever) a running bot found it emptied (Redis lost it)."""
 
-    count: int
-    oldest_at: datetime | None  # None: nothing waits
+    since: datetime
+    lost_at: datetime | None = None
 
 
 # ---- state ports: small roles, each implemented by RedisStore (production) and MemoryStore (tests) ----
@@ -201,7 +212,9 @@ class TrackStore(Protocol):
 
     ``commit`` applies every change whose ``expected_version`` still matches and, atomically with it,
     appends the events to the audit trail and the deliveries to the outbox, records closed incidents,
-    updates the status board and adds the out-of-adherence seconds of ``day``. A non-empty ``token``
+    updates the status board and adds the out-of-adherence seconds of ``day`` (and, with
+    ``scheduled_seconds``, the day's adherence history: scheduled seconds and out seconds while
+    scheduled, per agent). A non-empty ``token``
     must still be the claim of ``tick_number``, else nothing is applied (``fenced``)."""
 
     async def load_tracks(self, mu_id: str) -> dict[str, AgentTrack]: ...
@@ -219,6 +232,7 @@ class TrackStore(Protocol):
         status: Mapping[str, str] | None = None,
         out_seconds: Mapping[str, float] | None = None,
         day: date | None = None,
+        scheduled_seconds: Mapping[str, float] | None = None,
     ) -> CommitResult: ...
 
 
@@ -253,7 +267,9 @@ class Heartbeats(Protocol):
 
 
 class Backlog(Protocol):
-    async def outbox_backlog(self, mu_id: str) -> OutboxBacklog: ...
+    async def outbox_backlog(self, mu_id: str, now: datetime | None = None) -> tuple[int, timedelta | None]:
+        """Undelivered entries and the age of the oldest (None when empty)."""
+        ...
 
 
 class Outbox(Backlog, Protocol):
@@ -278,6 +294,30 @@ class Outbox(Backlog, Protocol):
 
     async def give_up(self, mu_id: str, entry: OutboxEntry) -> None: ...
 
+    async def outbox_backlog(self, mu_id: str, now: datetime | None = None) -> tuple[int, timedelta | None]:
+        """Undelivered entries and the age of the oldest (None when empty). Delivered entries leave the
+        outbox, undelivered ones are never dropped: a large backlog is reported, not cut."""
+        ...
+
+
+class PendingStorms(Protocol):
+    """Grouped (storm) cards still to post or refresh: recorded before the entry asking for one is
+    acknowledged, removed once the card is posted, so a crash in between loses nothing."""
+
+    async def add_pending_storm(self, mu_id: str, storm_id: str) -> None: ...
+
+    async def pending_storms(self, mu_id: str) -> list[str]: ...
+
+    async def storm_done(self, mu_id: str, storm_id: str) -> None: ...
+
+
+class StateEpochs(Protocol):
+    """Tells a running state from one that was lost (Redis emptied): see ``Epoch``."""
+
+    state_losses: int  # times this process found the state lost
+
+    async def check_epoch(self, now: datetime) -> Epoch: ...
+
 
 class CardRefs(Protocol):
     """Where each incident's (or ``storm:<id>``'s) card was posted."""
@@ -287,6 +327,35 @@ class CardRefs(Protocol):
     async def save_card_ref(self, mu_id: str, key: str, ref: MessageRef) -> None: ...
 
 
+class NeutralWindows(Protocol):
+    """Neutral windows planned ahead, per unit (``services.neutral``), each write audited with it."""
+
+    async def save_neutral(self, window: NeutralWindow) -> None: ...
+
+    async def neutral_windows(self, mu_id: str) -> list[NeutralWindow]: ...
+
+    async def cancel_neutral(self, mu_id: str, window_id: str, by: str,
+                             at: datetime) -> tuple[NeutralWindow, bool] | None:
+        """Cancel once: the window as it now stands and whether this call cancelled it (a second call
+        changes nothing; the window carries the first cancellation's who and when); None: no such window."""
+        ...
+
+
+class AuditHistory(Protocol):
+    """The unit's audit entries written since ``since`` (wall clock), oldest first, for the weekly digest."""
+
+    async def audit_since(self, mu_id: str, since: datetime) -> list[dict[str, str]]: ...
+
+
+class DigestLedger(Protocol):
+    """One weekly digest per ops manager, unit, week and channel: ``claim`` is true for the first caller
+    only (every replica runs the job); ``release`` after a failed send lets the next run retry."""
+
+    async def claim_digest(self, mu_id: str, week: str, person_id: str, channel: str) -> bool: ...
+
+    async def release_digest(self, mu_id: str, week: str, person_id: str, channel: str) -> None: ...
+
+
 # What each use case needs, composed from the roles above.
 
 
@@ -294,7 +363,7 @@ class MonitorStore(TickClaims, Heartbeats, Backlog, TrackStore, Protocol):
     """services.monitor.Monitor (the heartbeat after a committed tick carries the outbox backlog)."""
 
 
-class DispatchStore(Outbox, CardRefs, TrackStore, ClosedIncidents, Protocol):
+class DispatchStore(Outbox, CardRefs, TrackStore, ClosedIncidents, PendingStorms, StateEpochs, Protocol):
     """services.dispatch.OutboxDispatcher (reads the tracks of a storm's open members)."""
 
 

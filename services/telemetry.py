@@ -80,6 +80,8 @@ class Telemetry:
                                          "Booking requests queued or in progress", registry=r)
         self.booking_outcomes = Counter("adherence_booking_outcomes", "Booking requests handled, by outcome",
                                         ["outcome"], registry=r)
+        self.redis_state_lost = Counter("adherence_redis_state_lost",
+                                        "Times this replica found Redis emptied (its epoch key gone)", registry=r)
 
     def names(self) -> set[str]:
         """Every series name this registry exposes, recorded yet or not (``_total``, ``_bucket``...)."""
@@ -147,6 +149,10 @@ def set_open_incidents(mu_id: str, tracks: Iterable[AgentTrack]) -> None:
     counts = Tally(t.incident.status.value for t in tracks if t.incident is not None and not t.incident.is_closed)
     for status in ("open", "acknowledged"):
         _current.incidents_open.labels(mu_id, status).set(counts.get(status, 0))
+
+
+def redis_state_lost() -> None:
+    _current.redis_state_lost.inc()
 
 
 def set_outbox(mu_id: str, count: int, oldest_age: float | None) -> None:

@@ -4,7 +4,8 @@ It provides every state port of ``services.ports`` (``StateStore``): the tick cl
 token and a lease, the compare-and-set commit (rejected agents lose their change and their events;
 audit and outbox appended with it; closed incidents, status board and out-seconds updated), the
 outbox as a consumer group (pending per consumer, acknowledge, take-over of entries abandoned for
-``claim_idle``, backlog = pending + not yet read), delivered keys, retries and card references.
+``claim_idle``; an entry leaves the outbox when delivered or given up, so the backlog is what is
+left), delivered keys, retries, card references, pending grouped cards and the state epoch.
 
 Leases and idle times are measured on ``monotonic`` (real elapsed time, as Redis measures them);
 key expiry (``STATE_TTL``) is not modelled. One instance stands for one Redis: share it between the
@@ -23,7 +24,8 @@ from typing import Any
 
 from services.adapters.redis.codec import event_to_json
 from services.domain.escalation import AgentTrack, Incident, IncidentEvent
-from services.ports import CommitResult, MessageRef, OutboxBacklog, OutboxEntry, TrackChange
+from services.ports import CommitResult, Epoch, MessageRef, OutboxEntry, TrackChange
+from testing.memory_history import MemoryAdherenceHistory
 
 
 @dataclass
@@ -39,6 +41,7 @@ class _Outbox:
     entries: list[tuple[str, IncidentEvent]] = field(default_factory=list)
     read_upto: int = 0  # entries[:read_upto] were handed to a consumer (the group's last-delivered id)
     pending: dict[str, _Pending] = field(default_factory=dict)  # read, not yet acknowledged
+    removed: set[str] = field(default_factory=set)  # delivered or given up: gone from the stream (XDEL)
     next_seq: int = 1
 
     def append(self, event: IncidentEvent) -> str:
@@ -58,6 +61,7 @@ class _Unit:
     retries: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     cards: dict[str, MessageRef] = field(default_factory=dict)
     closed: dict[str, Incident] = field(default_factory=dict)
+    storms_pending: set[str] = field(default_factory=set)
     status: dict[str, str] = field(default_factory=dict)
     out_seconds: dict[date, dict[str, float]] = field(default_factory=dict)
 
@@ -67,6 +71,9 @@ class MemoryStore:
         self._monotonic = monotonic
         self._units: dict[str, _Unit] = {}
         self._heartbeats: dict[str, tuple[dict[str, Any], float]] = {}  # replica -> (beat, expires)
+        self._epoch: Epoch | None = None
+        self.state_losses = 0  # memory is never lost behind the bot's back
+        self.history = MemoryAdherenceHistory()  # the per-day adherence record the commit adds to
 
     def _unit(self, mu_id: str) -> _Unit:
         return self._units.setdefault(mu_id, _Unit())
@@ -103,6 +110,7 @@ class MemoryStore:
         status: Mapping[str, str] | None = None,
         out_seconds: Mapping[str, float] | None = None,
         day: date | None = None,
+        scheduled_seconds: Mapping[str, float] | None = None,
     ) -> CommitResult:
         unit = self._unit(mu_id)
         if token and self._claim_holder(mu_id, tick_number) != token:
@@ -131,6 +139,8 @@ class MemoryStore:
         totals = unit.out_seconds.setdefault(day or date.today(), {})
         for agent_id, seconds in (out_seconds or {}).items():
             totals[agent_id] = totals.get(agent_id, 0.0) + float(f"{seconds:.3f}")  # the script's precision
+        if scheduled_seconds:
+            self.history.add(mu_id, day or date.today(), scheduled_seconds, out_seconds)
         return CommitResult(rejected=frozenset(rejected))
 
     # ---- heartbeat ---------------------------------------------------------------------------
@@ -171,8 +181,8 @@ class MemoryStore:
         idle = [i for i in ids_in_order if now - box.pending[i].delivered_at >= claim_idle.total_seconds()][:count]
         for entry_id in idle:
             box.pending[entry_id] = _Pending(consumer, now)
-        fresh = box.entries[box.read_upto:box.read_upto + count]
-        box.read_upto += len(fresh)
+        fresh = [e for e in box.entries[box.read_upto:box.read_upto + count] if e[0] not in box.removed]
+        box.read_upto = min(len(box.entries), box.read_upto + count)
         for entry_id, _ in fresh:
             box.pending[entry_id] = _Pending(consumer, now)
         events = dict(box.entries)
@@ -187,6 +197,7 @@ class MemoryStore:
         unit.delivered[entry.delivery_key] = when.isoformat()
         unit.retries.pop(entry.entry_id, None)
         unit.outbox.pending.pop(entry.entry_id, None)
+        unit.outbox.removed.add(entry.entry_id)
 
     async def mark_step_delivered(self, mu_id: str, key: str, when: datetime) -> None:
         self._unit(mu_id).delivered[key] = when.isoformat()
@@ -209,12 +220,29 @@ class MemoryStore:
                            "event": event_to_json(entry.event)})
         unit.retries.pop(entry.entry_id, None)
         unit.outbox.pending.pop(entry.entry_id, None)
+        unit.outbox.removed.add(entry.entry_id)
 
-    async def outbox_backlog(self, mu_id: str) -> OutboxBacklog:
+    async def outbox_backlog(self, mu_id: str, now: datetime | None = None) -> tuple[int, timedelta | None]:
         box = self._unit(mu_id).outbox
-        waiting = [event.at for entry_id, event in box.entries if entry_id in box.pending]
-        waiting += [event.at for _, event in box.entries[box.read_upto:]]
-        return OutboxBacklog(len(box.pending) + len(box.entries) - box.read_upto, min(waiting, default=None))
+        left = [event for entry_id, event in box.entries if entry_id not in box.removed]
+        if not left:
+            return 0, None
+        return len(left), max(timedelta(0), (now or datetime.now(left[0].at.tzinfo)) - left[0].at)
+
+    # ---- grouped cards still to post, and the state epoch ----------------------------------
+    async def add_pending_storm(self, mu_id: str, storm_id: str) -> None:
+        self._unit(mu_id).storms_pending.add(storm_id)
+
+    async def pending_storms(self, mu_id: str) -> list[str]:
+        return sorted(self._unit(mu_id).storms_pending)
+
+    async def storm_done(self, mu_id: str, storm_id: str) -> None:
+        self._unit(mu_id).storms_pending.discard(storm_id)
+
+    async def check_epoch(self, now: datetime) -> Epoch:
+        if self._epoch is None:
+            self._epoch = Epoch(since=now)
+        return self._epoch
 
     # ---- cards -------------------------------------------------------------------------------
     async def card_ref(self, mu_id: str, key: str) -> MessageRef | None:
@@ -225,8 +253,9 @@ class MemoryStore:
 
     # ---- for tests: what a test would otherwise read from Redis directly ---------------------
     def outbox_length(self, mu_id: str) -> int:
-        """Entries ever appended (XLEN: acknowledged entries stay in the stream)."""
-        return len(self._unit(mu_id).outbox.entries)
+        """Entries still in the stream (XLEN: delivered and given-up entries are deleted)."""
+        box = self._unit(mu_id).outbox
+        return len(box.entries) - len(box.removed)
 
     def overwrite_claim(self, mu_id: str, tick_number: int, token: str, lease: timedelta) -> None:
         """Another replica holds the tick now (its lease expired and was claimed again)."""
@@ -234,8 +263,9 @@ class MemoryStore:
 
 
 def _needs_delivery(event: IncidentEvent) -> bool:
-    """As ``RedisStore``: only incidents someone has been told about produce deliveries."""
-    return bool(event.incident.fired) or event.tier is not None
+    """As ``RedisStore``: only incidents someone has been told about produce deliveries, and an
+    approved exception always does (its WFM write-back)."""
+    return bool(event.incident.fired) or event.tier is not None or event.write_back is not None
 
 
 def _seq(entry_id: str) -> int:

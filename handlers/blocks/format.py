@@ -51,3 +51,9 @@ def chunk_lines(lines: Iterable[str], limit: int = 2900) -> list[str]:
     if current:
         chunks.append(current)
     return chunks
+
+
+def state_lost_block(when: datetime, version: str) -> Block:
+    """Said on a card posted after Redis lost its state: the earlier card could not be found."""
+    return {"type": "context", "block_id": f"lost.{version}", "elements": [mrkdwn(
+        f":warning: State was lost at {slack_time(when)}; this may repeat an earlier alert.")]}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from handlers.blocks.format import Block, escape, mrkdwn, plain, slack_time, truncate
+from handlers.blocks.format import Block, escape, mrkdwn, plain, slack_time, state_lost_block, truncate
 from handlers.payloads import ACKNOWLEDGE, APPROVE_EXCEPTION, ESCALATE, IncidentRef
 from services.adapters.slack.cards import RenderedMessage
 from services.adapters.slack.wording import (
@@ -82,6 +82,8 @@ def incident_card(view: IncidentView, *, mentions: Sequence[str] = ()) -> Render
     if mentions:
         blocks.append({"type": "context", "block_id": f"for.{version}",
                        "elements": [mrkdwn("For " + " ".join(f"<@{m}>" for m in mentions[:20]))]})
+    if view.state_lost_at is not None:
+        blocks.append(state_lost_block(view.state_lost_at, version))
     blocks.append({"type": "section", "block_id": f"facts.{version}", "fields": fields})
     blocks.append({"type": "section", "block_id": f"status.{version}",
                    "text": mrkdwn(truncate(status_sentence(view, slack_time, escape), 3000))})

@@ -6,7 +6,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from handlers.blocks.format import Block, chunk_lines, escape, mrkdwn, plain, slack_time, truncate
+from handlers.blocks.format import (
+    Block,
+    chunk_lines,
+    escape,
+    mrkdwn,
+    plain,
+    slack_time,
+    state_lost_block,
+    truncate,
+)
 from handlers.payloads import MARK_OUTAGE, StormRef
 from services.adapters.slack.cards import RenderedMessage
 from services.adapters.slack.wording import (
@@ -74,6 +83,9 @@ def storm_card(view: StormView, *, mentions: Sequence[str] = ()) -> RenderedMess
     if mentions:
         blocks.append({"type": "context", "block_id": f"for.{version}",
                        "elements": [mrkdwn("For " + " ".join(f"<@{m}>" for m in mentions[:20]))]})
+    lost = next((v.state_lost_at for v in view.incidents if v.state_lost_at is not None), None)
+    if lost is not None:
+        blocks.append(state_lost_block(lost, version))
     blocks.append({"type": "section", "block_id": f"status.{version}", "text": mrkdwn(truncate(status, 3000))})
     rows = [_row(view, i) for i in range(min(count, MAX_ROWS))]
     if count > MAX_ROWS:

@@ -6,7 +6,8 @@ import logging
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.booking.blocks import progress_message
+from handlers.booking.blocks import progress_message, register_message
+from services.booking.attendance import RegisterView, register_csv
 from services.booking.model import BookingRequest, Progress
 
 log = logging.getLogger(__name__)
@@ -35,3 +36,17 @@ class SlackProgressNotifier:
             return
         text, blocks = progress_message(request, progress)
         await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+
+
+class SlackAttendancePrompt:
+    """After a session: a DM to its facilitator with the register and Attended / No-show per attendee."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def ask(self, user_id: str, view: RegisterView) -> None:
+        opened = await self.client.conversations_open(users=user_id)
+        text, blocks = register_message(view.register, register_csv(view.register, view.marks), marks=view.marks,
+                                        now=view.now, time_zone=view.time_zone,
+                                        note="The session is over: please mark who attended.")
+        await self.client.chat_postMessage(channel=str(opened["channel"]["id"]), text=text, blocks=blocks)

@@ -162,6 +162,8 @@ class MeetingType(_Section):
     split_sessions: bool = False
     window: Duration = timedelta(days=14)  # default date range when the requester gives none
     no_forecast: NoForecastPolicy = "review"
+    #: False: the slot found is held and proposed to the requester (Book / Another time / Cancel).
+    auto_schedule: bool = True
 
     @field_validator("category")
     @classmethod
@@ -252,6 +254,8 @@ class BookingConfig(_Section):
     locations: dict[str, LocationConfig] = {}
     coaching_within: Duration = timedelta(days=5)  # the coaching tier books within this many days
     recurring_period: Duration = timedelta(days=7)  # templates are re-run for each new schedule period
+    schedulers: list[str] = []  # person ids (see [people]) who work the manual queue; none: it fails closed
+    hold_timeout: Duration = timedelta(minutes=30)  # how long a tentative hold waits for Book
 
     @field_validator("horizon")
     @classmethod
@@ -271,6 +275,8 @@ class BookingConfig(_Section):
             if meeting.search not in self.search:
                 raise ValueError(f"types.{type_id}.search: no search profile {meeting.search!r} under "
                                  "[booking.search]")
+        if self.hold_timeout <= timedelta(0):
+            raise ValueError("hold_timeout must be positive (e.g. 30m)")
         if self.default_type not in self.types:
             raise ValueError(f"default_type: no meeting type {self.default_type!r} under [booking.types]")
         for category in self.absorbable:

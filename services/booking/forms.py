@@ -6,6 +6,7 @@ unless every field is valid.
 
 from __future__ import annotations
 
+import difflib
 import re
 import shlex
 from collections.abc import Callable, Mapping
@@ -15,12 +16,13 @@ from typing import TypeVar
 
 from pydantic import ValidationError
 
-from services.booking.config import BookingConfig, parse_clock
+from services.booking.config import BookingConfig, MeetingType, parse_clock, parse_days
 from services.booking.model import BookingRequest, RecurrenceSpec
 from services.domain.durations import parse_duration
 
 FIELDS = ("type", "title", "teams", "people", "facilitator", "location", "date_from", "date_to", "earliest",
-          "latest", "duration", "repeat", "every", "min_gap", "count", "until")
+          "latest", "duration", "repeat", "every", "min_gap", "count", "until",
+          "target_teams", "target_below", "target_days")  # the last three: a training target (targeting.py)
 REPEATS = ("none", "daily", "weekly", "monthly")
 T = TypeVar("T")
 
@@ -32,6 +34,11 @@ class FormValues:
     values: dict[str, str] = field(default_factory=dict)
     teams: list[str] = field(default_factory=list)
     people: list[str] = field(default_factory=list)
+    target_teams: list[str] = field(default_factory=list)  # a target instead of a list (``target:``)
+
+    @property
+    def has_target(self) -> bool:
+        return bool(self.target_teams or self.get("target_below"))
 
     def get(self, name: str) -> str:
         return self.values.get(name, "").strip()
@@ -60,10 +67,65 @@ class _Errors(dict[str, str]):
             return None
 
 
+def resolve_names(wanted: list[str], known: Mapping[str, str], what: str, where: str) -> tuple[list[str], str]:
+    """Ids for ``wanted`` (ids or names, any case) among ``known`` (id -> name), and an error naming what exists."""
+    lookup = {**{k.lower(): k for k in known}, **{v.lower(): k for k, v in known.items()}}
+    ids, unknown = [], []
+    for name in wanted:
+        found = lookup.get(name.strip().lower())
+        if found is None:
+            unknown.append(name)
+        else:
+            ids.append(found)
+    if not unknown:
+        return list(dict.fromkeys(ids)), ""
+    close = difflib.get_close_matches(unknown[0].lower(), list(lookup), n=1, cutoff=0.6)
+    hint = f" Did you mean {known[lookup[close[0]]]!r}?" if close else ""
+    listed = ", ".join(f"{n} ({k})" for k, n in list(known.items())[:20]) or "none"
+    return ids, f"unknown {what} {', '.join(map(repr, unknown))}.{hint} {what.capitalize()}s in {where}: {listed}"
+
+
+def _times_of_day(meeting: MeetingType, earliest: int | None, latest: int | None, duration: int | None,
+                  errors: _Errors) -> None:
+    """Refuse times of day no slot can satisfy (e.g. 23:45 for 30 minutes), on the field that causes it."""
+    length = duration or int(meeting.duration.total_seconds() // 60)
+    first = earliest if earliest is not None else parse_clock(meeting.earliest)
+    last = latest if latest is not None else parse_clock(meeting.latest)
+    if first + length <= min(last, 1440):
+        return
+    if "earliest" in errors or "latest" in errors:
+        return
+    def clock(minute: int) -> str:
+        return f"{minute // 60:02d}:{minute % 60:02d}"
+    end = min(last, 1440)
+    limit = f"the latest start is {clock(end - length)}" if end - length >= 0 else "no start fits"
+    if earliest is not None:
+        errors["earliest"] = (f"a {length}-minute {meeting.name.lower()} starting at {clock(first)} would end after "
+                              f"{clock(end) if end < 1440 else 'midnight'}; {limit}")
+    else:
+        errors["latest"] = f"a {length}-minute {meeting.name.lower()} cannot end by {clock(end)} (it starts " \
+                           f"{clock(first)} at the earliest)"
+
+
 def parse_form(form: FormValues, *, config: BookingConfig, request_id: str, requester: str, mu_id: str,
-               now: datetime, notify_channel: str | None = None) -> tuple[BookingRequest | None, dict[str, str]]:
-    """A valid request, or ``None`` and one message per invalid field."""
+               now: datetime, notify_channel: str | None = None, known_teams: Mapping[str, str] | None = None,
+               known_people: Mapping[str, str] | None = None,
+               unit_name: str = "this unit") -> tuple[BookingRequest | None, dict[str, str]]:
+    """A valid request, or ``None`` and one message per invalid field.
+
+    With ``known_teams`` / ``known_people`` (id -> name), teams and people may be given by name and
+    an unknown one is refused here, naming those that exist, instead of failing in the search.
+    """
     errors = _Errors()
+    teams, people = list(form.teams), list(form.people)
+    if known_teams is not None and teams:
+        teams, problem = resolve_names(teams, known_teams, "team", unit_name)
+        if problem:
+            errors["teams"] = problem
+    if known_people is not None and people:
+        people, problem = resolve_names(people, known_people, "person", unit_name)
+        if problem:
+            errors["people"] = problem
     type_id = form.get("type") or config.default_type
     meeting = config.types.get(type_id)
     if meeting is None:
@@ -94,6 +156,13 @@ def parse_form(form: FormValues, *, config: BookingConfig, request_id: str, requ
     duration = errors.check("duration", lambda: _minutes(form.get("duration"))) if form.get("duration") else None
     if not form.teams and not form.people:
         errors["teams"] = "choose at least one team or person"
+    if meeting is not None:
+        _times_of_day(meeting, earliest, latest, duration, errors)
+        allowed = parse_days(meeting.days)
+        if first is not None and last is not None and first <= last and (last - first).days < 7 and not any(
+                (first + timedelta(days=d)).weekday() in allowed for d in range((last - first).days + 1)):
+            errors["date_to"] = f"a {meeting.name.lower()} is booked on {', '.join(meeting.days)} only; " \
+                                "this range has none of those days"
 
     repeat = form.get("repeat") or "none"
     recurrence = None
@@ -114,7 +183,7 @@ def parse_form(form: FormValues, *, config: BookingConfig, request_id: str, requ
     try:
         request = BookingRequest(
             id=request_id, requester=requester, notify_channel=notify_channel, mu_id=mu_id, type_id=type_id,
-            title=title, teams=tuple(form.teams), people=tuple(form.people),
+            title=title, teams=tuple(teams), people=tuple(people),
             facilitator=form.get("facilitator") or None, location=location, date_from=first, date_to=last,
             earliest_minute=earliest, latest_minute=latest, duration_minutes=duration, recurrence=recurrence,
             submitted_at=now)
@@ -137,7 +206,8 @@ _DURATION = re.compile(r"^\d+(?:h|m)(?:\d+m)?$")
 
 def prefill(text: str, *, teams: Mapping[str, str], people: Mapping[str, str],
             types: Mapping[str, str]) -> FormValues:
-    """Read what follows the slash command, e.g. ``team:Blue weekly 45m 09:00-12:00 2026-06-01..2026-06-12 "Sync"``.
+    """Read what follows the slash command, e.g. ``team:Blue weekly 45m 09:00-12:00 2026-06-01..2026-06-12 "Sync"``
+    (or a training target instead of teams: ``target:"Billing,Support" below:85% days:7``).
 
     ``teams``/``people``/``types`` map lowercase ids and names to ids. Anything not understood
     becomes the title, so nothing typed is lost.
@@ -155,6 +225,12 @@ def prefill(text: str, *, teams: Mapping[str, str], people: Mapping[str, str],
             form.teams += [teams.get(v.lower(), v) for v in value.split(",") if v]
         elif key.lower() in ("with", "people", "person") and value:
             form.people += [people.get(v.lower().lstrip("@"), v.lstrip("@")) for v in value.split(",") if v]
+        elif key.lower() == "target" and value:
+            form.target_teams += [teams.get(v.strip().lower(), v.strip()) for v in value.split(",") if v.strip()]
+        elif key.lower() == "below" and value:
+            form.values["target_below"] = value
+        elif key.lower() == "days" and value:
+            form.values["target_days"] = value
         elif key.lower() in ("type",) and value:
             form.values["type"] = types.get(value.lower(), value)
         elif key.lower() in ("by", "facilitator") and value:

@@ -34,6 +34,9 @@ class BookingIntake:
     async def work_items(self) -> Sequence[WorkItem]:
         return await self.service.work_items()
 
+    async def work_item(self, request_id: str) -> WorkItem | None:
+        return await self.service.work_item(request_id)
+
     async def retry(self, request_id: str, *, relaxed: bool = False, by: str | None = None) -> WorkDone | None:
         return await self.service.retry(request_id, relaxed=relaxed, by=by)
 

@@ -45,6 +45,10 @@ class BookingRequest(_Frozen):
     relaxed: bool = False
     submitted_at: datetime
     template_id: str | None = None  # set when a recurring template created this request
+    #: Times not to propose again ("Another time", a reschedule): (start, end) spans.
+    exclude: tuple[tuple[datetime, datetime], ...] = ()
+    #: Why these attendees: the training target that chose them (``/book-training target:...``), if any.
+    target: str | None = Field(default=None, max_length=2000)
 
     @model_validator(mode="after")
     def _check(self) -> BookingRequest:
@@ -64,6 +68,8 @@ class Status(StrEnum):
     BOOKED = "booked"
     NEEDS_REVIEW = "needs_review"
     CANCELLED = "cancelled"
+    HELD = "held"  # found and held tentatively, waiting for the requester's Book (auto_schedule = false)
+    RELEASED = "released"  # a hold that was let go (Another time, or its timeout)
 
 
 class BookedSlot(_Frozen):
@@ -75,6 +81,7 @@ class BookedSlot(_Frozen):
     facilitator: str | None
     room_id: str | None
     impact: float  # added understaffing, agent-intervals
+    room_name: str | None = None  # what people read (plans stored before it existed show the id)
 
 
 class Plan(_Frozen):
@@ -92,6 +99,8 @@ class Progress(_Frozen):
     slots: tuple[BookedSlot, ...] = ()
     why: tuple[str, ...] = ()
     reason: Reason | None = None
+    hold_until: datetime | None = None  # status HELD: Book before this
+    time_zone: str | None = None  # the unit's: times are shown in it, named
 
 
 class WorkItem(_Frozen):
@@ -133,3 +142,70 @@ class Register(_Frozen):
     attendees: tuple[tuple[str, str], ...]  # (agent id, name)
     attended: tuple[str, ...] = ()
     created_at: datetime
+    cancelled_at: datetime | None = None  # the activity was cancelled (the register stays, marked)
+    cancelled_by: str | None = None
+    revision: int = 0  # raised by each reschedule (``sessions`` are the current times)
+
+
+class Hold(_Frozen):
+    """A slot found for a type with ``auto_schedule = false``: reserved for the requester until ``expires_at``."""
+
+    request_id: str
+    requester: str
+    mu_id: str
+    title: str
+    slots: tuple[BookedSlot, ...]
+    expires_at: datetime
+
+
+class HoldAction(StrEnum):
+    BOOKED = "booked"
+    ANOTHER_TIME = "another_time"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class HoldOutcome(_Frozen):
+    """What happened to a hold: the first of Book / Another time / Cancel / the timeout wins."""
+
+    request_id: str
+    action: HoldAction
+    by: str | None = None
+    at: datetime
+    new_request_id: str | None = None  # the new attempt queued by Another time
+    #: The attempt itself, kept so Another time cut short by a crash is finished by the next click.
+    retry: BookingRequest | None = None
+
+
+class ChangeAction(StrEnum):
+    CANCELLED = "cancelled"
+    RESCHEDULED = "rescheduled"
+
+
+class ChangeOutcome(_Frozen):
+    """A Cancel or Reschedule of a booked activity, recorded per revision (first click wins)."""
+
+    request_id: str
+    revision: int  # the revision the click was made on
+    action: ChangeAction
+    by: str | None = None
+    at: datetime
+    new_revision: int | None = None  # a reschedule's result
+
+
+class Booked(_Frozen):
+    """One of the caller's upcoming bookings, as ``/book-meeting list`` shows it."""
+
+    request: BookingRequest
+    revision: int
+    slots: tuple[BookedSlot, ...]
+    time_zone: str | None = None
+
+
+class AttendanceMark(_Frozen):
+    """Whether one attendee came, and who said so (the facilitator, after the session)."""
+
+    agent_id: str
+    attended: bool
+    by: str  # Slack user id (or "cli:<name>")
+    at: datetime

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
-from services.booking.model import BookingRequest, Progress, Register, WorkItem, WorkOutcome
+from services.booking.model import (
+    AttendanceMark,
+    BookingRequest,
+    ChangeOutcome,
+    Hold,
+    HoldOutcome,
+    Progress,
+    Register,
+    WorkItem,
+    WorkOutcome,
+)
 from services.domain.model import AgentSchedule, Roster
 from services.domain.slots import SlotProblem
 from services.domain.states import ActivityCategory
@@ -109,6 +119,9 @@ class Invite:
     location: str
     organizer: tuple[str, str]  # (name, email)
     attendees: tuple[tuple[str, str], ...]  # (name, email)
+    method: str = "REQUEST"  # iTIP method: REQUEST (new or updated) or CANCEL
+    sequence: int = 0  # raised with every change of the same uid, so calendars apply the newest
+    time_zone: str | None = None  # the unit's: the email shows the time in it, named
 
 
 class InviteSender(Protocol):
@@ -184,3 +197,98 @@ class WorkQueue(Protocol):
         ...
 
     async def outcome(self, request_id: str) -> WorkOutcome | None: ...
+
+
+class HoldStore(Protocol):
+    """Tentative holds (``auto_schedule = false``); the first Book / Another time / Cancel / timeout wins."""
+
+    async def add(self, hold: Hold) -> bool:
+        """Keep ``hold`` unless this request's hold was already decided (then False)."""
+        ...
+
+    async def get(self, request_id: str) -> Hold | None: ...
+
+    async def active(self, mu_id: str | None, now: datetime) -> Sequence[Hold]:
+        """Holds of the unit (every unit: None) not yet expired at ``now`` (the search treats them as taken)."""
+        ...
+
+    async def due(self, now: datetime) -> Sequence[Hold]: ...
+
+    async def claim(self, outcome: HoldOutcome) -> bool:
+        """Record what happened to the hold unless something already did (SET NX); True if this won."""
+        ...
+
+    async def outcome(self, request_id: str) -> HoldOutcome | None: ...
+
+    async def release(self, request_id: str) -> None:
+        """Stop reserving the hold's time (after its outcome is recorded and acted on)."""
+        ...
+
+
+class ChangeStore(Protocol):
+    """Who booked what (for ``list``), each booking's current revision, and Cancel/Reschedule outcomes."""
+
+    async def add_booking(self, requester: str, request_id: str, first_start: datetime) -> None: ...
+
+    async def bookings_of(self, requester: str) -> Sequence[str]: ...
+
+    async def remove_booking(self, requester: str, request_id: str) -> None: ...
+
+    async def revision(self, request_id: str) -> int: ...
+
+    async def set_revision(self, request_id: str, revision: int) -> None: ...
+
+    async def claim(self, outcome: ChangeOutcome) -> bool:
+        """Record the change done on ``outcome.revision`` unless one was (SET NX); True if this won."""
+        ...
+
+    async def update(self, outcome: ChangeOutcome) -> None:
+        """Overwrite the recorded outcome (a reschedule adds its new revision when done)."""
+        ...
+
+    async def outcome(self, request_id: str, revision: int) -> ChangeOutcome | None: ...
+
+    async def forget(self, request_id: str, revision: int) -> None:
+        """Drop a claim whose change could not be made (e.g. no other time found), so it may be tried again."""
+        ...
+
+
+class AttendanceMarks(Protocol):
+    """Attended / No-show per attendee of a register, one atomic write per attendee."""
+
+    async def mark(self, request_id: str, mark: AttendanceMark) -> AttendanceMark | None:
+        """Record ``mark`` unless the attendee has the same one; return the mark found before (None: unmarked)."""
+        ...
+
+    async def marks(self, request_id: str) -> Mapping[str, AttendanceMark]: ...
+
+    async def expect(self, request_id: str, after: datetime) -> None:
+        """Ask the facilitator for attendance once ``after`` (the last session's end) has passed."""
+        ...
+
+    async def take_due(self, now: datetime) -> Sequence[str]:
+        """Registers whose time to ask has come, each given out once (across replicas)."""
+        ...
+
+
+class ExternalIds(Protocol):
+    """Ids an external system gave to what we wrote (a Graph event, a Genesys appointment), by our key,
+    kept outside the process so a cancel after a restart still finds them."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def put(self, key: str, value: str) -> None: ...
+
+    async def pop(self, key: str) -> str | None: ...
+
+
+#: One agent's day in the adherence history: (scheduled seconds, seconds out of adherence while scheduled).
+AgentDay = tuple[float, float]
+
+
+class AdherenceHistory(Protocol):
+    """The monitor's per-day adherence record (written by its tick commit), read by training targets."""
+
+    async def days(self, mu_id: str, days: Sequence[date]) -> dict[date, dict[str, AgentDay]]:
+        """agent id -> (scheduled, out) per day of ``days`` that has a record (days without one are left out)."""
+        ...

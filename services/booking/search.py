@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ from services.booking.config import BookingConfig
 from services.booking.model import BookedSlot, BookingRequest, Plan
 from services.booking.ports import BookingData, Snapshot
 from services.booking.translate import RequestError, to_slot_request
-from services.domain.slots import Outcome, Reason, SlotEngine, SlotRequest
+from services.domain.slots import Outcome, Reason, SlotEngine, SlotProblem, SlotRequest, SlotState
 
 log = logging.getLogger(__name__)
 GRID = timedelta(minutes=15)
@@ -28,12 +29,16 @@ class Found:
     def placed(self) -> bool:
         return self.outcome.placed
 
-    def plan(self) -> Plan:
+    def plan(self, room_names: Mapping[str, str] | None = None) -> Plan:
+        names = room_names or {}
         slots = tuple(BookedSlot(occurrence=p.occurrence, session=p.session, start=p.start, end=p.end,
                                  attendees=p.attendees, facilitator=p.facilitator, room_id=p.room_id,
-                                 impact=round(p.impact, 3)) for p in self.outcome.placements)
+                                 impact=round(p.impact, 3), room_name=names.get(p.room_id or ""))
+                      for p in self.outcome.placements)
         source = demand_note(self.snapshot)
         why = tuple(f"{e.summary()}; {source}" if source else e.summary() for e in self.outcome.explanations)
+        if self.request.target:
+            why = tuple(f"{line}; {self.request.target}" for line in why)
         return Plan(request_id=self.request.id, slots=slots, why=why)
 
 
@@ -59,9 +64,30 @@ def search_window(request: BookingRequest, now: datetime, tz: str, horizon: time
     return start, max(end, start + GRID)
 
 
+def without_spans(problem: SlotProblem, people: Sequence[str],
+                  spans: Sequence[tuple[datetime, datetime]]) -> SlotProblem:
+    """``problem`` with ``people`` busy during ``spans``: a request excluding its old slot is never put back there."""
+    if not spans:
+        return problem
+    states, fac_free = problem.states.copy(), problem.facilitator_free.copy()
+    agents = [i for i, a in enumerate(problem.agent_ids) if a in set(people)]
+    facs = [i for i, f in enumerate(problem.facilitator_ids) if f in set(people)]
+    for start, end in spans:
+        lo, hi = problem.grid.index_of(start), problem.grid.index_of(end, ceil=True)
+        if hi <= lo:
+            continue
+        states[agents, lo:hi] = SlotState.BUSY
+        fac_free[facs, lo:hi] = False
+    return replace(problem, states=states, facilitator_free=fac_free)
+
+
 class SlotSearch:
     def __init__(self, data: BookingData, config: BookingConfig) -> None:
         self.data, self.config = data, config
+
+    @property
+    def room_names(self) -> dict[str, str]:
+        return {room.id: room.name for room in self.config.rooms()}
 
     async def find(self, request: BookingRequest, now: datetime) -> Found:
         roster = await self.data.roster(request.mu_id)
@@ -80,7 +106,8 @@ class SlotSearch:
             return Found(request, outcome, snapshot, slot_request)
         names = {**{p.id: p.name for p in roster.people.values()}, **snapshot.facilitators,
                  **{a.id: a.name for a in roster.agents.values()}}
-        engine = SlotEngine(snapshot.problem, names)
+        people = [*slot_request.attendees, *([slot_request.facilitator] if slot_request.facilitator else [])]
+        engine = SlotEngine(without_spans(snapshot.problem, people, request.exclude), names)
         outcome = engine.book(slot_request)
         if outcome.reason is Reason.IMPACT_ABOVE_LIMIT:  # judged on the demand: say which one
             outcome = replace(outcome, detail=f"{outcome.detail}; {demand_note(snapshot)}")

@@ -14,10 +14,31 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from services import telemetry
-from services.booking.model import BookingRequest, Plan, Progress, Status, WorkAction, WorkItem, WorkOutcome
-from services.booking.ports import BookingData, BookingLedger, ProgressNotifier, RequestQueue, RoomTaken, WorkQueue
+from services.booking.display import slots_text
+from services.booking.model import (
+    BookingRequest,
+    Hold,
+    Plan,
+    Progress,
+    Status,
+    WorkAction,
+    WorkItem,
+    WorkOutcome,
+)
+from services.booking.ports import (
+    AttendanceMarks,
+    BookingData,
+    BookingLedger,
+    ChangeStore,
+    HoldStore,
+    ProgressNotifier,
+    RequestQueue,
+    RoomTaken,
+    WorkQueue,
+)
 from services.booking.search import SlotSearch
 from services.booking.writeback import WriteBack
 from services.domain.slots import REASON_TEXT, Reason
@@ -25,6 +46,9 @@ from services.ports import Clock
 
 log = logging.getLogger(__name__)
 _ATTEMPT = re.compile(r"~(\d+)$")
+#: A click recorded but not finished this long ago was cut short (a crash): the next click finishes it.
+#: Younger, it is still running (a double click): the second click only says what the first did.
+RESUME_AFTER = timedelta(minutes=1)
 
 
 def attempt_of(request_id: str) -> int:
@@ -32,12 +56,14 @@ def attempt_of(request_id: str) -> int:
     return int(match.group(1)) if match else 1
 
 
-def _when(plan: Plan) -> str:
-    parts = []
-    for slot in plan.slots:
-        where = f" in {slot.room_id}" if slot.room_id else ""
-        parts.append(f"{slot.start:%a %d %b %H:%M}-{slot.end:%H:%M}{where}")
-    return "; ".join(parts)
+def base_id(request_id: str) -> str:
+    """The request id without its attempt suffix (``r1~3`` -> ``r1``)."""
+    return _ATTEMPT.sub("", request_id)
+
+
+def describe_plan(plan: Plan, time_zone: str | None = None) -> str:
+    """The plan's times in the unit's zone (named), with room names."""
+    return slots_text(plan.slots, time_zone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +76,17 @@ class WorkDone:
 
 class BookingService:
     def __init__(self, *, queue: RequestQueue, ledger: BookingLedger, work_queue: WorkQueue, search: SlotSearch,
-                 writeback: WriteBack, notifier: ProgressNotifier, data: BookingData, clock: Clock) -> None:
+                 writeback: WriteBack, notifier: ProgressNotifier, data: BookingData, clock: Clock,
+                 holds: HoldStore | None = None, changes: ChangeStore | None = None,
+                 attendance: AttendanceMarks | None = None) -> None:
         self.queue, self.ledger, self.work_queue = queue, ledger, work_queue
         self.search, self.writeback, self.notifier = search, writeback, notifier
         self.data, self.clock = data, clock
+        self.holds, self.changes, self.attendance = holds, changes, attendance
+
+    async def tell(self, request: BookingRequest, progress: Progress) -> None:
+        """Tell the requester (for the hold and change use cases); a failure is logged, never raised."""
+        await self._tell(request, progress)
 
     async def _tell(self, request: BookingRequest, progress: Progress) -> None:
         try:
@@ -85,11 +118,12 @@ class BookingService:
     async def run(self, consumer: str, stop: asyncio.Event, *, block_ms: int = 2000,
                   max_backoff_s: float = 60.0) -> None:
         """Process requests until ``stop`` is set; an outage is retried with growing pauses."""
-        backoff = 1.0
+        first_pause = min(1.0, max_backoff_s)
+        backoff = first_pause
         while not stop.is_set():
             try:
                 await self.process_next(consumer, block_ms)
-                backoff = 1.0
+                backoff = first_pause
             except Exception:
                 log.exception("booking worker %s failed; retrying in %.0fs", consumer, backoff)
                 with contextlib.suppress(TimeoutError):
@@ -100,7 +134,7 @@ class BookingService:
 
     async def handle(self, request: BookingRequest) -> Status:
         status = await self.ledger.status(request.id)
-        if status in (Status.BOOKED, Status.CANCELLED, Status.NEEDS_REVIEW):
+        if status in (Status.BOOKED, Status.CANCELLED, Status.NEEDS_REVIEW, Status.HELD, Status.RELEASED):
             log.info("booking %s already %s; not processed again", request.id, status)
             return Status(status)
         now = self.clock.now()
@@ -113,17 +147,50 @@ class BookingService:
             if not found.placed:
                 reason = found.outcome.reason or Reason.NO_COMMON_TIME
                 return await self._to_review(request, reason, found.outcome.detail)
-            stored = await self.ledger.save_plan(request.id, found.plan().model_dump_json())
+            stored = await self.ledger.save_plan(request.id, found.plan(self.search.room_names).model_dump_json())
         plan = Plan.model_validate_json(stored)
+        if self._needs_confirmation(request) and not await self.ledger.step_done(request.id, "confirmed"):
+            return await self._hold(request, plan)
+        return await self.write_back(request, plan)
+
+    def _needs_confirmation(self, request: BookingRequest) -> bool:
+        meeting = self.search.config.types.get(request.type_id)
+        return self.holds is not None and meeting is not None and not meeting.auto_schedule
+
+    async def _hold(self, request: BookingRequest, plan: Plan) -> Status:
+        """Reserve the slot for the requester and ask them to Book it; nothing is written back yet."""
+        assert self.holds is not None
+        expires = self.clock.now() + self.search.config.hold_timeout
+        hold = Hold(request_id=request.id, requester=request.requester, mu_id=request.mu_id, title=request.title,
+                    slots=plan.slots, expires_at=expires)
+        if not await self.holds.add(hold):
+            log.info("hold of %s was already decided; not held again", request.id)
+            return Status(await self.ledger.status(request.id) or Status.RELEASED)
+        held = await self.holds.get(request.id) or hold  # a re-delivered request keeps its first hold
+        await self.ledger.set_status(request.id, Status.HELD)
+        tz = (await self.data.roster(request.mu_id)).mu.time_zone
+        await self._tell(request, Progress(
+            request_id=request.id, status=Status.HELD, slots=plan.slots, why=plan.why, hold_until=held.expires_at,
+            time_zone=tz, text=f"Found a time for {request.title}: {describe_plan(plan, tz)}. "
+                               "It is held for you; press Book to book it."))
+        return Status.HELD
+
+    async def write_back(self, request: BookingRequest, plan: Plan) -> Status:
+        """Write ``plan`` everywhere (each step once), then tell the requester it is booked."""
         roster = await self.data.roster(request.mu_id)
         try:
-            await self.writeback.apply(request, plan, roster, now)
+            await self.writeback.apply(request, plan, roster, self.clock.now())
         except RoomTaken as taken:
             return await self._to_review(request, Reason.NO_ROOM_FREE, f"the room was taken meanwhile: {taken}")
         await self.ledger.set_status(request.id, Status.BOOKED)
-        await self._tell(request, Progress(request_id=request.id, status=Status.BOOKED,
-                                           text=f"Booked {request.title}: {_when(plan)}", slots=plan.slots,
-                                           why=plan.why))
+        if self.changes is not None and plan.slots:
+            await self.changes.add_booking(request.requester, request.id, min(s.start for s in plan.slots))
+        if self.attendance is not None and plan.slots:
+            await self.attendance.expect(request.id, max(s.end for s in plan.slots))
+        tz = roster.mu.time_zone
+        await self._tell(request, Progress(request_id=request.id, status=Status.BOOKED, time_zone=tz,
+                                           text=f"Booked {request.title}: {describe_plan(plan, tz)}",
+                                           slots=plan.slots, why=plan.why))
         return Status.BOOKED
 
     async def _to_review(self, request: BookingRequest, reason: Reason, detail: str) -> Status:
@@ -141,6 +208,9 @@ class BookingService:
     async def work_items(self) -> Sequence[WorkItem]:
         return await self.work_queue.items()
 
+    async def work_item(self, request_id: str) -> WorkItem | None:
+        return await self.work_queue.get(request_id)
+
     async def retry(self, request_id: str, *, relaxed: bool = False, by: str | None = None) -> WorkDone | None:
         """Queue a work item again (a new attempt id), optionally without the service limits.
 
@@ -150,7 +220,7 @@ class BookingService:
         item = await self.work_queue.get(request_id)
         if item is None:
             return await self._already(request_id)
-        base = _ATTEMPT.sub("", request_id)
+        base = base_id(request_id)
         again = item.request.model_copy(update={"id": f"{base}~{attempt_of(request_id) + 1}",
                                                 "relaxed": relaxed or item.request.relaxed,
                                                 "submitted_at": self.clock.now()})

@@ -68,7 +68,8 @@ class WriteBack:
                     uid=f"{key}@booking", subject=request.title,
                     description=f"{meeting.name} booked by the scheduling bot.",
                     start=slot.start, end=slot.end, location=room_name or "Online",
-                    organizer=self.organizer, attendees=tuple(i for i in invitees if i[1])))
+                    organizer=self.organizer, attendees=tuple(i for i in invitees if i[1]),
+                    time_zone=roster.mu.time_zone))
                 await self.ledger.mark_step(request.id, f"invite:{key}")
         if await self._once(request.id, "register"):
             attendees = tuple(dict.fromkeys(a for slot in plan.slots for a in slot.attendees))

@@ -133,6 +133,7 @@ class IncidentEvent:
     actor: str | None = None
     tier: FiredTier | None = None
     note: str = ""
+    write_back: ExceptionWindow | None = None  # an approved exception the outbox writes back to the WFM
 
 
 class EscalationError(Exception):

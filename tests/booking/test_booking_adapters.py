@@ -138,3 +138,28 @@ async def test_console_invite_sender_says_who_is_invited():
     out = io.StringIO()
     await ConsoleInviteSender(out).send_invite(invite())
     assert "Team sync" in out.getvalue() and "Ana, Ben" in out.getvalue()
+
+
+@pytest.mark.redis
+async def test_graph_cancels_a_room_booked_before_a_restart(graph: tuple[FakeGraph, str], redis_client,
+                                                            redis_prefix: str):
+    from services.adapters.booking.keys import BookingKeys
+    from services.adapters.booking.redis_changes import RedisExternalIds
+
+    fake, base = graph
+    clock, sleeps = ManualClock(NINE), list[float]()
+    ids = RedisExternalIds(redis_client, BookingKeys(redis_prefix), "graph")
+    booking = RoomBooking("req-9:0:0", "big", NINE, NINE + timedelta(hours=1), "Team sync", "U1")
+    async with httpx.AsyncClient() as client:
+        first = calendar(base, client, sleeps, clock)
+        first.ids = ids
+        assert await first.book(booking) == "evt1"
+        restarted = calendar(base, client, sleeps, clock)  # a new process: nothing in memory
+        restarted.ids = ids
+        assert await restarted.book(booking) == "evt1"  # the retried write-back creates nothing
+        assert len(fake.events["big@example.com"]) == 1
+        await calendar(base, client, sleeps, clock).cancel("req-9:0:0")  # without the ids: cannot know
+        assert len(fake.events["big@example.com"]) == 1
+        await restarted.cancel("req-9:0:0")
+        assert fake.events["big@example.com"] == []
+        assert ("DELETE", "/v1.0/users/big@example.com/events/evt1") in fake.calls

@@ -24,6 +24,7 @@ from services.adapters.genesys.planning import POOLED, PlanningGroups
 from services.adapters.genesys.source import GenesysSource
 from services.booking.config import BookingConfig, LocationConfig, MeetingType, RoomConfig
 from services.booking.demand import DemandSource, SyntheticDemand
+from services.booking.holds import HeldRooms
 from services.booking.model import BookingRequest, Progress, Status
 from services.booking.ports import Invite, PersonCalendars
 from services.booking.search import Found, SlotSearch
@@ -398,7 +399,9 @@ async def test_the_container_picks_the_genesys_forecast_and_graph_free_busy_when
                                      booking=config(), genesys=source)
         assert isinstance(stack.data.demand, GenesysDemand)
         assert isinstance(stack.data.people, GenesysPeopleSchedules)
-        assert isinstance(stack.data.calendars, GraphRoomCalendar) and stack.data.calendars is stack.data.rooms
+        # The search reads rooms through the tentative holds; underneath is the same Graph calendar.
+        assert isinstance(stack.data.calendars, GraphRoomCalendar)
+        assert isinstance(stack.data.rooms, HeldRooms) and stack.data.rooms.inner is stack.data.calendars
         assert "demand from the Genesys short-term forecasts" in where and "free/busy" in where
         simulated, _ = build_booking(settings.model_copy(update={"graph_client_secret": None}), org, redis_client,
                                      source, clock, notifier=Notices(), booking=config())

@@ -20,6 +20,7 @@ from services.adapters.booking.redis_stores import (
 )
 from services.adapters.booking.workforce import WorkforceBookingData
 from services.booking.attendance import register_csv
+from services.booking.config import BookingConfig
 from services.booking.model import BookingRequest, Progress, Status, WorkAction, WorkOutcome
 from services.booking.ports import BookingLedger, Invite, RoomBooking, WorkQueue
 from services.booking.search import SlotSearch
@@ -75,11 +76,11 @@ def stores(request: pytest.FixtureRequest, redis_client: Redis, redis_prefix: st
 
 class Rig:
     def __init__(self, redis: Redis, prefix: str, *, reclaim_after: timedelta = timedelta(minutes=2),
-                 stores: Stores | None = None) -> None:
+                 stores: Stores | None = None, config: BookingConfig | None = None) -> None:
         stores = stores or Stores("redis", redis, prefix)
         self.clock = ManualClock(MONDAY - timedelta(hours=12))
         self.keys = BookingKeys(prefix)
-        self.config = booking_config()
+        self.config = config or booking_config()
         self.notices, self.invites = Notices(), Invites()
         self.ledger = stores.ledger()
         self.rooms = RedisRoomCalendar(redis, self.keys)
@@ -127,7 +128,7 @@ async def test_requests_are_booked_first_come_first_served(redis_client: Redis, 
     assert statuses == [("r1", Status.QUEUED), ("r2", Status.QUEUED), ("r1", Status.SEARCHING), ("r1", Status.BOOKED),
                         ("r2", Status.SEARCHING), ("r2", Status.BOOKED)]
     booked = rig.notices.seen[3][2]
-    assert booked.startswith("Booked Blue sync: Mon 01 Jun") and "in big" in booked
+    assert booked.startswith("Booked Blue sync: Mon 01 Jun") and booked.endswith(" UTC in Big room")
     # The second booking saw the first one: the team is not double-booked and the big room neither.
     written = await rig.activities.activities("mu1", MONDAY, MONDAY + timedelta(days=7))
     assert len(written) == 2

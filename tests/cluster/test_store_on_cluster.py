@@ -19,8 +19,9 @@ def slot(client: Redis, key: str) -> int:
 
 def test_every_key_of_a_unit_and_of_booking_shares_one_slot(cluster_client: Redis) -> None:
     unit = UnitKeys("adh", "mu-1")
-    unit_keys = [unit.tracks, unit.tick_claim(7), unit.audit, unit.outbox, unit.delivered, unit.retries,
-                 unit.cards, unit.closed, unit.status, unit.out_seconds(at(0).date())]
+    unit_keys = [unit.tracks, unit.tick_claim(7), unit.audit, unit.outbox, unit.delivered("i1:tier_fired:0"),
+                 unit.retry("1-0"), unit.card("i1"), unit.closed("i1"), unit.storm_closed("s1"), unit.storms_pending,
+                 unit.status, unit.out_seconds(at(0).date())]
     assert len({slot(cluster_client, k) for k in unit_keys}) == 1
     booking = BookingKeys("adh")
     booking_keys = [booking.requests, booking.submitted("r1"), booking.request_json, booking.status, booking.plans,
@@ -39,7 +40,8 @@ async def test_monitor_and_outbox_run_on_the_cluster(cluster_client: Redis, clus
     await rig.run_until(32)  # away from 01:15: the coaching tier fires at 31:15
     assert [action for action, _ in rig.fired()] == ["chat_card", "email", "coaching"]
     assert rig.recorder.kinds()[:2] == ["post_card", "email"]
-    assert (await rig.store.outbox_backlog("mu-1")).count == 0  # every delivery acknowledged (transactions in one slot)
+    count, _ = await rig.store.outbox_backlog("mu-1")
+    assert count == 0  # every delivery acknowledged and deleted (scripts and transactions in one slot)
     audit = await rig.store.audit("mu-1")
     assert sum(1 for entry in audit if entry.get("kind") == "tier_fired") == 3
 

@@ -156,8 +156,12 @@ async def test_a_replica_killed_mid_violation_loses_no_tier_and_repeats_none(
 
     async def tiers_delivered() -> list[str]:
         """Tier indexes whose outbox entry is done (step keys, ``...:tier_fired:0:card``, are not counted)."""
-        found = (TIER_DONE.search(str(k)) for k in await cluster_client.hkeys(keys.delivered))
-        return sorted(m.group(1) for m in found if m)
+        # One key per delivery (each with its TTL); the unit's hash tag keeps them on one node.
+        tiers = []
+        async for key in cluster_client.scan_iter(match=keys.delivered("*")):
+            if match := TIER_DONE.search(str(key)):
+                tiers.append(match.group(1))
+        return sorted(tiers)
 
     async def both_live() -> bool:
         return len(await live()) == 2

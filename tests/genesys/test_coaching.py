@@ -132,3 +132,29 @@ async def test_a_booked_meeting_lands_on_every_attendees_schedule_once(fake: Fak
         assert first not in fake.appointments
     finally:
         await client.aclose()
+
+
+async def test_a_meeting_written_before_a_restart_is_still_deleted(fake: FakeGenesys, redis_client,
+                                                                  redis_prefix: str) -> None:
+    from services.adapters.booking.keys import BookingKeys
+    from services.adapters.booking.redis_changes import RedisExternalIds
+    from services.adapters.booking.redis_stores import RedisActivityLog
+    from services.adapters.genesys.activities import GenesysActivityWriter
+    from services.booking.ports import OfflineActivity
+    from services.domain.states import ActivityCategory
+
+    meeting = OfflineActivity(key="req-8:0:0", mu_id="mu-a", name="Team meeting", category=ActivityCategory.MEETING,
+                              code_id="ac-mtg", start=START + timedelta(hours=2),
+                              end=START + timedelta(hours=2, minutes=30), attendees=("agent-a1-1",),
+                              facilitator="sup-a1")
+    keys = BookingKeys(redis_prefix)
+    local, ids = RedisActivityLog(redis_client, keys), RedisExternalIds(redis_client, keys, "genesys")
+    client = make_client(fake)
+    try:
+        appointment = await GenesysActivityWriter(GenesysCoaching(client), local, ids).write_activity(meeting)
+        assert appointment in fake.appointments
+        await GenesysActivityWriter(GenesysCoaching(client), local, ids).cancel_activity("req-8:0:0")  # restarted
+        assert appointment not in fake.appointments
+        assert await local.activities("mu-a", START, START + timedelta(days=1)) == []
+    finally:
+        await client.aclose()

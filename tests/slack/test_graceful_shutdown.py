@@ -134,7 +134,7 @@ async def test_sigterm_during_a_delivery_finishes_it_and_exits_0(fake_slack: Fak
     assert "stopping" in text and "stopped" in text
     [post] = fake_slack.calls_to("chat.postMessage")
     assert len(fake_slack.messages[post.body["channel"]]) == 1
-    assert (await RedisStore(redis_client, prefix).outbox_backlog(mu_id)).count == 0
+    assert (await RedisStore(redis_client, prefix).outbox_backlog(mu_id))[0] == 0
 
     process = await _start(port, prefix, fake_slack, log, config)  # a restart delivers nothing again
     try:
@@ -164,4 +164,4 @@ async def test_a_delivery_longer_than_the_grace_stays_in_the_outbox(fake_slack: 
             process.kill()
     text = _clean(log)
     assert "cancelled at shutdown" in text
-    assert (await RedisStore(redis_client, prefix).outbox_backlog(mu_id)).count == 1  # kept for the next start
+    assert (await RedisStore(redis_client, prefix).outbox_backlog(mu_id))[0] == 1  # kept for the next start

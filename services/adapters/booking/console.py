@@ -8,7 +8,8 @@ from typing import TextIO
 from services.booking.model import BookingRequest, Progress, Status
 
 _MARK = {Status.QUEUED: "queued", Status.SEARCHING: "searching", Status.BOOKED: "BOOKED",
-         Status.NEEDS_REVIEW: "NEEDS REVIEW", Status.CANCELLED: "cancelled"}
+         Status.NEEDS_REVIEW: "NEEDS REVIEW", Status.CANCELLED: "cancelled",
+         Status.HELD: "HELD", Status.RELEASED: "released"}
 
 
 class ConsoleNotifier:

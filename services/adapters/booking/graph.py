@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from services.booking.ports import RoomBooking, RoomTaken, Span
+from services.booking.ports import ExternalIds, RoomBooking, RoomTaken, Span
 from services.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -54,13 +54,14 @@ class GraphRoomCalendar:
     def __init__(self, client: httpx.AsyncClient, *, tenant_id: str, client_id: str, client_secret: SecretStr,
                  mailboxes: Mapping[str, str], clock: Clock, graph_url: str = "https://graph.microsoft.com/v1.0",
                  login_url: str = "https://login.microsoftonline.com", attempts: int = 4,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, ids: ExternalIds | None = None) -> None:
         self.client, self.tenant_id, self.client_id, self.client_secret = client, tenant_id, client_id, client_secret
         self.mailboxes, self.clock = dict(mailboxes), clock
         self.graph_url, self.login_url = graph_url.rstrip("/"), login_url.rstrip("/")
         self.attempts, self.sleep = attempts, sleep
         self._token: tuple[str, datetime] | None = None
         self._events: dict[str, tuple[str, str]] = {}  # booking key -> (mailbox, event id)
+        self.ids = ids  # the same, kept in Redis: a cancel after a restart still finds the event
 
     async def authenticate(self) -> None:
         """Fetch a token now (``check``): raises :class:`GraphError` if the tenant refuses the credentials."""
@@ -152,6 +153,9 @@ class GraphRoomCalendar:
         mailbox = self._mailbox(booking.room_id)
         if booking.key in self._events:
             return self._events[booking.key][1]
+        stored = await self.ids.get(booking.key) if self.ids else None
+        if stored is not None:  # booked before a restart
+            return stored.partition("|")[2]
         taken = (await self.busy([booking.room_id], booking.start, booking.end)).get(booking.room_id, ())
         if any(s < booking.end and e > booking.start for s, e in taken):
             raise RoomTaken(f"{booking.room_id} is busy from {min(s for s, _ in taken):%H:%M}")
@@ -163,11 +167,18 @@ class GraphRoomCalendar:
             raise GraphError(f"creating the room event failed with HTTP {response.status_code}")
         event_id = str(response.json()["id"])
         self._events[booking.key] = (mailbox, event_id)
+        if self.ids:
+            await self.ids.put(booking.key, f"{mailbox}|{event_id}")
         return event_id
 
     async def cancel(self, key: str) -> None:
         found = self._events.pop(key, None)
+        stored = await self.ids.pop(key) if self.ids else None
+        if found is None and stored is not None:
+            mailbox_text, _, event_text = stored.partition("|")
+            found = (mailbox_text, event_text)
         if found is None:
+            log.warning("room booking %s is not known here; nothing to cancel in Graph", key)
             return
         mailbox, event_id = found
         response = await self._call("DELETE", f"/users/{mailbox}/events/{event_id}")

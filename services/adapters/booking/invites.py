@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 import aiosmtplib
 from icalendar import Calendar, Event, vCalAddress, vText
@@ -19,13 +20,17 @@ log = logging.getLogger(__name__)
 
 
 def build_ics(invite: Invite, stamp: datetime) -> bytes:
-    """A METHOD:REQUEST calendar with one event; the uid is stable, so a resend updates the same entry."""
+    """A METHOD:REQUEST (or CANCEL) calendar with one event; the uid is stable and ``SEQUENCE`` grows with
+    each change, so an update or a cancellation applies to the same calendar entry."""
     calendar = Calendar()
     calendar.add("prodid", "-//adherence-bot//booking//EN")
     calendar.add("version", "2.0")
-    calendar.add("method", "REQUEST")
+    calendar.add("method", invite.method)
     event = Event()
     event.add("uid", invite.uid)
+    event.add("sequence", invite.sequence)
+    if invite.method == "CANCEL":
+        event.add("status", "CANCELLED")
     event.add("dtstamp", stamp.astimezone(UTC))
     event.add("dtstart", invite.start.astimezone(UTC))
     event.add("dtend", invite.end.astimezone(UTC))
@@ -47,13 +52,17 @@ def build_ics(invite: Invite, stamp: datetime) -> bytes:
 
 def invite_message(invite: Invite, stamp: datetime) -> EmailMessage:
     message = EmailMessage()
-    message["Subject"] = f"Invitation: {invite.subject} ({invite.start:%a %d %b %H:%M})"
+    kind = "Cancelled" if invite.method == "CANCEL" else "Updated invitation" if invite.sequence else "Invitation"
+    zone = ZoneInfo(invite.time_zone) if invite.time_zone else None
+    start, end = (invite.start.astimezone(zone), invite.end.astimezone(zone)) if zone else (invite.start, invite.end)
+    named = invite.time_zone or start.tzname()
+    message["Subject"] = f"{kind}: {invite.subject} ({start:%a %d %b %H:%M} {named})"
     message["From"] = f"{invite.organizer[0]} <{invite.organizer[1]}>"
     message["To"] = ", ".join(f"{name} <{email}>" for name, email in invite.attendees)
-    message.set_content(f"{invite.description}\n\nWhen: {invite.start:%A %d %B %Y %H:%M} - {invite.end:%H:%M} "
-                        f"({invite.start.tzname()})\nWhere: {invite.location}\n")
+    message.set_content(f"{invite.description}\n\nWhen: {start:%A %d %B %Y %H:%M} - {end:%H:%M} "
+                        f"({named})\nWhere: {invite.location}\n")
     message.add_attachment(build_ics(invite, stamp), maintype="text", subtype="calendar",
-                           filename="invite.ics", params={"method": "REQUEST"})
+                           filename="invite.ics", params={"method": invite.method})
     return message
 
 
@@ -84,5 +93,6 @@ class ConsoleInviteSender:
     async def send_invite(self, invite: Invite) -> None:
         stream = self.out or sys.stdout
         names = ", ".join(name for name, _ in invite.attendees) or "(no email addresses)"
-        stream.write(f"[invite] {invite.subject} {invite.start:%a %d %b %H:%M}-{invite.end:%H:%M} "
+        kind = "cancel" if invite.method == "CANCEL" else "invite"
+        stream.write(f"[{kind}] {invite.subject} {invite.start:%a %d %b %H:%M}-{invite.end:%H:%M} "
                      f"at {invite.location}: {names}\n")

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 BOOKING_TTL = timedelta(days=120)
-STREAM_MAXLEN = 100_000
 GROUP = "bookers"
 
 
@@ -100,3 +99,43 @@ class BookingKeys:
     def invites_sent(self) -> str:
         """HASH invite uid -> when it was sent (so a resumed write-back does not mail twice)."""
         return f"{self._base}:invites"
+
+    @property
+    def holds(self) -> str:
+        """HASH request id -> Hold JSON (slots held tentatively for the requester's Book)."""
+        return f"{self._base}:holds"
+
+    @property
+    def hold_due(self) -> str:
+        """ZSET request id by when its hold expires (epoch seconds)."""
+        return f"{self._base}:holds:due"
+
+    def hold_outcome(self, request_id: str) -> str:
+        """STRING HoldOutcome JSON: Book / Another time / Cancel / expired (first one wins, SET NX)."""
+        return f"{self._base}:hold:done:{request_id}"
+
+    def mine(self, requester: str) -> str:
+        """ZSET request id by first start: a requester's bookings (``/book-meeting list``)."""
+        return f"{self._base}:mine:{requester}"
+
+    @property
+    def revisions(self) -> str:
+        """HASH request id -> current revision of a booking (0 as booked, +1 per reschedule)."""
+        return f"{self._base}:revision"
+
+    def change_outcome(self, request_id: str, revision: int) -> str:
+        """STRING ChangeOutcome JSON: the Cancel or Reschedule done on that revision (SET NX)."""
+        return f"{self._base}:change:{request_id}:{revision}"
+
+    def attendance(self, request_id: str) -> str:
+        """HASH agent id -> AttendanceMark JSON (Attended / No-show, who marked it, when)."""
+        return f"{self._base}:attendance:{request_id}"
+
+    def external_ids(self, system: str) -> str:
+        """HASH our key -> the id ``system`` (graph, genesys) gave it, so a cancel after a restart finds it."""
+        return f"{self._base}:external:{system}"
+
+    @property
+    def attendance_due(self) -> str:
+        """ZSET request id by when to ask its facilitator for attendance (the last session's end)."""
+        return f"{self._base}:attendance:due"

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from services.adapters.booking.keys import BOOKING_TTL, GROUP, STREAM_MAXLEN, BookingKeys
+from services.adapters.booking.keys import BOOKING_TTL, GROUP, BookingKeys
 from services.booking.model import BookingRequest
 from services.booking.ports import Queued
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Queue a request only if its id was never queued: the marker and the stream entry go together.
+# Never trimmed: an entry leaves the stream when its request is done (``done``).
 _SUBMIT = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'id', ARGV[1], 'request', ARGV[2])
+  redis.call('XADD', KEYS[2], '*', 'id', ARGV[1], 'request', ARGV[2])
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
   return 1
 end
@@ -49,15 +53,30 @@ class RedisRequestQueue:
                 raise
         self._group_ready = True
 
+    async def _with_group(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Run ``call``; if the group is gone (Redis emptied), recreate it once and run it again."""
+        await self._ensure_group()
+        try:
+            return await call()
+        except ResponseError as error:
+            # NOGROUP: the group is gone; UNBLOCKED: the stream was deleted under a blocking read.
+            if "NOGROUP" not in str(error) and "UNBLOCKED" not in str(error):
+                raise
+            log.error("booking queue group %s was gone (Redis lost its state?); recreating it", GROUP)
+            self._group_ready = False
+            await self._ensure_group()
+            return await call()
+
     async def submit(self, request: BookingRequest) -> bool:
         await self._ensure_group()
         added = await self._submit(keys=[self.keys.submitted(request.id), self.keys.requests],
-                                   args=[request.id, request.model_dump_json(), int(self.ttl.total_seconds() * 1000),
-                                         STREAM_MAXLEN])
+                                   args=[request.id, request.model_dump_json(), int(self.ttl.total_seconds() * 1000)])
         return bool(added)
 
     async def take(self, consumer: str, block_ms: int = 0) -> Queued | None:
-        await self._ensure_group()
+        return await self._with_group(lambda: self._take(consumer, block_ms))
+
+    async def _take(self, consumer: str, block_ms: int) -> Queued | None:
         # 1. what this consumer took before a restart and never finished
         found = await self.redis.xreadgroup(GROUP, consumer, {self.keys.requests: "0"}, count=1)
         entry = _first(found)
@@ -81,15 +100,18 @@ class RedisRequestQueue:
         except (KeyError, ValueError):
             log.error("dropping malformed booking queue entry %s", _text(entry_id))
             await self.redis.xack(self.keys.requests, GROUP, entry_id)
-            return await self.take(consumer, 0)
+            return await self._take(consumer, 0)
         return Queued(_text(entry_id), request)
 
     async def done(self, item: Queued) -> None:
-        await self.redis.xack(self.keys.requests, GROUP, item.entry_id)
+        """Finished: acknowledged and removed (the request itself stays in the ledger)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xack(self.keys.requests, GROUP, item.entry_id)
+            pipe.xdel(self.keys.requests, item.entry_id)
+            await pipe.execute()
 
     async def pending(self) -> int:
-        await self._ensure_group()
-        info = await self.redis.xpending(self.keys.requests, GROUP)
+        info = await self._with_group(lambda: self.redis.xpending(self.keys.requests, GROUP))
         return int(info["pending"] if isinstance(info, dict) else info[0])
 
 

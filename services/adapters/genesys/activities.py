@@ -14,16 +14,17 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from services.adapters.genesys.coaching import GenesysCoaching
-from services.booking.ports import ActivityWriter, OfflineActivity
+from services.booking.ports import ActivityWriter, ExternalIds, OfflineActivity
 from services.ports import CoachingRequest
 
 log = logging.getLogger(__name__)
 
 
 class GenesysActivityWriter:
-    def __init__(self, coaching: GenesysCoaching, local: ActivityWriter) -> None:
+    def __init__(self, coaching: GenesysCoaching, local: ActivityWriter, ids: ExternalIds | None = None) -> None:
         self.coaching, self.local = coaching, local
         self._ids: dict[str, str] = {}
+        self.ids = ids  # appointment ids kept in Redis: a cancel after a restart still deletes it
 
     async def write_activity(self, activity: OfflineActivity) -> str:
         people = activity.attendees or ((activity.facilitator,) if activity.facilitator else ())
@@ -36,11 +37,15 @@ class GenesysActivityWriter:
             start=activity.start, length_minutes=int((activity.end - activity.start).total_seconds() // 60))
         appointment_id = await self.coaching.create_coaching_appointment(request)
         self._ids[activity.key] = appointment_id
+        if self.ids:
+            await self.ids.put(activity.key, appointment_id)
         await self.local.write_activity(activity)
         return appointment_id
 
     async def cancel_activity(self, key: str) -> None:
         appointment_id = self._ids.pop(key, None)
+        stored = await self.ids.pop(key) if self.ids else None
+        appointment_id = appointment_id or stored
         if appointment_id is None:
             log.warning("activity %s was not written by this process; cancel it in Genesys by hand", key)
         else:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from services.domain.escalation import AgentTrack, EventKind, FiredTier, Incident, IncidentEvent
+from services.domain.model import ExceptionWindow
 
 SCHEMA_VERSION = 1
 
@@ -29,6 +30,8 @@ def event_to_json(event: IncidentEvent) -> str:
         "tier": event.tier.model_dump(mode="json") if event.tier else None,
         "incident": event.incident.model_dump(mode="json"),
     }
+    if event.write_back is not None:
+        payload["write_back"] = exception_to_dict(event.write_back)
     return json.dumps(payload, separators=(",", ":"))
 
 
@@ -41,4 +44,16 @@ def event_from_json(raw: str | bytes) -> IncidentEvent:
         actor=data.get("actor"),
         tier=FiredTier.model_validate(data["tier"]) if data.get("tier") else None,
         note=data.get("note", ""),
+        write_back=exception_from_dict(data["write_back"]) if data.get("write_back") else None,
     )
+
+
+def exception_to_dict(window: ExceptionWindow) -> dict[str, str]:
+    return {"agent_id": window.agent_id, "start": window.start.isoformat(), "end": window.end.isoformat(),
+            "reason": window.reason, "approved_by": window.approved_by, "source": window.source}
+
+
+def exception_from_dict(data: dict[str, str]) -> ExceptionWindow:
+    return ExceptionWindow(agent_id=data["agent_id"], start=datetime.fromisoformat(data["start"]),
+                           end=datetime.fromisoformat(data["end"]), reason=data.get("reason", ""),
+                           approved_by=data.get("approved_by", ""), source=data.get("source", "slack"))

@@ -2,6 +2,12 @@
 
 Every key of a management unit carries the unit id as a hash tag (``{mu-1}``) so that all of a
 unit's keys live in one Redis Cluster slot and a Lua script may touch them together.
+
+State stays bounded while a unit is active: whatever belongs to one incident or one delivery (its
+closed record, card reference, delivered marks, retry state) is a key of its own with its own TTL,
+so it expires on its own however busy the unit is (Redis 7.0 has no per-field hash TTL). The hashes
+that remain are bounded by the roster (tracks, status) or by one day (out-seconds). Outbox entries
+are deleted when delivered, never trimmed; the audit stream is trimmed by age.
 """
 
 from __future__ import annotations
@@ -9,10 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-#: How long any key lives without being touched again. Every write refreshes it.
+#: How long a unit's keys live without being written again; per-item keys live this long after their write.
 STATE_TTL = timedelta(days=2)
+#: How long the per-day adherence record lasts (``/book-training`` targets "the last N days", N <= 35).
+HISTORY_TTL = timedelta(days=35)
+#: How far back the audit stream reaches (entries older than this are trimmed by id time, MINID).
 AUDIT_TTL = timedelta(days=14)
-AUDIT_MAXLEN = 200_000
+#: Undelivered outbox entries beyond this are reported (log, health, metrics), never dropped.
+OUTBOX_BACKLOG_WARN = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,34 +53,54 @@ class UnitKeys:
         """STREAM of deliveries (Slack, email, coaching) still to make; consumer group ``dispatch``."""
         return f"{self._base}:outbox"
 
-    @property
-    def delivered(self) -> str:
-        """HASH delivery key -> when, so a retried outbox entry is never delivered twice."""
-        return f"{self._base}:delivered"
+    def delivered(self, delivery_key: str) -> str:
+        """STRING when (TTL): this delivery (or step) finished, so a retried entry is never delivered twice."""
+        return f"{self._base}:delivered:{delivery_key}"
+
+    def retry(self, entry_id: str) -> str:
+        """STRING JSON {attempts, next_at} (TTL) of an outbox entry whose delivery failed."""
+        return f"{self._base}:retry:{entry_id}"
+
+    def card(self, key: str) -> str:
+        """STRING MessageRef JSON (TTL) of the Slack card of an incident id (or ``storm:<id>``)."""
+        return f"{self._base}:card:{key}"
+
+    def closed(self, incident_id: str) -> str:
+        """STRING the incident as it closed (TTL), for late card updates and App Home."""
+        return f"{self._base}:closed:{incident_id}"
+
+    def storm_closed(self, storm_id: str) -> str:
+        """SET (TTL) ids of a storm's closed incidents (to rebuild its grouped card)."""
+        return f"{self._base}:storm:{storm_id}:closed"
 
     @property
-    def retries(self) -> str:
-        """HASH outbox entry id -> JSON {attempts, next_at} for deliveries that failed."""
-        return f"{self._base}:retries"
-
-    @property
-    def cards(self) -> str:
-        """HASH incident id (or ``storm:<id>``) -> MessageRef JSON of its Slack card."""
-        return f"{self._base}:cards"
-
-    @property
-    def closed(self) -> str:
-        """HASH incident id -> the incident as it closed (for late card updates and App Home)."""
-        return f"{self._base}:closed"
+    def storms_pending(self) -> str:
+        """SET (TTL) storm ids whose grouped card still has to be posted or refreshed."""
+        return f"{self._base}:storms:pending"
 
     @property
     def status(self) -> str:
         """HASH agent id -> compact latest evaluation (for ``/adherence team``)."""
         return f"{self._base}:status"
 
+    @property
+    def neutral(self) -> str:
+        """HASH window id -> neutral window JSON, and ``<id>:cancel`` -> who and when (TTL: a day after the
+        last window ends)."""
+        return f"{self._base}:neutral"
+
+    def digest_sent(self, week: str, person_id: str, channel: str) -> str:
+        """STRING (TTL 14 days) the weekly digest of ``week`` went to this person by this channel."""
+        return f"{self._base}:digest:{week}:{person_id}:{channel}"
+
     def out_seconds(self, day: date) -> str:
         """HASH agent id -> seconds out of adherence on ``day`` (for adherence %)."""
         return f"{self._base}:out:{day.isoformat()}"
+
+    def adherence_day(self, day: date) -> str:
+        """HASH ``s:<agent>`` scheduled seconds, ``o:<agent>`` seconds out while scheduled, on ``day``
+        (HISTORY_TTL): the history training targets read. One hash per unit per day."""
+        return f"{self._base}:adherence:{day.isoformat()}"
 
 
 def heartbeat_key(prefix: str, replica_id: str) -> str:
@@ -86,3 +116,8 @@ def heartbeats_key(prefix: str) -> str:
     Not the live-replica registry (``replicas.py``, a sorted set): that one says who shares the units,
     this one only indexes the heartbeats /health reads."""
     return f"{prefix}:{{monitor}}:heartbeats"
+
+
+def epoch_key(prefix: str) -> str:
+    """STRING JSON {since, lost_at}: written at start; its absence later means Redis lost its state."""
+    return f"{prefix}:epoch"

@@ -3,32 +3,63 @@
 A tick of one management unit costs three round trips whatever the number of agents: claim, load
 the tracks, commit (one Lua script applying every change compare-and-set,
 appending audit and outbox entries, and updating the status board).
+
+Nothing is dropped: an outbox entry leaves the stream only once delivered (or given up, into the
+audit trail); a backlog beyond ``backlog_warn`` is logged, never cut. Everything that belongs to one
+incident or one delivery is a key of its own with its own TTL (see ``keys``). The epoch key tells an
+emptied Redis from a running one (``check_epoch``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from services import telemetry
 from services.adapters.redis.codec import event_from_json, event_to_json, track_from_json, track_to_json
-from services.adapters.redis.keys import AUDIT_MAXLEN, STATE_TTL, UnitKeys, heartbeat_key, heartbeats_key
+from services.adapters.redis.history import history_args
+from services.adapters.redis.keys import (
+    AUDIT_TTL,
+    HISTORY_TTL,
+    OUTBOX_BACKLOG_WARN,
+    STATE_TTL,
+    UnitKeys,
+    epoch_key,
+    heartbeat_key,
+    heartbeats_key,
+)
 from services.domain.escalation import AgentTrack, Incident, IncidentEvent
-from services.ports import CommitResult, MessageRef, OutboxBacklog, OutboxEntry, TrackChange
+from services.ports import CommitResult, Epoch, MessageRef, OutboxEntry, TrackChange
 
 log = logging.getLogger(__name__)
 
 OUTBOX_GROUP = "dispatch"
 
-__all__ = ["OUTBOX_GROUP", "CommitResult", "OutboxEntry", "RedisStore"]  # the data types live in services.ports
+# The data types live in services.ports.
+__all__ = ["OUTBOX_GROUP", "CommitResult", "Epoch", "OutboxEntry", "RedisStore"]
+
+# Delivered: mark it (its own key, with TTL), forget its retry state, and remove the entry from the
+# stream. An emptied outbox may expire; the next commit that queues something makes it persistent.
+_ACK = """
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+redis.call('DEL', KEYS[3])
+redis.call('XACK', KEYS[1], ARGV[4], ARGV[1])
+redis.call('XDEL', KEYS[1], ARGV[1])
+if redis.call('XLEN', KEYS[1]) == 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
+return 1
+"""
 
 
 @dataclass
@@ -36,11 +67,23 @@ class RedisStore:
     redis: Redis
     prefix: str = "adh"
     ttl: timedelta = STATE_TTL
+    audit_ttl: timedelta = AUDIT_TTL
+    history_ttl: timedelta = HISTORY_TTL
+    backlog_warn: int = OUTBOX_BACKLOG_WARN
+    #: Times a running bot found its Redis emptied (the epoch key gone); read by health and metrics.
+    state_losses: int = 0
     _parsed: dict[str, dict[str, tuple[str, AgentTrack]]] = field(default_factory=dict, repr=False)
+    _groups: set[str] = field(default_factory=set, repr=False)
+    _epoch_seen: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         source = resources.files("services.adapters.redis").joinpath("commit_tick.lua").read_text()
         self._commit_script = self.redis.register_script(source)
+        self._ack_script = self.redis.register_script(_ACK)
+
+    @property
+    def _ttl_s(self) -> int:
+        return max(1, int(self.ttl.total_seconds()))
 
     def keys(self, mu_id: str) -> UnitKeys:
         return UnitKeys(self.prefix, mu_id)
@@ -85,9 +128,10 @@ class RedisStore:
         status: Mapping[str, str] | None = None,
         out_seconds: Mapping[str, float] | None = None,
         day: date | None = None,
+        scheduled_seconds: Mapping[str, float] | None = None,
     ) -> CommitResult:
         keys = self.keys(mu_id)
-        args: list[Any] = [token, int(self.ttl.total_seconds()), AUDIT_MAXLEN, len(changes)]
+        args: list[Any] = [token, self._ttl_s, int(self.audit_ttl.total_seconds() * 1000), len(changes)]
         for change in changes:
             if change.track is None:
                 args += [change.agent_id, change.expected_version, ""]
@@ -95,11 +139,18 @@ class RedisStore:
                 stored = change.track.model_copy(update={"version": change.expected_version + 1})
                 args += [change.agent_id, change.expected_version, track_to_json(stored)]
         args.append(len(events))
+        items: list[str] = []  # per-item keys, in event order (the script walks them the same way)
         for event in events:
             incident = event.incident
             closed = incident.model_dump_json() if incident.is_closed else ""
             to_outbox = "1" if _needs_delivery(event) else "0"
-            args += [incident.agent_id, event.kind.value, incident.id, event_to_json(event), to_outbox, closed]
+            in_storm = "1" if incident.storm_id else "0"
+            if closed:
+                items.append(keys.closed(incident.id))
+                if incident.storm_id:
+                    items.append(keys.storm_closed(incident.storm_id))
+            args += [incident.agent_id, event.kind.value, incident.id, event_to_json(event), to_outbox, closed,
+                     in_storm]
         status = status or {}
         args.append(len(status))
         for agent_id, value in status.items():
@@ -108,9 +159,10 @@ class RedisStore:
         args.append(len(out_seconds))
         for agent_id, seconds in out_seconds.items():
             args += [agent_id, f"{seconds:.3f}"]
+        args += [*history_args(scheduled_seconds or {}, out_seconds), max(1, int(self.history_ttl.total_seconds()))]
         the_day = day or date.today()
-        script_keys = [keys.tick_claim(tick_number), keys.tracks, keys.audit, keys.outbox, keys.closed,
-                       keys.status, keys.out_seconds(the_day)]
+        script_keys = [keys.tick_claim(tick_number), keys.tracks, keys.audit, keys.outbox, keys.status,
+                       keys.out_seconds(the_day), keys.adherence_day(the_day), *items]
         result = await self._commit_script(keys=script_keys, args=args)
         if result[0] == -1:
             return CommitResult(fenced=True)
@@ -137,6 +189,34 @@ class RedisStore:
             await self.redis.srem(heartbeats_key(self.prefix), *gone)
         return [json.loads(body) for body in bodies if body]
 
+    # ---- Redis loss --------------------------------------------------------------------------
+    async def check_epoch(self, now: datetime) -> Epoch:
+        """The epoch of this Redis state, written when missing. Missing after this store saw it means
+        Redis lost everything (a flush, a restart without persistence): logged, counted, and recorded
+        as ``lost_at`` so every replica (and a restarted one) can say so on the cards it posts."""
+        key = epoch_key(self.prefix)
+        body = await self.redis.getex(key, ex=self._ttl_s)  # lives as long as the state it stands for
+        if body is None:
+            lost_at = now if self._epoch_seen else None
+            fresh = json.dumps({"since": now.isoformat(), "lost_at": lost_at.isoformat() if lost_at else None})
+            await self.redis.set(key, fresh, nx=True, ex=self._ttl_s)
+            if self._epoch_seen:
+                self.state_losses += 1
+                telemetry.redis_state_lost()
+                self._groups.clear()
+                log.error("Redis lost its state (the epoch key %s is gone): tracks, cards and undelivered "
+                          "outbox entries are gone; incidents re-open from the live states, and cards posted "
+                          "now say that they may repeat an earlier alert", key)
+            else:
+                log.warning("no earlier state in Redis under %r (first start, or Redis was emptied while "
+                            "the bot was down)", self.prefix)
+            body = await self.redis.get(key) or fresh
+        self._epoch_seen = True
+        data = json.loads(body)
+        lost = data.get("lost_at")
+        return Epoch(since=datetime.fromisoformat(data["since"]),
+                     lost_at=datetime.fromisoformat(lost) if lost else None)
+
     # ---- reads for queries -------------------------------------------------------------------
     async def statuses(self, mu_id: str) -> dict[str, str]:
         return _text_map(await self.redis.hgetall(self.keys(mu_id).status))
@@ -146,7 +226,7 @@ class RedisStore:
         return {agent: float(value) for agent, value in raw.items()}
 
     async def closed_incident(self, mu_id: str, incident_id: str) -> Incident | None:
-        body = await self.redis.hget(self.keys(mu_id).closed, incident_id)
+        body = await self.redis.get(self.keys(mu_id).closed(incident_id))
         return Incident.model_validate_json(body) if body else None
 
     async def audit(self, mu_id: str, count: int = 1000) -> list[dict[str, str]]:
@@ -154,24 +234,29 @@ class RedisStore:
         return [_text_map(fields or {}) for _, fields in entries or []]
 
     # ---- outbox ------------------------------------------------------------------------------
-    async def ensure_outbox_group(self, mu_id: str) -> None:
+    async def ensure_outbox_group(self, mu_id: str, *, force: bool = False) -> None:
+        if mu_id in self._groups and not force:
+            return
         try:
             await self.redis.xgroup_create(self.keys(mu_id).outbox, OUTBOX_GROUP, id="0", mkstream=True)
         except ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
+        self._groups.add(mu_id)
 
     async def read_outbox(self, mu_id: str, consumer: str, count: int = 200,
                           claim_idle: timedelta = timedelta(seconds=60)) -> list[OutboxEntry]:
         """This consumer's pending entries first (in order), then any abandoned by a dead consumer,
-        then new ones."""
-        key = self.keys(mu_id).outbox
+        then new ones. A group that vanished (Redis emptied, or the idle outbox expired) is recreated."""
         await self.ensure_outbox_group(mu_id)
-        pending = await self.redis.xreadgroup(OUTBOX_GROUP, consumer, {key: "0"}, count=count)
-        _, _, abandoned = await self.redis.xautoclaim(
-            key, OUTBOX_GROUP, consumer, min_idle_time=int(claim_idle.total_seconds() * 1000), count=count)
-        fresh = await self.redis.xreadgroup(OUTBOX_GROUP, consumer, {key: ">"}, count=count)
-        rows = [*_rows(pending), *abandoned, *_rows(fresh)]
+        try:
+            rows = await self._read_rows(mu_id, consumer, count, claim_idle)
+        except ResponseError as error:
+            if "NOGROUP" not in str(error):
+                raise
+            log.warning("outbox group of %s was gone; recreating it", mu_id)
+            await self.ensure_outbox_group(mu_id, force=True)
+            rows = await self._read_rows(mu_id, consumer, count, claim_idle)
         seen: set[str] = set()
         out: list[OutboxEntry] = []
         for entry_id, fields in sorted(rows, key=lambda row: _stream_id(row[0])):
@@ -181,110 +266,122 @@ class RedisStore:
             try:
                 out.append(OutboxEntry(entry_id, event_from_json(fields["event"])))
             except (KeyError, ValueError):
-                log.error("dropping unreadable outbox entry %s of %s", entry_id, mu_id)
-                await self.redis.xack(key, OUTBOX_GROUP, entry_id)
+                log.error("parking unreadable outbox entry %s of %s in the audit trail", entry_id, mu_id)
+                await self._park(mu_id, entry_id, {"kind": "unreadable_outbox_entry", "entry": entry_id, **fields})
         return out
+
+    async def _read_rows(self, mu_id: str, consumer: str, count: int,
+                         claim_idle: timedelta) -> list[tuple[str, dict[str, str]]]:
+        key = self.keys(mu_id).outbox
+        pending = await self.redis.xreadgroup(OUTBOX_GROUP, consumer, {key: "0"}, count=count)
+        _, abandoned, _ = await self.redis.xautoclaim(
+            key, OUTBOX_GROUP, consumer, min_idle_time=int(claim_idle.total_seconds() * 1000), count=count)
+        fresh = await self.redis.xreadgroup(OUTBOX_GROUP, consumer, {key: ">"}, count=count)
+        return [*_rows(pending), *abandoned, *_rows(fresh)]
 
     async def was_delivered(self, mu_id: str, delivery_key: str) -> bool:
-        return bool(await self.redis.hexists(self.keys(mu_id).delivered, delivery_key))
+        return bool(await self.redis.exists(self.keys(mu_id).delivered(delivery_key)))
 
     async def mark_delivered(self, mu_id: str, entry: OutboxEntry, when: datetime) -> None:
+        """Delivered: recorded (so a replay repeats nothing) and removed from the outbox."""
         keys = self.keys(mu_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.delivered, entry.delivery_key, when.isoformat())
-            pipe.expire(keys.delivered, int(self.ttl.total_seconds()))
-            pipe.hdel(keys.retries, entry.entry_id)
-            pipe.xack(keys.outbox, OUTBOX_GROUP, entry.entry_id)
-            await pipe.execute()
+        await self._ack_script(keys=[keys.outbox, keys.delivered(entry.delivery_key), keys.retry(entry.entry_id)],
+                               args=[entry.entry_id, when.isoformat(), self._ttl_s, OUTBOX_GROUP])
 
     async def mark_step_delivered(self, mu_id: str, key: str, when: datetime) -> None:
-        keys = self.keys(mu_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.delivered, key, when.isoformat())
-            pipe.expire(keys.delivered, int(self.ttl.total_seconds()))
-            await pipe.execute()
+        await self.redis.set(self.keys(mu_id).delivered(key), when.isoformat(), ex=self._ttl_s)
 
     async def closed_in_storm(self, mu_id: str, storm_id: str, exclude: set[str]) -> list[Incident]:
-        """Closed incidents of a storm (few: a storm is one team), found through the closed hash."""
-        prefix = f"{mu_id}."
-        out = []
-        async for incident_id, body in self.redis.hscan_iter(self.keys(mu_id).closed, match=f"{prefix}*"):
-            if incident_id in exclude or storm_id not in body:
-                continue
-            incident = Incident.model_validate_json(body)
-            if incident.storm_id == storm_id:
-                out.append(incident)
-        return out
+        """Closed incidents of a storm (few: a storm is one team), found through the storm's set."""
+        keys = self.keys(mu_id)
+        members = {str(i) for i in await self.redis.smembers(keys.storm_closed(storm_id))}
+        ids = sorted(members - exclude)
+        if not ids:
+            return []
+        bodies = await self.redis.mget([keys.closed(i) for i in ids])
+        return [Incident.model_validate_json(body) for body in bodies if body]
 
     async def retry_state(self, mu_id: str, entry_id: str) -> tuple[int, datetime | None]:
-        body = await self.redis.hget(self.keys(mu_id).retries, entry_id)
+        body = await self.redis.get(self.keys(mu_id).retry(entry_id))
         if not body:
             return 0, None
         data = json.loads(body)
         return int(data["attempts"]), datetime.fromisoformat(data["next_at"])
 
     async def schedule_retry(self, mu_id: str, entry_id: str, attempts: int, next_at: datetime) -> None:
-        keys = self.keys(mu_id)
-        await self.redis.hset(keys.retries, entry_id,
-                              json.dumps({"attempts": attempts, "next_at": next_at.isoformat()}))
-        await self.redis.expire(keys.retries, int(self.ttl.total_seconds()))
+        await self.redis.set(self.keys(mu_id).retry(entry_id),
+                             json.dumps({"attempts": attempts, "next_at": next_at.isoformat()}), ex=self._ttl_s)
 
     async def give_up(self, mu_id: str, entry: OutboxEntry) -> None:
-        """Park an entry that kept failing: acknowledged, but kept in the audit trail."""
+        """Park an entry that kept failing: out of the outbox, into the audit trail."""
+        await self._park(mu_id, entry.entry_id, {
+            "kind": "delivery_failed", "incident": entry.event.incident.id, "agent": entry.event.incident.agent_id,
+            "event": event_to_json(entry.event)})
+
+    async def _park(self, mu_id: str, entry_id: str, audit: Mapping[str, str]) -> None:
         keys = self.keys(mu_id)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(keys.audit, {"kind": "delivery_failed", "incident": entry.event.incident.id,
-                                   "agent": entry.event.incident.agent_id, "event": event_to_json(entry.event)},
-                      maxlen=AUDIT_MAXLEN, approximate=True)
-            pipe.hdel(keys.retries, entry.entry_id)
-            pipe.xack(keys.outbox, OUTBOX_GROUP, entry.entry_id)
+            fields: dict[Any, Any] = dict(audit)
+            pipe.xadd(keys.audit, fields, minid=self._audit_minid(), approximate=False)
+            pipe.pexpire(keys.audit, int(self.audit_ttl.total_seconds() * 1000))
+            pipe.delete(keys.retry(entry_id))
+            pipe.xack(keys.outbox, OUTBOX_GROUP, entry_id)
+            pipe.xdel(keys.outbox, entry_id)
             await pipe.execute()
 
-    async def outbox_backlog(self, mu_id: str) -> OutboxBacklog:
-        """Undelivered entries (pending + not yet read) and when the oldest of them was committed.
-
-        Two round trips: the group's summary, then the one oldest undelivered entry (a pending entry
-        is always older than an unread one)."""
+    async def outbox_backlog(self, mu_id: str, now: datetime | None = None) -> tuple[int, timedelta | None]:
+        """Undelivered entries of a unit and the age of the oldest (two cheap reads: XLEN and the first
+        entry). Delivered entries are deleted, so the stream's length is the backlog. Logged at WARNING
+        when at or above ``backlog_warn``: the bound reports, it never cuts."""
         key = self.keys(mu_id).outbox
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.xpending(key, OUTBOX_GROUP)
-            pipe.xinfo_groups(key)
             pipe.xlen(key)
-            pending, groups, length = await pipe.execute(raise_on_error=False)
-        if isinstance(groups, Exception):
-            return OutboxBacklog(0, None)  # no stream: nothing was ever queued
-        group = next((g for g in groups if g["name"] == OUTBOX_GROUP), None)
-        rows: list[Any]
-        if group is None or isinstance(pending, Exception):  # nobody has read yet: every entry waits
-            await self.ensure_outbox_group(mu_id)  # once per unit; readers of the group can count it from now
-            rows = list(await self.redis.xrange(key, count=1) or [])
-            pending, unread = {"pending": 0}, int(length)
-        elif pending["pending"]:
-            rows = list(await self.redis.xrange(key, min=str(pending["min"]), max=str(pending["min"]), count=1) or [])
-            unread = int(group["lag"]) if group.get("lag") is not None else 0
-        else:
-            rows = list(await self.redis.xrange(key, min=f"({group['last-delivered-id']}", count=1) or [])
-            unread = int(group["lag"]) if group.get("lag") is not None else len(rows)
-        oldest_at = None
-        try:
-            oldest_at = event_from_json(rows[0][1]["event"]).at if rows else None
-        except (KeyError, ValueError, TypeError):
-            log.error("unreadable oldest outbox entry of %s", mu_id)
-        return OutboxBacklog(int(pending["pending"]) + unread, oldest_at)
+            pipe.xrange(key, count=1)
+            count, first = await pipe.execute()
+        age: timedelta | None = None
+        now = now or datetime.now(UTC)
+        if first:
+            _, fields = first[0]
+            try:
+                age = max(timedelta(0), now - event_from_json(fields["event"]).at)
+            except (KeyError, ValueError):
+                age = None
+        if count >= self.backlog_warn:
+            log.warning("outbox of %s holds %d undelivered entries (bound %d), the oldest %s old: deliveries "
+                        "are failing or slower than incidents arrive; nothing is dropped", mu_id, count,
+                        self.backlog_warn, age)
+        return int(count), age
+
+    # ---- grouped (storm) cards still to post or refresh ----------------------------------------
+    async def add_pending_storm(self, mu_id: str, storm_id: str) -> None:
+        """Remember a storm card to post or refresh before the entry asking for it is acknowledged."""
+        key = self.keys(mu_id).storms_pending
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(key, storm_id)
+            pipe.expire(key, self._ttl_s)
+            await pipe.execute()
+
+    async def pending_storms(self, mu_id: str) -> list[str]:
+        return sorted(str(s) for s in await self.redis.smembers(self.keys(mu_id).storms_pending))
+
+    async def storm_done(self, mu_id: str, storm_id: str) -> None:
+        await self.redis.srem(self.keys(mu_id).storms_pending, storm_id)
 
     # ---- cards -------------------------------------------------------------------------------
     async def card_ref(self, mu_id: str, key: str) -> MessageRef | None:
-        body = await self.redis.hget(self.keys(mu_id).cards, key)
+        body = await self.redis.get(self.keys(mu_id).card(key))
         if not body:
             return None
         data = json.loads(body)
         return MessageRef(channel=data["channel"], ts=data["ts"], permalink=data.get("permalink"))
 
     async def save_card_ref(self, mu_id: str, key: str, ref: MessageRef) -> None:
-        keys = self.keys(mu_id)
         body = json.dumps({"channel": ref.channel, "ts": ref.ts, "permalink": ref.permalink})
-        await self.redis.hset(keys.cards, key, body)
-        await self.redis.expire(keys.cards, int(self.ttl.total_seconds()))
+        await self.redis.set(self.keys(mu_id).card(key), body, ex=self._ttl_s)
+
+    def _audit_minid(self) -> int:
+        """Audit entries older than ``audit_ttl`` (by their id's time) are trimmed on the next write."""
+        return max(0, int((time.time() - self.audit_ttl.total_seconds()) * 1000))
 
 
 def _text_map(raw: Mapping[Any, Any]) -> dict[str, str]:
@@ -293,8 +390,9 @@ def _text_map(raw: Mapping[Any, Any]) -> dict[str, str]:
 
 
 def _needs_delivery(event: IncidentEvent) -> bool:
-    """Only incidents someone has been told about produce deliveries (a 2-minute blip stays quiet)."""
-    return bool(event.incident.fired) or event.tier is not None
+    """Only incidents someone has been told about produce deliveries (a 2-minute blip stays quiet);
+    an approved exception always does (its WFM write-back)."""
+    return bool(event.incident.fired) or event.tier is not None or event.write_back is not None
 
 
 def _rows(response: Any) -> list[tuple[str, dict[str, str]]]:
