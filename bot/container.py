@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TextIO
 
 import httpx
@@ -138,6 +138,11 @@ class SourceWiring:
     async def stop(self) -> None:
         if self.genesys is not None:
             await self.genesys.close()
+
+    @property
+    def feed_down_since(self) -> Callable[[], datetime | None] | None:
+        """For /health: since when the live feed is down (None: the simulator has no feed to lose)."""
+        return self.genesys.feed_down_since if self.genesys is not None else None
 
 
 class GenesysExceptionWriter:

@@ -50,8 +50,10 @@ class MonitorConfig(_Section):
     clear_after: Duration = timedelta(seconds=60)
     ack_timeout: Duration = timedelta(minutes=15)
     max_concurrent_units: int = Field(default=8, ge=1)
+    health_outbox_age: Duration = timedelta(minutes=10)  # /health: oldest undelivered delivery older -> 503
+    shutdown_grace: Duration = timedelta(seconds=10)  # SIGTERM: running tick and deliveries get this long
 
-    @field_validator("tick", "clear_after", "ack_timeout", "schedule_refresh")
+    @field_validator("tick", "clear_after", "ack_timeout", "schedule_refresh", "health_outbox_age")
     @classmethod
     def _longer_than_zero(cls, value: timedelta) -> timedelta:
         return _positive(value)

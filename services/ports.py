@@ -234,8 +234,7 @@ class Epoch:
 class TickClaims(Protocol):
     """One replica per tick of a unit: the claim returns a fencing token that the commit checks."""
 
-    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta,
-                         heartbeat: Mapping[str, Any] | None = None) -> str | None: ...
+    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta) -> str | None: ...
 
 
 class TrackStore(Protocol):
@@ -288,10 +287,22 @@ class AuditLog(Protocol):
 
 
 class Heartbeats(Protocol):
-    async def heartbeat(self) -> dict[str, Any] | None: ...
+    """One heartbeat per replica, written after a tick it committed, expiring by itself after ``ttl``."""
+
+    async def write_heartbeat(self, replica_id: str, beat: Mapping[str, Any], ttl: timedelta) -> None: ...
+
+    async def heartbeats(self) -> list[dict[str, Any]]:
+        """The latest heartbeat of every replica whose heartbeat has not expired."""
+        ...
 
 
-class Outbox(Protocol):
+class Backlog(Protocol):
+    async def outbox_backlog(self, mu_id: str, now: datetime | None = None) -> tuple[int, timedelta | None]:
+        """Undelivered entries and the age of the oldest (None when empty)."""
+        ...
+
+
+class Outbox(Backlog, Protocol):
     """Deliveries still to make, read by a consumer group: an entry stays pending for its consumer
     until acknowledged (``mark_delivered``/``give_up``); one abandoned by a dead consumer for
     ``claim_idle`` is taken over. Delivery keys and steps make a repeated entry a no-op."""
@@ -378,8 +389,8 @@ class DigestLedger(Protocol):
 # What each use case needs, composed from the roles above.
 
 
-class MonitorStore(TickClaims, TrackStore, Protocol):
-    """services.monitor.Monitor."""
+class MonitorStore(TickClaims, Heartbeats, Backlog, TrackStore, Protocol):
+    """services.monitor.Monitor (the heartbeat after a committed tick carries the outbox backlog)."""
 
 
 class DispatchStore(Outbox, CardRefs, TrackStore, ClosedIncidents, PendingStorms, StateEpochs, Protocol):

@@ -103,8 +103,19 @@ class UnitKeys:
         return f"{self._base}:adherence:{day.isoformat()}"
 
 
-def heartbeat_key(prefix: str) -> str:
-    return f"{prefix}:monitor:heartbeat"
+def heartbeat_key(prefix: str, replica_id: str) -> str:
+    """STRING (with a TTL) one replica's heartbeat JSON, written after each tick it committed.
+
+    ``{monitor}`` is a hash tag: every heartbeat and the index share one Cluster slot (one MGET)."""
+    return f"{prefix}:{{monitor}}:heartbeat:{replica_id}"
+
+
+def heartbeats_key(prefix: str) -> str:
+    """SET of replica ids that wrote a heartbeat (ids whose heartbeat expired are pruned on read).
+
+    Not the live-replica registry (``replicas.py``, a sorted set): that one says who shares the units,
+    this one only indexes the heartbeats /health reads."""
+    return f"{prefix}:{{monitor}}:heartbeats"
 
 
 def epoch_key(prefix: str) -> str:
