@@ -69,7 +69,9 @@ async def test_away_agent_escalates_through_every_tier_and_resolves_across_a_soc
         for (_, at), after in zip(fired, (5, 15, 30), strict=True):
             threshold = went_away + timedelta(minutes=after)
             assert threshold <= at < threshold + TICK, (after, at)
-        assert recorder.kinds()[:2] == ["post_card", "email"]
+        # Channels are lanes of their own (an email never waits for a card update), so order is per channel.
+        kinds = recorder.kinds()
+        assert kinds[0] == "post_card" and kinds.count("post_card") == 1 and kinds.count("email") == 1
 
         [appointment] = fake.appointments.values()
         assert appointment["attendees"] == [{"id": AGENT}]
