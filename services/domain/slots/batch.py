@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from services.domain.slots.engine import SlotEngine
 from services.domain.slots.model import Outcome, SlotRequest
 from services.domain.slots.recurrence import occurrence_periods
-from services.domain.slots.refine import refine_group
+from services.domain.slots.refine import insert_group, refine_group
 
 _EPS = 1e-6
 
@@ -58,10 +58,22 @@ class _Plan:
             if request.id not in self.engine.bookings:
                 self.outcomes[request.id] = self.engine.book(request, explain=False)
 
-    def place_core(self, threshold: int, node_limit: int) -> None:
+    def place_core(self, threshold: int, node_limit: int, *, core_milp: bool = False, core_rooms: int = 4,
+                   time_limit: float = 10.0) -> None:
         """Place the most constrained requests together by a small backtracking search first."""
         core = [r for r in self.order if 0 < self.counts[r.id] <= threshold and self.engine.sessions(r) == 1]
         if not core:
+            return
+        if core_milp:
+            # One exact MILP over every feasible start of each: as many of them as possible, cheapest.
+            # The placements must be optimal; their understaffing is polished later, so each start
+            # costs what it would alone, and the gap is only tight enough that one placement more or
+            # less always shows (the objective is about -W * placed).
+            occurrences = sum(len(occurrence_periods(r)) for r in core)
+            for rid in insert_group(self.engine, [], core, missing_limit=10_000, missing_rooms=core_rooms,
+                                    time_limit=time_limit, rel_gap=0.25 / max(1, occurrences),
+                                    alone_cost=True):
+                self.outcomes[rid] = self.engine.bookings[rid].outcome
             return
         found = _CoreSearch(self.engine, core, node_limit).run()
         for request, choices in found:
@@ -171,6 +183,54 @@ class _Plan:
         for booking in kept:
             engine.restore(booking)
         return False
+
+    def insert_missing(self, max_group: int, time_limit: float) -> bool:
+        """Each request still left out: move what blocks it (one small exact MILP) so that it fits."""
+        changed = False
+        for request in self.order:
+            if request.id in self.engine.bookings or self.counts[request.id] == 0 \
+                    or self.engine.sessions(request) != 1:
+                continue
+            group = self._neighbourhood(request, max_group)
+            if not group:
+                continue
+            if insert_group(self.engine, group, [request], time_limit=time_limit):
+                changed = True
+                for r in (*group, request):
+                    self.outcomes[r.id] = self.engine.bookings[r.id].outcome
+        return changed
+
+    def _neighbourhood(self, request: SlotRequest, max_group: int) -> list[SlotRequest]:
+        """What blocks ``request``, and what blocks the most blocking of those (a two-ring neighbourhood)."""
+        ring = self._blocker_weights(request)
+        ranked = sorted(ring, key=lambda rid: (-ring[rid], rid))
+        chosen = dict.fromkeys(ranked[:max_group * 2 // 3])
+        for rid in ranked[:8]:
+            inner = self._blocker_weights(self.engine.bookings[rid].request)
+            for other in sorted(inner, key=lambda x: (-inner[x], x))[:6]:
+                if other != request.id and len(chosen) < max_group:
+                    chosen.setdefault(other)
+        return [self.engine.bookings[rid].request for rid in chosen]
+
+    def _blocker_weights(self, request: SlotRequest) -> dict[str, int]:
+        """Booked requests holding a person or a suitable room where ``request`` could go, by how much."""
+        starts = self.base.feasible_starts(request)
+        if not starts or any(s.size == 0 for s in starts):
+            return {}
+        length = -(-request.duration_minutes // self.engine.grid.minutes)
+        covered = np.zeros(self.engine.grid.intervals + length, dtype=np.bool_)
+        for s in starts:
+            covered[(s[:, None] + np.arange(length)[None, :]).ravel()] = True
+        lo, hi = int(min(s.min() for s in starts)), int(max(s.max() for s in starts)) + length
+        by_people, by_room = self._occupancy(request, lo, hi)
+        weight: dict[str, int] = {}
+        for a, b, rid in by_people:  # a person is a harder block than one of several rooms
+            weight[rid] = weight.get(rid, 0) + 2 * int(covered[a:b].sum())
+        for taken in by_room.values():
+            for a, b, rid in taken:
+                weight[rid] = weight.get(rid, 0) + int(covered[a:b].sum())
+        return {rid: w for rid, w in weight.items()
+                if w > 0 and self.engine.sessions(self.engine.bookings[rid].request) == 1}
 
     # -------------------------------------------------------------- improvement
 
@@ -356,14 +416,17 @@ class _CoreSearch:
 def plan_batch(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passes: int = 6,
                max_attempts: int = 12, core_threshold: int = 24, node_limit: int = 20_000,
                refine_days: int = 3, refine_limit: int = 20, refine_time_limit: float = 10.0,
+               insert_group_size: int = 60, core_milp: bool = True,
                explain: bool = True) -> list[Outcome]:
     """Place ``requests`` on ``engine`` (which keeps them booked) and return outcomes in input order."""
     plan = _Plan(engine, requests)
-    plan.place_core(core_threshold, node_limit)
+    plan.place_core(core_threshold, node_limit, core_milp=core_milp, time_limit=refine_time_limit)
     plan.construct()
     for _ in range(max_passes):
         if not (plan.repair(max_attempts) | plan.improve_each()):
             break
+    if insert_group_size > 0 and plan.insert_missing(insert_group_size, refine_time_limit):
+        plan.improve_each()
     if refine_days > 0:
         plan.refine_windows(refine_days, refine_limit, refine_time_limit)
         plan.improve_each()
