@@ -1,19 +1,25 @@
 """Batch mode: place a whole list of requests at once, as many as possible, then as cheaply as possible.
 
 1. Core: the most constrained requests (few feasible starts when nothing else is booked) are
-   placed together by a small backtracking search (fewest options first, cheapest value first,
-   forward checking on people, rooms and recurrence gaps), so that they do not crowd each other out.
+   placed together by one exact MILP over all their feasible starts and rooms (HiGHS): as many
+   as possible, each start costed as if alone (the refinement polishes the understaffing later).
+   A small backtracking search (``core_milp=False``) is the older alternative; it ran out of
+   nodes on contended trainings and left one out.
 2. Construction: the rest, most constrained first, each at its best time given those placed.
 3. Repair: a request left out is retried after ejecting the few placed requests that block one of
    its feasible times (shared people, or every suitable room taken); the ejected ones must find
    other times, or the move is undone. Improvement: each placed request is released and searched
    again (exact given the others, so added understaffing can only fall). Repeated until stable.
-4. Refinement: window by window of a few days, every booking placed in the window is re-placed
-   jointly by a small exact MILP over its cheapest starts (:mod:`refine`); kept only if better.
+4. Insertion: a request still left out gets a small exact MILP over what blocks it (bookings
+   sharing a person or a suitable room where it could go, and what blocks the most blocking of
+   those) with itself optional: placed if the group can make room (:func:`refine.insert_group`).
+5. Refinement: window by window (a week by default), every booking placed in the window is
+   re-placed jointly by a small exact MILP over its cheapest starts (:mod:`refine`); kept only if
+   better.
 
-Deterministic (no clocks, no randomness): the same input gives the same plan.
+Requests split into sessions take part in construction, repair and improvement only.
+Deterministic as long as no HiGHS time limit is hit (on an idle machine none is, at S to L).
 """
-
 from __future__ import annotations
 
 import contextlib
@@ -36,13 +42,13 @@ def _size(request: SlotRequest) -> int:
 
 
 class _Plan:
-    def __init__(self, engine: SlotEngine, requests: Sequence[SlotRequest]) -> None:
+    def __init__(self, engine: SlotEngine, requests: Sequence[SlotRequest], *, counts: bool = True) -> None:
         self.engine = engine
         self.base = SlotEngine(engine.problem)  # nothing booked: what each request could do alone
         # Feasible starts of each request's most constrained occurrence when nothing else is booked;
         # 0 when it cannot be placed even alone (so it is never worth a search).
         self.counts = {r.id: self.base.candidate_count(r) if self.base.search(r, explain=False).placed else 0
-                       for r in requests}
+                       for r in requests} if counts else {r.id: 1 for r in requests}
         arrival = {r.id: i for i, r in enumerate(requests)}
         self.order = sorted(requests, key=lambda r: (self.counts[r.id] == 0, self.counts[r.id], -_size(r),
                                                      arrival[r.id]))
@@ -415,8 +421,8 @@ class _CoreSearch:
 
 def plan_batch(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passes: int = 6,
                max_attempts: int = 12, core_threshold: int = 24, node_limit: int = 20_000,
-               refine_days: int = 3, refine_limit: int = 20, refine_time_limit: float = 10.0,
-               insert_group_size: int = 60, core_milp: bool = True,
+               refine_days: int = 7, refine_limit: int = 10, refine_time_limit: float = 10.0,
+               refine_rounds: int = 1, insert_group_size: int = 60, core_milp: bool = True,
                explain: bool = True) -> list[Outcome]:
     """Place ``requests`` on ``engine`` (which keeps them booked) and return outcomes in input order."""
     plan = _Plan(engine, requests)
@@ -427,8 +433,9 @@ def plan_batch(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passe
             break
     if insert_group_size > 0 and plan.insert_missing(insert_group_size, refine_time_limit):
         plan.improve_each()
-    if refine_days > 0:
-        plan.refine_windows(refine_days, refine_limit, refine_time_limit)
+    for _ in range(refine_rounds if refine_days > 0 else 0):  # each round re-centres the candidates
+        if not plan.refine_windows(refine_days, refine_limit, refine_time_limit):
+            break
         plan.improve_each()
 
     if explain:
@@ -441,3 +448,18 @@ def plan_batch(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passe
                     continue
                 plan.outcomes[request.id] = new
     return [plan.outcomes[r.id] for r in requests]
+
+
+def improve_plan(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passes: int = 6,
+                 refine_days: int = 7, refine_limit: int = 10, refine_time_limit: float = 10.0) -> None:
+    """Lower the understaffing of ``requests`` (all booked on ``engine``) without unplacing any.
+
+    Only the improvement phases run: re-searching each booking given the others, then the window
+    MILPs; every step is kept only if it lowers the added understaffing.
+    """
+    plan = _Plan(engine, requests, counts=False)
+    for _ in range(max_passes):
+        if not plan.improve_each():
+            break
+    if refine_days > 0 and plan.refine_windows(refine_days, refine_limit, refine_time_limit):
+        plan.improve_each()
