@@ -93,6 +93,9 @@ class Invite:
     location: str
     organizer: tuple[str, str]  # (name, email)
     attendees: tuple[tuple[str, str], ...]  # (name, email)
+    method: str = "REQUEST"  # iTIP method: REQUEST (new or updated) or CANCEL
+    sequence: int = 0  # raised with every change of the same uid, so calendars apply the newest
+    time_zone: str | None = None  # the unit's: the email shows the time in it, named
 
 
 class InviteSender(Protocol):

@@ -19,13 +19,17 @@ log = logging.getLogger(__name__)
 
 
 def build_ics(invite: Invite, stamp: datetime) -> bytes:
-    """A METHOD:REQUEST calendar with one event; the uid is stable, so a resend updates the same entry."""
+    """A METHOD:REQUEST (or CANCEL) calendar with one event; the uid is stable and ``SEQUENCE`` grows with
+    each change, so an update or a cancellation applies to the same calendar entry."""
     calendar = Calendar()
     calendar.add("prodid", "-//adherence-bot//booking//EN")
     calendar.add("version", "2.0")
-    calendar.add("method", "REQUEST")
+    calendar.add("method", invite.method)
     event = Event()
     event.add("uid", invite.uid)
+    event.add("sequence", invite.sequence)
+    if invite.method == "CANCEL":
+        event.add("status", "CANCELLED")
     event.add("dtstamp", stamp.astimezone(UTC))
     event.add("dtstart", invite.start.astimezone(UTC))
     event.add("dtend", invite.end.astimezone(UTC))
