@@ -98,6 +98,7 @@ async def test_a_costly_booking_is_moved_on_apply_and_its_people_get_an_updated_
     assert updated[3] == invited
     (activity,) = await rig.activities.activities("mu1", rig.clock.now(), rig.clock.now() + timedelta(days=7))
     assert (activity.key, activity.start, activity.end) == ("sync:0:0", move.new.start, move.new.end)
+    assert old.room_id is not None and move.new.room_id is not None
     busy = await rig.rooms.busy([old.room_id, move.new.room_id], old.start, old.end)
     assert all(span != (old.start, old.end) for spans in busy.values() for span in spans)  # old room freed
 
