@@ -30,14 +30,17 @@ from bot.scheduler import build_scheduler
 from bot.settings import Settings
 from handlers.app import build_app
 from handlers.booking import BookingHandlerDeps, SlackProgressNotifier
+from handlers.booking.optimise import register_optimise
 from handlers.deps import HandlerDeps
 from handlers.http import HealthChecks, build_web_app
 from handlers.socket_mode import socket_connected, socket_mode_handler
 from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.booking.keys import BookingKeys
+from services.adapters.booking.optimise_store import RedisOptimiseStore
 from services.adapters.booking.redis_stores import RedisTemplates
 from services.adapters.redis.store import RedisStore
 from services.booking.intake import BookingIntake
+from services.booking.optimise import OptimiseUpcoming
 from services.booking.ports import ProgressNotifier
 from services.booking.recurring import RecurringTemplates
 from services.clock import SystemClock
@@ -111,6 +114,12 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
             trainers={p: config.people[p].name for p in bookings.config.trainers if p in config.people})
         slack_app = build_app(HandlerDeps(actions, queries, clock, booking=booking_deps, after_action=drain),
                               signing_secret=_secret(settings.slack_signing_secret), token=None, client=chat.client)
+        written = bookings.service.writeback
+        # schedulers: [booking] schedulers (branch sched); until then nobody may optimise (fails closed).
+        register_optimise(slack_app, OptimiseUpcoming(
+            data=bookings.data, config=bookings.config, ledger=bookings.service.ledger, activities=written.activities,
+            rooms=written.rooms, invites=written.invites, clock=clock, schedulers=frozenset(),
+            store=RedisOptimiseStore(redis, BookingKeys(settings.redis_prefix))))
         if http:
             slack_ok = _authenticated(slack_app)
         else:

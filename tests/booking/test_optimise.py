@@ -14,6 +14,8 @@ from icalendar import Calendar
 from redis.asyncio import Redis
 
 from services.adapters.booking.invites import SmtpInviteSender
+from services.adapters.booking.keys import BookingKeys
+from services.adapters.booking.optimise_store import RedisOptimiseStore
 from services.booking.model import BookedSlot, Plan, Status
 from services.booking.optimise import MemoryOptimiseStore, NotAllowed, OptimiseUpcoming
 from services.booking.translate import to_slot_request
@@ -46,13 +48,13 @@ def events(inbox: Inbox) -> list[tuple[str, int, object, list[str]]]:
     return out
 
 
-def setup(redis: Redis, prefix: str, port: int) -> tuple[Rig, OptimiseUpcoming]:
+def setup(redis: Redis, prefix: str, port: int, *, on_redis: bool = True) -> tuple[Rig, OptimiseUpcoming]:
     rig = Rig(redis, prefix)
     sender = SmtpInviteSender(host="127.0.0.1", port=port, start_tls=False)
     rig.service.writeback.invites = sender
+    store = RedisOptimiseStore(redis, BookingKeys(prefix)) if on_redis else MemoryOptimiseStore()
     optimiser = OptimiseUpcoming(data=rig.data, config=rig.config, ledger=rig.ledger, activities=rig.activities,
-                                 rooms=rig.rooms, invites=sender, store=MemoryOptimiseStore(), schedulers={"S1"},
-                                 clock=rig.clock)
+                                 rooms=rig.rooms, invites=sender, store=store, schedulers={"S1"}, clock=rig.clock)
     return rig, optimiser
 
 
@@ -76,10 +78,11 @@ async def book_at_the_worst_time(rig: Rig) -> Plan:
     return plan
 
 
+@pytest.mark.parametrize("on_redis", [True, False])
 async def test_a_costly_booking_is_moved_on_apply_and_its_people_get_an_updated_invite(
-        redis_client: Redis, redis_prefix: str, smtp: tuple[Inbox, int]):
+        redis_client: Redis, redis_prefix: str, smtp: tuple[Inbox, int], on_redis: bool):
     inbox, port = smtp
-    rig, optimiser = setup(redis_client, redis_prefix, port)
+    rig, optimiser = setup(redis_client, redis_prefix, port, on_redis=on_redis)
     old = (await book_at_the_worst_time(rig)).slots[0]
     ((uid, sequence, first_start, invited),) = events(inbox)
     assert sequence == 0
@@ -104,7 +107,11 @@ async def test_a_costly_booking_is_moved_on_apply_and_its_people_get_an_updated_
 
     again = await optimiser.apply(proposal.id, "S1")  # a second click: the first one's decision, no new mail
     assert again is not None and again.moved == ("sync",) and len(inbox.messages) == 2
-    second = await optimiser.propose("mu1", 7, "S1")  # from the moved plan: nothing more to gain
+    # A restarted bot (a new use case on the same stores) starts from the moved plan: nothing more to gain.
+    _, restarted = setup(redis_client, redis_prefix, port, on_redis=on_redis)
+    if not on_redis:
+        restarted.store = optimiser.store
+    second = await restarted.propose("mu1", 7, "S1")
     assert second.moves == () and second.gain_hours == 0
 
 
