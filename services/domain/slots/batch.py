@@ -23,6 +23,7 @@ Deterministic as long as no HiGHS time limit is hit (on an idle machine none is,
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -423,8 +424,43 @@ def plan_batch(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passe
                max_attempts: int = 12, core_threshold: int = 24, node_limit: int = 20_000,
                refine_days: int = 7, refine_limit: int = 10, refine_time_limit: float = 10.0,
                refine_rounds: int = 1, insert_group_size: int = 60, core_milp: bool = True,
-               explain: bool = True) -> list[Outcome]:
-    """Place ``requests`` on ``engine`` (which keeps them booked) and return outcomes in input order."""
+               retry_core_threshold: int = 60, explain: bool = True) -> list[Outcome]:
+    """Place ``requests`` on ``engine`` (which keeps them booked) and return outcomes in input order.
+
+    If a request that could be placed alone is left out, the whole plan is made again with a
+    larger core (``retry_core_threshold``: more requests placed by the exact core MILP) and the
+    one placing more occurrences is kept (placements come first; the larger core costs more time
+    and often a little understaffing, so it is not the default).
+    """
+    once = functools.partial(_plan_once, engine, requests, max_passes=max_passes, max_attempts=max_attempts,
+                             node_limit=node_limit, refine_days=refine_days, refine_limit=refine_limit,
+                             refine_time_limit=refine_time_limit, refine_rounds=refine_rounds,
+                             insert_group_size=insert_group_size, core_milp=core_milp, explain=explain)
+    plan, outcomes = once(core_threshold=core_threshold)
+    if retry_core_threshold <= core_threshold or not any(
+            not o.placed and plan.counts[o.request_id] > 0 for o in outcomes):
+        return outcomes
+    first = [engine.bookings[r.id] for r in requests if r.id in engine.bookings]
+    for booking in first:
+        engine.release(booking.request.id)
+    _, again = once(core_threshold=retry_core_threshold)
+    if _occurrences(again) > _occurrences(outcomes):
+        return again
+    for outcome in again:
+        engine.release(outcome.request_id)
+    for booking in first:
+        engine.restore(booking)
+    return outcomes
+
+
+def _occurrences(outcomes: Sequence[Outcome]) -> int:
+    return sum(len({p.occurrence for p in o.placements}) for o in outcomes)
+
+
+def _plan_once(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passes: int, max_attempts: int,
+               core_threshold: int, node_limit: int, refine_days: int, refine_limit: int, refine_time_limit: float,
+               refine_rounds: int, insert_group_size: int, core_milp: bool,
+               explain: bool) -> tuple[_Plan, list[Outcome]]:
     plan = _Plan(engine, requests)
     plan.place_core(core_threshold, node_limit, core_milp=core_milp, time_limit=refine_time_limit)
     plan.construct()
@@ -447,7 +483,7 @@ def plan_batch(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passe
                     engine.restore(old)
                     continue
                 plan.outcomes[request.id] = new
-    return [plan.outcomes[r.id] for r in requests]
+    return plan, [plan.outcomes[r.id] for r in requests]
 
 
 def improve_plan(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passes: int = 6,
