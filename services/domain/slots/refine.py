@@ -119,17 +119,22 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
         return None
     n = len(cols)
     # Which resource-intervals each column occupies; rows only where two requests compete.
-    keys, owners, col_of = [], [], []
-    for j, (r, occ, s, d, room, _) in enumerate(cols):
-        option = per_request[r][occ]
-        resources = [*option.agents.tolist(), *(n_agents + f for f in option.facilitators.tolist())]
+    keys, sizes, owner_of = [], [], []
+    people_keys: dict[tuple[int, int, int], NDArray[np.int64]] = {}  # the columns of one start share them
+    for r, occ, s, d, room, _ in cols:
+        k = people_keys.get((r, occ, s))
+        if k is None:
+            option = per_request[r][occ]
+            people = np.concatenate([option.agents, n_agents + option.facilitators]).astype(np.int64)
+            k = people_keys[(r, occ, s)] = (people[:, None] * T + np.arange(s, s + d)[None, :]).ravel()
         if room >= 0:
-            resources.append(n_agents + n_facs + room)
-        k = (np.array(resources, dtype=np.int64)[:, None] * T + np.arange(s, s + d)[None, :]).ravel()
+            k = np.concatenate([k, (n_agents + n_facs + room) * T + np.arange(s, s + d)])
         keys.append(k)
-        owners.append(np.full(k.size, r))
-        col_of.append(np.full(k.size, j))
-    kv, kr, kc = np.concatenate(keys), np.concatenate(owners), np.concatenate(col_of)
+        sizes.append(k.size)
+        owner_of.append(r)
+    kv = np.concatenate(keys)
+    kr = np.repeat(np.array(owner_of, dtype=np.int64), sizes)
+    kc = np.repeat(np.arange(n, dtype=np.int64), sizes)
     order = np.lexsort((kr, kv))
     kv, kr, kc = kv[order], kr[order], kc[order]
     uniq, first = np.unique(kv, return_index=True)
@@ -144,15 +149,19 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
     qt_keys: list[NDArray[np.int64]] = []
     qt_vals: list[NDArray[np.float64]] = []
     qt_cols: list[NDArray[np.int64]] = []
+    pulled: dict[tuple[int, int, int], tuple[NDArray[np.int64], NDArray[np.float64]]] = {}
     for j, (r, occ, s, d, _room, _) in enumerate(cols):
         agents = per_request[r][occ].agents
         if not agents.size:
             continue
-        contrib = problem.weights[agents].T @ (engine.states[agents, s:s + d] == _WORK).astype(np.float64)
-        q, t = np.nonzero(contrib)
-        qt_keys.append(q * T + s + t)
-        qt_vals.append(contrib[q, t])
-        qt_cols.append(np.full(q.size, j))
+        found = pulled.get((r, occ, s))
+        if found is None:
+            contrib = problem.weights[agents].T @ (engine.states[agents, s:s + d] == _WORK).astype(np.float64)
+            q, t = np.nonzero(contrib)
+            found = pulled[(r, occ, s)] = (q * T + s + t, contrib[q, t])
+        qt_keys.append(found[0])
+        qt_vals.append(found[1])
+        qt_cols.append(np.full(found[0].size, j))
     if qt_keys:
         qk, qv, qc = np.concatenate(qt_keys), np.concatenate(qt_vals), np.concatenate(qt_cols)
     else:
