@@ -108,18 +108,20 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
         actions = IncidentActions(store=store, rosters=monitor.roster, directory=chat.directory, clock=clock,
                                   exception_writer=source.exception_writer)
         queries = AdherenceQueries(monitor=monitor, store=store, directory=chat.directory, clock=clock)
+        written = bookings.service.writeback
+        # schedulers: [booking] schedulers (branch sched); until then nobody may optimise (fails closed).
+        # With sched's command words: BookingHandlerDeps(optimise=optimise_command(optimiser, units)).
+        optimiser = OptimiseUpcoming(
+            data=bookings.data, config=bookings.config, ledger=bookings.service.ledger, activities=written.activities,
+            rooms=written.rooms, invites=written.invites, clock=clock, schedulers=frozenset(),
+            store=RedisOptimiseStore(redis, BookingKeys(settings.redis_prefix)))
         booking_deps = BookingHandlerDeps(
             service=intake, rosters=bookings.data, units=source.workforce.management_units, config=bookings.config,
             clock=clock, registers=bookings.registers,
             trainers={p: config.people[p].name for p in bookings.config.trainers if p in config.people})
         slack_app = build_app(HandlerDeps(actions, queries, clock, booking=booking_deps, after_action=drain),
                               signing_secret=_secret(settings.slack_signing_secret), token=None, client=chat.client)
-        written = bookings.service.writeback
-        # schedulers: [booking] schedulers (branch sched); until then nobody may optimise (fails closed).
-        register_optimise(slack_app, OptimiseUpcoming(
-            data=bookings.data, config=bookings.config, ledger=bookings.service.ledger, activities=written.activities,
-            rooms=written.rooms, invites=written.invites, clock=clock, schedulers=frozenset(),
-            store=RedisOptimiseStore(redis, BookingKeys(settings.redis_prefix))))
+        register_optimise(slack_app, optimiser)
         if http:
             slack_ok = _authenticated(slack_app)
         else:
