@@ -42,12 +42,14 @@ from bot.shutdown import GracefulJobs
 from handlers.app import build_app
 from handlers.booking import BookingHandlerDeps, SlackProgressNotifier
 from handlers.booking.notifier import SlackAttendancePrompt
+from handlers.booking.optimise import optimise_command, register_optimise
 from handlers.deps import HandlerDeps
 from handlers.digest_notifier import SlackDigestNotifier
 from handlers.http import HealthChecks, build_web_app
 from handlers.socket_mode import socket_connected, socket_mode_handler
 from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.booking.keys import BookingKeys
+from services.adapters.booking.optimise_store import RedisOptimiseStore
 from services.adapters.booking.redis_stores import RedisTemplates
 from services.adapters.redis.digest import RedisAuditHistory, RedisDigestLedger
 from services.adapters.redis.history import RedisAdherenceHistory
@@ -57,6 +59,7 @@ from services.adapters.redis.store import RedisStore
 from services.booking.attendance import AttendanceDesk
 from services.booking.holds import HoldDesk
 from services.booking.intake import BookingIntake
+from services.booking.optimise import OptimiseUpcoming
 from services.booking.ports import ProgressNotifier
 from services.booking.recurring import RecurringTemplates
 from services.booking.targeting import Targeting
@@ -166,17 +169,24 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
                                     chat.directory, clock, schedulers=schedulers)
         scheduler.add_job(_attendance_job(attendance, SlackAttendancePrompt(chat.client)), "interval", minutes=5,
                           id="booking-attendance", max_instances=1, coalesce=True)
+        written = bookings.service.writeback
+        optimiser = OptimiseUpcoming(
+            data=bookings.data, config=bookings.config, ledger=bookings.service.ledger, activities=written.activities,
+            rooms=written.rooms, invites=written.invites, clock=clock, schedulers=frozenset(schedulers),
+            store=RedisOptimiseStore(redis, BookingKeys(settings.redis_prefix)))
         booking_deps = BookingHandlerDeps(
             service=intake, rosters=bookings.data, units=source.workforce.management_units, config=bookings.config,
             clock=clock, registers=bookings.registers, schedulers=schedulers,
             trainers={p: config.people[p].name for p in bookings.config.trainers if p in config.people},
             holds=bookings.holds, changes=bookings.changes, attendance=attendance,
-            targeting=Targeting(RedisAdherenceHistory(redis, settings.redis_prefix), clock))
+            targeting=Targeting(RedisAdherenceHistory(redis, settings.redis_prefix), clock),
+            optimise=optimise_command(optimiser, source.workforce.management_units))
         desk = NeutralDesk(store=neutral, rosters=lambda: [u.roster for u in monitor.units.values()],
                            directory=chat.directory, clock=clock)
         slack_app = build_app(HandlerDeps(actions, queries, clock, booking=booking_deps, after_action=drain,
                                           neutral=desk),
                               signing_secret=_secret(settings.slack_signing_secret), token=None, client=chat.client)
+        register_optimise(slack_app, optimiser)
         if http:
             slack_ok = _authenticated(slack_app)
         else:

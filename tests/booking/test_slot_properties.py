@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -20,6 +21,7 @@ from services.domain.slots import (
 )
 from services.domain.slots.batch import plan_batch
 from services.domain.slots.recurrence import occurrence_periods
+from services.domain.slots.replan import HeldSlot, replan
 from tests.booking.slot_fixtures import MONDAY, agent, at, facilitator, problem, room, shift
 
 WORK, BREAK = 1, 2
@@ -190,3 +192,24 @@ def test_online_choice_is_the_cheapest_feasible_start(data):
     else:
         assert outcome.placed
         assert abs(outcome.impact - best) < 1e-6
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data(), exact=st.booleans())
+def test_optimised_plans_never_break_a_hard_constraint_and_never_add_understaffing(data, exact):
+    world = data.draw(worlds())
+    batch = data.draw(requests(world, 6))
+    engine = SlotEngine(world)
+    booked = [engine.book(r, explain=False) for r in batch]  # one by one: usually room to improve
+    # The snapshot an optimisation reads: the calendars with these bookings as busy time.
+    snapshot = replace(world, states=engine.states.copy(), scheduled=engine.scheduled.copy(),
+                       facilitator_free=engine.fac_free.copy(), room_free=engine.room_free.copy())
+    held = [(r, [HeldSlot(p.occurrence, p.start_index, p.end_index, p.attendees, p.facilitator, p.room_id)
+                 for p in o.placements]) for r, o in zip(batch, booked, strict=True) if o.placed]
+    result = replan(snapshot, held, base=world if exact else None, refine_time_limit=2.0)
+    outcomes = [result.outcomes.get(o.request_id, o) for o in booked]
+    assert violations(world, {r.id: r for r in batch}, outcomes) == []
+    assert sum(o.placed for o in outcomes) == sum(o.placed for o in booked)  # nothing unplaced
+    assert result.after <= result.before + 1e-9
+    if exact:  # "before" is what the bookings add where they are
+        assert abs(result.before - engine.added_understaffing()) < 1e-6

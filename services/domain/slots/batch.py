@@ -1,22 +1,29 @@
 """Batch mode: place a whole list of requests at once, as many as possible, then as cheaply as possible.
 
 1. Core: the most constrained requests (few feasible starts when nothing else is booked) are
-   placed together by a small backtracking search (fewest options first, cheapest value first,
-   forward checking on people, rooms and recurrence gaps), so that they do not crowd each other out.
+   placed together by one exact MILP over all their feasible starts and rooms (HiGHS): as many
+   as possible, each start costed as if alone (the refinement polishes the understaffing later).
+   A small backtracking search (``core_milp=False``) is the older alternative; it ran out of
+   nodes on contended trainings and left one out.
 2. Construction: the rest, most constrained first, each at its best time given those placed.
 3. Repair: a request left out is retried after ejecting the few placed requests that block one of
    its feasible times (shared people, or every suitable room taken); the ejected ones must find
    other times, or the move is undone. Improvement: each placed request is released and searched
    again (exact given the others, so added understaffing can only fall). Repeated until stable.
-4. Refinement: window by window of a few days, every booking placed in the window is re-placed
-   jointly by a small exact MILP over its cheapest starts (:mod:`refine`); kept only if better.
+4. Insertion: a request still left out gets a small exact MILP over what blocks it (bookings
+   sharing a person or a suitable room where it could go, and what blocks the most blocking of
+   those) with itself optional: placed if the group can make room (:func:`refine.insert_group`).
+5. Refinement: window by window (a week by default), every booking placed in the window is
+   re-placed jointly by a small exact MILP over its cheapest starts (:mod:`refine`); kept only if
+   better.
 
-Deterministic (no clocks, no randomness): the same input gives the same plan.
+Requests split into sessions take part in construction, repair and improvement only.
+Deterministic as long as no HiGHS time limit is hit (on an idle machine none is, at S to L).
 """
-
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,7 +33,7 @@ from numpy.typing import NDArray
 from services.domain.slots.engine import SlotEngine
 from services.domain.slots.model import Outcome, SlotRequest
 from services.domain.slots.recurrence import occurrence_periods
-from services.domain.slots.refine import refine_group
+from services.domain.slots.refine import insert_group, refine_group
 
 _EPS = 1e-6
 
@@ -36,13 +43,13 @@ def _size(request: SlotRequest) -> int:
 
 
 class _Plan:
-    def __init__(self, engine: SlotEngine, requests: Sequence[SlotRequest]) -> None:
+    def __init__(self, engine: SlotEngine, requests: Sequence[SlotRequest], *, counts: bool = True) -> None:
         self.engine = engine
         self.base = SlotEngine(engine.problem)  # nothing booked: what each request could do alone
         # Feasible starts of each request's most constrained occurrence when nothing else is booked;
         # 0 when it cannot be placed even alone (so it is never worth a search).
         self.counts = {r.id: self.base.candidate_count(r) if self.base.search(r, explain=False).placed else 0
-                       for r in requests}
+                       for r in requests} if counts else {r.id: 1 for r in requests}
         arrival = {r.id: i for i, r in enumerate(requests)}
         self.order = sorted(requests, key=lambda r: (self.counts[r.id] == 0, self.counts[r.id], -_size(r),
                                                      arrival[r.id]))
@@ -58,10 +65,22 @@ class _Plan:
             if request.id not in self.engine.bookings:
                 self.outcomes[request.id] = self.engine.book(request, explain=False)
 
-    def place_core(self, threshold: int, node_limit: int) -> None:
+    def place_core(self, threshold: int, node_limit: int, *, core_milp: bool = False, core_rooms: int = 4,
+                   time_limit: float = 10.0) -> None:
         """Place the most constrained requests together by a small backtracking search first."""
         core = [r for r in self.order if 0 < self.counts[r.id] <= threshold and self.engine.sessions(r) == 1]
         if not core:
+            return
+        if core_milp:
+            # One exact MILP over every feasible start of each: as many of them as possible, cheapest.
+            # The placements must be optimal; their understaffing is polished later, so each start
+            # costs what it would alone, and the gap is only tight enough that one placement more or
+            # less always shows (the objective is about -W * placed).
+            occurrences = sum(len(occurrence_periods(r)) for r in core)
+            for rid in insert_group(self.engine, [], core, missing_limit=10_000, missing_rooms=core_rooms,
+                                    time_limit=time_limit, rel_gap=0.25 / max(1, occurrences),
+                                    alone_cost=True):
+                self.outcomes[rid] = self.engine.bookings[rid].outcome
             return
         found = _CoreSearch(self.engine, core, node_limit).run()
         for request, choices in found:
@@ -171,6 +190,54 @@ class _Plan:
         for booking in kept:
             engine.restore(booking)
         return False
+
+    def insert_missing(self, max_group: int, time_limit: float) -> bool:
+        """Each request still left out: move what blocks it (one small exact MILP) so that it fits."""
+        changed = False
+        for request in self.order:
+            if request.id in self.engine.bookings or self.counts[request.id] == 0 \
+                    or self.engine.sessions(request) != 1:
+                continue
+            group = self._neighbourhood(request, max_group)
+            if not group:
+                continue
+            if insert_group(self.engine, group, [request], time_limit=time_limit):
+                changed = True
+                for r in (*group, request):
+                    self.outcomes[r.id] = self.engine.bookings[r.id].outcome
+        return changed
+
+    def _neighbourhood(self, request: SlotRequest, max_group: int) -> list[SlotRequest]:
+        """What blocks ``request``, and what blocks the most blocking of those (a two-ring neighbourhood)."""
+        ring = self._blocker_weights(request)
+        ranked = sorted(ring, key=lambda rid: (-ring[rid], rid))
+        chosen = dict.fromkeys(ranked[:max_group * 2 // 3])
+        for rid in ranked[:8]:
+            inner = self._blocker_weights(self.engine.bookings[rid].request)
+            for other in sorted(inner, key=lambda x: (-inner[x], x))[:6]:
+                if other != request.id and len(chosen) < max_group:
+                    chosen.setdefault(other)
+        return [self.engine.bookings[rid].request for rid in chosen]
+
+    def _blocker_weights(self, request: SlotRequest) -> dict[str, int]:
+        """Booked requests holding a person or a suitable room where ``request`` could go, by how much."""
+        starts = self.base.feasible_starts(request)
+        if not starts or any(s.size == 0 for s in starts):
+            return {}
+        length = -(-request.duration_minutes // self.engine.grid.minutes)
+        covered = np.zeros(self.engine.grid.intervals + length, dtype=np.bool_)
+        for s in starts:
+            covered[(s[:, None] + np.arange(length)[None, :]).ravel()] = True
+        lo, hi = int(min(s.min() for s in starts)), int(max(s.max() for s in starts)) + length
+        by_people, by_room = self._occupancy(request, lo, hi)
+        weight: dict[str, int] = {}
+        for a, b, rid in by_people:  # a person is a harder block than one of several rooms
+            weight[rid] = weight.get(rid, 0) + 2 * int(covered[a:b].sum())
+        for taken in by_room.values():
+            for a, b, rid in taken:
+                weight[rid] = weight.get(rid, 0) + int(covered[a:b].sum())
+        return {rid: w for rid, w in weight.items()
+                if w > 0 and self.engine.sessions(self.engine.bookings[rid].request) == 1}
 
     # -------------------------------------------------------------- improvement
 
@@ -355,17 +422,56 @@ class _CoreSearch:
 
 def plan_batch(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passes: int = 6,
                max_attempts: int = 12, core_threshold: int = 24, node_limit: int = 20_000,
-               refine_days: int = 3, refine_limit: int = 20, refine_time_limit: float = 10.0,
-               explain: bool = True) -> list[Outcome]:
-    """Place ``requests`` on ``engine`` (which keeps them booked) and return outcomes in input order."""
+               refine_days: int = 7, refine_limit: int = 10, refine_time_limit: float = 10.0,
+               refine_rounds: int = 1, insert_group_size: int = 60, core_milp: bool = True,
+               retry_core_threshold: int = 60, explain: bool = True) -> list[Outcome]:
+    """Place ``requests`` on ``engine`` (which keeps them booked) and return outcomes in input order.
+
+    If a request that could be placed alone is left out, the whole plan is made again with a
+    larger core (``retry_core_threshold``: more requests placed by the exact core MILP) and the
+    one placing more occurrences is kept (placements come first; the larger core costs more time
+    and often a little understaffing, so it is not the default).
+    """
+    once = functools.partial(_plan_once, engine, requests, max_passes=max_passes, max_attempts=max_attempts,
+                             node_limit=node_limit, refine_days=refine_days, refine_limit=refine_limit,
+                             refine_time_limit=refine_time_limit, refine_rounds=refine_rounds,
+                             insert_group_size=insert_group_size, core_milp=core_milp, explain=explain)
+    plan, outcomes = once(core_threshold=core_threshold)
+    if retry_core_threshold <= core_threshold or not any(
+            not o.placed and plan.counts[o.request_id] > 0 for o in outcomes):
+        return outcomes
+    first = [engine.bookings[r.id] for r in requests if r.id in engine.bookings]
+    for booking in first:
+        engine.release(booking.request.id)
+    _, again = once(core_threshold=retry_core_threshold)
+    if _occurrences(again) > _occurrences(outcomes):
+        return again
+    for outcome in again:
+        engine.release(outcome.request_id)
+    for booking in first:
+        engine.restore(booking)
+    return outcomes
+
+
+def _occurrences(outcomes: Sequence[Outcome]) -> int:
+    return sum(len({p.occurrence for p in o.placements}) for o in outcomes)
+
+
+def _plan_once(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passes: int, max_attempts: int,
+               core_threshold: int, node_limit: int, refine_days: int, refine_limit: int, refine_time_limit: float,
+               refine_rounds: int, insert_group_size: int, core_milp: bool,
+               explain: bool) -> tuple[_Plan, list[Outcome]]:
     plan = _Plan(engine, requests)
-    plan.place_core(core_threshold, node_limit)
+    plan.place_core(core_threshold, node_limit, core_milp=core_milp, time_limit=refine_time_limit)
     plan.construct()
     for _ in range(max_passes):
         if not (plan.repair(max_attempts) | plan.improve_each()):
             break
-    if refine_days > 0:
-        plan.refine_windows(refine_days, refine_limit, refine_time_limit)
+    if insert_group_size > 0 and plan.insert_missing(insert_group_size, refine_time_limit):
+        plan.improve_each()
+    for _ in range(refine_rounds if refine_days > 0 else 0):  # each round re-centres the candidates
+        if not plan.refine_windows(refine_days, refine_limit, refine_time_limit):
+            break
         plan.improve_each()
 
     if explain:
@@ -377,4 +483,19 @@ def plan_batch(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passe
                     engine.restore(old)
                     continue
                 plan.outcomes[request.id] = new
-    return [plan.outcomes[r.id] for r in requests]
+    return plan, [plan.outcomes[r.id] for r in requests]
+
+
+def improve_plan(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passes: int = 6,
+                 refine_days: int = 7, refine_limit: int = 10, refine_time_limit: float = 10.0) -> None:
+    """Lower the understaffing of ``requests`` (all booked on ``engine``) without unplacing any.
+
+    Only the improvement phases run: re-searching each booking given the others, then the window
+    MILPs; every step is kept only if it lowers the added understaffing.
+    """
+    plan = _Plan(engine, requests, counts=False)
+    for _ in range(max_passes):
+        if not plan.improve_each():
+            break
+    if refine_days > 0 and plan.refine_windows(refine_days, refine_limit, refine_time_limit):
+        plan.improve_each()

@@ -16,12 +16,12 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from services.domain.slots.engine import _PREF_SPAN, Booking, Candidates, SlotEngine
+from services.domain.slots.engine import _MILLI, _PREF_SPAN, Booking, Candidates, SlotEngine
 from services.domain.slots.model import SlotRequest, SlotState
 
 _WORK = int(SlotState.WORK)
 _EPS = 1e-6
-REL_GAP = 1e-6
+REL_GAP = 1e-3  # the refinement polishes understaffing; 0.1 % of a window is noise next to the 1 % target
 
 
 def refine_group(engine: SlotEngine, requests: Sequence[SlotRequest], *, limit: int = 40,
@@ -48,16 +48,61 @@ def refine_group(engine: SlotEngine, requests: Sequence[SlotRequest], *, limit: 
     return False
 
 
-def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[str, dict[int, int]], limit: int,
-           rooms_per_start: int, time_limit: float) -> list[list[tuple[int, str | None]]] | None:
+def insert_group(engine: SlotEngine, booked: Sequence[SlotRequest], missing: Sequence[SlotRequest], *,
+                 limit: int = 20, missing_limit: int = 400, rooms_per_start: int = 3,
+                 missing_rooms: int | None = None, time_limit: float = 2.0, rel_gap: float | None = None,
+                 alone_cost: bool = False) -> list[str]:
+    """Place as many of ``missing`` as possible by moving ``booked`` (all booked on ``engine``) jointly.
+
+    Every booked request stays placed (at one of its cheapest starts or where it is); the missing
+    ones may each go to any of their feasible starts. More placed beats less understaffing. Returns
+    the ids of the missing requests now booked (nothing changes when none could be).
+    """
+    released: list[Booking] = [b for b in (engine.release(r.id) for r in booked) if b is not None]
+    current = {b.request.id: {p.occurrence: p.start_index for p in b.outcome.placements} for b in released}
+    optional = {len(booked) + i for i in range(len(missing))}
+    requests = [*booked, *missing]
+    limits = [limit] * len(booked) + [missing_limit] * len(missing)
+    rooms = [rooms_per_start] * len(booked) + [missing_rooms or len(engine.problem.rooms)] * len(missing)
+    choices = _solve(engine, requests, current, limits, rooms, time_limit, optional, rel_gap, alone_cost)
+    if choices is not None and any(choices[i] for i in optional):
+        booked_now: list[str] = []
+        try:
+            for request, picked in zip(requests, choices, strict=True):
+                if picked:
+                    engine.book_at(request, picked)
+                    booked_now.append(request.id)
+        except ValueError:
+            pass
+        else:
+            return [r.id for i, r in enumerate(requests) if i in optional and choices[i]]
+        for rid in booked_now:
+            engine.release(rid)
+    for booking in released:
+        engine.restore(booking)
+    return []
+
+
+def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[str, dict[int, int]],
+           limit: int | Sequence[int], rooms_per_start: int | Sequence[int], time_limit: float,
+           optional: set[int] | None = None, rel_gap: float | None = None,
+           alone_cost: bool = False) -> list[list[tuple[int, str | None]]] | None:
+    """Starts and rooms per request (``[]`` for an ``optional`` request left out), or None if unsolved."""
     problem = engine.problem
     T = engine.grid.intervals
     n_agents, n_facs = len(problem.agent_ids), len(problem.facilitator_ids)
+    optional = optional or set()
+    limits = [limit] * len(requests) if isinstance(limit, int) else list(limit)
+    room_counts = [rooms_per_start] * len(requests) if isinstance(rooms_per_start, int) else list(rooms_per_start)
     cols: list[tuple[int, int, int, int, int, int]] = []  # request, occurrence, start, length, room, pref
+    alone: list[float] = []  # each column's added understaffing if nothing else moved
     per_request: list[list[Candidates]] = []
     for r_index, request in enumerate(requests):
-        options = engine.candidates(request, limit, rooms_per_start, current.get(request.id))
+        options = engine.candidates(request, limits[r_index], room_counts[r_index], current.get(request.id))
         if options is None or any(o.starts.size == 0 for o in options):
+            if r_index in optional:  # cannot be placed even with the group moved: leave it out
+                per_request.append([])
+                continue
             return None
         per_request.append(options)
         for option in options:
@@ -69,21 +114,27 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
                 for room in option.rooms[i]:
                     cols.append((r_index, option.occurrence, start, option.length, room,
                                  int(option.keys[i] % _PREF_SPAN)))
+                    alone.append(int(option.keys[i] // _PREF_SPAN) / _MILLI)
     if not cols:
         return None
     n = len(cols)
     # Which resource-intervals each column occupies; rows only where two requests compete.
-    keys, owners, col_of = [], [], []
-    for j, (r, occ, s, d, room, _) in enumerate(cols):
-        option = per_request[r][occ]
-        resources = [*option.agents.tolist(), *(n_agents + f for f in option.facilitators.tolist())]
+    keys, sizes, owner_of = [], [], []
+    people_keys: dict[tuple[int, int, int], NDArray[np.int64]] = {}  # the columns of one start share them
+    for r, occ, s, d, room, _ in cols:
+        k = people_keys.get((r, occ, s))
+        if k is None:
+            option = per_request[r][occ]
+            people = np.concatenate([option.agents, n_agents + option.facilitators]).astype(np.int64)
+            k = people_keys[(r, occ, s)] = (people[:, None] * T + np.arange(s, s + d)[None, :]).ravel()
         if room >= 0:
-            resources.append(n_agents + n_facs + room)
-        k = (np.array(resources, dtype=np.int64)[:, None] * T + np.arange(s, s + d)[None, :]).ravel()
+            k = np.concatenate([k, (n_agents + n_facs + room) * T + np.arange(s, s + d)])
         keys.append(k)
-        owners.append(np.full(k.size, r))
-        col_of.append(np.full(k.size, j))
-    kv, kr, kc = np.concatenate(keys), np.concatenate(owners), np.concatenate(col_of)
+        sizes.append(k.size)
+        owner_of.append(r)
+    kv = np.concatenate(keys)
+    kr = np.repeat(np.array(owner_of, dtype=np.int64), sizes)
+    kc = np.repeat(np.arange(n, dtype=np.int64), sizes)
     order = np.lexsort((kr, kv))
     kv, kr, kc = kv[order], kr[order], kc[order]
     uniq, first = np.unique(kv, return_index=True)
@@ -98,15 +149,19 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
     qt_keys: list[NDArray[np.int64]] = []
     qt_vals: list[NDArray[np.float64]] = []
     qt_cols: list[NDArray[np.int64]] = []
+    pulled: dict[tuple[int, int, int], tuple[NDArray[np.int64], NDArray[np.float64]]] = {}
     for j, (r, occ, s, d, _room, _) in enumerate(cols):
         agents = per_request[r][occ].agents
         if not agents.size:
             continue
-        contrib = problem.weights[agents].T @ (engine.states[agents, s:s + d] == _WORK).astype(np.float64)
-        q, t = np.nonzero(contrib)
-        qt_keys.append(q * T + s + t)
-        qt_vals.append(contrib[q, t])
-        qt_cols.append(np.full(q.size, j))
+        found = pulled.get((r, occ, s))
+        if found is None:
+            contrib = problem.weights[agents].T @ (engine.states[agents, s:s + d] == _WORK).astype(np.float64)
+            q, t = np.nonzero(contrib)
+            found = pulled[(r, occ, s)] = (q * T + s + t, contrib[q, t])
+        qt_keys.append(found[0])
+        qt_vals.append(found[1])
+        qt_cols.append(np.full(found[0].size, j))
     if qt_keys:
         qk, qv, qc = np.concatenate(qt_keys), np.concatenate(qt_vals), np.concatenate(qt_cols)
     else:
@@ -119,31 +174,45 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
     linear = gap[rows] >= 0
     column_cost = np.bincount(qc[linear], weights=qv[linear], minlength=n)
     kinked = (gap < 0) & (gap + most > 0)
+    if alone_cost:  # each column at its cost alone (no interaction variables): a much smaller model
+        column_cost = np.array(alone, dtype=np.float64)
+        kinked = np.zeros_like(kinked)
     kink_index = np.cumsum(kinked) - 1
     in_kink = kinked[rows]
     m = int(kinked.sum())
     pull = sp.csr_matrix((-qv[in_kink], (kink_index[rows[in_kink]], qc[in_kink])), shape=(m, n))
-    # Each occurrence exactly once.
+    # Each occurrence exactly once; an optional request's occurrences all or none (y = placed).
     occ_ids = sorted({(c[0], c[1]) for c in cols})
     occ_row = {key: i for i, key in enumerate(occ_ids)}
     once = sp.csr_matrix((np.ones(n), ([occ_row[(c[0], c[1])] for c in cols], np.arange(n))), shape=(len(occ_ids), n))
-    blocks = [sp.hstack([once, sp.csr_matrix((len(occ_ids), m))]),
-              sp.hstack([conflict, sp.csr_matrix((conflict.shape[0], m))]),
-              sp.hstack([pull, sp.identity(m)])]
-    lower = [np.ones(len(occ_ids)), np.full(conflict.shape[0], -np.inf), gap[kinked]]
-    upper = [np.ones(len(occ_ids)), np.ones(conflict.shape[0]), np.full(m, np.inf)]
+    chosen_opt = sorted(r for r in optional if per_request[r])
+    n_opt = len(chosen_opt)
+    y_of = {r: i for i, r in enumerate(chosen_opt)}
+    y_rows = [i for i, (r, _o) in enumerate(occ_ids) if r in y_of]
+    link = sp.csr_matrix((-np.ones(len(y_rows)), (y_rows, [y_of[occ_ids[i][0]] for i in y_rows])),
+                         shape=(len(occ_ids), n_opt))
+    once_lo = np.array([0.0 if r in y_of else 1.0 for r, _o in occ_ids])
+    blocks = [sp.hstack([once, link, sp.csr_matrix((len(occ_ids), m))]),
+              sp.hstack([conflict, sp.csr_matrix((conflict.shape[0], n_opt + m))]),
+              sp.hstack([pull, sp.csr_matrix((m, n_opt)), sp.identity(m)])]
+    lower = [once_lo, np.full(conflict.shape[0], -np.inf), gap[kinked]]
+    upper = [once_lo, np.ones(conflict.shape[0]), np.full(m, np.inf)]
     gap_rows = _gap_rows(engine, requests, cols)
     if gap_rows is not None:
-        blocks.append(sp.hstack([gap_rows, sp.csr_matrix((gap_rows.shape[0], m))]))
+        blocks.append(sp.hstack([gap_rows, sp.csr_matrix((gap_rows.shape[0], n_opt + m))]))
         lower.append(np.full(gap_rows.shape[0], -np.inf))
         upper.append(np.ones(gap_rows.shape[0]))
     pref = np.array([c[5] for c in cols], dtype=np.float64)
-    cost = np.concatenate([column_cost + 1e-4 * pref, np.ones(m)])
-    result = milp(cost, integrality=np.concatenate([np.ones(n), np.zeros(m)]),
-                  bounds=Bounds(np.zeros(n + m), np.concatenate([np.ones(n), np.full(m, np.inf)])),
+    # One more placed occurrence outweighs any understaffing the whole group could add.
+    weight = 1.0 + float(column_cost.sum()) + float(np.maximum(gap[kinked] + most[kinked], 0).sum()) \
+        + 1e-4 * float(pref.sum())
+    placed_gain = np.array([-weight * len(per_request[r]) for r in chosen_opt])
+    cost = np.concatenate([column_cost + 1e-4 * pref, placed_gain, np.ones(m)])
+    result = milp(cost, integrality=np.concatenate([np.ones(n + n_opt), np.zeros(m)]),
+                  bounds=Bounds(np.zeros(n + n_opt + m), np.concatenate([np.ones(n + n_opt), np.full(m, np.inf)])),
                   constraints=LinearConstraint(sp.vstack(blocks).tocsr(), np.concatenate(lower),
                                                np.concatenate(upper)),
-                  options={"time_limit": time_limit, "mip_rel_gap": REL_GAP})
+                  options={"time_limit": time_limit, "mip_rel_gap": REL_GAP if rel_gap is None else rel_gap})
     if result.x is None:
         return None
     picked = np.flatnonzero(result.x[:n] > 0.5)
@@ -151,7 +220,7 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
     for j in picked.tolist():
         r, occ, s, _d, room, _ = cols[j]
         out[r][occ] = (s, problem.rooms[room].id if room >= 0 else None)
-    if any(len(o) != len(per_request[i]) for i, o in enumerate(out)):
+    if any(len(o) != len(per_request[i]) and not (i in optional and not o) for i, o in enumerate(out)):
         return None
     return [[o[occ] for occ in sorted(o)] for o in out]
 

@@ -54,6 +54,7 @@ SIZES = {
     "S": SizeClass(agents=100, days=7, queues=2, teams=7, trainers=2, rooms=4, requests=40),
     "M": SizeClass(agents=500, days=28, queues=4, teams=36, trainers=6, rooms=8, requests=200),
     "L": SizeClass(agents=1000, days=28, queues=6, teams=72, trainers=10, rooms=12, requests=400),
+    "XL": SizeClass(agents=2000, days=28, queues=8, teams=144, trainers=20, rooms=24, requests=800),
 }
 
 
@@ -126,7 +127,7 @@ class _Calendars:
 
 def generate(size: str, seed: int, *, slack: float = 1.06, peakiness: float = 0.10, tz: str = "Europe/London",
              first_day: date = date(2026, 6, 1)) -> Instance:
-    """Build the ``size`` ("S", "M", "L") instance for ``seed`` (``first_day`` must be a Monday)."""
+    """Build the ``size`` ("S", "M", "L", "XL") instance for ``seed`` (``first_day`` must be a Monday)."""
     spec = SIZES[size]
     if first_day.weekday() != 0:
         raise ValueError("instances start on a Monday")
