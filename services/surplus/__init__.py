@@ -1,0 +1,9 @@
+"""Training in surplus: offer self-paced training to idle agents while the floor has more staff than
+the requirement, write it to the WFM on Start, and recall trainees when service needs them."""
+
+from services.surplus.desk import SurplusDesk, SurplusReport
+from services.surplus.ports import Offer, SurplusNotifier, SurplusStore, Trainee
+from services.surplus.requirement import DemandRequirement, RequirementSource
+
+__all__ = ["DemandRequirement", "Offer", "RequirementSource", "SurplusDesk", "SurplusNotifier", "SurplusReport",
+           "SurplusStore", "Trainee"]
