@@ -18,6 +18,7 @@ from handlers.booking import BookingHandlerDeps
 from handlers.booking import register as register_booking
 from handlers.deps import HandlerDeps
 from handlers.request_context import bind_request_id
+from handlers.surplus import register as register_surplus
 from services.adapters.slack.client import make_web_client
 
 log = logging.getLogger(__name__)
@@ -81,4 +82,6 @@ def build_app(deps: HandlerDeps, *, signing_secret: str | None, token: str | Non
     commands.register(app, deps)
     events.register(app, deps)
     _register_booking(app, deps.booking)
+    if deps.surplus is not None:
+        register_surplus(app, deps.surplus)
     return app

@@ -1,4 +1,4 @@
-"""``/adherence``: ``team [name]``, nothing (the caller's teams), ``help``. Answers are ephemeral."""
+"""``/adherence``: ``team [name]``, nothing (the caller's teams), ``surplus``, ``help``. Answers are ephemeral."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, Literal
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from handlers.blocks.adherence import help_message, team_snapshot, unknown_team, your_teams
+from handlers.blocks.surplus import surplus_status
 from handlers.deps import HandlerDeps
 from handlers.errors import answering_errors
 from services.adapters.slack.cards import RenderedMessage
@@ -18,7 +19,7 @@ ADHERENCE = "/adherence"
 
 @dataclass(frozen=True, slots=True)
 class AdherenceRequest:
-    kind: Literal["teams", "team", "help", "unknown"]
+    kind: Literal["teams", "team", "help", "unknown", "surplus"]
     argument: str = ""
 
     @classmethod
@@ -32,6 +33,8 @@ class AdherenceRequest:
             return cls("help")
         if head == "team":
             return cls("team", rest.strip())
+        if head == "surplus":
+            return cls("surplus")
         return cls("unknown", words)
 
 
@@ -40,6 +43,8 @@ async def answer(deps: HandlerDeps, request: AdherenceRequest, user_id: str) -> 
         return help_message()
     if request.kind == "unknown":
         return help_message(note=f"I don't know “{request.argument[:100]}”. Here is what I can do:")
+    if request.kind == "surplus":
+        return surplus_status(await deps.surplus.status()) if deps.surplus else surplus_status([])
     if request.kind == "teams":
         return your_teams(await deps.queries.teams_for(user_id))
     query = request.argument

@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.blocks.home import home_view
+from handlers.blocks.surplus import in_training_blocks
 from handlers.deps import HandlerDeps
 from handlers.errors import answering_errors
 
@@ -23,4 +24,7 @@ def register(app: AsyncApp, deps: HandlerDeps) -> None:
             user_id = str(event["user"])
             incidents = await deps.queries.open_incidents_for(user_id)
             teams = await deps.queries.teams_for(user_id)
-            await client.views_publish(user_id=user_id, view=home_view(incidents, teams))
+            view = home_view(incidents, teams)
+            if deps.surplus is not None and teams:  # supervisors see who is in training now
+                view["blocks"][-1:-1] = in_training_blocks(await deps.surplus.in_training(), deps.clock.now())
+            await client.views_publish(user_id=user_id, view=view)

@@ -57,6 +57,17 @@ class Decision:
     ends: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SurplusStatus:
+    """One unit for ``/adherence surplus``: the latest figures, trainees, and the audit trail."""
+
+    mu_id: str
+    mu_name: str
+    figures: Mapping[str, str]
+    trainees: Sequence[Trainee]
+    history: Sequence[Mapping[str, str]]
+
+
 @dataclass
 class SurplusDesk:
     source: WorkforceSource
@@ -213,6 +224,29 @@ class SurplusDesk:
         await self.store.log(mu_id, {"event": "declined", "agent": offer.agent_id, "item": offer.item_id,
                                      "offer": offer_id, "at": now.isoformat()})
         return Decision("declined", offer)
+
+    # --- what people read ----------------------------------------------------------------------------
+
+    async def status(self) -> list[SurplusStatus]:
+        """Every unit with surplus on: live figures, who is in training, offers and decisions (and why)."""
+        out: list[SurplusStatus] = []
+        for unit in await self.source.management_units():
+            if not self.config.for_unit(unit.id).enabled:
+                continue
+            trainees = await self.store.trainees(unit.id)
+            out.append(SurplusStatus(unit.id, unit.name, await self.store.figures(unit.id),
+                                     sorted(trainees.values(), key=lambda t: t.end),
+                                     await self.store.history(unit.id, 40)))
+        return out
+
+    async def in_training(self) -> list[Trainee]:
+        """Everyone in training the bot delivered, now (the supervisors' App Home)."""
+        now = self.clock.now()
+        out: list[Trainee] = []
+        for unit in await self.source.management_units():
+            if self.config.for_unit(unit.id).enabled:
+                out += [t for t in (await self.store.trainees(unit.id)).values() if t.end > now]
+        return sorted(out, key=lambda t: t.end)
 
     # --- helpers ------------------------------------------------------------------------------------
 
