@@ -4,6 +4,7 @@ the requirement, write it to the WFM on Start, and recall trainees when service 
 from services.surplus.desk import Decision, SurplusDesk, SurplusReport, SurplusStatus
 from services.surplus.ports import Offer, SurplusNotifier, SurplusStore, Trainee
 from services.surplus.requirement import DemandRequirement, RequirementSource
+from services.surplus.tally import SurplusTally
 
 __all__ = [
            "Decision",
@@ -15,5 +16,6 @@ __all__ = [
            "SurplusReport",
            "SurplusStatus",
            "SurplusStore",
+           "SurplusTally",
            "Trainee",
 ]

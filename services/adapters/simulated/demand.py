@@ -40,6 +40,6 @@ class ShapedDemand:
 
 
 def quiet_then_peak(day_start: datetime) -> list[DemandWindow]:
-    """The demo's shape: a quiet hour from 2 h into the day (x0.55), a peak from 3 h 15 (x1.35)."""
-    return [DemandWindow(day_start + timedelta(hours=2), day_start + timedelta(hours=3), 0.55),
-            DemandWindow(day_start + timedelta(hours=3, minutes=15), day_start + timedelta(hours=4), 1.35)]
+    """The demo's shape: quiet from 2 h into the day for 45 min (x0.6), then a peak for 45 min (x1.4)."""
+    return [DemandWindow(day_start + timedelta(hours=2), day_start + timedelta(hours=2, minutes=45), 0.6),
+            DemandWindow(day_start + timedelta(hours=2, minutes=45), day_start + timedelta(hours=3, minutes=30), 1.4)]
