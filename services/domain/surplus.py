@@ -11,7 +11,7 @@ the trainees with the least time left first (they lose the least training by com
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,12 +38,16 @@ class SurplusFigures:
     required: tuple[float, ...]
     margin: float
     waiting: int = 0  # contacts waiting in queue now (0 when not read)
+    projected: tuple[int, ...] = ()  # agents expected on queue per interval (live now, moved by the schedule)
+
+    def staff(self, index: int) -> int:
+        """Agents expected on queue in interval ``index``: the projection, else the live count."""
+        return self.projected[index] if index < len(self.projected) else self.available
 
     @property
     def net(self) -> tuple[float, ...]:
-        """Net staffing per interval: available (plus trainees who could return) minus the requirement."""
-        staff = self.available + self.in_training
-        return tuple(staff - r for r in self.required)
+        """Net staffing per interval: on queue (plus trainees who could return) minus the requirement."""
+        return tuple(self.staff(i) + self.in_training - r for i, r in enumerate(self.required))
 
     @property
     def seats(self) -> int:
@@ -68,7 +72,7 @@ class SurplusFigures:
         grace) before the interval that needs them begins."""
         if not self.required:
             return 0
-        return max(0, math.ceil(max(self.required[:2]) - self.available - 1e-9))
+        return max(0, max(math.ceil(r - self.staff(i) - 1e-9) for i, r in enumerate(self.required[:2])))
 
     @property
     def recalls(self) -> int:
@@ -84,6 +88,24 @@ class Candidate:
     team_id: str
     shift_end: datetime | None
     last_offered: datetime | None = None
+
+
+def project(now: datetime, intervals: int, on_queue: Iterable[str], off_queue: Iterable[str],
+            scheduled_on_queue: Callable[[str, datetime], bool], *, samples: int = 3) -> tuple[int, ...]:
+    """Agents expected on queue in each of ``intervals`` intervals from now: those on queue now, less
+    those whose schedule takes them off queue (a break) during the interval, plus those off queue now
+    whom the schedule puts on queue for the whole interval (not in the current one: they are late)."""
+    on, off = list(on_queue), list(off_queue)
+    first = interval_start(now)
+    out: list[int] = []
+    for i in range(intervals):
+        start = max(now, first + i * INTERVAL)
+        end = first + (i + 1) * INTERVAL
+        points = [start + (end - start) * k / samples for k in range(samples)]
+        leaving = sum(1 for a in on if not all(scheduled_on_queue(a, p) for p in points))
+        joining = sum(1 for a in off if all(scheduled_on_queue(a, p) for p in points)) if i else 0
+        out.append(len(on) - leaving + joining)
+    return tuple(out)
 
 
 def eligible(candidates: Iterable[Candidate], now: datetime, *, last_hour: timedelta, cooldown: timedelta,

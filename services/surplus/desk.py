@@ -20,11 +20,13 @@ from services.config import SurplusConfig, SurplusUnitConfig
 from services.domain.model import AgentSchedule, AgentState, Roster
 from services.domain.states import ActivityCategory, RoutingStatus, normalize_category
 from services.domain.surplus import (
+    INTERVAL,
     Candidate,
     SurplusFigures,
     eligible,
     in_quiet_hours,
     interval_start,
+    project,
     recall_order,
 )
 from services.ports import Clock, WorkforceSource
@@ -94,8 +96,15 @@ class SurplusDesk:
         active = {a: t for a, t in trainees.items() if a not in finished and t.recalled_at is None}
         states = await self.source.live_states(mu_id)
         on_queue = {a for a, s in states.items() if s.routing in ON_QUEUE and a not in trainees}
-        required = await self.requirement.required(mu_id, interval, 1 + (policy.look_ahead or 0))
-        figures = SurplusFigures(now, len(on_queue), len(active), required, policy.margin or 0.0)
+        intervals = 1 + (policy.look_ahead or 0)
+        required = await self.requirement.required(mu_id, interval, intervals)
+        schedules = await self.source.schedules(mu_id, now, max(now + timedelta(hours=1),
+                                                                interval + intervals * INTERVAL))
+        off_queue = [a for a in roster.agents if a not in on_queue and a not in trainees and a in schedules]
+        projected = project(now, intervals, on_queue, off_queue,
+                            lambda a, when: _on_queue_at(schedules.get(a), when))
+        figures = SurplusFigures(now, len(on_queue), len(active), required, policy.margin or 0.0,
+                                 projected=projected)
         await self.store.save_figures(mu_id, _figure_fields(figures))
         await self.store.set_seats(mu_id, interval, figures.seats)
         if figures.recalls:
@@ -106,12 +115,12 @@ class SurplusDesk:
             return SurplusReport(mu_id, figures, finished=tuple(finished), note="no surplus")
         if in_quiet_hours(tz_minute, _windows(policy.quiet_hours or [])):
             return SurplusReport(mu_id, figures, finished=tuple(finished), note="quiet hours: no offers")
-        offers = await self._offer(mu_id, policy, roster, figures, on_queue, states, trainees, now)
+        offers = await self._offer(mu_id, policy, roster, figures, on_queue, states, trainees, schedules, now)
         return SurplusReport(mu_id, figures, offered=tuple(offers), finished=tuple(finished))
 
     async def _offer(self, mu_id: str, policy: SurplusUnitConfig, roster: Roster, figures: SurplusFigures,
                      on_queue: set[str], states: Mapping[str, AgentState], trainees: dict[str, Trainee],
-                     now: datetime) -> list[Offer]:
+                     schedules: Mapping[str, AgentSchedule], now: datetime) -> list[Offer]:
         last = await self.store.last_offers(mu_id)
         outstanding = 0
         for o in last.values():
@@ -120,7 +129,6 @@ class SurplusDesk:
         budget = figures.free_seats - outstanding
         if budget <= 0:
             return []
-        schedules = await self.source.schedules(mu_id, now, now + timedelta(hours=1))
         idle = [a for a in on_queue if _idle(states, a)]
         team_size: dict[str, int] = {}
         for agent in roster.agents.values():
@@ -270,6 +278,11 @@ class SurplusDesk:
 def _idle(states: Mapping[str, AgentState], agent_id: str) -> bool:
     state = states.get(agent_id)
     return state is not None and state.routing is RoutingStatus.IDLE
+
+
+def _on_queue_at(schedule: AgentSchedule | None, when: datetime) -> bool:
+    activity = schedule.activity_at(when) if schedule else None
+    return activity is not None and activity.category is ActivityCategory.ON_QUEUE_WORK
 
 
 def _shift_end(schedule: AgentSchedule | None) -> datetime | None:

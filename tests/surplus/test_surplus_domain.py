@@ -51,3 +51,22 @@ def test_intervals_and_quiet_hours() -> None:
     assert in_quiet_hours(12 * 60 + 30, [(12 * 60, 13 * 60)])
     assert not in_quiet_hours(13 * 60, [(12 * 60, 13 * 60)])
     assert in_quiet_hours(30, [(22 * 60, 6 * 60)])
+
+
+def test_the_projection_takes_out_scheduled_breaks_and_adds_scheduled_returns() -> None:
+    from services.domain.surplus import project
+
+    breaks = {"b": (NOW + timedelta(minutes=7.5), NOW + timedelta(minutes=22.5))}  # b on break 10:15-10:30
+    returning = {"c"}  # off queue now, scheduled on queue from the next interval
+
+    def scheduled(agent: str, when: datetime) -> bool:
+        if agent in breaks:
+            start, end = breaks[agent]
+            return not start <= when < end
+        if agent in returning:
+            return when >= NOW.replace(minute=15, second=0)
+        return True
+
+    assert project(NOW, 3, ["a", "b"], ["c"], scheduled) == (2, 2, 3)
+    figures = SurplusFigures(NOW, 2, 0, (1.0, 1.5, 1.0), 0.0, projected=(2, 1, 3))
+    assert figures.net == (1.0, -0.5, 2.0) and figures.seats == 0 and figures.shortfall == 1
