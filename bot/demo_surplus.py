@@ -37,7 +37,8 @@ class DemoSurplus:
         booking = config.booking if config.booking.self_paced else config.booking.model_copy(
             update={"self_paced": DEMO_ITEMS})
         config = config.model_copy(update={"surplus": surplus, "booking": booking})
-        busy = {s.agent_id for s in sim.scenarios if s.agent_id}  # busy with their scripted situation
+        # Agents of a scripted situation (one agent, or a team's outage) are busy with it: they decline.
+        busy = {a for s in sim.scenarios for a in (s.agent_id, *s.agent_ids) if a}
         answers = SimulatedAnswers(accept_share=0.5, seed=config.simulator.seed, busy=busy,
                                    say=say if callable(say) else None)
         demand = ShapedDemand(stack.data.demand, quiet_then_peak(start))
