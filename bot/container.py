@@ -26,7 +26,9 @@ from services.adapters.genesys import GenesysSource
 from services.adapters.genesys.activities import GenesysActivityWriter
 from services.adapters.genesys.forecast import GenesysDemand
 from services.adapters.genesys.people import GenesysPeopleSchedules
+from services.adapters.redis.surplus import RedisSurplusStore
 from services.adapters.simulated import SimulatedContactCenter
+from services.adapters.simulated.wfm import SimulatedWfmWriter
 from services.adapters.slack.chat import SlackChat
 from services.adapters.slack.client import make_web_client
 from services.adapters.slack.console import ConsoleChat
@@ -34,6 +36,7 @@ from services.adapters.slack.directory import SlackDirectory
 from services.adapters.teams.webhook import TeamsWebhookChat
 from services.booking.coaching import SearchingCoachingPort
 from services.booking.config import BookingConfig
+from services.booking.demand import DemandSource
 from services.booking.ports import ActivityWriter, InviteSender, ProgressNotifier, RoomCalendar
 from services.config import OrgConfig, load_org_config
 from services.domain.model import AgentState, ExceptionWindow, Person
@@ -47,6 +50,7 @@ from services.ports import (
     ExceptionWriter,
     WorkforceSource,
 )
+from services.surplus import DemandRequirement, SurplusDesk, SurplusNotifier
 
 Printer = Callable[[str], None]
 
@@ -212,6 +216,19 @@ def build_booking(settings: Settings, config: OrgConfig, redis: Redis, source: W
                         prefix=settings.redis_prefix, config=booking, rooms=rooms, activities=activities,
                         demand=demand, calendars=calendars, people=people)
     return stack, where
+
+
+def build_surplus(settings: Settings, config: OrgConfig, redis: Redis, source: WorkforceSource, clock: Clock,
+                  stack: BookingStack, notifier: SurplusNotifier, *, demand: DemandSource | None = None,
+                  prefix: str | None = None) -> SurplusDesk:
+    """Training in surplus (docs/surplus.md): the booking's WFM writer and demand; on the simulator the
+    written activity is also applied to the agent's schedule and behaviour."""
+    writer: ActivityWriter = stack.data.activities or RedisActivityLog(redis, BookingKeys(settings.redis_prefix))
+    if isinstance(source, SimulatedContactCenter):
+        writer = SimulatedWfmWriter(writer, source)
+    return SurplusDesk(source=source, requirement=DemandRequirement(source, demand or stack.data.demand),
+                       store=RedisSurplusStore(redis, prefix or settings.redis_prefix), writer=writer,
+                       notifier=notifier, config=config.surplus, items=dict(config.booking.self_paced), clock=clock)
 
 
 def searching_coaching(inner: CoachingPort, stack: BookingStack) -> CoachingPort:

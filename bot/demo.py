@@ -24,6 +24,7 @@ from bot.container import (
     searching_coaching,
     simulated_day,
 )
+from bot.demo_surplus import DemoSurplus
 from bot.demo_tally import DeliveryTally
 from bot.redis_conn import connect_redis
 from bot.scheduler import build_scheduler
@@ -123,6 +124,7 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
                                      notifier=ConsoleNotifier(sys.stdout, verbose=not options.quiet),
                                      out=None if options.quiet else sys.stdout)
     tally = DeliveryTally(monitor.roster)
+    surplus = DemoSurplus.build(settings, config, redis, sim, clock, bookings, start, narrator.say, store.prefix)
     dispatcher = OutboxDispatcher(store=store, chat=tally.chat(chat.chat), email=tally.email(mailer),
                                   coaching=tally.coaching_port(searching_coaching(sim, bookings)),
                                   rosters=monitor.roster, clock=clock, config=config, consumer="demo")
@@ -148,6 +150,7 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
     async def tick() -> None:
         async with busy:
             narrator.record(await monitor.tick(), monitor)
+            await surplus.tick(list(monitor.units))
             await dispatcher.drain(list(monitor.units))
 
     async def drain() -> None:
@@ -166,6 +169,7 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
             scheduler.shutdown(wait=False)
     await drain()  # delivers what is left
     print_summary(await summary_rows(monitor, store, narrator, tally, clock.now()), clock.now())
+    print(surplus.summary_line(clock.now()))
     _print_coaching(sim)
     await _forget(redis, store.prefix)
     await redis.aclose()

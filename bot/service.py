@@ -30,6 +30,7 @@ from bot.container import (
     build_digest_mailer,
     build_mailer,
     build_source,
+    build_surplus,
     build_teams,
     load_config,
     searching_coaching,
@@ -47,6 +48,7 @@ from handlers.deps import HandlerDeps
 from handlers.digest_notifier import SlackDigestNotifier
 from handlers.http import HealthChecks, build_web_app
 from handlers.socket_mode import socket_connected, socket_mode_handler
+from handlers.surplus import SlackSurplusNotifier
 from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.optimise_store import RedisOptimiseStore
@@ -74,6 +76,7 @@ from services.monitor import Monitor
 from services.neutral import NeutralDesk
 from services.queries import AdherenceQueries
 from services.replicas import UnitOwnership, default_replica_id
+from services.surplus import SurplusDesk
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +147,13 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
                       id="booking-templates", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     scheduler.add_job(_holds_job(bookings.holds), "interval", minutes=1, id="booking-holds", max_instances=1,
                       coalesce=True)
+    # Training in surplus (docs/surplus.md): offers go by Slack DM, so it needs Slack and a unit that has it on.
+    surplus = None
+    if chat.client is not None and (config.surplus.enabled or any(u.enabled for u in config.surplus.units.values())):
+        surplus = build_surplus(settings, config, redis, source.workforce, clock, bookings,
+                                SlackSurplusNotifier(chat.client, source.workforce))
+        scheduler.add_job(jobs.guard("surplus", _surplus_job(surplus, monitor)), "interval", minutes=1,
+                          id="surplus", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     # The weekly digest: every 15 minutes, send what is due (each unit's day and time, in its zone) once.
     digest_notifiers: list[DigestNotifier] = [build_digest_mailer(settings)]
     if chat.client is not None:
@@ -184,7 +194,7 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
         desk = NeutralDesk(store=neutral, rosters=lambda: [u.roster for u in monitor.units.values()],
                            directory=chat.directory, clock=clock)
         slack_app = build_app(HandlerDeps(actions, queries, clock, booking=booking_deps, after_action=drain,
-                                          neutral=desk),
+                                          neutral=desk, surplus=surplus),
                               signing_secret=_secret(settings.slack_signing_secret), token=None, client=chat.client)
         register_optimise(slack_app, optimiser)
         if http:
@@ -246,6 +256,14 @@ def _attendance_job(attendance: AttendanceDesk, prompt: SlackAttendancePrompt) -
         asked = await attendance.prompt_due(prompt)
         if asked:
             log.info("asked the facilitators of %d booking(s) to mark attendance", len(asked))
+
+    return run
+
+
+def _surplus_job(desk: SurplusDesk, monitor: Monitor) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        for mu_id in monitor.owned_units():  # each replica measures and offers for the units it ticks
+            await desk.evaluate(mu_id)
 
     return run
 

@@ -19,6 +19,7 @@ from handlers.booking import BookingHandlerDeps
 from handlers.booking import register as register_booking
 from handlers.deps import HandlerDeps
 from handlers.request_context import bind_request_id
+from handlers.surplus import register as register_surplus
 from handlers.views import neutral as neutral_views
 from services.adapters.slack.client import make_web_client
 
@@ -85,4 +86,6 @@ def build_app(deps: HandlerDeps, *, signing_secret: str | None, token: str | Non
     neutral_actions.register(app, deps, app.actor_names)
     neutral_views.register(app, deps, app.actor_names)
     _register_booking(app, deps.booking)
+    if deps.surplus is not None:
+        register_surplus(app, deps.surplus)
     return app

@@ -85,6 +85,8 @@ class HandlerDeps:
     clock: Clock
     #: Passed to ``handlers.booking.register(app, booking)`` when that module is installed.
     booking: Any = None
+    #: ``handlers.surplus.SurplusPort`` when training in surplus is wired (buttons, /adherence surplus, App Home).
+    surplus: Any = None
     #: Called after every successful action, e.g. to wake the outbox dispatcher so the card updates now.
     after_action: Callable[[], Awaitable[None]] | None = None
     #: Neutral windows (``/adherence neutral``, App Home); None: not wired, the command says so.

@@ -105,6 +105,7 @@ HELP_LINES = (
     "• `/adherence neutral &lt;team|unit&gt; &lt;from&gt;-&lt;to&gt; &lt;reason&gt;`: plan a neutral window "
     "(ops managers; `/adherence neutral` lists them).",
     "• `/adherence help`: this message.",
+    "• `/adherence surplus`: training in surplus: live figures, who was offered what and why, decisions.",
     "On a card: *Acknowledge* pauses escalation for a while, *Approve exception* excuses the agent for a "
     "window with a reason, *Escalate now* fires the next tier at once. Only the agent's supervisors and "
     "the unit's ops managers can press them; every press is audited.",

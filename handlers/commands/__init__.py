@@ -1,5 +1,5 @@
 """``/adherence``: ``team [name]``, nothing (the caller's teams), ``help``, ``neutral ...`` (plan or list
-neutral windows, ``handlers.commands.neutral``). Answers are ephemeral."""
+neutral windows, ``handlers.commands.neutral``), ``surplus`` (training in surplus). Answers are ephemeral."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers.actor import ActorNames
 from handlers.blocks.adherence import help_message, team_snapshot, unknown_team, your_teams
 from handlers.blocks.neutral import snapshot_note
+from handlers.blocks.surplus import surplus_status
 from handlers.commands.neutral import answer_neutral
 from handlers.deps import HandlerDeps
 from handlers.errors import answering_errors
@@ -23,7 +24,7 @@ ADHERENCE = "/adherence"
 
 @dataclass(frozen=True, slots=True)
 class AdherenceRequest:
-    kind: Literal["teams", "team", "help", "neutral", "unknown"]
+    kind: Literal["teams", "team", "help", "neutral", "unknown", "surplus"]
     argument: str = ""
 
     @classmethod
@@ -39,6 +40,8 @@ class AdherenceRequest:
             return cls("team", rest.strip())
         if head == "neutral":
             return cls("neutral", rest.strip())
+        if head == "surplus":
+            return cls("surplus")
         return cls("unknown", words)
 
 
@@ -47,6 +50,8 @@ async def answer(deps: HandlerDeps, request: AdherenceRequest, user_id: str) -> 
         return help_message()
     if request.kind == "unknown":
         return help_message(note=f"I don't know “{request.argument[:100]}”. Here is what I can do:")
+    if request.kind == "surplus":
+        return surplus_status(await deps.surplus.status()) if deps.surplus else surplus_status([])
     if request.kind == "teams":
         return your_teams(await deps.queries.teams_for(user_id))
     query = request.argument

@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.blocks.home import home_view
 from handlers.blocks.neutral import home_section
+from handlers.blocks.surplus import in_training_blocks
 from handlers.deps import HandlerDeps
 from handlers.errors import answering_errors
 
@@ -33,4 +34,6 @@ async def publish_home(deps: HandlerDeps, client: AsyncWebClient, user_id: str) 
         windows = await deps.neutral.listed_for(user_id)
         can_plan = bool(await deps.neutral.scopes_for(user_id))
         extra = home_section(windows, deps.clock.now(), can_plan=can_plan)
+    if deps.surplus is not None and teams:  # supervisors see who is in training now
+        extra = [*extra, *in_training_blocks(await deps.surplus.in_training(), deps.clock.now())]
     await client.views_publish(user_id=user_id, view=home_view(incidents, teams, extra))

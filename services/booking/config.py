@@ -241,6 +241,20 @@ def _default_search() -> dict[str, SearchProfile]:
             "training": SearchProfile(max_added_per_interval=6.0, max_team_share=0.75)}
 
 
+class SelfPacedItem(_Section):
+    """A self-paced training or e-learning item an agent may start alone when the floor has surplus."""
+
+    name: str = Field(min_length=1)
+    length: Duration = timedelta(minutes=30)
+    audience: list[str] = []  # team ids; empty: every team
+    category: str = "Training"
+
+    @field_validator("length")
+    @classmethod
+    def _length(cls, value: timedelta) -> timedelta:
+        return check_grid_steps(value, "length")
+
+
 class BookingConfig(_Section):
     horizon: Duration = timedelta(days=28)
     default_type: str = "team_meeting"
@@ -256,6 +270,7 @@ class BookingConfig(_Section):
     recurring_period: Duration = timedelta(days=7)  # templates are re-run for each new schedule period
     schedulers: list[str] = []  # person ids (see [people]) who work the manual queue; none: it fails closed
     hold_timeout: Duration = timedelta(minutes=30)  # how long a tentative hold waits for Book
+    self_paced: dict[str, SelfPacedItem] = {}  # offered to idle agents when the floor has surplus
 
     @field_validator("horizon")
     @classmethod

@@ -7,12 +7,14 @@ plus the mid-day republish callbacks already fired.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from services.adapters.simulated.catalog import ACTIVITY_CODES, ActivityCode
 from services.adapters.simulated.live import LiveStates, state_of
+from services.adapters.simulated.overlay import Overlay, overlay_schedule, overlay_timeline
 from services.adapters.simulated.qm import CoachingAppointment, SimulatedQM
 from services.adapters.simulated.scenarios import Scenario, ScenarioKind
 from services.adapters.simulated.world import Unit, World, build_world
@@ -54,6 +56,10 @@ class SimulatedContactCenter:
         self._where = {agent_id: (unit, i)
                        for unit in world.units.values() for i, agent_id in enumerate(unit.agent_ids)}
         self.qm = SimulatedQM(clock, self._where.__contains__)
+        self._base = dict(world.units)  # units as generated; overlays are applied on top
+        self._published: dict[str, Overlay] = {}  # activity key -> written activity (on the schedule)
+        self._done: dict[str, Overlay] = {}  # activity key -> what the agent does (kept by recall-ignorers)
+        self._ignore_recalls: set[str] = set()
 
     @classmethod
     def build(cls, config: SimulatorConfig, clock: Clock, day: date | None = None, *,
@@ -156,6 +162,66 @@ class SimulatedContactCenter:
 
     async def create_coaching_appointment(self, request: CoachingRequest) -> str:
         return await self.qm.create_coaching_appointment(request)
+
+    # --- the simulated WFM's written activities ----------------------------------------------------
+
+    def apply_activity(self, overlay: Overlay) -> None:
+        """Publish ``overlay`` on the agent's schedule; the agent does it. Idempotent on its key."""
+        self._published[overlay.key] = overlay
+        agent = overlay.agent_id
+        if agent in self._ignore_recalls and any(o.agent_id == agent for o in self._done.values()):
+            pass  # a recall-ignorer keeps doing what they started
+        else:
+            self._done[overlay.key] = overlay
+        self._rebuild(agent)
+
+    def remove_activity(self, key: str) -> None:
+        """Take a written activity off the schedule (and, unless the agent ignores recalls, off their day)."""
+        overlay = self._published.pop(key, None)
+        if overlay is None:
+            return
+        if overlay.agent_id not in self._ignore_recalls:
+            self._done.pop(key, None)
+        self._rebuild(overlay.agent_id)
+
+    def remove_activities(self, prefix: str) -> None:
+        for key in [k for k in self._published if k.startswith(prefix)]:
+            self.remove_activity(key)
+
+    def ignore_recalls(self, agent_ids: Sequence[str]) -> None:
+        """These agents stay in an activity they started even when it is ended early (for tests, demo)."""
+        self._ignore_recalls.update(agent_ids)
+
+    def _rebuild(self, agent_id: str) -> None:
+        unit, _ = self._locate(agent_id)
+        mu_id = unit.mu.id
+        base = self._base[mu_id]
+        agents = {o.agent_id for o in [*self._published.values(), *self._done.values()]
+                  if o.agent_id in base.roster.agents} | {agent_id}
+        schedules = dict(base.schedules)
+        timelines = list(base.timelines)
+        for agent in agents:
+            published = [o for o in self._published.values() if o.agent_id == agent]
+            schedules[agent] = overlay_schedule(base.schedules[agent], published)
+            i = self._where[agent][1]
+            timelines[i] = overlay_timeline(base.timelines[i], [o for o in self._done.values() if o.agent_id == agent])
+        republish = base.republish
+        if republish is not None:
+            after = dict(republish.schedules)
+            for agent in agents:
+                after[agent] = overlay_schedule(republish.schedules[agent],
+                                                [o for o in self._published.values() if o.agent_id == agent])
+            republish = dataclasses.replace(republish, schedules=after)
+        rebuilt = dataclasses.replace(base, schedules=schedules, timelines=tuple(timelines), republish=republish)
+        self._world.units[mu_id] = rebuilt
+        for i, agent in enumerate(rebuilt.agent_ids):
+            self._where[agent] = (rebuilt, i)
+        self._live.pop(mu_id, None)  # the live cache is rebuilt from the new timelines at the next read
+        for callback in list(self._callbacks):
+            try:
+                callback(mu_id)
+            except Exception:
+                log.exception("schedule-changed callback failed for %s", mu_id)
 
     # --- internals --------------------------------------------------------------------------------
 
