@@ -12,6 +12,7 @@ from bot.container import build_source, load_config
 from bot.redis_conn import connect_redis
 from bot.settings import Settings
 from services.adapters.redis.digest import RedisAuditHistory
+from services.adapters.redis.history import RedisAdherenceHistory
 from services.adapters.redis.store import RedisStore
 from services.clock import SystemClock
 from services.digest import WeeklyDigests, render_text
@@ -28,7 +29,8 @@ async def run_digest(settings: Settings, since: timedelta) -> int:
         rosters = [apply_org_routing(await source.workforce.roster(mu.id), config) for mu in units]
         digests = WeeklyDigests(audit=RedisAuditHistory(redis, settings.redis_prefix),
                                 board=RedisStore(redis, settings.redis_prefix), source=source.workforce,
-                                rosters=lambda: rosters, clock=clock, config=config.digest)
+                                rosters=lambda: rosters, clock=clock, config=config.digest,
+                                history=RedisAdherenceHistory(redis, settings.redis_prefix))
         for digest in await digests.build_all(since):
             print(render_text(digest))
             print()

@@ -161,7 +161,8 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     digests = WeeklyDigests(audit=RedisAuditHistory(redis, settings.redis_prefix), board=store,
                             source=source.workforce, rosters=lambda: [u.roster for u in monitor.units.values()],
                             clock=clock, config=config.digest, ledger=RedisDigestLedger(redis, settings.redis_prefix),
-                            notifiers=digest_notifiers)
+                            notifiers=digest_notifiers,
+                            history=RedisAdherenceHistory(redis, settings.redis_prefix))
     scheduler.add_job(digests.send_due, "cron", minute="*/15", id="weekly-digest", max_instances=1, coalesce=True)
     scheduler.start()
     stop_worker = asyncio.Event()

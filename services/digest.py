@@ -2,9 +2,10 @@
 exceptions approved by each supervisor, agents who explained before the card.
 
 Figures come from the unit's audit stream (``services.domain.digest``, 14 days kept) and adherence %
-from the out-of-adherence seconds per day against the scheduled time of the same days. Out-seconds
-are kept only two days (``out:<day>`` in Redis), so adherence % covers the days still kept; the
-digest says which (``UnitDigest.coverage``).
+from the monitor's per-day adherence history (scheduled and out seconds per agent, kept 35 days) when
+it is wired; without it, from the out-of-adherence seconds per day (kept two days) against the
+scheduled time of the same days. Either way the digest says which days it covers
+(``UnitDigest.coverage``).
 
 :meth:`WeeklyDigests.send_due` runs every few minutes on every replica: once a unit's configured
 day and time has passed in its time zone, each of its ops managers gets one digest per channel
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
+from services.booking.ports import AdherenceHistory
 from services.config import WEEKDAYS, DigestConfig
 from services.domain.digest import TeamFigures, adherence_pct, last_due, team_figures
 from services.domain.model import Person, Roster
@@ -51,9 +53,13 @@ class UnitDigest:
     teams: tuple[TeamDigest, ...]
     adherence_days: tuple[date, ...]  # days whose out-of-adherence seconds were still kept
     period_days: int
+    from_history: bool = False  # adherence % read from the monitor's 35-day per-day history
 
     @property
     def coverage(self) -> str:
+        if self.from_history:
+            return (f"adherence % from {len(self.adherence_days)} of {self.period_days} days "
+                    "(the monitor's per-day adherence history)")
         if not self.adherence_days:
             return "adherence %: no out-of-adherence data kept for this period (kept 2 days)"
         days = ", ".join(d.isoformat() for d in self.adherence_days)
@@ -70,9 +76,10 @@ class DigestNotifier(Protocol):
 class WeeklyDigests:
     def __init__(self, *, audit: AuditHistory, board: StatusBoard, source: WorkforceSource,
                  rosters: Callable[[], Iterable[Roster]], clock: Clock, config: DigestConfig,
-                 ledger: DigestLedger | None = None, notifiers: Sequence[DigestNotifier] = ()) -> None:
+                 ledger: DigestLedger | None = None, notifiers: Sequence[DigestNotifier] = (),
+                 history: AdherenceHistory | None = None) -> None:
         self.audit, self.board, self.source, self.rosters, self.clock = audit, board, source, rosters, clock
-        self.config, self.ledger, self.notifiers = config, ledger, notifiers
+        self.config, self.ledger, self.notifiers, self.history = config, ledger, notifiers, history
 
     async def build(self, roster: Roster, start: datetime, end: datetime) -> UnitDigest:
         mu = roster.mu
@@ -89,7 +96,8 @@ class WeeklyDigests:
                 adherence_pct=adherence_pct(out_by_team.get(team.id, 0.0), scheduled_by_team.get(team.id, 0.0)),
                 explained_names=tuple(roster.agents[a].name if a in roster.agents else a
                                       for a in found.explained_before_card)))
-        return UnitDigest(mu.id, mu.name, start, end, tuple(teams), tuple(days), max(1, (end - start).days))
+        return UnitDigest(mu.id, mu.name, start, end, tuple(teams), tuple(days), max(1, (end - start).days),
+                          from_history=self.history is not None)
 
     async def build_all(self, since: timedelta) -> list[UnitDigest]:
         end = self.clock.now()
@@ -127,6 +135,8 @@ class WeeklyDigests:
     async def _adherence(self, roster: Roster, start: datetime,
                          end: datetime) -> tuple[dict[str, float], dict[str, float], list[date]]:
         """Out and scheduled seconds per team over whole (UTC) days of the period whose out-seconds are kept."""
+        if self.history is not None:
+            return await self._adherence_from_history(self.history, roster, start, end)
         out_by_team: dict[str, float] = {}
         scheduled_by_team: dict[str, float] = {}
         days: list[date] = []
@@ -148,6 +158,25 @@ class WeeklyDigests:
                                                    + schedule.scheduled_seconds_between(begin, until))
             day += timedelta(days=1)
         return out_by_team, scheduled_by_team, days
+
+
+    @staticmethod
+    async def _adherence_from_history(history: AdherenceHistory, roster: Roster, start: datetime,
+                                      end: datetime) -> tuple[dict[str, float], dict[str, float], list[date]]:
+        """The same sums from the monitor's per-day record (UTC days, as it writes them)."""
+        days, day = [], start.astimezone(UTC).date()
+        while datetime.combine(day, time(), tzinfo=UTC) < end:
+            days.append(day)
+            day += timedelta(days=1)
+        records = await history.days(roster.mu.id, days)
+        out_by_team: dict[str, float] = {}
+        scheduled_by_team: dict[str, float] = {}
+        for record in records.values():
+            for agent in roster.agents.values():
+                scheduled, out = record.get(agent.id, (0.0, 0.0))
+                out_by_team[agent.team_id] = out_by_team.get(agent.team_id, 0.0) + out
+                scheduled_by_team[agent.team_id] = scheduled_by_team.get(agent.team_id, 0.0) + scheduled
+        return out_by_team, scheduled_by_team, sorted(records)
 
 
 def render_text(digest: UnitDigest) -> str:

@@ -28,6 +28,7 @@ from services.domain.model import ScheduledActivity
 from services.domain.states import ActivityCategory, Presence, RoutingStatus
 from services.incident_actions import Actor, IncidentActions
 from services.monitor import Monitor
+from testing.memory_history import MemoryAdherenceHistory
 from tests.email.smtp_server import Inbox, serve
 from tests.monitor.scripted import ScriptedSource
 from tests.slack.blockkit import assert_valid_blocks
@@ -183,6 +184,25 @@ async def test_the_digest_figures_follow_from_the_scripted_week(week: Week) -> N
     text = render_text(digest)
     assert "Team t1" in text and "exceptions approved by Sam Supervisor 1" in text
     assert "explained before the card: Agent a2" in text
+
+
+async def test_with_the_adherence_history_every_day_of_the_week_counts(week: Week) -> None:
+    """The monitor's 35-day per-day record (issue 10.8) covers the whole week, not only the 2 days of
+    out-seconds; a day without a record (the Sunday here) is left out and said so."""
+    history = MemoryAdherenceHistory()
+    for d in range(6):  # Monday to Saturday: 8 h scheduled each; a0 out 30 min on Monday, b0 60 min on Friday
+        day = date(2026, 5, 18 + d)
+        history.add("mu-1", day, dict.fromkeys(["a0", "a1", "a2", "b0"], SCHEDULED_DAY),
+                    {"a0": 1800.0} if d == 0 else {"b0": 3600.0} if d == 4 else None)
+    week.clock.set(day_at(7, "08:00"))
+    roster = week.monitor.units["mu-1"].roster
+    digest = await digests(week, history=history).build(roster, day_at(0, "08:00"), day_at(7, "08:00"))
+    t1, t2 = digest.teams
+    assert digest.adherence_days == tuple(date(2026, 5, 18 + d) for d in range(6))
+    assert t1.adherence_pct == pytest.approx(100 * (1 - 1800 / (3 * 6 * SCHEDULED_DAY)))
+    assert t2.adherence_pct == pytest.approx(100 * (1 - 3600 / (6 * SCHEDULED_DAY)))
+    assert digest.coverage == "adherence % from 6 of 7 days (the monitor's per-day adherence history)"
+    assert t1.figures.incidents == 3  # the figures still come from the audit stream
 
 
 async def test_a_shorter_period_counts_only_its_events(week: Week) -> None:
