@@ -176,8 +176,9 @@ class ScaledStore(RedisStore):
     scale: float = 1.0
 
     async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta,
-                         heartbeat: Mapping[str, Any] | None = None) -> str | None:
-        return await super().claim_tick(mu_id, tick_number, max(MIN_CLAIM_LEASE, lease / self.scale), heartbeat)
+                         heartbeat: Mapping[str, Any] | None = None, *, kind: str = "tick") -> str | None:
+        return await super().claim_tick(mu_id, tick_number, max(MIN_CLAIM_LEASE, lease / self.scale), heartbeat,
+                                        kind=kind)
 
 
 async def our_keys(redis: Redis, prefix: str) -> list[str]:

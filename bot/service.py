@@ -1,7 +1,9 @@
 """``python -m bot run``: the long-running service, wired from the environment.
 
 Source: Genesys Cloud when GENESYS_* are set, else the simulator on the real clock. Chat and email:
-Slack and SMTP when configured, else the console. The monitor and the outbox run on APScheduler;
+Slack and SMTP when configured, else the console. The monitor and the outbox run on APScheduler, and
+between ticks the due-time waker evaluates what is due at its instant and delivery runs after each
+commit that produced events;
 Slack arrives over Socket Mode (default) or HTTP (``--http``); ``/health`` is always served.
 """
 
@@ -51,6 +53,7 @@ from services.clock import SystemClock
 from services.config import ConfigError, OrgConfig
 from services.dispatch import OutboxDispatcher
 from services.domain.model import Person
+from services.due_waker import DueWaker
 from services.incident_actions import IncidentActions
 from services.monitor import Monitor
 from services.queries import AdherenceQueries
@@ -117,6 +120,15 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     stop_worker = asyncio.Event()
     worker = asyncio.create_task(bookings.service.run(f"booking-{monitor.replica_id}", stop_worker))
 
+    async def guarded(job: Callable[[], Awaitable[object]]) -> object:
+        async with busy:
+            return await job()
+
+    # Tiers at their instant (not the tick's), and their cards handed to Slack/SMTP at once.
+    waker = DueWaker(monitor, clock, max_wait=config.monitor.tick, guard=guarded)
+    timers = [asyncio.create_task(waker.run(stop_worker)), asyncio.create_task(_deliver_on_commit(monitor, drain,
+                                                                                                   stop_worker))]
+
     slack_ok: Callable[[], Awaitable[bool]] = _always_true
     slack_app = None
     socket = None
@@ -169,6 +181,7 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     scheduler.shutdown(wait=False)
     stop_worker.set()
     await worker
+    await asyncio.gather(*timers)
     async with busy:
         pass
     if socket is not None:
@@ -178,6 +191,23 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     await ownership.leave()  # the other replicas take this one's units at their next tick
     await redis.aclose()
     return 0
+
+
+async def _deliver_on_commit(monitor: Monitor, drain: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
+    """Drain the outbox as soon as a commit produced events (a tier fired at its due instant, a pushed
+    state change), not at the next tick."""
+    while not stop.is_set():
+        ready, stopping = asyncio.ensure_future(monitor.outbox_ready.wait()), asyncio.ensure_future(stop.wait())
+        await asyncio.wait([ready, stopping], return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        stopping.cancel()
+        if stop.is_set():
+            return
+        monitor.outbox_ready.clear()
+        try:
+            await drain()
+        except Exception:
+            log.exception("delivery after a commit failed; the next tick's drain retries it")
 
 
 def _templates_job(intake: BookingIntake, clock: SystemClock) -> Callable[[], Awaitable[None]]:

@@ -3,6 +3,11 @@
 Per unit and tick: claim the tick (one replica wins), make sure the schedule cache is fresh, read
 live states, evaluate and advance every agent (pure), and commit the result atomically. A state
 change pushed by the source can also be evaluated on arrival (:meth:`Monitor.on_state_change`).
+
+Between ticks, each commit keeps every evaluated agent's next due instant in the store's due-time
+index (``services.domain.due.next_due``); :meth:`Monitor.run_due` evaluates the agents whose instant
+came (claimed like a tick, ``due:<epoch ms>``), woken by ``services.due_waker``. After a commit that
+produced events ``outbox_ready`` is set, so delivery need not wait for the tick either.
 """
 
 from __future__ import annotations
@@ -43,7 +48,13 @@ class UnitCache:
     invalidated: bool = True
     last_tick_at: datetime | None = None
     written_status: dict[str, str] = field(default_factory=dict)
+    written_due: dict[str, datetime | None] = field(default_factory=dict)  # as last committed to the index
     _sizes: tuple[Roster, dict[str, int]] | None = field(default=None, repr=False)
+
+    def forget_written(self) -> None:
+        """Another replica may have written the board and the due index: rewrite all next time."""
+        self.written_status.clear()
+        self.written_due.clear()
 
     def team_sizes(self) -> dict[str, int]:
         """Agents per team, counted again only when the roster is replaced (not on every tick)."""
@@ -88,6 +99,10 @@ class Monitor:
         self._rule_tables: dict[str, RuleTable] = {}
         self._policies: dict[str, EscalationPolicy] = {}
         self._started = False
+        #: Set after a commit that produced events: the delivery loop drains the outbox at once.
+        self.outbox_ready = asyncio.Event()
+        #: Set after a commit that moved a due instant: the waker recomputes the earliest one.
+        self.due_changed = asyncio.Event()
 
     @property
     def tick_interval(self) -> timedelta:
@@ -145,7 +160,7 @@ class Monitor:
             return list(self.units)
         mine = await self.ownership.refresh(self.units, now)
         for mu_id in set(self.units) - set(mine):
-            self.units[mu_id].written_status.clear()  # another replica writes its board now
+            self.units[mu_id].forget_written()  # another replica writes its board (and due index) now
         return mine
 
     async def _tick_unit(self, mu_id: str, now: datetime) -> UnitReport:
@@ -154,7 +169,7 @@ class Monitor:
         heartbeat = {"at": now.isoformat(), "replica": self.replica_id, "tick": tick_number}
         token = await self.store.claim_tick(mu_id, tick_number, self.tick_interval * 4, heartbeat)
         if token is None:
-            cache.written_status.clear()  # another replica wrote the board; rewrite all when we get it back
+            cache.forget_written()  # another replica wrote the board; rewrite all when we get it back
             return UnitReport(mu_id, claimed=False)
         async with self._locks[mu_id]:
             refreshed = await self._ensure_schedules(cache, now)
@@ -168,17 +183,20 @@ class Monitor:
                 changes=_changes(outcome, tracks), events=outcome.events,
                 status=self._status_changes(cache, outcome),
                 out_seconds=dict.fromkeys(outcome.out_agents(), elapsed), day=now.date(),
+                due=_due_changes(cache, outcome.dues),
             )
         if result.fenced:
             log.warning("tick %s of %s lost its claim before committing; discarded", tick_number, mu_id)
-            cache.written_status.clear()
+            cache.forget_written()
             return UnitReport(mu_id, claimed=True, fenced=True, schedule_refreshed=refreshed)
         if result.rejected:
             log.info("%d agent(s) of %s changed concurrently; re-evaluated next tick", len(result.rejected), mu_id)
             for agent in result.rejected:
                 cache.written_status.pop(agent, None)
+                cache.written_due.pop(agent, None)
         cache.last_tick_at = now
         events = tuple(e for e in outcome.events if e.incident.agent_id not in result.rejected)
+        self._committed(events)
         unknown = sum(1 for e in outcome.evaluations.values() if e.status.value == "UNKNOWN")
         telemetry.unit_evaluated(mu_id, len(outcome.evaluations), events)
         return UnitReport(mu_id, claimed=True, evaluated=len(outcome.evaluations), events=events,
@@ -199,12 +217,85 @@ class Monitor:
             inputs = self._inputs(cache, {state.agent_id: state}, tracks, exceptions,
                                   agents={agent.id: agent}, storms=False)
             outcome = run_unit_tick(inputs, now)
-            if not outcome.changed and not outcome.events:
+            due = _due_changes(cache, outcome.dues)
+            if not outcome.changed and not outcome.events and not due:
                 return []
             result = await self.store.commit(mu_id, changes=_changes(outcome, tracks), events=outcome.events,
-                                             status=self._status_changes(cache, outcome), day=now.date())
-        telemetry.tiers_fired(mu_id, [] if result.rejected else outcome.events)
-        return [] if result.rejected else outcome.events
+                                             status=self._status_changes(cache, outcome), day=now.date(), due=due)
+            if result.rejected:
+                cache.written_due.pop(state.agent_id, None)
+        events = [] if result.rejected else outcome.events
+        telemetry.tiers_fired(mu_id, events)
+        self._committed(events)
+        return events
+
+    # ---- due instants between ticks ----------------------------------------------------------
+    async def next_due_at(self) -> datetime | None:
+        """The earliest due instant over the units this replica owns (None: nothing is indexed)."""
+        if not self._started:
+            await self.start()
+        return await self.store.earliest_due(self.owned_units())
+
+    async def run_due(self) -> list[IncidentEvent]:
+        """Evaluate, in each owned unit, the agents whose due instant has come (tier, hold end,
+        ``clear_after``, exception end, schedule boundary), at once and not at the next tick.
+
+        Claimed like a tick (``due:<epoch ms of the earliest instant>``), so of two replicas that wake
+        for the same instant one evaluates it; the commit is fenced by that claim and compare-and-set
+        per agent, and moves each evaluated agent's instant on in the index."""
+        if not self._started:
+            await self.start()
+        now = self.clock.now()
+        fired: list[IncidentEvent] = []
+        for mu_id in self.owned_units():
+            log_context.focus(mu_id=mu_id)
+            try:
+                fired += await self._run_due_unit(mu_id, now)
+            except Exception:
+                log.exception("due evaluation of %s failed; the next tick re-evaluates every agent", mu_id)
+        return fired
+
+    async def _run_due_unit(self, mu_id: str, now: datetime) -> list[IncidentEvent]:
+        due = await self.store.due_agents(mu_id, now)
+        if not due:
+            return []
+        cache = self.units[mu_id]
+        instant_ms = int(min(due.values()).timestamp() * 1000)
+        token = await self.store.claim_tick(mu_id, instant_ms, self.tick_interval * 4, kind="due")
+        if token is None:
+            return []  # another replica evaluates this instant
+        async with self._locks[mu_id]:
+            await self._ensure_schedules(cache, now)
+            agents = {a: cache.roster.agents[a] for a in due if a in cache.roster.agents}
+            gone: dict[str, datetime | None] = dict.fromkeys((a for a in due if a not in agents), None)
+            states = await self.source.live_states(mu_id)
+            exceptions = await self._exceptions(mu_id, now)
+            tracks = await self.store.load_tracks(mu_id)
+            outcome = (run_unit_tick(self._inputs(cache, states, tracks, exceptions, agents=agents), now) if agents
+                       else UnitOutcome({}, {}, []))
+            for agent_id in due:
+                cache.written_due.pop(agent_id, None)  # the index holds a past instant: always rewritten
+            result = await self.store.commit(
+                mu_id, token=token, tick_number=instant_ms, claim_kind="due", changes=_changes(outcome, tracks),
+                events=outcome.events, status=self._status_changes(cache, outcome), day=now.date(),
+                due={**gone, **_due_changes(cache, outcome.dues)})
+        if result.fenced:
+            cache.forget_written()
+            return []
+        for agent in result.rejected:
+            cache.written_status.pop(agent, None)
+            cache.written_due.pop(agent, None)
+        events = [e for e in outcome.events if e.incident.agent_id not in result.rejected]
+        telemetry.tiers_fired(mu_id, events)
+        self._committed(events)
+        if events:
+            log.info("%d event(s) of %s at their due instant (%d agent(s) due)", len(events), mu_id, len(due))
+        return events
+
+    def _committed(self, events: Sequence[IncidentEvent]) -> None:
+        self.due_changed.set()  # cheap: the waker rereads the earliest instant (one round trip)
+        if events:
+            self.outbox_ready.set()
 
     # ---- helpers ---------------------------------------------------------------------------------
     def _inputs(self, cache: UnitCache, states: Mapping[str, AgentState], tracks: Mapping[str, AgentTrack],
@@ -281,6 +372,16 @@ class Monitor:
             if written.get(agent_id) != line:
                 changes[agent_id] = written[agent_id] = line
         return changes
+
+
+def _due_changes(cache: UnitCache, dues: Mapping[str, datetime | None]) -> dict[str, datetime | None]:
+    """Only the due instants that differ from what this replica last wrote go into the commit."""
+    written = cache.written_due
+    changes: dict[str, datetime | None] = {}
+    for agent_id, when in dues.items():
+        if agent_id not in written or written[agent_id] != when:
+            changes[agent_id] = written[agent_id] = when
+    return changes
 
 
 def _changes(outcome: UnitOutcome, tracks: Mapping[str, AgentTrack]) -> list[TrackChange]:
