@@ -182,6 +182,7 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     stop_worker.set()
     await worker
     await asyncio.gather(*timers)
+    await monitor.close()  # pushed live states not yet committed
     async with busy:
         pass
     if socket is not None:

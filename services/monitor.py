@@ -49,12 +49,21 @@ class UnitCache:
     last_tick_at: datetime | None = None
     written_status: dict[str, str] = field(default_factory=dict)
     written_due: dict[str, datetime | None] = field(default_factory=dict)  # as last committed to the index
+    # For ticks that evaluate only what changed, and pushes that read nothing per event:
+    last_full_at: datetime | None = None
+    seen_states: dict[str, AgentState] = field(default_factory=dict)  # as last evaluated
+    seen_tracks: Mapping[str, AgentTrack] = field(default_factory=dict)  # as loaded at the last tick
+    seen_exceptions: Mapping[str, Sequence[ExceptionWindow]] = field(default_factory=dict)
+    out_agents: set[str] = field(default_factory=set)  # out of adherence at their last evaluation
+    tracks: dict[str, AgentTrack] | None = None  # the tracks as this replica last read or wrote them
+    pending: dict[str, AgentState] = field(default_factory=dict)  # pushed, not yet committed
     _sizes: tuple[Roster, dict[str, int]] | None = field(default=None, repr=False)
 
     def forget_written(self) -> None:
         """Another replica may have written the board and the due index: rewrite all next time."""
         self.written_status.clear()
         self.written_due.clear()
+        self.last_full_at, self.tracks = None, None
 
     def team_sizes(self) -> dict[str, int]:
         """Agents per team, counted again only when the roster is replaced (not on every tick)."""
@@ -103,6 +112,7 @@ class Monitor:
         self.outbox_ready = asyncio.Event()
         #: Set after a commit that moved a due instant: the waker recomputes the earliest one.
         self.due_changed = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
 
     @property
     def tick_interval(self) -> timedelta:
@@ -176,15 +186,19 @@ class Monitor:
             states = await self.source.live_states(mu_id)
             exceptions = await self._exceptions(mu_id, now)
             tracks = await self.store.load_tracks(mu_id)
-            outcome = run_unit_tick(self._inputs(cache, states, tracks, exceptions), now)
+            full = self._full_sweep_due(cache, now, refreshed)
+            agents = None if full else _changed_agents(cache, states, tracks, exceptions, now)
+            outcome = run_unit_tick(self._inputs(cache, states, tracks, exceptions, agents=agents), now)
+            _remember_inputs(cache, states, tracks, exceptions, outcome, full=full, now=now)
             elapsed = self._elapsed(cache, now)
             result = await self.store.commit(
                 mu_id, token=token, tick_number=tick_number,
                 changes=_changes(outcome, tracks), events=outcome.events,
                 status=self._status_changes(cache, outcome),
-                out_seconds=dict.fromkeys(outcome.out_agents(), elapsed), day=now.date(),
+                out_seconds=dict.fromkeys(cache.out_agents, elapsed), day=now.date(),
                 due=_due_changes(cache, outcome.dues),
             )
+            _remember_commit(cache, outcome, tracks, result.rejected)
         if result.fenced:
             log.warning("tick %s of %s lost its claim before committing; discarded", tick_number, mu_id)
             cache.forget_written()
@@ -194,6 +208,7 @@ class Monitor:
             for agent in result.rejected:
                 cache.written_status.pop(agent, None)
                 cache.written_due.pop(agent, None)
+                cache.seen_states.pop(agent, None)
         cache.last_tick_at = now
         events = tuple(e for e in outcome.events if e.incident.agent_id not in result.rejected)
         self._committed(events)
@@ -228,6 +243,89 @@ class Monitor:
         telemetry.tiers_fired(mu_id, events)
         self._committed(events)
         return events
+
+    # ---- pushed live states, in micro-batches --------------------------------------------------
+    def push(self, mu_id: str, state: AgentState) -> None:
+        """A live state pushed by the source: coalesced per agent (the last state wins) and committed
+        with the others of its unit within ``monitor.push_batch``, one Lua commit per batch."""
+        cache = self.units.get(mu_id)
+        if cache is None or state.agent_id not in cache.roster.agents:
+            return
+        cache.pending[state.agent_id] = state
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self.config.monitor.push_batch.total_seconds())
+        self._flusher = None  # a push during the flush schedules the next batch
+        try:
+            await self.flush_pushed()
+        except Exception:
+            log.exception("committing pushed live states failed; the next tick evaluates them")
+
+    async def flush_pushed(self) -> list[IncidentEvent]:
+        """Commit every pending pushed state now (a batch per unit; the service calls it on stop)."""
+        if self._flusher is not None and asyncio.current_task() is not self._flusher:
+            self._flusher.cancel()
+            self._flusher = None
+        owned = set(self.owned_units())
+        events: list[IncidentEvent] = []
+        for mu_id, cache in self.units.items():
+            if not cache.pending:
+                continue
+            if mu_id not in owned:
+                cache.pending.clear()  # its owner evaluates it (from its own feed or its tick)
+                continue
+            events += await self._flush_unit(mu_id, cache)
+        return events
+
+    async def _flush_unit(self, mu_id: str, cache: UnitCache) -> list[IncidentEvent]:
+        now = self.clock.now()
+        async with self._locks[mu_id]:
+            pending, cache.pending = cache.pending, {}
+            await self._ensure_schedules(cache, now)
+            # No read per event: the tracks and exceptions as last seen; the version check catches
+            # another writer (a replica, a supervisor's click) and that agent is reloaded and retried.
+            if cache.tracks is None:
+                cache.tracks = dict(await self.store.load_tracks(mu_id))
+            tracks = cache.tracks
+            exceptions = (cache.seen_exceptions if cache.last_tick_at is not None
+                          else await self._exceptions(mu_id, now))
+            agents = {a: cache.roster.agents[a] for a in pending if a in cache.roster.agents}
+            outcome = run_unit_tick(self._inputs(cache, pending, tracks, exceptions, agents=agents, storms=False),
+                                    now)
+            before = dict(tracks)
+            result = await self.store.commit(
+                mu_id, changes=_changes(outcome, before), events=outcome.events,
+                status=self._status_changes(cache, outcome), day=now.date(), due=_due_changes(cache, outcome.dues))
+            _remember_commit(cache, outcome, before, result.rejected)
+            cache.seen_states.update(pending)
+            out = set(outcome.out_agents())
+            for agent in outcome.evaluations:
+                if agent in out:
+                    cache.out_agents.add(agent)
+                else:
+                    cache.out_agents.discard(agent)
+            for agent in result.rejected:
+                cache.written_status.pop(agent, None)
+                cache.written_due.pop(agent, None)
+                cache.seen_states.pop(agent, None)
+                fresh = await self.store.load_track(mu_id, agent)
+                if fresh is None:
+                    cache.tracks.pop(agent, None)
+                else:
+                    cache.tracks[agent] = fresh
+                cache.pending.setdefault(agent, pending[agent])  # evaluated again on its fresh track
+        if cache.pending and (self._flusher is None or self._flusher.done()):
+            self._flusher = asyncio.create_task(self._flush_later())
+        events = [e for e in outcome.events if e.incident.agent_id not in result.rejected]
+        telemetry.tiers_fired(mu_id, events)
+        self._committed(events)
+        return events
+
+    async def close(self) -> None:
+        """Commit what was pushed and not yet committed (on shutdown)."""
+        await self.flush_pushed()
 
     # ---- due instants between ticks ----------------------------------------------------------
     async def next_due_at(self) -> datetime | None:
@@ -279,6 +377,7 @@ class Monitor:
                 mu_id, token=token, tick_number=instant_ms, claim_kind="due", changes=_changes(outcome, tracks),
                 events=outcome.events, status=self._status_changes(cache, outcome), day=now.date(),
                 due={**gone, **_due_changes(cache, outcome.dues)})
+            _remember_commit(cache, outcome, tracks, result.rejected)
         if result.fenced:
             cache.forget_written()
             return []
@@ -304,7 +403,7 @@ class Monitor:
         mu_id = cache.roster.mu.id
         return UnitInputs(
             mu_id=mu_id,
-            agents=agents or cache.roster.agents,
+            agents=cache.roster.agents if agents is None else agents,
             schedules=cache.schedules,
             states=states,
             tracks=tracks,
@@ -358,6 +457,13 @@ class Monitor:
             grouped[window.agent_id].append(replace(window, end=window.end + lookback))
         return grouped
 
+    def _full_sweep_due(self, cache: UnitCache, now: datetime, refreshed: bool) -> bool:
+        every = self.config.monitor.full_sweep
+        if refreshed or cache.last_full_at is None or every <= timedelta(0) or now - cache.last_full_at >= every:
+            cache.last_full_at = now
+            return True
+        return False
+
     def _elapsed(self, cache: UnitCache, now: datetime) -> float:
         interval = self.tick_interval.total_seconds()
         if cache.last_tick_at is None:
@@ -372,6 +478,64 @@ class Monitor:
             if written.get(agent_id) != line:
                 changes[agent_id] = written[agent_id] = line
         return changes
+
+
+def _changed_agents(cache: UnitCache, states: Mapping[str, AgentState], tracks: Mapping[str, AgentTrack],
+                    exceptions: Mapping[str, Sequence[ExceptionWindow]], now: datetime) -> dict[str, Agent]:
+    """The agents a tick between full sweeps evaluates: a new live state (not just confirmed), a track
+    another writer changed (an acknowledgement), other approved exceptions, or a due instant that came."""
+    roster, seen = cache.roster.agents, cache.seen_states
+    changed: set[str] = set()
+    for agent_id, state in states.items():
+        before = seen.get(agent_id)
+        if before is state:
+            continue
+        if (before is None or before.presence != state.presence or before.routing != state.routing
+                or before.since != state.since):
+            changed.add(agent_id)
+    seen_tracks = cache.seen_tracks
+    if tracks is not seen_tracks:
+        changed.update(a for a, t in tracks.items() if seen_tracks.get(a) is not t)
+        changed.update(a for a in seen_tracks if a not in tracks)
+    if exceptions != cache.seen_exceptions:
+        previous = cache.seen_exceptions
+        changed.update(a for a in {*exceptions, *previous} if exceptions.get(a) != previous.get(a))
+    changed.update(a for a, when in cache.written_due.items() if when is not None and when <= now)
+    return {a: roster[a] for a in changed if a in roster}
+
+
+def _remember_inputs(cache: UnitCache, states: Mapping[str, AgentState], tracks: Mapping[str, AgentTrack],
+                     exceptions: Mapping[str, Sequence[ExceptionWindow]], outcome: UnitOutcome, *, full: bool,
+                     now: datetime) -> None:
+    if full:
+        cache.seen_states = {a: s for a, s in states.items() if a in outcome.evaluations}
+        cache.out_agents = set(outcome.out_agents())
+    else:
+        for agent_id in outcome.evaluations:
+            state = states.get(agent_id)
+            if state is not None:
+                cache.seen_states[agent_id] = state
+        out = set(outcome.out_agents())
+        for agent_id in outcome.evaluations:
+            if agent_id in out:
+                cache.out_agents.add(agent_id)
+            else:
+                cache.out_agents.discard(agent_id)
+    cache.seen_tracks, cache.seen_exceptions = tracks, exceptions
+
+
+def _remember_commit(cache: UnitCache, outcome: UnitOutcome, before: Mapping[str, AgentTrack],
+                     rejected: frozenset[str]) -> None:
+    """Keep the tracks as committed (version moved on), so a pushed batch reads nothing first."""
+    tracks = cache.tracks = dict(before)
+    for agent_id, track in outcome.changed.items():
+        if agent_id in rejected:
+            tracks.pop(agent_id, None)  # someone else wrote it: reloaded before it is used again
+        elif track is None:
+            tracks.pop(agent_id, None)
+        else:
+            old = before.get(agent_id)
+            tracks[agent_id] = track.model_copy(update={"version": (old.version if old else 0) + 1})
 
 
 def _due_changes(cache: UnitCache, dues: Mapping[str, datetime | None]) -> dict[str, datetime | None]:
