@@ -55,6 +55,7 @@ class UnitCache:
     seen_tracks: Mapping[str, AgentTrack] = field(default_factory=dict)  # as loaded at the last tick
     seen_exceptions: Mapping[str, Sequence[ExceptionWindow]] = field(default_factory=dict)
     out_agents: set[str] = field(default_factory=set)  # out of adherence at their last evaluation
+    due_floor: datetime | None = None  # no instant in written_due is earlier (None: unknown, scan)
     tracks: dict[str, AgentTrack] | None = None  # the tracks as this replica last read or wrote them
     pending: dict[str, AgentState] = field(default_factory=dict)  # pushed, not yet committed
     _sizes: tuple[Roster, dict[str, int]] | None = field(default=None, repr=False)
@@ -63,7 +64,7 @@ class UnitCache:
         """Another replica may have written the board and the due index: rewrite all next time."""
         self.written_status.clear()
         self.written_due.clear()
-        self.last_full_at, self.tracks = None, None
+        self.last_full_at, self.tracks, self.due_floor = None, None, None
 
     def team_sizes(self) -> dict[str, int]:
         """Agents per team, counted again only when the roster is replaced (not on every tick)."""
@@ -185,8 +186,14 @@ class Monitor:
             refreshed = await self._ensure_schedules(cache, now)
             states = await self.source.live_states(mu_id)
             exceptions = await self._exceptions(mu_id, now)
-            tracks = await self.store.load_tracks(mu_id)
             full = self._full_sweep_due(cache, now, refreshed)
+            # Between full sweeps the tracks as this replica last read or wrote them: another writer's
+            # change is caught by the compare-and-set (rejected, reloaded) or at the agent's due instant.
+            # A count that differs (Redis emptied, tracks written elsewhere) makes this tick a full sweep.
+            if not full and (cache.tracks is None or await self.store.track_count(mu_id) != len(cache.tracks)):
+                cache.forget_written()
+                full = self._full_sweep_due(cache, now, refreshed)
+            tracks = await self.store.load_tracks(mu_id) if full else cache.tracks or {}
             agents = None if full else _changed_agents(cache, states, tracks, exceptions, now)
             outcome = run_unit_tick(self._inputs(cache, states, tracks, exceptions, agents=agents), now)
             _remember_inputs(cache, states, tracks, exceptions, outcome, full=full, now=now)
@@ -490,8 +497,8 @@ def _changed_agents(cache: UnitCache, states: Mapping[str, AgentState], tracks: 
         before = seen.get(agent_id)
         if before is state:
             continue
-        if (before is None or before.presence != state.presence or before.routing != state.routing
-                or before.since != state.since):
+        if (before is None or before.since != state.since or before.presence is not state.presence
+                or before.routing is not state.routing):
             changed.add(agent_id)
     seen_tracks = cache.seen_tracks
     if tracks is not seen_tracks:
@@ -500,7 +507,16 @@ def _changed_agents(cache: UnitCache, states: Mapping[str, AgentState], tracks: 
     if exceptions != cache.seen_exceptions:
         previous = cache.seen_exceptions
         changed.update(a for a in {*exceptions, *previous} if exceptions.get(a) != previous.get(a))
-    changed.update(a for a, when in cache.written_due.items() if when is not None and when <= now)
+    if cache.due_floor is None or cache.due_floor <= now:  # scan the instants only when one may have come
+        floor: datetime | None = None
+        for agent_id, when in cache.written_due.items():
+            if when is None:
+                continue
+            if when <= now:
+                changed.add(agent_id)
+            elif floor is None or when < floor:
+                floor = when
+        cache.due_floor = floor
     return {a: roster[a] for a in changed if a in roster}
 
 
@@ -545,6 +561,8 @@ def _due_changes(cache: UnitCache, dues: Mapping[str, datetime | None]) -> dict[
     for agent_id, when in dues.items():
         if agent_id not in written or written[agent_id] != when:
             changes[agent_id] = written[agent_id] = when
+            if when is not None and (cache.due_floor is None or when < cache.due_floor):
+                cache.due_floor = when
     return changes
 
 
