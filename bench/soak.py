@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from redis.asyncio import Redis
 
-from services.adapters.redis.keys import AUDIT_TTL, STATE_TTL
+from services.adapters.redis.keys import AUDIT_TTL, HISTORY_TTL, STATE_TTL
 from services.adapters.redis.store import RedisStore
 from services.clock import ManualClock
 from services.config import MonitorConfig, OrgConfig
@@ -175,10 +175,8 @@ class ScaledStore(RedisStore):
 
     scale: float = 1.0
 
-    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta,
-                         heartbeat: Mapping[str, Any] | None = None, *, kind: str = "tick") -> str | None:
-        return await super().claim_tick(mu_id, tick_number, max(MIN_CLAIM_LEASE, lease / self.scale), heartbeat,
-                                        kind=kind)
+    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta, *, kind: str = "tick") -> str | None:
+        return await super().claim_tick(mu_id, tick_number, max(MIN_CLAIM_LEASE, lease / self.scale), kind=kind)
 
 
 async def our_keys(redis: Redis, prefix: str) -> list[str]:
@@ -214,7 +212,8 @@ async def soak(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
     source = SoakSource(args.agents, args.units, args.out_share, clock)
 
     def store() -> ScaledStore:
-        made = ScaledStore(redis, prefix, ttl=STATE_TTL / scale, audit_ttl=AUDIT_TTL / scale)
+        made = ScaledStore(redis, prefix, ttl=STATE_TTL / scale, audit_ttl=AUDIT_TTL / scale,
+                           history_ttl=HISTORY_TTL / scale)
         made.scale = scale
         return made
 

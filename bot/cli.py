@@ -8,6 +8,7 @@ import logging
 import math
 import sys
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import NoReturn
 
 from bot.book import add_book_arguments
@@ -24,6 +25,8 @@ Commands:
           SLACK_BOT_TOKEN is set (else the console); state in the Redis at REDIS_URL (it stops if
           none answers; --ephemeral-state keeps state in-process, lost on exit)
   book    book a meeting, coaching or training from the terminal (--demo books a few examples)
+  digest  print the weekly digest of every unit (adherence %, incidents, time to acknowledge, tiers,
+          exceptions approved, agents who explained) from the Redis at REDIS_URL
   check   validate BOT_CONFIG and the environment, connect to every configured system (Redis, Slack,
           Genesys, SMTP, Graph) and report each on one line; exit 1 if any fails
 """
@@ -69,6 +72,19 @@ def _log_level(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _period(text: str) -> timedelta:
+    from services.domain.durations import parse_duration
+
+    try:
+        period = parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if not timedelta(0) < period <= timedelta(days=14):
+        raise argparse.ArgumentTypeError(f"must be longer than 0s and at most 14d (what the audit trail keeps), "
+                                         f"got {text}")
+    return period
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m bot", description=DESCRIPTION,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -108,6 +124,11 @@ def _parser() -> argparse.ArgumentParser:
                                        "fails.")
     check.add_argument("--http", action="store_true",
                        help="check what `run --http` needs (SLACK_SIGNING_SECRET) instead of Socket Mode")
+    digest = sub.add_parser("digest", help="print the weekly digest in the terminal",
+                            description="Per unit and team: adherence %, incidents, median time to acknowledge, "
+                                        "tiers reached, exceptions approved, agents who explained before the card.")
+    digest.add_argument("--since", type=_period, default=timedelta(days=7),
+                        help="the period, ending now (default 7d; at most 14d)")
     return parser
 
 
@@ -116,12 +137,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         _parser().print_help()
         return 2
-    from bot.logs import configure_logging, secret_values
+    from bot.logs import config_secret_values, configure_logging, secret_values
     from bot.settings import load_settings
 
     try:
         settings = load_settings()
-        configure_logging(args.log_level or settings.log_level, settings.log_format, secret_values(settings))
+        configure_logging(args.log_level or settings.log_level, settings.log_format,
+                          secret_values(settings) + config_secret_values(settings))
         # APScheduler logs every run at INFO; at the demo's speed that drowns everything else.
         logging.getLogger("apscheduler").setLevel(logging.ERROR if args.command == "demo" else logging.WARNING)
         if args.command == "demo":
@@ -144,6 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.check import run_check
 
             return asyncio.run(run_check(settings, http=args.http))
+        if args.command == "digest":
+            from bot.digest_cli import run_digest
+
+            return asyncio.run(run_digest(settings, args.since))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TextIO
 
 import httpx
@@ -20,6 +20,7 @@ from services.adapters.booking.invites import ConsoleInviteSender, SmtpInviteSen
 from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_changes import RedisExternalIds
 from services.adapters.booking.redis_stores import RedisActivityLog
+from services.adapters.email.digest import ConsoleDigestMailer, SmtpDigestMailer
 from services.adapters.email.mailer import ConsoleMailer, SmtpMailer, SmtpSettings
 from services.adapters.genesys import GenesysSource
 from services.adapters.genesys.activities import GenesysActivityWriter
@@ -30,6 +31,7 @@ from services.adapters.slack.chat import SlackChat
 from services.adapters.slack.client import make_web_client
 from services.adapters.slack.console import ConsoleChat
 from services.adapters.slack.directory import SlackDirectory
+from services.adapters.teams.webhook import TeamsWebhookChat
 from services.booking.coaching import SearchingCoachingPort
 from services.booking.config import BookingConfig
 from services.booking.ports import ActivityWriter, InviteSender, ProgressNotifier, RoomCalendar
@@ -97,6 +99,21 @@ def build_mailer(settings: Settings, printer: Printer | None = None) -> tuple[Em
     return SmtpMailer(smtp), f"SMTP {settings.smtp_host}:{settings.smtp_port}"
 
 
+def build_digest_mailer(settings: Settings) -> SmtpDigestMailer | ConsoleDigestMailer:
+    """The weekly digest's email: by the same SMTP relay as the escalation emails, else printed."""
+    if not settings.smtp_host:
+        return ConsoleDigestMailer()
+    return SmtpDigestMailer(SmtpSettings(host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from,
+                                         starttls=settings.smtp_starttls, use_tls=settings.smtp_tls,
+                                         username=settings.smtp_username, password=settings.smtp_password))
+
+
+def build_teams(config: OrgConfig) -> TeamsWebhookChat | None:
+    """Microsoft Teams for tier 1, when any team has a ``teams_webhook``."""
+    webhooks = config.teams_webhooks()
+    return TeamsWebhookChat(webhooks) if webhooks else None
+
+
 @dataclass
 class SourceWiring:
     """The WFM + presence source, its coaching port and exception write-back, with their lifecycle."""
@@ -121,6 +138,11 @@ class SourceWiring:
     async def stop(self) -> None:
         if self.genesys is not None:
             await self.genesys.close()
+
+    @property
+    def feed_down_since(self) -> Callable[[], datetime | None] | None:
+        """For /health: since when the live feed is down (None: the simulator has no feed to lose)."""
+        return self.genesys.feed_down_since if self.genesys is not None else None
 
 
 class GenesysExceptionWriter:

@@ -102,6 +102,19 @@ def configure_logging(level: str, fmt: str = "text", secrets: Iterable[str] = ()
     return handler
 
 
+def config_secret_values(settings: object) -> list[str]:
+    """Secrets in BOT_CONFIG (the teams' Microsoft Teams webhook URLs); none when it cannot be read (the
+    command that loads it reports why)."""
+    from services.config import load_org_config
+
+    path = getattr(settings, "bot_config", None)
+    try:
+        config = load_org_config(path)
+    except ConfigError:
+        return []
+    return [url.get_secret_value() for url in config.teams_webhooks().values()]
+
+
 def secret_values(settings: object) -> list[str]:
     """Every configured secret: the ``SecretStr`` settings, and a password inside ``REDIS_URL``."""
     values = [v.get_secret_value() for v in vars(settings).values() if isinstance(v, SecretStr)]

@@ -5,6 +5,11 @@ Slack and SMTP when configured, else the console. The monitor and the outbox run
 between ticks the due-time waker evaluates what is due at its instant and delivery runs after each
 commit that produced events;
 Slack arrives over Socket Mode (default) or HTTP (``--http``); ``/health`` is always served.
+
+SIGTERM/SIGINT stop it gracefully: no new tick or drain starts, the running one gets
+``monitor.shutdown_grace`` (10 s) to finish, then the Slack connection, the web server, the Genesys
+WebSockets and Redis are closed and the process exits 0. Whatever could not finish stays in the
+outbox and is delivered on the next start.
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ from bot.container import (
     ChatWiring,
     build_booking,
     build_chat,
+    build_digest_mailer,
     build_mailer,
     build_source,
+    build_teams,
     load_config,
     searching_coaching,
 )
@@ -33,15 +40,20 @@ from bot.metrics import StateGauges
 from bot.redis_conn import EPHEMERAL, connect_redis, ephemeral_redis
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
+from bot.shutdown import GracefulJobs
 from handlers.app import build_app
 from handlers.booking import BookingHandlerDeps, SlackProgressNotifier
 from handlers.booking.notifier import SlackAttendancePrompt
 from handlers.deps import HandlerDeps
+from handlers.digest_notifier import SlackDigestNotifier
 from handlers.http import HealthChecks, build_web_app
 from handlers.socket_mode import socket_connected, socket_mode_handler
 from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_stores import RedisTemplates
+from services.adapters.redis.digest import RedisAuditHistory, RedisDigestLedger
+from services.adapters.redis.history import RedisAdherenceHistory
+from services.adapters.redis.neutral import RedisNeutralWindows
 from services.adapters.redis.replicas import RedisReplicaRegistry
 from services.adapters.redis.store import RedisStore
 from services.booking.attendance import AttendanceDesk
@@ -49,13 +61,17 @@ from services.booking.holds import HoldDesk
 from services.booking.intake import BookingIntake
 from services.booking.ports import ProgressNotifier
 from services.booking.recurring import RecurringTemplates
+from services.booking.targeting import Targeting
 from services.clock import SystemClock
 from services.config import ConfigError, OrgConfig
+from services.digest import DigestNotifier, WeeklyDigests
 from services.dispatch import OutboxDispatcher
 from services.domain.model import Person
 from services.due_waker import DueWaker
+from services.health import HealthPolicy, ServiceHealth
 from services.incident_actions import IncidentActions
 from services.monitor import Monitor
+from services.neutral import NeutralDesk
 from services.queries import AdherenceQueries
 from services.replicas import UnitOwnership, default_replica_id
 
@@ -69,6 +85,12 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
         raise ConfigError("--http needs SLACK_SIGNING_SECRET (Slack signs every request with it)")
     if settings.has_slack and not http and settings.slack_app_token is None:
         raise ConfigError("Socket Mode needs SLACK_APP_TOKEN (xapp-…); or run with --http and SLACK_SIGNING_SECRET")
+    if stop is None:  # run until SIGINT/SIGTERM (tests pass their own event instead)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):  # installed first: a signal during start-up is graceful too
+            loop.add_signal_handler(sig, stop.set)
+    grace = config.monitor.shutdown_grace.total_seconds()
     clock = SystemClock()
     # No silent stand-in: without --ephemeral-state an unreachable REDIS_URL stops the service here.
     redis, where = ((ephemeral_redis(), EPHEMERAL) if ephemeral_state
@@ -79,8 +101,9 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     replica_id = default_replica_id()
     ownership = UnitOwnership(RedisReplicaRegistry(redis, settings.redis_prefix), replica_id,
                               lease=config.monitor.tick * 3)
+    neutral = RedisNeutralWindows(redis, settings.redis_prefix)
     monitor = Monitor(source=source.workforce, store=store, config=config, clock=clock, replica_id=replica_id,
-                      ownership=ownership)
+                      ownership=ownership, neutral=neutral)
     chat = build_chat(settings, config, redis)
     mailer, mail_where = build_mailer(settings)
     notifier: ProgressNotifier = SlackProgressNotifier(chat.client) if chat.client else ConsoleNotifier()
@@ -92,44 +115,55 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     dispatcher = OutboxDispatcher(store=store, chat=chat.chat, email=mailer,
                                   coaching=searching_coaching(source.coaching, bookings),
                                   rosters=monitor.roster, clock=clock, config=config, consumer=replica_id,
-                                  exception_writer=source.exception_writer)
+                                  exception_writer=source.exception_writer, teams=build_teams(config))
     log.info("state: %s; WFM: %s; chat: %s; email: %s; booking: %s", where, source.description, chat.description,
              mail_where, rooms_where)
     await source.start(monitor)
     await monitor.start()
 
-    busy = asyncio.Lock()  # held while a job runs: shutdown waits for it instead of cancelling it mid-write
+    jobs = GracefulJobs()  # one job at a time; shutdown waits for the running one instead of cancelling it
 
-    async def drain() -> None:
-        async with busy:
-            await dispatcher.drain(monitor.owned_units())
+    async def drain_outbox() -> None:
+        await dispatcher.drain(monitor.owned_units())
 
-    async def tick() -> None:
-        async with busy:
-            await monitor.tick()
-            await dispatcher.drain(monitor.owned_units())
+    async def tick_and_drain() -> None:
+        await monitor.tick()
+        await dispatcher.drain(monitor.owned_units())
 
-    await tick()  # a first tick at once: the heartbeat is fresh as soon as /health answers
+    drain = jobs.guard("outbox drain", drain_outbox)
+    tick = jobs.guard("monitor tick", tick_and_drain)
+    # A first tick at once (the heartbeat is fresh as soon as /health answers), unless asked to stop.
+    first = asyncio.create_task(tick())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({first, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if first.done():
+        first.result()  # a first tick that failed outright (Redis unreachable) stops the start, as before
     scheduler = build_scheduler(tick=tick, drain=drain, tick_every=config.monitor.tick,
                                 drain_every=config.monitor.tick)
-    scheduler.add_job(_templates_job(intake, clock), "interval", hours=1, id="booking-templates",
-                      max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+    scheduler.add_job(jobs.guard("booking templates", _templates_job(intake, clock)), "interval", hours=1,
+                      id="booking-templates", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     scheduler.add_job(_holds_job(bookings.holds), "interval", minutes=1, id="booking-holds", max_instances=1,
                       coalesce=True)
+    # The weekly digest: every 15 minutes, send what is due (each unit's day and time, in its zone) once.
+    digest_notifiers: list[DigestNotifier] = [build_digest_mailer(settings)]
+    if chat.client is not None:
+        digest_notifiers.insert(0, SlackDigestNotifier(chat.client, chat.directory))
+    digests = WeeklyDigests(audit=RedisAuditHistory(redis, settings.redis_prefix), board=store,
+                            source=source.workforce, rosters=lambda: [u.roster for u in monitor.units.values()],
+                            clock=clock, config=config.digest, ledger=RedisDigestLedger(redis, settings.redis_prefix),
+                            notifiers=digest_notifiers)
+    scheduler.add_job(digests.send_due, "cron", minute="*/15", id="weekly-digest", max_instances=1, coalesce=True)
     scheduler.start()
     stop_worker = asyncio.Event()
     worker = asyncio.create_task(bookings.service.run(f"booking-{monitor.replica_id}", stop_worker))
 
-    async def guarded(job: Callable[[], Awaitable[object]]) -> object:
-        async with busy:
-            return await job()
-
     # Tiers at their instant (not the tick's), and their cards handed to Slack/SMTP at once.
-    waker = DueWaker(monitor, clock, max_wait=config.monitor.tick, guard=guarded)
+    waker = DueWaker(monitor, clock, max_wait=config.monitor.tick,
+                     guard=lambda job: jobs.guard("due instants", job)())
     timers = [asyncio.create_task(waker.run(stop_worker)), asyncio.create_task(_deliver_on_commit(monitor, drain,
                                                                                                    stop_worker))]
 
-    slack_ok: Callable[[], Awaitable[bool]] = _always_true
+    slack_ok: Callable[[], Awaitable[bool]] | None = None  # None: no Slack configured (console)
     slack_app = None
     socket = None
     if chat.client is not None:
@@ -144,8 +178,12 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
             service=intake, rosters=bookings.data, units=source.workforce.management_units, config=bookings.config,
             clock=clock, registers=bookings.registers, schedulers=schedulers,
             trainers={p: config.people[p].name for p in bookings.config.trainers if p in config.people},
-            holds=bookings.holds, changes=bookings.changes, attendance=attendance)
-        slack_app = build_app(HandlerDeps(actions, queries, clock, booking=booking_deps, after_action=drain),
+            holds=bookings.holds, changes=bookings.changes, attendance=attendance,
+            targeting=Targeting(RedisAdherenceHistory(redis, settings.redis_prefix), clock))
+        desk = NeutralDesk(store=neutral, rosters=lambda: [u.roster for u in monitor.units.values()],
+                           directory=chat.directory, clock=clock)
+        slack_app = build_app(HandlerDeps(actions, queries, clock, booking=booking_deps, after_action=drain,
+                                          neutral=desk),
                               signing_secret=_secret(settings.slack_signing_secret), token=None, client=chat.client)
         if http:
             slack_ok = _authenticated(slack_app)
@@ -159,38 +197,42 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
 
             slack_ok = slack_ok_socket
 
-    async def heartbeat_age() -> float | None:
-        beat = await store.heartbeat()
-        return None if beat is None else (clock.now() - datetime.fromisoformat(beat["at"])).total_seconds()
-
-    health = HealthChecks(heartbeat_age, slack_ok, max_heartbeat_age=4 * config.monitor.tick.total_seconds())
+    health = ServiceHealth(
+        heartbeats=store, clock=clock, replica_id=monitor.replica_id, feed_down_since=source.feed_down_since,
+        slack=slack_ok, policy=HealthPolicy(tick=config.monitor.tick, stale_after=config.monitor.stale_after,
+                                            max_outbox_age=config.monitor.health_outbox_age))
     gauges = StateGauges(store, lambda: monitor.units, BookingKeys(settings.redis_prefix))
-    runner = web.AppRunner(build_web_app(slack_app if http else None, health, metrics=gauges.refresh))
+    runner = web.AppRunner(build_web_app(slack_app if http else None, HealthChecks(health.check),
+                                         metrics=gauges.refresh))
     await runner.setup()
     await web.TCPSite(runner, "0.0.0.0", port).start()
     log.info("serving %s/health and /metrics on port %d; monitoring every %s; Ctrl-C to stop",
              "/slack/events and " if http and slack_app else "", port, config.monitor.tick)
 
-    if stop is None:  # run until SIGINT/SIGTERM (tests pass their own event instead)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    log.info("stopping")
-    scheduler.shutdown(wait=False)
+    await stopping
+    log.info("stopping: letting the running tick and deliveries finish (grace %.0fs)", grace)
+    finished = await jobs.stop(grace)
+    if first.done() and not first.cancelled() and first.exception() is not None:
+        log.error("the first tick failed: %s", first.exception())
+    scheduler.shutdown(wait=False)  # nothing of ours is running any more; queued runs return at once
     stop_worker.set()
-    await worker
+    try:
+        await asyncio.wait_for(worker, grace)
+    except TimeoutError:
+        log.warning("the booking worker did not stop within %.0fs; its request stays queued", grace)
     await asyncio.gather(*timers)
-    await monitor.close()  # pushed live states not yet committed
-    async with busy:
-        pass
+    try:
+        await asyncio.wait_for(monitor.close(), grace)  # pushed live states not yet committed
+    except Exception:
+        log.warning("pushed live states could not be committed at shutdown; the next tick re-reads them",
+                    exc_info=True)
     if socket is not None:
         await socket.close_async()  # type: ignore[no-untyped-call]
     await runner.cleanup()
-    await source.stop()
+    await source.stop()  # closes the Genesys WebSockets
     await ownership.leave()  # the other replicas take this one's units at their next tick
     await redis.aclose()
+    log.info("stopped%s", "" if finished else " (unfinished deliveries stay in the outbox)")
     return 0
 
 

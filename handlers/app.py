@@ -13,11 +13,13 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers import actions, commands, errors, events, views
+from handlers.actions import neutral as neutral_actions
 from handlers.actor import ActorNames
 from handlers.booking import BookingHandlerDeps
 from handlers.booking import register as register_booking
 from handlers.deps import HandlerDeps
 from handlers.request_context import bind_request_id
+from handlers.views import neutral as neutral_views
 from services.adapters.slack.client import make_web_client
 
 log = logging.getLogger(__name__)
@@ -80,5 +82,7 @@ def build_app(deps: HandlerDeps, *, signing_secret: str | None, token: str | Non
     views.register(app, deps, app.actor_names)
     commands.register(app, deps)
     events.register(app, deps)
+    neutral_actions.register(app, deps, app.actor_names)
+    neutral_views.register(app, deps, app.actor_names)
     _register_booking(app, deps.booking)
     return app

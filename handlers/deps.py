@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from services.domain.escalation import Incident
+from services.domain.neutral import NeutralWindow
 from services.incident_actions import Actor
+from services.neutral import ListedWindow, Scope
 from services.ports import Clock, IncidentView
 from services.queries import TeamRef, TeamSnapshot
 
@@ -37,6 +39,21 @@ class AdherenceQueriesPort(Protocol):
     async def open_incidents_for(self, slack_user_id: str) -> list[IncidentView]: ...
 
 
+class NeutralDeskPort(Protocol):
+    async def plan_from_text(self, text: str, actor: Actor) -> NeutralWindow: ...
+
+    async def plan(self, scope_key: str, day: date, start: str, end: str, reason: str,
+                   actor: Actor) -> NeutralWindow: ...
+
+    async def cancel(self, mu_id: str, window_id: str, actor: Actor) -> NeutralWindow: ...
+
+    async def scopes_for(self, slack_user_id: str) -> list[Scope]: ...
+
+    async def listed_for(self, slack_user_id: str) -> list[ListedWindow]: ...
+
+    async def for_team(self, mu_id: str, team_id: str) -> list[NeutralWindow]: ...
+
+
 @dataclass(frozen=True)
 class HandlerDeps:
     actions: IncidentActionsPort
@@ -46,6 +63,8 @@ class HandlerDeps:
     booking: Any = None
     #: Called after every successful action, e.g. to wake the outbox dispatcher so the card updates now.
     after_action: Callable[[], Awaitable[None]] | None = None
+    #: Neutral windows (``/adherence neutral``, App Home); None: not wired, the command says so.
+    neutral: NeutralDeskPort | None = None
 
     async def acted(self) -> None:
         if self.after_action is not None:

@@ -14,11 +14,12 @@ from slack_bolt.response import BoltResponse
 from handlers.blocks.replies import GENERIC_FAILURE, already, refusal
 from handlers.payloads import BadPayload
 from services.domain.escalation import AlreadyDone, EscalationError
+from services.domain.neutral import NeutralInputError
 from services.incident_actions import IncidentNotFound, NotAllowed
 
 log = logging.getLogger(__name__)
 
-EXPECTED = (EscalationError, NotAllowed, IncidentNotFound, BadPayload)
+EXPECTED = (EscalationError, NotAllowed, IncidentNotFound, BadPayload, NeutralInputError)
 
 
 def user_message(error: BaseException) -> str | None:

@@ -1,8 +1,8 @@
 """HTTP serving: Slack's request URL (``/slack/events``), ``/health`` and ``/metrics``, on one aiohttp app.
 
 Signature checking is Bolt's: forged or stale (> 5 min) ``X-Slack-Signature`` gets 401. ``/health``
-answers 200 only when the monitor's heartbeat is fresh and Slack is connected, else 503, with JSON
-that says which part is unhealthy.
+answers 200 when :class:`services.health.ServiceHealth` finds nothing wrong, else 503; either way
+the JSON names every reason (see docs/slack.md).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
 from services import telemetry
+from services.health import HealthReport
 from services.telemetry import CONTENT_TYPE_LATEST
 
 log = logging.getLogger(__name__)
@@ -25,11 +26,8 @@ SLACK_PATH = "/slack/events"
 
 @dataclass(frozen=True, slots=True)
 class HealthChecks:
-    #: Seconds since the monitor's last heartbeat, or None if it never beat.
-    heartbeat_age: Callable[[], Awaitable[float | None]]
-    #: Whether Slack is reachable (Socket Mode connected, or the HTTP app authenticated).
-    slack_connected: Callable[[], Awaitable[bool]]
-    max_heartbeat_age: float = 60.0
+    #: The use case's check (``ServiceHealth.check``): healthy or not, the reasons, the JSON body.
+    check: Callable[[], Awaitable[HealthReport]]
 
 
 def slack_handler(app: AsyncApp) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -43,24 +41,14 @@ def slack_handler(app: AsyncApp) -> Callable[[web.Request], Awaitable[web.Respon
 def health_handler(checks: HealthChecks) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
         try:
-            age = await checks.heartbeat_age()
-        except Exception:
-            log.warning("health: could not read the monitor heartbeat", exc_info=True)
-            age = None
-        try:
-            connected = await checks.slack_connected()
-        except Exception:
-            log.warning("health: could not check the Slack connection", exc_info=True)
-            connected = False
-        fresh = age is not None and age <= checks.max_heartbeat_age
-        healthy = fresh and connected
-        body = {
-            "status": "ok" if healthy else "degraded",
-            "monitor": {"heartbeat_age_seconds": None if age is None else round(age, 1), "fresh": fresh,
-                        "max_age_seconds": checks.max_heartbeat_age},
-            "slack": {"connected": connected},
-        }
-        return web.json_response(body, status=200 if healthy else 503)
+            report = await checks.check()
+        except Exception as error:
+            log.warning("health check failed", exc_info=True)
+            body = {"status": "degraded", "reasons": [f"health check failed: {type(error).__name__}"]}
+            return web.json_response(body, status=503)
+        if not report.healthy:
+            log.warning("health: degraded: %s", "; ".join(report.reasons))
+        return web.json_response(report.body, status=200 if report.healthy else 503)
 
     return handle
 

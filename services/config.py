@@ -12,8 +12,9 @@ import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from services.booking.config import BookingConfig, Duration, check_email, check_grid_steps
 from services.domain.durations import format_duration
@@ -54,8 +55,10 @@ class MonitorConfig(_Section):
     full_sweep: Duration = timedelta(minutes=5)
     #: Pushed live states are coalesced per agent and committed together at most this often.
     push_batch: Duration = timedelta(milliseconds=250)
+    health_outbox_age: Duration = timedelta(minutes=10)  # /health: oldest undelivered delivery older -> 503
+    shutdown_grace: Duration = timedelta(seconds=10)  # SIGTERM: running tick and deliveries get this long
 
-    @field_validator("tick", "clear_after", "ack_timeout", "schedule_refresh", "push_batch")
+    @field_validator("tick", "clear_after", "ack_timeout", "schedule_refresh", "health_outbox_age", "push_batch")
     @classmethod
     def _longer_than_zero(cls, value: timedelta) -> timedelta:
         return _positive(value)
@@ -130,6 +133,19 @@ class PersonConfig(_Section):
 class TeamConfig(_Section):
     supervisors: list[str] = []
     slack_channel: str | None = None
+    #: A Microsoft Teams Workflows webhook ("When a Teams webhook request is received"): tier 1 and its
+    #: updates are also posted there as Adaptive Cards. A secret (anyone holding it can post): never logged.
+    teams_webhook: SecretStr | None = None
+
+    @field_validator("teams_webhook")
+    @classmethod
+    def _webhook(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        url = urlsplit(value.get_secret_value().strip())
+        if url.scheme != "https" or not url.netloc:  # the message must not repeat the URL: it is a secret
+            raise ValueError("teams_webhook must be an https:// URL (the Workflows webhook URL Teams shows)")
+        return SecretStr(value.get_secret_value().strip())
 
     @field_validator("slack_channel")
     @classmethod
@@ -202,6 +218,31 @@ class RoutingConfig(_Section):
     supervisors_from_genesys_manager: bool = False
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class DigestConfig(_Section):
+    """The weekly digest to each ops manager (Slack DM and email), at ``day`` ``time`` in the unit's zone."""
+
+    enabled: bool = True
+    day: str = "monday"
+    time: str = "08:00"
+
+    @field_validator("day")
+    @classmethod
+    def _day(cls, value: str) -> str:
+        if value.strip().lower() not in WEEKDAYS:
+            raise ValueError(f"{value!r} is not a weekday; use one of {', '.join(WEEKDAYS)}")
+        return value.strip().lower()
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
+            raise ValueError(f"{value!r} is not a time of day; write HH:MM, e.g. 08:00")
+        return value.strip()
+
+
 class SimulatorConfig(_Section):
     seed: int = 7
     management_units: int = Field(default=2, ge=1)
@@ -221,6 +262,7 @@ class OrgConfig(_Section):
     routing: RoutingConfig = RoutingConfig()
     simulator: SimulatorConfig = SimulatorConfig()
     booking: BookingConfig = BookingConfig()
+    digest: DigestConfig = DigestConfig()
 
     @field_validator("tiers")
     @classmethod
@@ -251,6 +293,11 @@ class OrgConfig(_Section):
             if person not in known:
                 raise ValueError(f"booking.schedulers: {person!r} is not defined under [people]")
         return self
+
+    def teams_webhooks(self) -> dict[tuple[str, str], SecretStr]:
+        """(unit id, team id) -> the team's Microsoft Teams webhook, for the teams that have one."""
+        return {(mu_id, team_id): team.teams_webhook for mu_id, unit in self.management_units.items()
+                for team_id, team in unit.teams.items() if team.teams_webhook is not None}
 
     def unit(self, mu_id: str | None) -> UnitConfig:
         return self.management_units.get(mu_id or "", UnitConfig())

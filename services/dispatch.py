@@ -36,6 +36,7 @@ from services.ports import (
     MessageRef,
     OutboxEntry,
     StormView,
+    TeamsPort,
 )
 
 log = logging.getLogger(__name__)
@@ -73,12 +74,13 @@ class OutboxDispatcher:
                  rosters: RosterLookup, clock: Clock, config: OrgConfig, consumer: str = "dispatcher",
                  exception_writer: ExceptionWriter | None = None, backoff: timedelta = timedelta(seconds=5),
                  max_backoff: timedelta = timedelta(minutes=5), give_up_after: timedelta = timedelta(hours=24),
-                 lost_window: timedelta = timedelta(minutes=1)) -> None:
+                 lost_window: timedelta = timedelta(minutes=1), teams: TeamsPort | None = None) -> None:
         self.store, self.chat, self.email, self.coaching = store, chat, email, coaching
         self.rosters, self.clock, self.config = rosters, clock, config
         self.consumer, self.exception_writer = consumer, exception_writer
         self.backoff, self.max_backoff, self.give_up_after = backoff, max_backoff, give_up_after
         self.lost_window = lost_window
+        self.teams = teams  # Microsoft Teams webhooks (services/adapters/teams), for the teams that have one
         self._lock = asyncio.Lock()  # one drain at a time in this process (the tick job also drains)
         self.state_lost_at: datetime | None = None  # when Redis was found emptied (cards say so)
 
@@ -170,7 +172,7 @@ class OutboxDispatcher:
         event = entry.event
         incident = event.incident
         if event.kind is EventKind.TIER_FIRED and event.tier is not None and event.tier.action is TierAction.CHAT_CARD:
-            return [_Step("chat", "card", lambda: self._post_or_update(mu_id, event))]
+            return [_Step("chat", "card", lambda: self._post_or_update(mu_id, event)), *self._teams_steps(mu_id, event)]
         steps = []
         if event.kind is EventKind.TIER_FIRED and event.tier is not None:
             if event.tier.action is TierAction.EMAIL:
@@ -181,7 +183,20 @@ class OutboxDispatcher:
         if window is not None and writer is not None:
             steps.append(_Step("wfm", "wfm-exception", lambda: writer.record_exception(mu_id, window)))
         steps.append(_Step("chat", "card-update", lambda: self._update_card(mu_id, event)))
-        return steps
+        return steps + self._teams_steps(mu_id, event)
+
+    def _teams_steps(self, mu_id: str, event: IncidentEvent) -> list[_Step]:
+        """The ``teams_card`` step: tier 1 and each later change of a carded incident, as a new Teams message.
+        In the chat lane after the Slack step, so the Slack card exists and the Teams card links to it."""
+        teams, incident = self.teams, event.incident
+        carded = any(t.action is TierAction.CHAT_CARD for t in incident.fired)
+        if teams is None or not carded or not teams.covers(mu_id, incident.team_id):
+            return []
+
+        async def post() -> None:
+            await teams.post_incident(await self.view(mu_id, incident), event)
+
+        return [_Step("chat", "teams_card", post)]
 
     async def _send_email(self, mu_id: str, incident: Incident) -> None:
         await self.email.send_escalation_email(await self.view(mu_id, incident))

@@ -25,9 +25,10 @@ from services import log_context, telemetry
 from services.config import OrgConfig
 from services.domain.escalation import AgentTrack, EscalationPolicy, IncidentEvent
 from services.domain.model import Agent, AgentSchedule, AgentState, ExceptionWindow, Roster
+from services.domain.neutral import exceptions_for
 from services.domain.rules import RuleTable
 from services.domain.unit_tick import UnitInputs, UnitOutcome, run_unit_tick, status_line
-from services.ports import Clock, MonitorStore, TrackChange, WorkforceSource
+from services.ports import Clock, MonitorStore, NeutralWindows, TrackChange, WorkforceSource
 from services.replicas import UnitOwnership
 from services.routing import apply_org_routing
 
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 SCHEDULE_LOOKBEHIND = timedelta(hours=12)
 SCHEDULE_LOOKAHEAD = timedelta(hours=24)
+SCHEDULE_RETRY = timedelta(minutes=1)  # after a failed refresh, keep the cached schedules this long
+HEARTBEAT_TICKS = 20  # a replica's heartbeat outlives this many ticks (health tells "stale" from "gone")
 
 
 @dataclass
@@ -46,6 +49,7 @@ class UnitCache:
     fetched_at: datetime | None = None
     covers_until: datetime | None = None
     invalidated: bool = True
+    refresh_failed_at: datetime | None = None
     last_tick_at: datetime | None = None
     written_status: dict[str, str] = field(default_factory=dict)
     written_due: dict[str, datetime | None] = field(default_factory=dict)  # as last committed to the index
@@ -55,6 +59,7 @@ class UnitCache:
     seen_tracks: Mapping[str, AgentTrack] = field(default_factory=dict)  # as loaded at the last tick
     seen_exceptions: Mapping[str, Sequence[ExceptionWindow]] = field(default_factory=dict)
     out_agents: set[str] = field(default_factory=set)  # out of adherence at their last evaluation
+    scheduled_agents: set[str] = field(default_factory=set)  # scheduled for work at their last evaluation
     due_floor: datetime | None = None  # no instant in written_due is earlier (None: unknown, scan)
     tracks: dict[str, AgentTrack] | None = None  # the tracks as this replica last read or wrote them
     pending: dict[str, AgentState] = field(default_factory=dict)  # pushed, not yet committed
@@ -100,8 +105,10 @@ class TickReport:
 
 class Monitor:
     def __init__(self, *, source: WorkforceSource, store: MonitorStore, config: OrgConfig, clock: Clock,
-                 replica_id: str | None = None, ownership: UnitOwnership | None = None) -> None:
+                 replica_id: str | None = None, ownership: UnitOwnership | None = None,
+                 neutral: NeutralWindows | None = None) -> None:
         self.source, self.store, self.config, self.clock = source, store, config, clock
+        self.neutral = neutral  # neutral windows planned ahead count as exceptions of the agents they cover
         self.replica_id = replica_id or f"{socket.gethostname()}:{os.getpid()}"
         self.ownership = ownership  # None: a single replica, it tries every unit
         self.units: dict[str, UnitCache] = {}
@@ -160,6 +167,9 @@ class Monitor:
                     return UnitReport(mu_id, claimed=False)
 
         reports = await asyncio.gather(*(bounded(mu_id) for mu_id in await self._my_units(now)))
+        committed = [r.mu_id for r in reports if r.claimed and not r.fenced]
+        if committed:
+            await self._beat(now, committed)
         return TickReport(now, tuple(reports))
 
     def owned_units(self) -> list[str]:
@@ -174,11 +184,25 @@ class Monitor:
             self.units[mu_id].forget_written()  # another replica writes its board (and due index) now
         return mine
 
+    async def _beat(self, now: datetime, committed: Sequence[str]) -> None:
+        """This replica's heartbeat, written only after a committed tick (what /health trusts)."""
+        try:
+            backlogs = [await self.store.outbox_backlog(mu_id, now) for mu_id in committed]
+            oldest = min((now - age for _, age in backlogs if age is not None), default=None)
+            beat = {
+                "at": now.isoformat(), "units": list(committed),
+                "outbox_backlog": sum(count for count, _ in backlogs),
+                "oldest_undelivered_at": oldest.isoformat() if oldest else None,
+                "oldest_undelivered_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else None,
+            }
+            await self.store.write_heartbeat(self.replica_id, beat, self.tick_interval * HEARTBEAT_TICKS)
+        except Exception:
+            log.warning("could not write the heartbeat of replica %s", self.replica_id, exc_info=True)
+
     async def _tick_unit(self, mu_id: str, now: datetime) -> UnitReport:
         cache = self.units[mu_id]
         tick_number = int(now.timestamp() // self.tick_interval.total_seconds())
-        heartbeat = {"at": now.isoformat(), "replica": self.replica_id, "tick": tick_number}
-        token = await self.store.claim_tick(mu_id, tick_number, self.tick_interval * 4, heartbeat)
+        token = await self.store.claim_tick(mu_id, tick_number, self.tick_interval * 4)
         if token is None:
             cache.forget_written()  # another replica wrote the board; rewrite all when we get it back
             return UnitReport(mu_id, claimed=False)
@@ -203,6 +227,7 @@ class Monitor:
                 changes=_changes(outcome, tracks), events=outcome.events,
                 status=self._status_changes(cache, outcome),
                 out_seconds=dict.fromkeys(cache.out_agents, elapsed), day=now.date(),
+                scheduled_seconds=dict.fromkeys(cache.scheduled_agents, elapsed),
                 due=_due_changes(cache, outcome.dues),
             )
             _remember_commit(cache, outcome, tracks, result.rejected)
@@ -307,12 +332,7 @@ class Monitor:
                 status=self._status_changes(cache, outcome), day=now.date(), due=_due_changes(cache, outcome.dues))
             _remember_commit(cache, outcome, before, result.rejected)
             cache.seen_states.update(pending)
-            out = set(outcome.out_agents())
-            for agent in outcome.evaluations:
-                if agent in out:
-                    cache.out_agents.add(agent)
-                else:
-                    cache.out_agents.discard(agent)
+            _remember_evaluated(cache, outcome)
             for agent in result.rejected:
                 cache.written_status.pop(agent, None)
                 cache.written_due.pop(agent, None)
@@ -385,6 +405,7 @@ class Monitor:
                 events=outcome.events, status=self._status_changes(cache, outcome), day=now.date(),
                 due={**gone, **_due_changes(cache, outcome.dues)})
             _remember_commit(cache, outcome, tracks, result.rejected)
+            _remember_evaluated(cache, outcome)
         if result.fenced:
             cache.forget_written()
             return []
@@ -441,16 +462,25 @@ class Monitor:
             or now - cache.fetched_at >= refresh_every
             or (cache.covers_until is not None and now >= cache.covers_until - timedelta(hours=1))
         )
-        if not due:
+        usable = cache.fetched_at is not None and cache.covers_until is not None and now < cache.covers_until
+        if not due or (usable and cache.refresh_failed_at is not None
+                       and now - cache.refresh_failed_at < SCHEDULE_RETRY):
             return False
         mu_id = cache.roster.mu.id
         cache.invalidated = False  # cleared first: a change signalled during the fetch invalidates again
         try:
-            cache.roster = apply_org_routing(await self.source.roster(mu_id), self.config)
-            cache.schedules = await self.source.schedules(mu_id, now - SCHEDULE_LOOKBEHIND, now + SCHEDULE_LOOKAHEAD)
-        except Exception:
+            roster = apply_org_routing(await self.source.roster(mu_id), self.config)
+            schedules = await self.source.schedules(mu_id, now - SCHEDULE_LOOKBEHIND, now + SCHEDULE_LOOKAHEAD)
+        except Exception as error:
             cache.invalidated = True
-            raise
+            if not usable:
+                raise
+            # A WFM outage must not stop the unit's ticks: the cached schedules still cover now.
+            cache.refresh_failed_at = now
+            log.warning("refreshing the schedules of %s failed (%s); using the cached ones, retrying in %s",
+                        mu_id, error, SCHEDULE_RETRY)
+            return False
+        cache.roster, cache.schedules, cache.refresh_failed_at = roster, schedules, None
         cache.fetched_at, cache.covers_until = now, now + SCHEDULE_LOOKAHEAD
         log.debug("schedules of %s refreshed (%d agents)", mu_id, len(cache.schedules))
         return True
@@ -462,6 +492,10 @@ class Monitor:
         for window in windows:
             # The seed's rule: an exception approved within the last `lookback` still suppresses now.
             grouped[window.agent_id].append(replace(window, end=window.end + lookback))
+        if self.neutral is not None:
+            planned = exceptions_for(await self.neutral.neutral_windows(mu_id), self.units[mu_id].roster.agents, now)
+            for agent_id, windows in planned.items():
+                grouped[agent_id].extend(windows)
         return grouped
 
     def _full_sweep_due(self, cache: UnitCache, now: datetime, refreshed: bool) -> bool:
@@ -489,7 +523,8 @@ class Monitor:
 
 def _changed_agents(cache: UnitCache, states: Mapping[str, AgentState], tracks: Mapping[str, AgentTrack],
                     exceptions: Mapping[str, Sequence[ExceptionWindow]], now: datetime) -> dict[str, Agent]:
-    """The agents a tick between full sweeps evaluates: a new live state (not just confirmed), a track
+    """The agents a tick between full sweeps evaluates: a new live state (not just observed again; a
+    state the source vouches for again after a feed outage is new), a track
     another writer changed (an acknowledgement), other approved exceptions, or a due instant that came."""
     roster, seen = cache.roster.agents, cache.seen_states
     changed: set[str] = set()
@@ -498,7 +533,7 @@ def _changed_agents(cache: UnitCache, states: Mapping[str, AgentState], tracks: 
         if before is state:
             continue
         if (before is None or before.since != state.since or before.presence is not state.presence
-                or before.routing is not state.routing):
+                or before.routing is not state.routing or before.confirmed is not state.confirmed):
             changed.add(agent_id)
     seen_tracks = cache.seen_tracks
     if tracks is not seen_tracks:
@@ -525,19 +560,25 @@ def _remember_inputs(cache: UnitCache, states: Mapping[str, AgentState], tracks:
                      now: datetime) -> None:
     if full:
         cache.seen_states = {a: s for a, s in states.items() if a in outcome.evaluations}
-        cache.out_agents = set(outcome.out_agents())
+        cache.out_agents, cache.scheduled_agents = set(outcome.out_agents()), set(outcome.scheduled_agents())
     else:
         for agent_id in outcome.evaluations:
             state = states.get(agent_id)
             if state is not None:
                 cache.seen_states[agent_id] = state
-        out = set(outcome.out_agents())
-        for agent_id in outcome.evaluations:
-            if agent_id in out:
-                cache.out_agents.add(agent_id)
-            else:
-                cache.out_agents.discard(agent_id)
+        _remember_evaluated(cache, outcome)
     cache.seen_tracks, cache.seen_exceptions = tracks, exceptions
+
+
+def _remember_evaluated(cache: UnitCache, outcome: UnitOutcome) -> None:
+    """Out of adherence / scheduled as last evaluated: the seconds a tick adds count every such agent."""
+    for kept, now_in in ((cache.out_agents, set(outcome.out_agents())),
+                         (cache.scheduled_agents, set(outcome.scheduled_agents()))):
+        for agent_id in outcome.evaluations:
+            if agent_id in now_in:
+                kept.add(agent_id)
+            else:
+                kept.discard(agent_id)
 
 
 def _remember_commit(cache: UnitCache, outcome: UnitOutcome, before: Mapping[str, AgentTrack],

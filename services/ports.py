@@ -19,6 +19,7 @@ from services.domain.model import (
     Person,
     Roster,
 )
+from services.domain.neutral import NeutralWindow
 
 
 class Clock(Protocol):
@@ -132,6 +133,15 @@ class ChatPort(Protocol):
     async def update_storm_card(self, ref: MessageRef, view: StormView) -> None: ...
 
 
+class TeamsPort(Protocol):
+    """Tier 1 and its updates as Adaptive Cards in Microsoft Teams, for the teams with a webhook; a webhook
+    cannot edit, so each update is a new message."""
+
+    def covers(self, mu_id: str, team_id: str) -> bool: ...
+
+    async def post_incident(self, view: IncidentView, event: IncidentEvent) -> None: ...
+
+
 class ExceptionWriter(Protocol):
     """Writes an exception approved in chat back to the WFM system (an approved explanation)."""
 
@@ -200,8 +210,7 @@ class Epoch:
 class TickClaims(Protocol):
     """One replica per tick of a unit: the claim returns a fencing token that the commit checks."""
 
-    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta,
-                         heartbeat: Mapping[str, Any] | None = None, *, kind: str = "tick") -> str | None:
+    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta, *, kind: str = "tick") -> str | None:
         """``kind="due"``: the evaluation of the agents due at the instant ``tick_number`` (epoch ms)."""
         ...
 
@@ -211,7 +220,9 @@ class TrackStore(Protocol):
 
     ``commit`` applies every change whose ``expected_version`` still matches and, atomically with it,
     appends the events to the audit trail and the deliveries to the outbox, records closed incidents,
-    updates the status board and adds the out-of-adherence seconds of ``day``. A non-empty ``token``
+    updates the status board and adds the out-of-adherence seconds of ``day`` (and, with
+    ``scheduled_seconds``, the day's adherence history: scheduled seconds and out seconds while
+    scheduled, per agent). A non-empty ``token``
     must still be the claim of ``tick_number``, else nothing is applied (``fenced``)."""
 
     async def load_tracks(self, mu_id: str) -> dict[str, AgentTrack]: ...
@@ -233,6 +244,7 @@ class TrackStore(Protocol):
         status: Mapping[str, str] | None = None,
         out_seconds: Mapping[str, float] | None = None,
         day: date | None = None,
+        scheduled_seconds: Mapping[str, float] | None = None,
         due: Mapping[str, datetime | None] | None = None,
         claim_kind: str = "tick",
     ) -> CommitResult:
@@ -271,10 +283,22 @@ class AuditLog(Protocol):
 
 
 class Heartbeats(Protocol):
-    async def heartbeat(self) -> dict[str, Any] | None: ...
+    """One heartbeat per replica, written after a tick it committed, expiring by itself after ``ttl``."""
+
+    async def write_heartbeat(self, replica_id: str, beat: Mapping[str, Any], ttl: timedelta) -> None: ...
+
+    async def heartbeats(self) -> list[dict[str, Any]]:
+        """The latest heartbeat of every replica whose heartbeat has not expired."""
+        ...
 
 
-class Outbox(Protocol):
+class Backlog(Protocol):
+    async def outbox_backlog(self, mu_id: str, now: datetime | None = None) -> tuple[int, timedelta | None]:
+        """Undelivered entries and the age of the oldest (None when empty)."""
+        ...
+
+
+class Outbox(Backlog, Protocol):
     """Deliveries still to make, read by a consumer group: an entry stays pending for its consumer
     until acknowledged (``mark_delivered``/``give_up``); one abandoned by a dead consumer for
     ``claim_idle`` is taken over. Delivery keys and steps make a repeated entry a no-op."""
@@ -329,11 +353,40 @@ class CardRefs(Protocol):
     async def save_card_ref(self, mu_id: str, key: str, ref: MessageRef) -> None: ...
 
 
+class NeutralWindows(Protocol):
+    """Neutral windows planned ahead, per unit (``services.neutral``), each write audited with it."""
+
+    async def save_neutral(self, window: NeutralWindow) -> None: ...
+
+    async def neutral_windows(self, mu_id: str) -> list[NeutralWindow]: ...
+
+    async def cancel_neutral(self, mu_id: str, window_id: str, by: str,
+                             at: datetime) -> tuple[NeutralWindow, bool] | None:
+        """Cancel once: the window as it now stands and whether this call cancelled it (a second call
+        changes nothing; the window carries the first cancellation's who and when); None: no such window."""
+        ...
+
+
+class AuditHistory(Protocol):
+    """The unit's audit entries written since ``since`` (wall clock), oldest first, for the weekly digest."""
+
+    async def audit_since(self, mu_id: str, since: datetime) -> list[dict[str, str]]: ...
+
+
+class DigestLedger(Protocol):
+    """One weekly digest per ops manager, unit, week and channel: ``claim`` is true for the first caller
+    only (every replica runs the job); ``release`` after a failed send lets the next run retry."""
+
+    async def claim_digest(self, mu_id: str, week: str, person_id: str, channel: str) -> bool: ...
+
+    async def release_digest(self, mu_id: str, week: str, person_id: str, channel: str) -> None: ...
+
+
 # What each use case needs, composed from the roles above.
 
 
-class MonitorStore(TickClaims, TrackStore, DueIndex, Protocol):
-    """services.monitor.Monitor."""
+class MonitorStore(TickClaims, Heartbeats, Backlog, TrackStore, DueIndex, Protocol):
+    """services.monitor.Monitor (the heartbeat after a committed tick carries the outbox backlog)."""
 
 
 class DispatchStore(Outbox, CardRefs, TrackStore, ClosedIncidents, PendingStorms, StateEpochs, Protocol):

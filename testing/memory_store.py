@@ -25,6 +25,7 @@ from typing import Any
 from services.adapters.redis.codec import event_to_json
 from services.domain.escalation import AgentTrack, Incident, IncidentEvent
 from services.ports import CommitResult, Epoch, MessageRef, OutboxEntry, TrackChange
+from testing.memory_history import MemoryAdherenceHistory
 
 
 @dataclass
@@ -70,21 +71,18 @@ class MemoryStore:
     def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._monotonic = monotonic
         self._units: dict[str, _Unit] = {}
-        self._heartbeat: tuple[dict[str, Any], float] | None = None
+        self._heartbeats: dict[str, tuple[dict[str, Any], float]] = {}  # replica -> (beat, expires)
         self._epoch: Epoch | None = None
         self.state_losses = 0  # memory is never lost behind the bot's back
+        self.history = MemoryAdherenceHistory()  # the per-day adherence record the commit adds to
 
     def _unit(self, mu_id: str) -> _Unit:
         return self._units.setdefault(mu_id, _Unit())
 
     # ---- ticks -------------------------------------------------------------------------------
-    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta,
-                         heartbeat: Mapping[str, Any] | None = None, *, kind: str = "tick") -> str | None:
+    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta, *, kind: str = "tick") -> str | None:
         now = self._monotonic()
         unit = self._unit(mu_id)
-        # As the Redis pipeline does: the heartbeat is written whether or not the claim is won.
-        if heartbeat is not None:
-            self._heartbeat = (json.loads(json.dumps(dict(heartbeat))), now + lease.total_seconds())
         held = unit.claims.get((kind, tick_number))
         if held is not None and held[1] > now:
             return None
@@ -116,6 +114,7 @@ class MemoryStore:
         status: Mapping[str, str] | None = None,
         out_seconds: Mapping[str, float] | None = None,
         day: date | None = None,
+        scheduled_seconds: Mapping[str, float] | None = None,
         due: Mapping[str, datetime | None] | None = None,
         claim_kind: str = "tick",
     ) -> CommitResult:
@@ -153,6 +152,8 @@ class MemoryStore:
                 unit.due.pop(agent_id, None)
             else:
                 unit.due[agent_id] = _ms_up(when)
+        if scheduled_seconds:
+            self.history.add(mu_id, day or date.today(), scheduled_seconds, out_seconds)
         return CommitResult(rejected=frozenset(rejected))
 
     # ---- due-time index -----------------------------------------------------------------------
@@ -164,10 +165,15 @@ class MemoryStore:
         return min(instants) if instants else None
 
     # ---- heartbeat ---------------------------------------------------------------------------
-    async def heartbeat(self) -> dict[str, Any] | None:
-        if self._heartbeat is None or self._heartbeat[1] <= self._monotonic():
-            return None
-        return dict(self._heartbeat[0])
+    async def write_heartbeat(self, replica_id: str, beat: Mapping[str, Any], ttl: timedelta) -> None:
+        body = json.loads(json.dumps({**beat, "replica": replica_id}))  # what the Redis key would hold
+        self._heartbeats[replica_id] = (body, self._monotonic() + ttl.total_seconds())
+
+    async def heartbeats(self) -> list[dict[str, Any]]:
+        now = self._monotonic()
+        for gone in [r for r, (_, expires) in self._heartbeats.items() if expires <= now]:
+            del self._heartbeats[gone]
+        return [dict(beat) for _, (beat, _) in sorted(self._heartbeats.items())]
 
     # ---- reads for queries -------------------------------------------------------------------
     async def statuses(self, mu_id: str) -> dict[str, str]:

@@ -43,7 +43,7 @@ def _team_title(team: TeamRef) -> str:
     return f"{team.name} · {team.mu_name}" if team.mu_name else team.name
 
 
-def team_snapshot(snapshot: TeamSnapshot) -> RenderedMessage:
+def team_snapshot(snapshot: TeamSnapshot, note: str | None = None) -> RenderedMessage:
     rows = snapshot.rows
     counts = {key: sum(1 for r in rows if r.status == key) for key in _STATUS}
     summary = (f"{len(rows)} agents · {counts['ADHERENT']} in · {counts['NON_ADHERENT']} out · "
@@ -53,6 +53,8 @@ def team_snapshot(snapshot: TeamSnapshot) -> RenderedMessage:
         {"type": "header", "block_id": "team", "text": plain(truncate(_team_title(snapshot.team), 150))},
         {"type": "context", "block_id": "summary", "elements": [mrkdwn(truncate(summary, 3000))]},
     ]
+    if note:  # e.g. an active or upcoming neutral window
+        blocks.append({"type": "context", "block_id": "note", "elements": [mrkdwn(truncate(note, 3000))]})
     lines = [_row(r) for r in rows] or ["This team has no agents."]
     chunks = chunk_lines(lines)
     room = MAX_BLOCKS - len(blocks)
@@ -100,6 +102,8 @@ HELP_LINES = (
     "• `/adherence team &lt;name&gt;`: live snapshot of a team (scheduled vs actual, minutes out, "
     "adherence today, open incidents). Only you see the answer.",
     "• `/adherence`: the teams you may look at.",
+    "• `/adherence neutral &lt;team|unit&gt; &lt;from&gt;-&lt;to&gt; &lt;reason&gt;`: plan a neutral window "
+    "(ops managers; `/adherence neutral` lists them).",
     "• `/adherence help`: this message.",
     "On a card: *Acknowledge* pauses escalation for a while, *Approve exception* excuses the agent for a "
     "window with a reason, *Escalate now* fires the next tier at once. Only the agent's supervisors and "

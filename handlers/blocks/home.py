@@ -22,7 +22,7 @@ def _incident_line(view: IncidentView) -> str:
             f"{status_sentence(view, slack_time, escape)}{link}")
 
 
-def home_view(incidents: Sequence[IncidentView], teams: Sequence[TeamRef]) -> Block:
+def home_view(incidents: Sequence[IncidentView], teams: Sequence[TeamRef], extra: Sequence[Block] = ()) -> Block:
     blocks: list[Block] = [{"type": "header", "block_id": "title", "text": plain("Adherence")}]
     blocks.append({"type": "section", "block_id": "incidents.head",
                    "text": mrkdwn(f"*Your open incidents* ({len(incidents)})")})
@@ -35,5 +35,6 @@ def home_view(incidents: Sequence[IncidentView], teams: Sequence[TeamRef]) -> Bl
                   for t in teams] or ["You don't supervise a team or manage a unit in the configuration."]
     blocks += [{"type": "section", "block_id": f"teams.{n}", "text": mrkdwn(c)}
                for n, c in enumerate(chunk_lines(team_lines)[:40])]
+    blocks += extra[: MAX_BLOCKS - len(blocks) - 1]  # e.g. the neutral windows (handlers.blocks.neutral)
     blocks.append({"type": "context", "block_id": "help", "elements": [mrkdwn(line) for line in HELP_LINES[1:4]]})
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}

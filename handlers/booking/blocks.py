@@ -127,8 +127,10 @@ def understood(form: FormValues, choices: Choices) -> str:
 
 
 def booking_modal(*, choices: Choices, form: FormValues, metadata: dict[str, str], training: bool,
-                  default_type: str, first_day: date, last_day: date) -> dict[str, Any]:
-    """The ``/book-meeting`` (or ``/book-training``) modal, prefilled from ``form``."""
+                  default_type: str, first_day: date, last_day: date,
+                  target_blocks: Sequence[Block] = ()) -> dict[str, Any]:
+    """The ``/book-meeting`` (or ``/book-training``) modal, prefilled from ``form``; ``target_blocks``
+    (a training target instead of a list, ``handlers.booking.targeting``) follow the people."""
     get = form.get
     read = understood(form, choices)
     blocks: list[Block] = [
@@ -146,6 +148,7 @@ def booking_modal(*, choices: Choices, form: FormValues, metadata: dict[str, str
     if choices.people:
         blocks.append(_input("people", "People", _multi(choices.people, form.people, "Individual agents"),
                              optional=True))
+    blocks += target_blocks
     if choices.facilitators:
         blocks.append(_input("facilitator", "Trainer" if training else "Facilitator",
                              _select(choices.facilitators, get("facilitator") or None,
@@ -190,6 +193,8 @@ def form_from_state(values: dict[str, Any]) -> FormValues:
                 form.teams = chosen
             elif name == "people":
                 form.people = chosen
+            elif name == "target_teams":
+                form.target_teams = chosen
         elif kind == "static_select":
             option = element.get("selected_option") or {}
             form.values[name] = str(option.get("value", ""))

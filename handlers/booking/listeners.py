@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.blocks.format import slack_time
@@ -43,14 +44,16 @@ from handlers.booking.blocks import (
     register_message,
 )
 from handlers.booking.notes import change_note, hold_note, mark_note, optimise_placeholder
+from handlers.booking.targeting import ACTION_TARGET_PREVIEW, target_blocks
 from services.booking.attendance import Marked, RegisterView, register_csv
 from services.booking.changes import ChangeDone
 from services.booking.commands import read_command
 from services.booking.config import BookingConfig
-from services.booking.forms import FIELDS, parse_form, prefill, resolve_names
+from services.booking.forms import FIELDS, FormValues, parse_form, prefill, resolve_names
 from services.booking.holds import HoldDone
 from services.booking.model import Booked, BookingRequest, Hold, Register, WorkAction, WorkItem, WorkOutcome
 from services.booking.service import WorkDone
+from services.booking.targeting import BELOW, DAYS, TEAMS, Selection, Target, parse_target
 from services.domain.model import ManagementUnit, Roster
 from services.ports import Clock
 
@@ -100,6 +103,10 @@ class AttendanceUseCases(Protocol):
 Optimise = Callable[[str, int], Awaitable[tuple[str, list[Block]]]]
 
 
+class TargetingUseCase(Protocol):
+    async def select(self, roster: Roster, target: Target) -> Selection: ...
+
+
 class Rosters(Protocol):
     async def roster(self, mu_id: str) -> Roster: ...
 
@@ -124,6 +131,7 @@ class BookingHandlerDeps:
     changes: ChangeUseCases | None = None
     optimise: Optimise | None = None  # filled by the batch planner; without it the command says what it will do
     attendance: AttendanceUseCases | None = None  # Attended / No-show from the register
+    targeting: TargetingUseCase | None = None  # /book-training targets from the adherence history
 
 
 async def _unit(deps: BookingHandlerDeps, text: str) -> tuple[ManagementUnit | None, str]:
@@ -158,6 +166,42 @@ def _choices(deps: BookingHandlerDeps, unit: ManagementUnit, roster: Roster, tra
         facilitators=sorted(facilitators.items(), key=lambda kv: kv[1]),
         locations=[(loc_id, loc.name) for loc_id, loc in config.locations.items()],
     )
+
+
+async def _target(deps: BookingHandlerDeps, roster: Roster,
+                  form: FormValues) -> tuple[Selection | None, dict[str, str]]:
+    """Who the form's training target selects, or its errors by field; (None, {}) without a target."""
+    if deps.targeting is None or not form.has_target:
+        return None, {}
+    if form.teams or form.people:
+        return None, {TEAMS: "a target replaces the list: clear Teams and People above, or the target"}
+    target, errors = parse_target(form.target_teams, form.get(BELOW), form.get(DAYS),
+                                  known_teams={t.id: t.name for t in roster.teams.values()}, unit_name=roster.mu.name)
+    if target is None:
+        return None, errors
+    selection = await deps.targeting.select(roster, target)
+    if selection.problem:
+        return selection, {TEAMS if not selection.days_with_data else BELOW: selection.problem}
+    return selection, {}
+
+
+async def _modal(deps: BookingHandlerDeps, unit: ManagementUnit, roster: Roster, form: FormValues,
+                 metadata: dict[str, str], training: bool) -> dict[str, Any]:
+    config = deps.config
+    default_type = config.training_type if training and config.training_type in config.types \
+        else config.default_type
+    today = deps.clock.now().date()
+    span = config.types[form.get("type") or default_type].window if (form.get("type") or default_type) \
+        in config.types else timedelta(days=14)
+    choices = _choices(deps, unit, roster, training)
+    extra: list[Block] = []
+    if training and deps.targeting is not None:
+        selection, errors = await _target(deps, roster, form)
+        extra = target_blocks(choices.teams, form, selection=selection,
+                              problem="" if selection is not None else " ".join(errors.values()))
+    return booking_modal(choices=choices, form=form, metadata=metadata, training=training,
+                         default_type=default_type, first_day=today + timedelta(days=1), last_day=today + span,
+                         target_blocks=extra)
 
 
 _HOW = {WorkAction.RETRIED: "", WorkAction.RETRIED_RELAXED: " without the service limits"}
@@ -213,20 +257,34 @@ def register(app: AsyncApp, deps: BookingHandlerDeps) -> None:
                                **{a.name.lower().replace(" ", "."): a.id for a in roster.agents.values()}},
                        types={**{k.lower(): k for k in config.types}, **{v.name.lower(): k
                                                                         for k, v in config.types.items()}})
-        _, unknown = resolve_names(form.teams, {t.id: t.name for t in roster.teams.values()}, "team", unit.name)
+        _, unknown = resolve_names([*form.teams, *form.target_teams], {t.id: t.name for t in roster.teams.values()},
+                                   "team", unit.name)
         if unknown:
             await respond(text=f"Nothing opened: {unknown}.", response_type="ephemeral")
             return
-        default_type = config.training_type if training and config.training_type in config.types \
-            else config.default_type
-        today = deps.clock.now().date()
         metadata = {"unit": unit.id, "rid": f"slack-{uuid.uuid4().hex[:16]}", "user": user_id}
-        span = config.types[form.get("type") or default_type].window if (form.get("type") or default_type) \
-            in config.types else timedelta(days=14)
-        view = booking_modal(choices=_choices(deps, unit, roster, training), form=form, metadata=metadata,
-                             training=training, default_type=default_type, first_day=today + timedelta(days=1),
-                             last_day=today + span)
+        view = await _modal(deps, unit, roster, form, metadata, training)
         await client.views_open(trigger_id=command["trigger_id"], view=view)
+
+    @app.action(ACTION_TARGET_PREVIEW)
+    async def target_preview(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """Preview: rebuild the training modal from what is typed, with who the target selects."""
+        await ack()
+        view = body.get("view") or {}
+        try:
+            metadata = json.loads(view.get("private_metadata") or "{}")
+        except ValueError:
+            metadata = {}
+        if not metadata.get("unit") or not view.get("id"):
+            log.warning("target preview without a unit or view id; ignored")
+            return
+        roster = await deps.rosters.roster(str(metadata["unit"]))
+        form = form_from_state(view.get("state", {}).get("values", {}))
+        updated = await _modal(deps, roster.mu, roster, form, {k: str(v) for k, v in metadata.items()}, True)
+        try:
+            await client.views_update(view_id=str(view["id"]), hash=view.get("hash"), view=updated)
+        except SlackApiError as error:  # e.g. hash_conflict: the modal changed meanwhile; the next click retries
+            log.warning("target preview not shown: views.update failed (%s)", error.response.get("error"))
 
     async def answer_word(respond: AsyncRespond, word: str, rest: str, user_id: str) -> None:
         message: str
@@ -314,6 +372,12 @@ def register(app: AsyncApp, deps: BookingHandlerDeps) -> None:
             return
         form = form_from_state(view.get("state", {}).get("values", {}))
         roster = await deps.rosters.roster(str(unit_id))
+        selection, target_errors = await _target(deps, roster, form)
+        if target_errors:  # nobody selected, no history, a bad threshold: said next to the target, nothing queued
+            await ack(response_action="errors", errors={k: v[:150] for k, v in target_errors.items()})
+            return
+        if selection is not None:
+            form.people = [c.agent_id for c in selection.selected]
         request, errors = parse_form(form, config=deps.config, request_id=str(request_id), requester=user_id,
                                      mu_id=str(unit_id), now=deps.clock.now(),
                                      known_teams={t.id: t.name for t in roster.teams.values()},
@@ -324,6 +388,8 @@ def register(app: AsyncApp, deps: BookingHandlerDeps) -> None:
             await ack(response_action="errors", errors=shown or {"type": "Please check the form."})
             return
         await ack()
+        if selection is not None:
+            request = request.model_copy(update={"target": selection.reason()})
         queued = await deps.service.submit(request)
         log.info("booking request %s from %s %s", request.id, user_id, "queued" if queued else "was a duplicate")
 

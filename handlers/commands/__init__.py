@@ -1,4 +1,5 @@
-"""``/adherence``: ``team [name]``, nothing (the caller's teams), ``help``. Answers are ephemeral."""
+"""``/adherence``: ``team [name]``, nothing (the caller's teams), ``help``, ``neutral ...`` (plan or list
+neutral windows, ``handlers.commands.neutral``). Answers are ephemeral."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
+from handlers.actor import ActorNames
 from handlers.blocks.adherence import help_message, team_snapshot, unknown_team, your_teams
+from handlers.blocks.neutral import snapshot_note
+from handlers.commands.neutral import answer_neutral
 from handlers.deps import HandlerDeps
 from handlers.errors import answering_errors
 from services.adapters.slack.cards import RenderedMessage
@@ -18,7 +23,7 @@ ADHERENCE = "/adherence"
 
 @dataclass(frozen=True, slots=True)
 class AdherenceRequest:
-    kind: Literal["teams", "team", "help", "unknown"]
+    kind: Literal["teams", "team", "help", "neutral", "unknown"]
     argument: str = ""
 
     @classmethod
@@ -32,6 +37,8 @@ class AdherenceRequest:
             return cls("help")
         if head == "team":
             return cls("team", rest.strip())
+        if head == "neutral":
+            return cls("neutral", rest.strip())
         return cls("unknown", words)
 
 
@@ -49,16 +56,24 @@ async def answer(deps: HandlerDeps, request: AdherenceRequest, user_id: str) -> 
             return unknown_team("", teams)
         query = teams[0].team_id
     try:
-        return team_snapshot(await deps.queries.team_snapshot(query, user_id))
+        snapshot = await deps.queries.team_snapshot(query, user_id)
     except UnknownTeam as error:
         return unknown_team(error.query, error.visible)
+    windows = await deps.neutral.for_team(snapshot.team.mu_id, snapshot.team.team_id) if deps.neutral else []
+    return team_snapshot(snapshot, snapshot_note(windows, snapshot.at))
 
 
 def register(app: AsyncApp, deps: HandlerDeps) -> None:
+    actors = ActorNames()
+
     @app.command(ADHERENCE)
-    async def adherence(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def adherence(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
+                        client: AsyncWebClient) -> None:
         await ack()
         async with answering_errors(command, respond):
             request = AdherenceRequest.parse(command.get("text"))
-            message = await answer(deps, request, str(command.get("user_id", "")))
+            if request.kind == "neutral":
+                message = await answer_neutral(deps, request.argument, await actors.actor(command, client))
+            else:
+                message = await answer(deps, request, str(command.get("user_id", "")))
             await respond(text=message.text, blocks=message.blocks, response_type="ephemeral")

@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.blocks.home import home_view
+from handlers.blocks.neutral import home_section
 from handlers.deps import HandlerDeps
 from handlers.errors import answering_errors
 
@@ -20,7 +21,16 @@ def register(app: AsyncApp, deps: HandlerDeps) -> None:
         if event.get("tab", "home") != "home":
             return  # the Messages tab needs nothing from us
         async with answering_errors(body, None):  # events are acked already; failures are logged
-            user_id = str(event["user"])
-            incidents = await deps.queries.open_incidents_for(user_id)
-            teams = await deps.queries.teams_for(user_id)
-            await client.views_publish(user_id=user_id, view=home_view(incidents, teams))
+            await publish_home(deps, client, str(event["user"]))
+
+
+async def publish_home(deps: HandlerDeps, client: AsyncWebClient, user_id: str) -> None:
+    """Draw the caller's App Home (also after a neutral window is planned or cancelled from it)."""
+    incidents = await deps.queries.open_incidents_for(user_id)
+    teams = await deps.queries.teams_for(user_id)
+    extra = []
+    if deps.neutral is not None:
+        windows = await deps.neutral.listed_for(user_id)
+        can_plan = bool(await deps.neutral.scopes_for(user_id))
+        extra = home_section(windows, deps.clock.now(), can_plan=can_plan)
+    await client.views_publish(user_id=user_id, view=home_view(incidents, teams, extra))

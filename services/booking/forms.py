@@ -21,7 +21,8 @@ from services.booking.model import BookingRequest, RecurrenceSpec
 from services.domain.durations import parse_duration
 
 FIELDS = ("type", "title", "teams", "people", "facilitator", "location", "date_from", "date_to", "earliest",
-          "latest", "duration", "repeat", "every", "min_gap", "count", "until")
+          "latest", "duration", "repeat", "every", "min_gap", "count", "until",
+          "target_teams", "target_below", "target_days")  # the last three: a training target (targeting.py)
 REPEATS = ("none", "daily", "weekly", "monthly")
 T = TypeVar("T")
 
@@ -33,6 +34,11 @@ class FormValues:
     values: dict[str, str] = field(default_factory=dict)
     teams: list[str] = field(default_factory=list)
     people: list[str] = field(default_factory=list)
+    target_teams: list[str] = field(default_factory=list)  # a target instead of a list (``target:``)
+
+    @property
+    def has_target(self) -> bool:
+        return bool(self.target_teams or self.get("target_below"))
 
     def get(self, name: str) -> str:
         return self.values.get(name, "").strip()
@@ -200,7 +206,8 @@ _DURATION = re.compile(r"^\d+(?:h|m)(?:\d+m)?$")
 
 def prefill(text: str, *, teams: Mapping[str, str], people: Mapping[str, str],
             types: Mapping[str, str]) -> FormValues:
-    """Read what follows the slash command, e.g. ``team:Blue weekly 45m 09:00-12:00 2026-06-01..2026-06-12 "Sync"``.
+    """Read what follows the slash command, e.g. ``team:Blue weekly 45m 09:00-12:00 2026-06-01..2026-06-12 "Sync"``
+    (or a training target instead of teams: ``target:"Billing,Support" below:85% days:7``).
 
     ``teams``/``people``/``types`` map lowercase ids and names to ids. Anything not understood
     becomes the title, so nothing typed is lost.
@@ -218,6 +225,12 @@ def prefill(text: str, *, teams: Mapping[str, str], people: Mapping[str, str],
             form.teams += [teams.get(v.lower(), v) for v in value.split(",") if v]
         elif key.lower() in ("with", "people", "person") and value:
             form.people += [people.get(v.lower().lstrip("@"), v.lstrip("@")) for v in value.split(",") if v]
+        elif key.lower() == "target" and value:
+            form.target_teams += [teams.get(v.strip().lower(), v.strip()) for v in value.split(",") if v.strip()]
+        elif key.lower() == "below" and value:
+            form.values["target_below"] = value
+        elif key.lower() == "days" and value:
+            form.values["target_days"] = value
         elif key.lower() in ("type",) and value:
             form.values["type"] = types.get(value.lower(), value)
         elif key.lower() in ("by", "facilitator") and value:

@@ -47,6 +47,8 @@ class BookingRequest(_Frozen):
     template_id: str | None = None  # set when a recurring template created this request
     #: Times not to propose again ("Another time", a reschedule): (start, end) spans.
     exclude: tuple[tuple[datetime, datetime], ...] = ()
+    #: Why these attendees: the training target that chose them (``/book-training target:...``), if any.
+    target: str | None = Field(default=None, max_length=2000)
 
     @model_validator(mode="after")
     def _check(self) -> BookingRequest:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from services.booking.model import (
@@ -280,3 +280,15 @@ class ExternalIds(Protocol):
     async def put(self, key: str, value: str) -> None: ...
 
     async def pop(self, key: str) -> str | None: ...
+
+
+#: One agent's day in the adherence history: (scheduled seconds, seconds out of adherence while scheduled).
+AgentDay = tuple[float, float]
+
+
+class AdherenceHistory(Protocol):
+    """The monitor's per-day adherence record (written by its tick commit), read by training targets."""
+
+    async def days(self, mu_id: str, days: Sequence[date]) -> dict[date, dict[str, AgentDay]]:
+        """agent id -> (scheduled, out) per day of ``days`` that has a record (days without one are left out)."""
+        ...

@@ -37,6 +37,8 @@ class Found:
                       for p in self.outcome.placements)
         source = demand_note(self.snapshot)
         why = tuple(f"{e.summary()}; {source}" if source else e.summary() for e in self.outcome.explanations)
+        if self.request.target:
+            why = tuple(f"{line}; {self.request.target}" for line in why)
         return Plan(request_id=self.request.id, slots=slots, why=why)
 
 

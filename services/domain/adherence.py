@@ -26,6 +26,7 @@ class Reason(StrEnum):
     OFF_SHIFT = "off_shift"
     NO_STATE = "no_state"  # nothing reported for the agent: a data problem, never an alert
     STALE_STATE = "stale_state"
+    UNCONFIRMED = "unconfirmed"  # the live feed is down: held, neither opened nor escalated
     UNRECOGNISED_STATE = "unrecognised_state"
     INTERACTING = "interacting"  # forgiven: mid-interaction whatever the schedule says
     EXCEPTION = "exception"  # inside an approved exception window
@@ -78,6 +79,8 @@ def evaluate(
 
     if now - state.observed_at > stale_after:
         return result(Status.UNKNOWN, Impact.NEUTRAL, Reason.STALE_STATE)
+    if not state.confirmed:
+        return result(Status.UNKNOWN, Impact.NEUTRAL, Reason.UNCONFIRMED)
     if activity is None:
         if off_shift_since is not None and since < off_shift_since <= now:
             since = off_shift_since  # off shift since the shift ended, not since the state began

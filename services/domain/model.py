@@ -128,13 +128,19 @@ class AgentSchedule:
 
 @dataclass(frozen=True, slots=True)
 class AgentState:
-    """Live state as last reported. ``observed_at`` is when the source last confirmed it."""
+    """Live state as last reported. ``observed_at`` is when the source last confirmed it.
+
+    ``confirmed`` False: the source cannot vouch for it right now (the live feed carrying the agent
+    dropped and has not been reconciled since). The monitor holds such an agent: nothing opens or
+    escalates on it until the source confirms the state again.
+    """
 
     agent_id: str
     presence: Presence | None
     routing: RoutingStatus | None
     since: datetime
     observed_at: datetime
+    confirmed: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,10 @@ from services.domain.due import next_due
 from services.domain.escalation import AgentTrack, EscalationPolicy, Incident, IncidentEvent, advance
 from services.domain.model import Agent, AgentSchedule, AgentState, ExceptionWindow
 from services.domain.rules import RuleTable
+from services.domain.states import ActivityCategory
 from services.domain.storms import StormPolicy, assign_storms
+
+_NOT_WORK = frozenset({ActivityCategory.TIME_OFF, ActivityCategory.UNSCHEDULED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,10 @@ class UnitOutcome:
     def out_agents(self) -> list[str]:
         """Agents whose time counts as out of adherence (neither forgiven nor excused)."""
         return [a for a, e in self.evaluations.items() if e.status is Status.NON_ADHERENT and e.reason is Reason.RULE]
+
+    def scheduled_agents(self) -> list[str]:
+        """Agents scheduled for work now (not time off): the denominator of adherence %."""
+        return [a for a, e in self.evaluations.items() if e.category is not None and e.category not in _NOT_WORK]
 
 
 def run_unit_tick(inputs: UnitInputs, now: datetime) -> UnitOutcome:

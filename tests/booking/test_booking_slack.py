@@ -30,6 +30,8 @@ from handlers.booking.blocks import (
 from services.booking.attendance import register_csv
 from services.booking.forms import FormValues
 from services.booking.model import BookedSlot, Progress, Register, Status, WorkItem
+from services.booking.ports import AdherenceHistory
+from services.booking.targeting import Targeting
 from services.domain.slots import Reason
 from tests.booking.test_booking_service import Rig, request
 from tests.booking.workforce_fixture import MONDAY
@@ -49,7 +51,7 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 
 class SlackBooking:
-    def __init__(self, redis: Redis, prefix: str, fake: FakeSlack) -> None:
+    def __init__(self, redis: Redis, prefix: str, fake: FakeSlack, history: AdherenceHistory | None = None) -> None:
         self.fake = fake
         self.rig = Rig(redis, prefix)
         self.client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)
@@ -62,7 +64,8 @@ class SlackBooking:
         register(self.app, BookingHandlerDeps(service=self.rig.service, rosters=self.rig.data, units=units,
                                               config=self.rig.config, clock=self.rig.clock,
                                               registers=self.rig.registers, schedulers=frozenset({SCHEDULER}),
-                                              trainers={"trainer1": "Tess Trainer"}))
+                                              trainers={"trainer1": "Tess Trainer"},
+                                              targeting=Targeting(history, self.rig.clock) if history else None))
 
     async def command(self, command: str, text: str, user: str = REQUESTER) -> Any:
         body = signed.command_body(signed.slash_command(command=command, text=text, user_id=user,

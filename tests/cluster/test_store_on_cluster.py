@@ -3,10 +3,12 @@ transactions each stay in their unit's slot, and a unit's keys really do share o
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from redis.asyncio import Redis
 
 from services.adapters.booking.keys import BookingKeys
-from services.adapters.redis.keys import UnitKeys
+from services.adapters.redis.keys import UnitKeys, heartbeat_key, heartbeats_key
 from services.domain.states import Presence, RoutingStatus
 from tests.monitor.test_monitor_on_redis import Rig, at
 
@@ -42,3 +44,13 @@ async def test_monitor_and_outbox_run_on_the_cluster(cluster_client: Redis, clus
     assert count == 0  # every delivery acknowledged and deleted (scripts and transactions in one slot)
     audit = await rig.store.audit("mu-1")
     assert sum(1 for entry in audit if entry.get("kind") == "tier_fired") == 3
+
+
+async def test_every_replicas_heartbeat_is_read_back_in_one_slot(cluster_client: Redis, cluster_prefix: str) -> None:
+    rig = Rig(cluster_client, cluster_prefix)
+    await rig.run_until(1)  # r1 commits its ticks and beats after each
+    await rig.store.write_heartbeat("r2", {"at": at(1).isoformat(), "units": []}, timedelta(seconds=60))
+    beats = await rig.store.heartbeats()  # one MGET: the heartbeat keys share the {monitor} slot
+    assert [b["replica"] for b in beats] == ["r1", "r2"] and beats[0]["units"] == ["mu-1"]
+    assert slot(cluster_client, heartbeat_key(cluster_prefix, "r1")) == slot(cluster_client,
+                                                                             heartbeats_key(cluster_prefix))

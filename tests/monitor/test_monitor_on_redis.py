@@ -169,9 +169,10 @@ async def test_heartbeat_and_every_key_expire(redis_client: Redis, redis_prefix:
     rig = Rig(redis_client, redis_prefix)
     rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
     await rig.run_until(16)
-    beat = await rig.store.heartbeat()
-    assert beat is not None and beat["replica"] == "r1"
-    assert 0 < await redis_client.pttl(heartbeat_key(redis_prefix)) <= 60_000
+    [beat] = await rig.store.heartbeats()
+    assert beat["replica"] == "r1" and beat["units"] == ["mu-1"]
+    assert datetime.fromisoformat(beat["at"]) == rig.clock.now() - timedelta(seconds=15)  # the last committed tick
+    assert 0 < await redis_client.pttl(heartbeat_key(redis_prefix, "r1")) <= 20 * 15_000
     keys = [k async for k in redis_client.scan_iter(match=f"{redis_prefix}:*")]
     assert len(keys) >= 6
     for key in keys:

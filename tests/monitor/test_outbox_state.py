@@ -12,7 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from services import telemetry
-from services.adapters.redis.keys import STATE_TTL
+from services.adapters.redis.keys import HISTORY_TTL, STATE_TTL
 from services.adapters.redis.store import RedisStore
 from services.dispatch import OutboxDispatcher
 from services.domain.escalation import IncidentStatus, close
@@ -81,12 +81,15 @@ async def test_every_per_incident_key_expires_on_its_own(redis_client: Redis, re
     for key in found:
         ttl = await redis_client.ttl(key)
         assert ttl > 0, f"{key} has no TTL"
-        if key != keys.audit:
+        if ":adherence:" in key:  # the per-day adherence history training targets read: 35 days
+            assert state_ttl < ttl <= HISTORY_TTL.total_seconds(), key
+        elif key != keys.audit:
             assert ttl <= state_ttl, key
     assert await redis_client.ttl(keys.audit) > state_ttl  # the audit trail keeps 14 days
     # No hash that grows with incidents is left: the remaining hashes are bounded by the roster or a day.
     hashes = [k for k in found if await redis_client.type(k) == "hash"]
-    assert hashes and all(h.endswith((":tracks", ":status")) or ":out:" in h for h in hashes), hashes
+    assert hashes and all(h.endswith((":tracks", ":status")) or ":out:" in h or ":adherence:" in h
+                          for h in hashes), hashes
 
 
 async def test_a_rejected_change_does_not_shift_the_closed_keys_of_the_others(redis_client: Redis,

@@ -3,6 +3,7 @@ compare-and-set commits, the outbox consumer group, closed incidents, the status
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 from services.domain.escalation import (
@@ -123,11 +124,22 @@ async def test_the_status_board_and_out_seconds_add_up_per_day(store_backend: St
     assert await store.out_seconds(MU, day + timedelta(days=1)) == {}
 
 
-async def test_a_tick_claim_fences_the_commit_and_carries_the_heartbeat(store_backend: StoreBackend) -> None:
+async def test_heartbeats_are_per_replica_and_expire(store_backend: StoreBackend) -> None:
     store = store_backend.new_store()
-    token = await store.claim_tick(MU, 3, timedelta(seconds=60), {"replica": "r1", "tick": 3})
+    assert await store.heartbeats() == []
+    await store.write_heartbeat("r1", {"at": T0.isoformat(), "units": [MU]}, timedelta(seconds=60))
+    await store.write_heartbeat("r2", {"at": T0.isoformat(), "units": []}, timedelta(milliseconds=1))
+    await store.write_heartbeat("r1", {"at": (T0 + timedelta(seconds=15)).isoformat(), "units": [MU]},
+                                timedelta(seconds=60))
+    await asyncio.sleep(0.02)  # r2's 1 ms TTL runs out (Redis PX and the memory store's monotonic clock)
+    assert await store.heartbeats() == [{"at": (T0 + timedelta(seconds=15)).isoformat(), "units": [MU],
+                                         "replica": "r1"}]
+
+
+async def test_a_tick_claim_fences_the_commit(store_backend: StoreBackend) -> None:
+    store = store_backend.new_store()
+    token = await store.claim_tick(MU, 3, timedelta(seconds=60))
     assert token is not None
-    assert await store.heartbeat() == {"replica": "r1", "tick": 3}
     assert await store.claim_tick(MU, 3, timedelta(seconds=60)) is None
     fenced = await store.commit(MU, changes=[TrackChange("a", 0, track("a"))], events=[fired("a")],
                                 token="not-the-claim", tick_number=3, day=T0.date())

@@ -17,6 +17,7 @@ from services import telemetry
 from services.adapters.booking.keys import GROUP, BookingKeys
 from services.adapters.redis.store import OUTBOX_GROUP, RedisStore
 from services.domain.states import Presence, RoutingStatus
+from services.health import HealthReport
 from services.telemetry import Telemetry
 from tests.monitor.test_monitor_on_redis import TICK, Rig, at
 from tests.observability.scrape import total, value
@@ -34,12 +35,8 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def _no_heartbeat() -> float | None:
-    return None
-
-
-async def _connected() -> bool:
-    return True
+async def _unhealthy() -> HealthReport:
+    return HealthReport(False, ("no unit has committed a tick (no heartbeat from any replica)",))
 
 
 @pytest.fixture
@@ -72,7 +69,7 @@ async def test_a_scrape_after_ticks_shows_the_tick_histogram_and_the_fired_tier(
         ticks += 1
     gauges = StateGauges(RedisStore(redis_client, prefix=redis_prefix), lambda: rig.monitor.units,
                          BookingKeys(redis_prefix))
-    app = build_web_app(None, HealthChecks(_no_heartbeat, _connected), metrics=gauges.refresh)
+    app = build_web_app(None, HealthChecks(_unhealthy), metrics=gauges.refresh)
 
     text, content_type = await _scrape(app, serve)
     assert content_type.startswith("text/plain")

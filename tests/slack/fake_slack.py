@@ -67,6 +67,7 @@ class FakeSlack:
     messages: dict[str, list[Message]] = field(default_factory=lambda: defaultdict(list))
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
     faults: dict[str, list[Fault]] = field(default_factory=lambda: defaultdict(list))
+    delays: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     _runner: web.AppRunner | None = None
     _port: int = 0
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -107,6 +108,10 @@ class FakeSlack:
              times: int = 1) -> None:
         """The next ``times`` calls of ``method`` fail this way (429 + Retry-After, 5xx, or ok:false)."""
         self.faults[method].append(Fault(status, retry_after, error, times))
+
+    def slow(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` are recorded at once but answered ``seconds`` later."""
+        self.delays[method].extend([seconds] * times)
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -177,6 +182,9 @@ class FakeSlack:
             else:
                 body.update({k: _decode(v) for k, v in parse_qsl(raw.decode())})
         self.calls.append(Call(method, body, request.headers.get("Authorization")))
+        if self.delays.get(method):
+            await self._notify()  # the call is visible in flight, before its answer
+            await asyncio.sleep(self.delays[method].pop(0))
         try:
             return self._answer(method, body, request.headers.get("Authorization"))
         finally:

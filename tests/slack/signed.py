@@ -103,3 +103,25 @@ def event_callback(event: dict[str, Any]) -> dict[str, Any]:
     return {"token": "legacy", "team_id": TEAM_ID, "api_app_id": "A0APP0001", "event": event,
             "type": "event_callback", "event_id": f"Ev{int(time.time() * 1000)}", "event_time": int(time.time()),
             "authorizations": [{"enterprise_id": None, "team_id": TEAM_ID, "user_id": "U0BOT0001", "is_bot": True}]}
+
+
+def view_block_action(*, action_id: str, value: str, user_id: str, view_id: str, private_metadata: str,
+                      values: dict[str, Any], callback_id: str, view_hash: str = "1596530361.hash",
+                      block_id: str = "actions", name: str = "someone") -> dict[str, Any]:
+    """A button clicked inside an open modal: the payload carries the view (id, hash, metadata, state)."""
+    return {
+        "type": "block_actions",
+        "user": user(user_id, name),
+        "api_app_id": "A0APP0001",
+        "token": "legacy",
+        "container": {"type": "view", "view_id": view_id},
+        "trigger_id": "4916855695380.2.trigger",
+        "team": {"id": TEAM_ID, "domain": "test"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": {"id": view_id, "type": "modal", "callback_id": callback_id, "private_metadata": private_metadata,
+                 "hash": view_hash, "state": {"values": values}, "root_view_id": view_id,
+                 "previous_view_id": None, "app_id": "A0APP0001", "bot_id": "B0BOT0001", "blocks": []},
+        "actions": [{"type": "button", "action_id": action_id, "block_id": block_id, "value": value,
+                     "text": {"type": "plain_text", "text": "button"}, "action_ts": f"{time.time():.6f}"}],
+    }

@@ -15,6 +15,7 @@ from handlers.app import build_app
 from handlers.deps import HandlerDeps
 from handlers.http import HealthChecks, build_web_app
 from services.clock import ManualClock
+from services.health import HealthReport
 from tests.slack import signed
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.samples import T0
@@ -85,29 +86,26 @@ async def test_without_a_signing_secret_http_requests_are_refused(fake_slack: Fa
 
 
 class Probe:
-    def __init__(self, age: float | None, connected: bool, broken: bool = False) -> None:
-        self.age, self.connected, self.broken = age, connected, broken
+    """What the health use case answers (tests/monitor/test_health.py covers how it decides)."""
 
-    async def heartbeat_age(self) -> float | None:
-        if self.broken:
+    def __init__(self, healthy: bool | None) -> None:
+        self.healthy = healthy
+
+    async def check(self) -> HealthReport:
+        if self.healthy is None:
             raise ConnectionError("redis down")
-        return self.age
+        reasons = () if self.healthy else ("no unit has committed a tick for 60s (limit 45s)",)
+        return HealthReport(self.healthy, reasons, {"status": "ok" if self.healthy else "degraded",
+                                                    "reasons": list(reasons)})
 
-    async def slack_connected(self) -> bool:
-        return self.connected
 
-
-@pytest.mark.parametrize(("probe", "status", "fresh", "connected"), [
-    (Probe(4.0, True), 200, True, True),
-    (Probe(300.0, True), 503, False, True),
-    (Probe(None, True), 503, False, True),
-    (Probe(4.0, False), 503, True, False),
-    (Probe(4.0, True, broken=True), 503, False, True),
+@pytest.mark.parametrize(("healthy", "status", "reason"), [
+    (True, 200, None),
+    (False, 503, "no unit has committed a tick for 60s (limit 45s)"),
+    (None, 503, "health check failed: ConnectionError"),
 ])
-async def test_health_reflects_the_heartbeat_and_the_slack_connection(probe: Probe, status: int, fresh: bool,
-                                                                      connected: bool) -> None:
-    server = await serve(build_web_app(None, HealthChecks(probe.heartbeat_age, probe.slack_connected,
-                                                          max_heartbeat_age=60)))
+async def test_health_answers_503_with_the_reasons(healthy: bool | None, status: int, reason: str | None) -> None:
+    server = await serve(build_web_app(None, HealthChecks(Probe(healthy).check)))
     try:
         async with aiohttp.ClientSession() as session, session.get(server.make_url("/health")) as response:
             body = await response.json()
@@ -115,7 +113,7 @@ async def test_health_reflects_the_heartbeat_and_the_slack_connection(probe: Pro
     finally:
         await server.close()
     assert body["status"] == ("ok" if status == 200 else "degraded")
-    assert body["monitor"]["fresh"] is fresh and body["slack"]["connected"] is connected
+    assert body["reasons"] == ([reason] if reason else [])
 
 
 def test_a_web_app_needs_something_to_serve() -> None:

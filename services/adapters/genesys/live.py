@@ -6,12 +6,17 @@ that an older reading (a REST snapshot that raced with a newer event) never over
 reading for the agent, or a heartbeat on the healthy socket that carries the agent's topics. When
 Genesys is unreachable nothing moves it, so the monitor sees the states go stale (UNKNOWN) instead
 of trusting old ones.
+
+Staleness takes ``stale_after``; a dropped channel must hold its agents at once. :meth:`hold` marks
+the states of those agents unconfirmed (``AgentState.confirmed`` False: the monitor neither opens nor
+escalates on them) until :meth:`release`, which the source calls only after the channel is back and
+its agents were reconciled over REST. Events and heartbeats never release a hold.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
 
@@ -36,6 +41,7 @@ class LiveStateTable:
         self._views: dict[str, Mapping[str, AgentState]] = {}
         self._entries: dict[str, _Entry] = {}
         self._unit_of: dict[str, str] = {}
+        self._held: dict[str, datetime] = {}  # agent -> since when its state cannot be vouched for
 
     def set_members(self, mu_id: str, agent_ids: Iterable[str]) -> None:
         table = self._units.setdefault(mu_id, {})
@@ -43,6 +49,7 @@ class LiveStateTable:
         members = set(agent_ids)
         for gone in [a for a, unit in self._unit_of.items() if unit == mu_id and a not in members]:
             del self._unit_of[gone]
+            self._held.pop(gone, None)
             table.pop(gone, None)
         for moved in [a for a in table if a not in members]:  # now in another unit
             del table[moved]
@@ -91,7 +98,8 @@ class LiveStateTable:
         if presence is None and routing is None:
             return None
         entry.known = True
-        state = AgentState(agent_id, entry.presence, entry.routing, entry.since or now, now)
+        state = AgentState(agent_id, entry.presence, entry.routing, entry.since or now, now,
+                           confirmed=agent_id not in self._held)
         self._units[mu_id][agent_id] = state
         return state if changed else None
 
@@ -103,5 +111,37 @@ class LiveStateTable:
                 continue
             table = self._units[mu_id]
             state = table.get(agent_id)
-            if state is not None and state.observed_at < now:
+            if state is not None and state.confirmed and state.observed_at < now:
                 table[agent_id] = AgentState(agent_id, state.presence, state.routing, state.since, now)
+
+    def hold(self, agent_ids: Iterable[str], now: datetime) -> None:
+        """The feed carrying these agents is down: their states are unconfirmed until :meth:`release`."""
+        for agent_id in agent_ids:
+            mu_id = self._unit_of.get(agent_id)
+            if mu_id is None:
+                continue
+            self._held.setdefault(agent_id, now)
+            table = self._units[mu_id]
+            state = table.get(agent_id)
+            if state is not None and state.confirmed:
+                table[agent_id] = replace(state, confirmed=False)
+
+    def release(self, agent_ids: Iterable[str]) -> list[str]:
+        """These agents were reconciled on a live feed: their states count again. Returns who was held."""
+        released = []
+        for agent_id in agent_ids:
+            if self._held.pop(agent_id, None) is None:
+                continue
+            released.append(agent_id)
+            mu_id = self._unit_of.get(agent_id)
+            state = self._units[mu_id].get(agent_id) if mu_id is not None else None
+            if mu_id is not None and state is not None and not state.confirmed:
+                self._units[mu_id][agent_id] = replace(state, confirmed=True)
+        return released
+
+    def held(self) -> set[str]:
+        return set(self._held)
+
+    def down_since(self) -> datetime | None:
+        """Since when the longest-held agent has been unconfirmed (None: the feed vouches for everyone)."""
+        return min(self._held.values(), default=None)

@@ -89,8 +89,8 @@ class GenesysSource:
         self.explanations = Explanations(client, sleep=sleep)
         self.table = LiveStateTable()
         self.hub = NotificationHub(client, clock, handler=self._on_event, on_connected=self._channel_connected,
-                                   on_alive=self._channel_alive, options=self.options.hub, sleep=sleep,
-                                   monotonic=monotonic)
+                                   on_alive=self._channel_alive, on_down=self._channel_down,
+                                   options=self.options.hub, sleep=sleep, monotonic=monotonic)
         self._units: dict[str, UnitInfo] = {}
         self._rosters: dict[str, tuple[datetime, Roster]] = {}
         self._roster_stale: set[str] = set()
@@ -111,6 +111,8 @@ class GenesysSource:
         self._started = False
         self._last_reconcile: datetime | None = None
         self._last_reconcile_attempt: datetime | None = None
+        self._unreconciled: set[Channel] = set()  # back up, but their agents' REST reconciliation failed
+        self._last_held_attempt: datetime | None = None
         self.reconciliations = 0
 
     # ---- construction -----------------------------------------------------------------------------------
@@ -253,16 +255,42 @@ class GenesysSource:
 
     # ---- reconciliation ----------------------------------------------------------------------------------
     async def maintain(self) -> None:
-        """Renew channels near expiry; reconcile everyone when due. Safe to call at any time."""
+        """Renew channels near expiry; retry held agents; reconcile everyone when due. Safe to call at any time."""
         await self.hub.renew_due()
         now = self.clock.now()
+        await self._retry_held(now)
         due = self._last_reconcile is None or now - self._last_reconcile >= self.options.reconcile_every
         retry_ok = (self._last_reconcile_attempt is None
                     or now - self._last_reconcile_attempt >= self.options.reconcile_retry)
         if due and retry_ok:
             self._last_reconcile_attempt = now
+            rest_only = self._agents_in(self.hub.unsubscribed)
             if await self.reconcile(self._all_agents()):
                 self._last_reconcile = now
+                self.table.release(rest_only)  # REST is their only feed: a good reading vouches for them
+            else:
+                self.table.hold(rest_only, now)
+
+    # ---- feed health --------------------------------------------------------------------------------------
+    def feed_down_since(self) -> datetime | None:
+        """Since when some agent's state could not be vouched for (None: the whole feed is up)."""
+        return self.table.down_since()
+
+    async def _retry_held(self, now: datetime) -> None:
+        """Channels back up whose post-connect reconciliation failed: try again every ``reconcile_retry``."""
+        waiting = [c for c in self._unreconciled if c.connected]
+        if not waiting:
+            return
+        if self._last_held_attempt is not None and now - self._last_held_attempt < self.options.reconcile_retry:
+            return
+        self._last_held_attempt = now
+        for channel in waiting:
+            agents = self._agents_in(channel.topics)
+            if await self.reconcile(agents):
+                self._unreconciled.discard(channel)
+                released = self.table.release(agents)
+                log.info("channel %s reconciled after a failed attempt; %d agent(s) no longer held",
+                         channel.id, len(released))
 
     async def reconcile(self, agent_ids: Iterable[str]) -> bool:
         """Read presence + routing of these agents over REST and fix the table. False if Genesys failed."""
@@ -351,7 +379,10 @@ class GenesysSource:
         return topics
 
     def _agents_of(self, channel: Channel) -> tuple[str, ...]:
-        topics = channel.permitted
+        """Agents whose topics the channel carries (as Genesys accepted them)."""
+        return self._agents_in(channel.permitted)
+
+    def _agents_in(self, topics: tuple[str, ...]) -> tuple[str, ...]:
         agents = self._channel_agents.get(topics)
         if agents is None:
             found = []
@@ -367,7 +398,24 @@ class GenesysSource:
     async def _channel_connected(self, channel: Channel) -> None:
         if channel.connects > 1:
             log.info("channel %s reconnected; reconciling its agents over REST", channel.id)
-        await self.reconcile(self._agents_of(channel))
+        agents = self._agents_in(channel.topics)
+        if await self.reconcile(agents):
+            self._unreconciled.discard(channel)
+            released = self.table.release(agents)
+            if released:
+                log.info("channel %s reconciled; %d held agent(s) evaluated on their true state again",
+                         channel.id, len(released))
+        else:
+            self._unreconciled.add(channel)
+            log.warning("channel %s is up but its agents could not be reconciled; they stay held (no alerts) "
+                        "until a reconciliation succeeds", channel.id)
+
+    def _channel_down(self, channel: Channel) -> None:
+        agents = self._agents_in(channel.topics)
+        self.table.hold(agents, self.clock.now())
+        if agents:
+            log.warning("channel %s is down; %d agent(s) held (no new incident, no tier) until it is back and "
+                        "reconciled", channel.id, len(agents))
 
     def _channel_alive(self, channel: Channel) -> None:
         self.table.confirm(self._agents_of(channel), self.clock.now())

@@ -17,6 +17,8 @@ from datetime import date, timedelta
 
 #: How long a unit's keys live without being written again; per-item keys live this long after their write.
 STATE_TTL = timedelta(days=2)
+#: How long the per-day adherence record lasts (``/book-training`` targets "the last N days", N <= 35).
+HISTORY_TTL = timedelta(days=35)
 #: How far back the audit stream reaches (entries older than this are trimmed by id time, MINID).
 AUDIT_TTL = timedelta(days=14)
 #: Undelivered outbox entries beyond this are reported (log, health, metrics), never dropped.
@@ -88,13 +90,39 @@ class UnitKeys:
         """HASH agent id -> compact latest evaluation (for ``/adherence team``)."""
         return f"{self._base}:status"
 
+    @property
+    def neutral(self) -> str:
+        """HASH window id -> neutral window JSON, and ``<id>:cancel`` -> who and when (TTL: a day after the
+        last window ends)."""
+        return f"{self._base}:neutral"
+
+    def digest_sent(self, week: str, person_id: str, channel: str) -> str:
+        """STRING (TTL 14 days) the weekly digest of ``week`` went to this person by this channel."""
+        return f"{self._base}:digest:{week}:{person_id}:{channel}"
+
     def out_seconds(self, day: date) -> str:
         """HASH agent id -> seconds out of adherence on ``day`` (for adherence %)."""
         return f"{self._base}:out:{day.isoformat()}"
 
+    def adherence_day(self, day: date) -> str:
+        """HASH ``s:<agent>`` scheduled seconds, ``o:<agent>`` seconds out while scheduled, on ``day``
+        (HISTORY_TTL): the history training targets read. One hash per unit per day."""
+        return f"{self._base}:adherence:{day.isoformat()}"
 
-def heartbeat_key(prefix: str) -> str:
-    return f"{prefix}:monitor:heartbeat"
+
+def heartbeat_key(prefix: str, replica_id: str) -> str:
+    """STRING (with a TTL) one replica's heartbeat JSON, written after each tick it committed.
+
+    ``{monitor}`` is a hash tag: every heartbeat and the index share one Cluster slot (one MGET)."""
+    return f"{prefix}:{{monitor}}:heartbeat:{replica_id}"
+
+
+def heartbeats_key(prefix: str) -> str:
+    """SET of replica ids that wrote a heartbeat (ids whose heartbeat expired are pruned on read).
+
+    Not the live-replica registry (``replicas.py``, a sorted set): that one says who shares the units,
+    this one only indexes the heartbeats /health reads."""
+    return f"{prefix}:{{monitor}}:heartbeats"
 
 
 def epoch_key(prefix: str) -> str:

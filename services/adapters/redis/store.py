@@ -1,7 +1,7 @@
 """Redis-backed state of the monitor: tracks, atomic tick commits, audit trail, outbox, cards.
 
-A tick of one management unit costs three round trips whatever the number of agents: claim (with
-the heartbeat), load the tracks, commit (one Lua script applying every change compare-and-set,
+A tick of one management unit costs three round trips whatever the number of agents: claim, load
+the tracks, commit (one Lua script applying every change compare-and-set,
 appending audit and outbox entries, and updating the status board).
 
 Nothing is dropped: an outbox entry leaves the stream only once delivered (or given up, into the
@@ -27,13 +27,16 @@ from redis.exceptions import ResponseError
 
 from services import telemetry
 from services.adapters.redis.codec import event_from_json, event_to_json, track_from_json, track_to_json
+from services.adapters.redis.history import history_args
 from services.adapters.redis.keys import (
     AUDIT_TTL,
+    HISTORY_TTL,
     OUTBOX_BACKLOG_WARN,
     STATE_TTL,
     UnitKeys,
     epoch_key,
     heartbeat_key,
+    heartbeats_key,
 )
 from services.domain.escalation import AgentTrack, Incident, IncidentEvent
 from services.ports import CommitResult, Epoch, MessageRef, OutboxEntry, TrackChange
@@ -65,6 +68,7 @@ class RedisStore:
     prefix: str = "adh"
     ttl: timedelta = STATE_TTL
     audit_ttl: timedelta = AUDIT_TTL
+    history_ttl: timedelta = HISTORY_TTL
     backlog_warn: int = OUTBOX_BACKLOG_WARN
     #: Times a running bot found its Redis emptied (the epoch key gone); read by health and metrics.
     state_losses: int = 0
@@ -85,18 +89,12 @@ class RedisStore:
         return UnitKeys(self.prefix, mu_id)
 
     # ---- ticks -------------------------------------------------------------------------------
-    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta,
-                         heartbeat: Mapping[str, Any] | None = None, *, kind: str = "tick") -> str | None:
+    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta, *, kind: str = "tick") -> str | None:
         """Claim one tick of one unit for this replica; returns the fencing token, or None if taken.
         ``kind="due"``: the evaluation of the agents due at the instant ``tick_number`` (epoch ms)."""
         token = uuid.uuid4().hex
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(self.keys(mu_id).tick_claim(tick_number, kind), token, nx=True,
-                     px=int(lease.total_seconds() * 1000))
-            if heartbeat is not None:
-                pipe.set(heartbeat_key(self.prefix), json.dumps(dict(heartbeat)),
-                         px=int(lease.total_seconds() * 1000))
-            claimed, *_ = await pipe.execute()
+        claimed = await self.redis.set(self.keys(mu_id).tick_claim(tick_number, kind), token, nx=True,
+                                       px=int(lease.total_seconds() * 1000))
         return token if claimed else None
 
     async def load_tracks(self, mu_id: str) -> dict[str, AgentTrack]:
@@ -135,6 +133,7 @@ class RedisStore:
         status: Mapping[str, str] | None = None,
         out_seconds: Mapping[str, float] | None = None,
         day: date | None = None,
+        scheduled_seconds: Mapping[str, float] | None = None,
         due: Mapping[str, datetime | None] | None = None,
         claim_kind: str = "tick",
     ) -> CommitResult:
@@ -167,13 +166,14 @@ class RedisStore:
         args.append(len(out_seconds))
         for agent_id, seconds in out_seconds.items():
             args += [agent_id, f"{seconds:.3f}"]
+        args += [*history_args(scheduled_seconds or {}, out_seconds), max(1, int(self.history_ttl.total_seconds()))]
         due = due or {}
         args.append(len(due))
         for agent_id, when in due.items():
             args += [agent_id, "" if when is None else _epoch_ms(when)]
         the_day = day or date.today()
         script_keys = [keys.tick_claim(tick_number, claim_kind), keys.tracks, keys.audit, keys.outbox, keys.status,
-                       keys.out_seconds(the_day), keys.due, *items]
+                       keys.out_seconds(the_day), keys.adherence_day(the_day), keys.due, *items]
         result = await self._commit_script(keys=script_keys, args=args)
         if result[0] == -1:
             return CommitResult(fenced=True)
@@ -198,9 +198,25 @@ class RedisStore:
         return _from_ms(min(scores)) if scores else None
 
     # ---- heartbeat ---------------------------------------------------------------------------
-    async def heartbeat(self) -> dict[str, Any] | None:
-        body = await self.redis.get(heartbeat_key(self.prefix))
-        return json.loads(body) if body else None
+    async def write_heartbeat(self, replica_id: str, beat: Mapping[str, Any], ttl: timedelta) -> None:
+        """This replica committed a tick: its own key (expiring by itself), indexed in the replicas set."""
+        millis = int(ttl.total_seconds() * 1000)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(heartbeat_key(self.prefix, replica_id), json.dumps({**beat, "replica": replica_id}), px=millis)
+            pipe.sadd(heartbeats_key(self.prefix), replica_id)
+            pipe.pexpire(heartbeats_key(self.prefix), millis)
+            await pipe.execute()
+
+    async def heartbeats(self) -> list[dict[str, Any]]:
+        """Every live replica's latest heartbeat; ids whose heartbeat expired are dropped from the index."""
+        replicas = sorted(str(r) for r in await self.redis.smembers(heartbeats_key(self.prefix)))
+        if not replicas:
+            return []
+        bodies = await self.redis.mget([heartbeat_key(self.prefix, r) for r in replicas])
+        gone = [r for r, body in zip(replicas, bodies, strict=True) if not body]
+        if gone:
+            await self.redis.srem(heartbeats_key(self.prefix), *gone)
+        return [json.loads(body) for body in bodies if body]
 
     # ---- Redis loss --------------------------------------------------------------------------
     async def check_epoch(self, now: datetime) -> Epoch:

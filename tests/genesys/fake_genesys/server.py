@@ -89,6 +89,7 @@ class FakeGenesys:
         self.heartbeat_every = 30.0
         self.muted = False
         self.ws_refuse = False
+        self.rest_down = False  # every REST route answers 500 (see :meth:`outage`)
         self.pings = 0
         self.events_pushed = 0
         self.channel_lifetime = timedelta(hours=24)
@@ -278,6 +279,12 @@ class FakeGenesys:
                 sockets.discard(ws)
         return dropped
 
+    async def outage(self, down: bool = True) -> None:
+        """A Genesys outage: sockets dropped and refused, every REST route answering 500; ``False`` ends it."""
+        self.ws_refuse = self.rest_down = down
+        if down:
+            await self.drop_sockets()
+
     async def send_socket_closing(self, close_after: float = 0.5) -> None:
         """Maintenance: announce ``v2.system.socket_closing`` on every socket, close them a little later."""
         doomed = [ws for sockets in self.sockets.values() for ws in sockets]
@@ -370,6 +377,9 @@ class FakeGenesys:
             self.in_flight -= 1
 
     async def _serve(self, request: web.Request, handler: Handler, record: RequestRecord) -> web.StreamResponse:
+        if self.rest_down and request.path.startswith("/api/"):
+            record.status = 500
+            return error_response(500, "internal.server.error", "The requested operation failed with status 500")
         for fault in self.faults:
             if fault.hits < fault.times and fault.matches(request.method, request.path):
                 fault.hits += 1
