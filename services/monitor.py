@@ -64,12 +64,19 @@ class UnitCache:
     tracks: dict[str, AgentTrack] | None = None  # the tracks as this replica last read or wrote them
     pending: dict[str, AgentState] = field(default_factory=dict)  # pushed, not yet committed
     _sizes: tuple[Roster, dict[str, int]] | None = field(default=None, repr=False)
+    _positions: tuple[Roster, dict[str, int]] | None = field(default=None, repr=False)
 
     def forget_written(self) -> None:
         """Another replica may have written the board and the due index: rewrite all next time."""
         self.written_status.clear()
         self.written_due.clear()
         self.last_full_at, self.tracks, self.due_floor = None, None, None
+
+    def positions(self) -> dict[str, int]:
+        """Each agent's place in the roster, computed again only when the roster is replaced."""
+        if self._positions is None or self._positions[0] is not self.roster:
+            self._positions = (self.roster, {a: i for i, a in enumerate(self.roster.agents)})
+        return self._positions[1]
 
     def team_sizes(self) -> dict[str, int]:
         """Agents per team, counted again only when the roster is replaced (not on every tick)."""
@@ -211,13 +218,10 @@ class Monitor:
             states = await self.source.live_states(mu_id)
             exceptions = await self._exceptions(mu_id, now)
             full = self._full_sweep_due(cache, now, refreshed)
-            # Between full sweeps the tracks as this replica last read or wrote them: another writer's
-            # change is caught by the compare-and-set (rejected, reloaded) or at the agent's due instant.
-            # A count that differs (Redis emptied, tracks written elsewhere) makes this tick a full sweep.
-            if not full and (cache.tracks is None or await self.store.track_count(mu_id) != len(cache.tracks)):
-                cache.forget_written()
-                full = self._full_sweep_due(cache, now, refreshed)
-            tracks = await self.store.load_tracks(mu_id) if full else cache.tracks or {}
+            # Read every tick (bounded by the open incidents, not the roster; unchanged ones are not parsed
+            # again): a track another writer changed (an acknowledgement, an excuse, Redis emptied) makes
+            # its agent one to evaluate.
+            tracks = await self.store.load_tracks(mu_id)
             agents = None if full else _changed_agents(cache, states, tracks, exceptions, now)
             outcome = run_unit_tick(self._inputs(cache, states, tracks, exceptions, agents=agents), now)
             _remember_inputs(cache, states, tracks, exceptions, outcome, full=full, now=now)
@@ -552,7 +556,9 @@ def _changed_agents(cache: UnitCache, states: Mapping[str, AgentState], tracks: 
             elif floor is None or when < floor:
                 floor = when
         cache.due_floor = floor
-    return {a: roster[a] for a in changed if a in roster}
+    position = cache.positions()
+    # In roster order, as a full sweep evaluates them: events (and so deliveries) keep the same order.
+    return {a: roster[a] for a in sorted((a for a in changed if a in roster), key=position.__getitem__)}
 
 
 def _remember_inputs(cache: UnitCache, states: Mapping[str, AgentState], tracks: Mapping[str, AgentTrack],

@@ -229,10 +229,6 @@ class TrackStore(Protocol):
 
     async def load_track(self, mu_id: str, agent_id: str) -> AgentTrack | None: ...
 
-    async def track_count(self, mu_id: str) -> int:
-        """Agents with a track: a cheap check that tracks cached in memory still match the store."""
-        ...
-
     async def commit(
         self,
         mu_id: str,

@@ -97,9 +97,6 @@ class MemoryStore:
     async def load_tracks(self, mu_id: str) -> dict[str, AgentTrack]:
         return dict(self._unit(mu_id).tracks)
 
-    async def track_count(self, mu_id: str) -> int:
-        return len(self._unit(mu_id).tracks)
-
     async def load_track(self, mu_id: str, agent_id: str) -> AgentTrack | None:
         return self._unit(mu_id).tracks.get(agent_id)
 

@@ -114,10 +114,6 @@ class RedisStore:
         self._parsed[mu_id] = parsed
         return {agent_id: track for agent_id, (_, track) in parsed.items()}
 
-    async def track_count(self, mu_id: str) -> int:
-        """How many agents have a track (HLEN): the monitor's cheap check that its cached tracks still hold."""
-        return int(await self.redis.hlen(self.keys(mu_id).tracks))
-
     async def load_track(self, mu_id: str, agent_id: str) -> AgentTrack | None:
         body = await self.redis.hget(self.keys(mu_id).tracks, agent_id)
         return track_from_json(body) if body else None
