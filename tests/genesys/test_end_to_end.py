@@ -69,7 +69,8 @@ async def test_away_agent_escalates_through_every_tier_and_resolves_across_a_soc
         for (_, at), after in zip(fired, (5, 15, 30), strict=True):
             threshold = went_away + timedelta(minutes=after)
             assert threshold <= at < threshold + TICK, (after, at)
-        assert recorder.kinds()[:2] == ["post_card", "email"]
+        # Channels are lanes of their own: the email and the card update of tier 2 may come in either order.
+        assert [k for k in recorder.kinds() if k in ("post_card", "email")][:2] == ["post_card", "email"]
 
         [appointment] = fake.appointments.values()
         assert appointment["attendees"] == [{"id": AGENT}]
