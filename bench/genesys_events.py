@@ -1,6 +1,10 @@
 """Genesys events benchmark: state changes from the Notification WebSocket into evaluations.
 
-    python bench/genesys_events.py [--agents 5000] [--units 10] [--rounds 2]
+    python bench/genesys_events.py [--agents 5000] [--units 10] [--rounds 2] [--path evaluate|monitor]
+
+``--path monitor``: each change goes through the wired path instead of a bare ``evaluate``: pushed to
+``Monitor.push`` (coalesced per agent, committed in micro-batches by the Lua commit on the real
+Redis at ``REDIS_URL``, default DB 15); the time runs until the last batch is committed.
 
 The fake Genesys (tests/genesys/fake_genesys) runs in its own process so that its cost is not
 counted against the adapter. The adapter starts (token, structure, channels, subscriptions, REST
@@ -21,9 +25,11 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
+import os
 import resource
 import sys
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -31,12 +37,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from redis.asyncio import Redis
+
 from services.adapters.genesys.client import ClientOptions
 from services.adapters.genesys.source import GenesysSource, SourceOptions
+from services.adapters.redis.store import RedisStore
 from services.clock import SystemClock
 from services.config import OrgConfig
 from services.domain.adherence import Status, evaluate
 from services.domain.model import AgentSchedule, AgentState
+from services.monitor import Monitor
 
 
 def _rss_mb() -> float:
@@ -89,7 +99,17 @@ async def _fake_main(conn: Connection, agents: int, units: int) -> None:
 
 # ---- the adapter under test ------------------------------------------------------------------------------------
 
-async def measure(conn: Connection, agents: int, rounds: int) -> dict[str, Any]:
+class CountingStore(RedisStore):
+    """The real store, counting the commits (one per micro-batch and unit on the pushed path)."""
+
+    commits: int = 0
+
+    async def commit(self, mu_id: str, **kwargs: Any) -> Any:
+        self.commits += 1
+        return await super().commit(mu_id, **kwargs)
+
+
+async def measure(conn: Connection, agents: int, rounds: int, path: str = "evaluate") -> dict[str, Any]:
     api_url, login_url, client_id, secret = conn.recv()
     clock = SystemClock()
     source = GenesysSource.from_settings(
@@ -109,14 +129,21 @@ async def measure(conn: Connection, agents: int, rounds: int) -> dict[str, Any]:
     settled = asyncio.Event()
     last_seen: dict[str, str] = {}
 
+    monitor: Monitor | None = None
+    store: CountingStore | None = None
+    redis: Redis | None = None
+
     async def on_change(mu_id: str, state: AgentState) -> None:
         nonlocal evaluated, non_adherent, first_at, last_at
         now = clock.now()
-        schedule = schedules.get(state.agent_id)
-        result = evaluate(state.agent_id, schedule.activity_at(now) if schedule else None, state, now, rules,
-                          stale_after=stale_after)
+        if monitor is not None:
+            monitor.push(mu_id, state)  # the wired path: evaluated and committed in micro-batches
+        else:
+            schedule = schedules.get(state.agent_id)
+            result = evaluate(state.agent_id, schedule.activity_at(now) if schedule else None, state, now, rules,
+                              stale_after=stale_after)
+            non_adherent += result.status is Status.NON_ADHERENT
         evaluated += 1
-        non_adherent += result.status is Status.NON_ADHERENT
         stamp = time.perf_counter()
         if first_at is None:
             first_at = stamp
@@ -133,12 +160,29 @@ async def measure(conn: Connection, agents: int, rounds: int) -> dict[str, Any]:
     window = (clock.now() - timedelta(hours=1), clock.now() + timedelta(hours=8))
     for mu in await source.management_units():
         schedules.update(await source.schedules(mu.id, *window))
+    if path == "monitor":
+        redis = Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"), decode_responses=True)
+        store = CountingStore(redis, prefix=f"bench-events-{uuid.uuid4().hex[:8]}")
+        monitor = Monitor(source=source, store=store, config=config, clock=clock, replica_id="bench")
+        await monitor.tick()  # rosters, schedules and a first full evaluation, before the burst
+        store.commits = 0
 
     burst_started = time.perf_counter()
     conn.send(("burst", rounds))
     pushed, push_s, fake_rss = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
     with contextlib.suppress(TimeoutError):  # reported as "settled": false
         await asyncio.wait_for(settled.wait(), timeout=120)
+    commits = 0
+    if monitor is not None and store is not None and redis is not None:
+        await monitor.flush_pushed()  # the last batch committed: the time includes every commit
+        last_at = time.perf_counter()
+        commits = store.commits
+        boards = [await store.statuses(mu.id) for mu in await source.management_units()]
+        non_adherent = sum(value.startswith("NON_ADHERENT") for board in boards for value in board.values())
+        keys = [k async for k in redis.scan_iter(match=f"{store.prefix}:*", count=1000)]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
     elapsed = last_at - burst_started
     baseline_started = time.perf_counter()  # after the burst: not counted in the time to first evaluation
     ok = await source.reconcile(list(schedules))
@@ -147,6 +191,8 @@ async def measure(conn: Connection, agents: int, rounds: int) -> dict[str, Any]:
     await source.close()
     conn.send(("stop", 0))
     return {
+        "path": path,
+        "commits": commits,
         "agents": agents,
         "events_per_s": round(pushed / elapsed, 1) if elapsed > 0 else None,
         "start_to_first_evaluation_s": round((first_at or time.perf_counter()) - started, 3),
@@ -170,13 +216,14 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=5000)
     parser.add_argument("--units", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--path", choices=("evaluate", "monitor"), default="evaluate")
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
     fake = context.Process(target=run_fake, args=(theirs, args.agents, args.units), daemon=True)
     fake.start()
     try:
-        result = asyncio.run(measure(ours, args.agents, args.rounds))
+        result = asyncio.run(measure(ours, args.agents, args.rounds, args.path))
     finally:
         fake.join(timeout=10)
         if fake.is_alive():

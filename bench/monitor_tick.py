@@ -1,9 +1,12 @@
-"""Monitor tick benchmark: N agents evaluated and synced to real Redis per tick, against a naive baseline.
+"""Monitor tick benchmark: N agents evaluated and synced to real Redis per tick, against baselines.
 
-    python bench/monitor_tick.py --agents 10000 [--ticks 20] [--out-share 0.05]
+    python bench/monitor_tick.py --agents 10000 [--changing 0.01] [--ticks 20] [--out-share 0.05]
 
-Prints one JSON line. The baseline is the seed's loop shape (one store read, and a write when changed,
-per agent); it runs in the same process on the same data so the ratio is what matters.
+Prints one JSON line. ``--changing`` is the share of agents whose live state changes per tick (the
+others are confirmed unchanged). Measured: the monitor as configured (ticks between full sweeps
+evaluate only what changed), then in the same run the full-evaluation path (``full_sweep = "0s"``,
+every agent every tick: the behaviour before) on the same data, and the seed's loop shape (one store
+read, and a write when changed, per agent). Compare ratios.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from redis.asyncio.connection import Connection, ConnectionPool
 from services.adapters.redis.codec import track_from_json, track_to_json
 from services.adapters.redis.store import RedisStore
 from services.clock import ManualClock
-from services.config import OrgConfig
+from services.config import MonitorConfig, OrgConfig
 from services.domain.adherence import evaluate
 from services.domain.escalation import advance
 from services.domain.model import (
@@ -98,13 +101,17 @@ class SyntheticSource:
             self.schedules_by_mu[mu.id], self.states_by_mu[mu.id] = schedules, states
         self._flip = 0
 
-    def advance(self) -> None:
-        """Flap a share of the on-queue agents between IDLE and INTERACTING (normal handling)."""
+    def advance(self, changing: float = 0.25) -> None:
+        """Flap ``changing`` of the agents between IDLE and INTERACTING (normal handling), a different
+        slice each tick; the others are confirmed (observed now)."""
         now = self.clock.now()
         self._flip += 1
         for states in self.states_by_mu.values():
+            size = len(states)
+            count = round(changing * size)
+            first = (self._flip * count) % size if size else 0
             for index, (agent_id, state) in enumerate(states.items()):
-                if state.presence is Presence.ON_QUEUE and (index + self._flip) % 4 == 0:
+                if state.presence is Presence.ON_QUEUE and (index - first) % size < count:
                     routing = (RoutingStatus.INTERACTING if state.routing is RoutingStatus.IDLE
                                else RoutingStatus.IDLE)
                     states[agent_id] = AgentState(agent_id, state.presence, routing, now, now)
@@ -162,6 +169,8 @@ async def main() -> None:
     parser.add_argument("--units", type=int, default=1, help="management units the agents are spread over")
     parser.add_argument("--ticks", type=int, default=20)
     parser.add_argument("--out-share", type=float, default=0.05)
+    parser.add_argument("--changing", type=float, default=0.25, help="share of agents changing state per tick")
+    parser.add_argument("--full-ticks", type=int, default=5, help="ticks of the full-evaluation path; 0 skips")
     parser.add_argument("--baseline-ticks", type=int, default=3, help="0 skips the naive baseline")
     args = parser.parse_args()
 
@@ -173,21 +182,36 @@ async def main() -> None:
     config = OrgConfig()
     source = SyntheticSource(args.agents, args.out_share, clock, args.units)
     monitor = Monitor(source=source, store=RedisStore(redis, prefix), config=config, clock=clock, replica_id="bench")
+    full_config = OrgConfig(monitor=MonitorConfig(full_sweep=timedelta(0)))
+    full = Monitor(source=source, store=RedisStore(redis, f"{prefix}-full"), config=full_config, clock=clock,
+                   replica_id="bench-full")
+
+    async def measure(tick_monitor: Monitor, ticks: int) -> tuple[list[float], list[int], list[int]]:
+        global ROUNDTRIPS
+        times, trips, evaluated = [], [], []
+        for _ in range(ticks):
+            source.advance(args.changing)
+            ROUNDTRIPS = 0
+            started = time.perf_counter()
+            report = await tick_monitor.tick()
+            times.append((time.perf_counter() - started) * 1000)
+            trips.append(ROUNDTRIPS)
+            evaluated.append(sum(u.evaluated for u in report.units))
+            clock.advance(TICK)
+        return times, trips, evaluated
+
     try:
         await monitor.tick()  # warm-up: schedule cache, first full status write
         clock.advance(TICK)
-        times, trips = [], []
-        for _ in range(args.ticks):
-            source.advance()
-            ROUNDTRIPS = 0
-            started = time.perf_counter()
-            await monitor.tick()
-            times.append((time.perf_counter() - started) * 1000)
-            trips.append(ROUNDTRIPS)
+        times, trips, evaluated = await measure(monitor, args.ticks)
+        full_times: list[float] = []
+        if args.full_ticks:
+            await full.tick()  # its warm-up
             clock.advance(TICK)
+            full_times, _, _ = await measure(full, args.full_ticks)
         naive_times, naive_trips = [], []
         for _ in range(args.baseline_ticks):
-            source.advance()
+            source.advance(args.changing)
             ROUNDTRIPS = 0
             started = time.perf_counter()
             await naive_tick(redis, prefix, source, config, clock.now())
@@ -198,11 +222,19 @@ async def main() -> None:
             "agents": args.agents,
             "units": args.units,
             "ticks": args.ticks,
+            "changing": args.changing,
+            "evaluated_per_tick_p50": statistics.median(evaluated),
             "tick_ms_p50": round(statistics.median(times), 1),
             "tick_ms_p95": round(percentile(times, 0.95), 1),
             "redis_roundtrips_per_tick": max(trips),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
+        if full_times:
+            result.update({
+                "full_tick_ms_p50": round(statistics.median(full_times), 1),
+                "full_tick_ms_p95": round(percentile(full_times, 0.95), 1),
+                "speedup_vs_full": round(statistics.median(full_times) / statistics.median(times), 1),
+            })
         if naive_times:
             result.update({
                 "baseline_tick_ms_p50": round(statistics.median(naive_times), 1),

@@ -175,8 +175,8 @@ class ScaledStore(RedisStore):
 
     scale: float = 1.0
 
-    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta) -> str | None:
-        return await super().claim_tick(mu_id, tick_number, max(MIN_CLAIM_LEASE, lease / self.scale))
+    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta, *, kind: str = "tick") -> str | None:
+        return await super().claim_tick(mu_id, tick_number, max(MIN_CLAIM_LEASE, lease / self.scale), kind=kind)
 
 
 async def our_keys(redis: Redis, prefix: str) -> list[str]:

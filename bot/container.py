@@ -135,7 +135,7 @@ class SourceWiring:
 
         async def evaluate_now(mu_id: str, state: AgentState) -> None:
             with log_context.bound(mu_id=mu_id, agent_id=state.agent_id):
-                await monitor.on_state_change(mu_id, state)  # a pushed change is evaluated when it arrives
+                monitor.push(mu_id, state)  # coalesced per agent, committed in micro-batches (monitor.push_batch)
 
         self.genesys.on_state_changed(evaluate_now)
 

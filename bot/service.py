@@ -1,7 +1,9 @@
 """``python -m bot run``: the long-running service, wired from the environment.
 
 Source: Genesys Cloud when GENESYS_* are set, else the simulator on the real clock. Chat and email:
-Slack and SMTP when configured, else the console. The monitor and the outbox run on APScheduler;
+Slack and SMTP when configured, else the console. The monitor and the outbox run on APScheduler, and
+between ticks the due-time waker evaluates what is due at its instant and delivery runs after each
+commit that produced events;
 Slack arrives over Socket Mode (default) or HTTP (``--http``); ``/health`` is always served.
 
 SIGTERM/SIGINT stop it gracefully: no new tick or drain starts, the running one gets
@@ -70,6 +72,7 @@ from services.config import ConfigError, OrgConfig
 from services.digest import DigestNotifier, WeeklyDigests
 from services.dispatch import OutboxDispatcher
 from services.domain.model import Person
+from services.due_waker import DueWaker
 from services.health import HealthPolicy, ServiceHealth
 from services.incident_actions import IncidentActions
 from services.monitor import Monitor
@@ -168,6 +171,12 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     stop_worker = asyncio.Event()
     worker = asyncio.create_task(bookings.service.run(f"booking-{monitor.replica_id}", stop_worker))
 
+    # Tiers at their instant (not the tick's), and their cards handed to Slack/SMTP at once.
+    waker = DueWaker(monitor, clock, max_wait=config.monitor.tick,
+                     guard=lambda job: jobs.guard("due instants", job)())
+    timers = [asyncio.create_task(waker.run(stop_worker)), asyncio.create_task(_deliver_on_commit(monitor, drain,
+                                                                                                   stop_worker))]
+
     slack_ok: Callable[[], Awaitable[bool]] | None = None  # None: no Slack configured (console)
     slack_app = None
     socket = None
@@ -233,6 +242,12 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
         await asyncio.wait_for(worker, grace)
     except TimeoutError:
         log.warning("the booking worker did not stop within %.0fs; its request stays queued", grace)
+    await asyncio.gather(*timers)
+    try:
+        await asyncio.wait_for(monitor.close(), grace)  # pushed live states not yet committed
+    except Exception:
+        log.warning("pushed live states could not be committed at shutdown; the next tick re-reads them",
+                    exc_info=True)
     if socket is not None:
         await socket.close_async()  # type: ignore[no-untyped-call]
     await runner.cleanup()
@@ -241,6 +256,23 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     await redis.aclose()
     log.info("stopped%s", "" if finished else " (unfinished deliveries stay in the outbox)")
     return 0
+
+
+async def _deliver_on_commit(monitor: Monitor, drain: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
+    """Drain the outbox as soon as a commit produced events (a tier fired at its due instant, a pushed
+    state change), not at the next tick."""
+    while not stop.is_set():
+        ready, stopping = asyncio.ensure_future(monitor.outbox_ready.wait()), asyncio.ensure_future(stop.wait())
+        await asyncio.wait([ready, stopping], return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        stopping.cancel()
+        if stop.is_set():
+            return
+        monitor.outbox_ready.clear()
+        try:
+            await drain()
+        except Exception:
+            log.exception("delivery after a commit failed; the next tick's drain retries it")
 
 
 def _templates_job(intake: BookingIntake, clock: SystemClock) -> Callable[[], Awaitable[None]]:

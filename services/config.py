@@ -50,10 +50,15 @@ class MonitorConfig(_Section):
     clear_after: Duration = timedelta(seconds=60)
     ack_timeout: Duration = timedelta(minutes=15)
     max_concurrent_units: int = Field(default=8, ge=1)
+    #: Every agent is evaluated at least this often; in between a tick evaluates only what changed
+    #: (live state, track, exception, a due instant). 0s: every tick is a full sweep.
+    full_sweep: Duration = timedelta(minutes=5)
+    #: Pushed live states are coalesced per agent and committed together at most this often.
+    push_batch: Duration = timedelta(milliseconds=250)
     health_outbox_age: Duration = timedelta(minutes=10)  # /health: oldest undelivered delivery older -> 503
     shutdown_grace: Duration = timedelta(seconds=10)  # SIGTERM: running tick and deliveries get this long
 
-    @field_validator("tick", "clear_after", "ack_timeout", "schedule_refresh", "health_outbox_age")
+    @field_validator("tick", "clear_after", "ack_timeout", "schedule_refresh", "health_outbox_age", "push_batch")
     @classmethod
     def _longer_than_zero(cls, value: timedelta) -> timedelta:
         return _positive(value)

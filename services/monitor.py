@@ -3,6 +3,11 @@
 Per unit and tick: claim the tick (one replica wins), make sure the schedule cache is fresh, read
 live states, evaluate and advance every agent (pure), and commit the result atomically. A state
 change pushed by the source can also be evaluated on arrival (:meth:`Monitor.on_state_change`).
+
+Between ticks, each commit keeps every evaluated agent's next due instant in the store's due-time
+index (``services.domain.due.next_due``); :meth:`Monitor.run_due` evaluates the agents whose instant
+came (claimed like a tick, ``due:<epoch ms>``), woken by ``services.due_waker``. After a commit that
+produced events ``outbox_ready`` is set, so delivery need not wait for the tick either.
 """
 
 from __future__ import annotations
@@ -48,7 +53,31 @@ class UnitCache:
     refresh_failed_at: datetime | None = None
     last_tick_at: datetime | None = None
     written_status: dict[str, str] = field(default_factory=dict)
+    written_due: dict[str, datetime | None] = field(default_factory=dict)  # as last committed to the index
+    # For ticks that evaluate only what changed, and pushes that read nothing per event:
+    last_full_at: datetime | None = None
+    seen_states: dict[str, AgentState] = field(default_factory=dict)  # as last evaluated
+    seen_tracks: Mapping[str, AgentTrack] = field(default_factory=dict)  # as loaded at the last tick
+    seen_exceptions: Mapping[str, Sequence[ExceptionWindow]] = field(default_factory=dict)
+    out_agents: set[str] = field(default_factory=set)  # out of adherence at their last evaluation
+    scheduled_agents: set[str] = field(default_factory=set)  # scheduled for work at their last evaluation
+    due_floor: datetime | None = None  # no instant in written_due is earlier (None: unknown, scan)
+    tracks: dict[str, AgentTrack] | None = None  # the tracks as this replica last read or wrote them
+    pending: dict[str, AgentState] = field(default_factory=dict)  # pushed, not yet committed
     _sizes: tuple[Roster, dict[str, int]] | None = field(default=None, repr=False)
+    _positions: tuple[Roster, dict[str, int]] | None = field(default=None, repr=False)
+
+    def forget_written(self) -> None:
+        """Another replica may have written the board and the due index: rewrite all next time."""
+        self.written_status.clear()
+        self.written_due.clear()
+        self.last_full_at, self.tracks, self.due_floor = None, None, None
+
+    def positions(self) -> dict[str, int]:
+        """Each agent's place in the roster, computed again only when the roster is replaced."""
+        if self._positions is None or self._positions[0] is not self.roster:
+            self._positions = (self.roster, {a: i for i, a in enumerate(self.roster.agents)})
+        return self._positions[1]
 
     def team_sizes(self) -> dict[str, int]:
         """Agents per team, counted again only when the roster is replaced (not on every tick)."""
@@ -95,6 +124,11 @@ class Monitor:
         self._rule_tables: dict[str, RuleTable] = {}
         self._policies: dict[str, EscalationPolicy] = {}
         self._started = False
+        #: Set after a commit that produced events: the delivery loop drains the outbox at once.
+        self.outbox_ready = asyncio.Event()
+        #: Set after a commit that moved a due instant: the waker recomputes the earliest one.
+        self.due_changed = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
 
     @property
     def tick_interval(self) -> timedelta:
@@ -161,7 +195,7 @@ class Monitor:
             return list(self.units)
         mine = await self.ownership.refresh(self.units, now)
         for mu_id in set(self.units) - set(mine):
-            self.units[mu_id].written_status.clear()  # another replica writes its board now
+            self.units[mu_id].forget_written()  # another replica writes its board (and due index) now
         return mine
 
     async def _beat(self, now: datetime, committed: Sequence[str]) -> None:
@@ -184,32 +218,43 @@ class Monitor:
         tick_number = int(now.timestamp() // self.tick_interval.total_seconds())
         token = await self.store.claim_tick(mu_id, tick_number, self.tick_interval * 4)
         if token is None:
-            cache.written_status.clear()  # another replica wrote the board; rewrite all when we get it back
+            cache.forget_written()  # another replica wrote the board; rewrite all when we get it back
             return UnitReport(mu_id, claimed=False)
         async with self._locks[mu_id]:
             refreshed = await self._ensure_schedules(cache, now)
             states = await self.source.live_states(mu_id)
             exceptions = await self._exceptions(mu_id, now)
+            full = self._full_sweep_due(cache, now, refreshed)
+            # Read every tick (bounded by the open incidents, not the roster; unchanged ones are not parsed
+            # again): a track another writer changed (an acknowledgement, an excuse, Redis emptied) makes
+            # its agent one to evaluate.
             tracks = await self.store.load_tracks(mu_id)
-            outcome = run_unit_tick(self._inputs(cache, states, tracks, exceptions), now)
+            agents = None if full else _changed_agents(cache, states, tracks, exceptions, now)
+            outcome = run_unit_tick(self._inputs(cache, states, tracks, exceptions, agents=agents), now)
+            _remember_inputs(cache, states, tracks, exceptions, outcome, full=full, now=now)
             elapsed = self._elapsed(cache, now)
             result = await self.store.commit(
                 mu_id, token=token, tick_number=tick_number,
                 changes=_changes(outcome, tracks), events=outcome.events,
                 status=self._status_changes(cache, outcome),
-                out_seconds=dict.fromkeys(outcome.out_agents(), elapsed), day=now.date(),
-                scheduled_seconds=dict.fromkeys(outcome.scheduled_agents(), elapsed),
+                out_seconds=dict.fromkeys(cache.out_agents, elapsed), day=now.date(),
+                scheduled_seconds=dict.fromkeys(cache.scheduled_agents, elapsed),
+                due=_due_changes(cache, outcome.dues),
             )
+            _remember_commit(cache, outcome, tracks, result.rejected)
         if result.fenced:
             log.warning("tick %s of %s lost its claim before committing; discarded", tick_number, mu_id)
-            cache.written_status.clear()
+            cache.forget_written()
             return UnitReport(mu_id, claimed=True, fenced=True, schedule_refreshed=refreshed)
         if result.rejected:
             log.info("%d agent(s) of %s changed concurrently; re-evaluated next tick", len(result.rejected), mu_id)
             for agent in result.rejected:
                 cache.written_status.pop(agent, None)
+                cache.written_due.pop(agent, None)
+                cache.seen_states.pop(agent, None)
         cache.last_tick_at = now
         events = tuple(e for e in outcome.events if e.incident.agent_id not in result.rejected)
+        self._committed(events)
         unknown = sum(1 for e in outcome.evaluations.values() if e.status.value == "UNKNOWN")
         telemetry.unit_evaluated(mu_id, len(outcome.evaluations), events)
         return UnitReport(mu_id, claimed=True, evaluated=len(outcome.evaluations), events=events,
@@ -230,12 +275,165 @@ class Monitor:
             inputs = self._inputs(cache, {state.agent_id: state}, tracks, exceptions,
                                   agents={agent.id: agent}, storms=False)
             outcome = run_unit_tick(inputs, now)
-            if not outcome.changed and not outcome.events:
+            due = _due_changes(cache, outcome.dues)
+            if not outcome.changed and not outcome.events and not due:
                 return []
             result = await self.store.commit(mu_id, changes=_changes(outcome, tracks), events=outcome.events,
-                                             status=self._status_changes(cache, outcome), day=now.date())
-        telemetry.tiers_fired(mu_id, [] if result.rejected else outcome.events)
-        return [] if result.rejected else outcome.events
+                                             status=self._status_changes(cache, outcome), day=now.date(), due=due)
+            if result.rejected:
+                cache.written_due.pop(state.agent_id, None)
+        events = [] if result.rejected else outcome.events
+        telemetry.tiers_fired(mu_id, events)
+        self._committed(events)
+        return events
+
+    # ---- pushed live states, in micro-batches --------------------------------------------------
+    def push(self, mu_id: str, state: AgentState) -> None:
+        """A live state pushed by the source: coalesced per agent (the last state wins) and committed
+        with the others of its unit within ``monitor.push_batch``, one Lua commit per batch."""
+        cache = self.units.get(mu_id)
+        if cache is None or state.agent_id not in cache.roster.agents:
+            return
+        cache.pending[state.agent_id] = state
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self.config.monitor.push_batch.total_seconds())
+        self._flusher = None  # a push during the flush schedules the next batch
+        try:
+            await self.flush_pushed()
+        except Exception:
+            log.exception("committing pushed live states failed; the next tick evaluates them")
+
+    async def flush_pushed(self) -> list[IncidentEvent]:
+        """Commit every pending pushed state now (a batch per unit; the service calls it on stop)."""
+        if self._flusher is not None and asyncio.current_task() is not self._flusher:
+            self._flusher.cancel()
+            self._flusher = None
+        owned = set(self.owned_units())
+        events: list[IncidentEvent] = []
+        for mu_id, cache in self.units.items():
+            if not cache.pending:
+                continue
+            if mu_id not in owned:
+                cache.pending.clear()  # its owner evaluates it (from its own feed or its tick)
+                continue
+            events += await self._flush_unit(mu_id, cache)
+        return events
+
+    async def _flush_unit(self, mu_id: str, cache: UnitCache) -> list[IncidentEvent]:
+        now = self.clock.now()
+        async with self._locks[mu_id]:
+            pending, cache.pending = cache.pending, {}
+            await self._ensure_schedules(cache, now)
+            # No read per event: the tracks and exceptions as last seen; the version check catches
+            # another writer (a replica, a supervisor's click) and that agent is reloaded and retried.
+            if cache.tracks is None:
+                cache.tracks = dict(await self.store.load_tracks(mu_id))
+            tracks = cache.tracks
+            exceptions = (cache.seen_exceptions if cache.last_tick_at is not None
+                          else await self._exceptions(mu_id, now))
+            agents = {a: cache.roster.agents[a] for a in pending if a in cache.roster.agents}
+            outcome = run_unit_tick(self._inputs(cache, pending, tracks, exceptions, agents=agents, storms=False),
+                                    now)
+            before = dict(tracks)
+            result = await self.store.commit(
+                mu_id, changes=_changes(outcome, before), events=outcome.events,
+                status=self._status_changes(cache, outcome), day=now.date(), due=_due_changes(cache, outcome.dues))
+            _remember_commit(cache, outcome, before, result.rejected)
+            cache.seen_states.update(pending)
+            _remember_evaluated(cache, outcome)
+            for agent in result.rejected:
+                cache.written_status.pop(agent, None)
+                cache.written_due.pop(agent, None)
+                cache.seen_states.pop(agent, None)
+                fresh = await self.store.load_track(mu_id, agent)
+                if fresh is None:
+                    cache.tracks.pop(agent, None)
+                else:
+                    cache.tracks[agent] = fresh
+                cache.pending.setdefault(agent, pending[agent])  # evaluated again on its fresh track
+        if cache.pending and (self._flusher is None or self._flusher.done()):
+            self._flusher = asyncio.create_task(self._flush_later())
+        events = [e for e in outcome.events if e.incident.agent_id not in result.rejected]
+        telemetry.tiers_fired(mu_id, events)
+        self._committed(events)
+        return events
+
+    async def close(self) -> None:
+        """Commit what was pushed and not yet committed (on shutdown)."""
+        await self.flush_pushed()
+
+    # ---- due instants between ticks ----------------------------------------------------------
+    async def next_due_at(self) -> datetime | None:
+        """The earliest due instant over the units this replica owns (None: nothing is indexed)."""
+        if not self._started:
+            await self.start()
+        return await self.store.earliest_due(self.owned_units())
+
+    async def run_due(self) -> list[IncidentEvent]:
+        """Evaluate, in each owned unit, the agents whose due instant has come (tier, hold end,
+        ``clear_after``, exception end, schedule boundary), at once and not at the next tick.
+
+        Claimed like a tick (``due:<epoch ms of the earliest instant>``), so of two replicas that wake
+        for the same instant one evaluates it; the commit is fenced by that claim and compare-and-set
+        per agent, and moves each evaluated agent's instant on in the index."""
+        if not self._started:
+            await self.start()
+        now = self.clock.now()
+        fired: list[IncidentEvent] = []
+        for mu_id in self.owned_units():
+            log_context.focus(mu_id=mu_id)
+            try:
+                fired += await self._run_due_unit(mu_id, now)
+            except Exception:
+                log.exception("due evaluation of %s failed; the next tick re-evaluates every agent", mu_id)
+        return fired
+
+    async def _run_due_unit(self, mu_id: str, now: datetime) -> list[IncidentEvent]:
+        due = await self.store.due_agents(mu_id, now)
+        if not due:
+            return []
+        cache = self.units[mu_id]
+        instant_ms = int(min(due.values()).timestamp() * 1000)
+        token = await self.store.claim_tick(mu_id, instant_ms, self.tick_interval * 4, kind="due")
+        if token is None:
+            return []  # another replica evaluates this instant
+        async with self._locks[mu_id]:
+            await self._ensure_schedules(cache, now)
+            agents = {a: cache.roster.agents[a] for a in due if a in cache.roster.agents}
+            gone: dict[str, datetime | None] = dict.fromkeys((a for a in due if a not in agents), None)
+            states = await self.source.live_states(mu_id)
+            exceptions = await self._exceptions(mu_id, now)
+            tracks = await self.store.load_tracks(mu_id)
+            outcome = (run_unit_tick(self._inputs(cache, states, tracks, exceptions, agents=agents), now) if agents
+                       else UnitOutcome({}, {}, []))
+            for agent_id in due:
+                cache.written_due.pop(agent_id, None)  # the index holds a past instant: always rewritten
+            result = await self.store.commit(
+                mu_id, token=token, tick_number=instant_ms, claim_kind="due", changes=_changes(outcome, tracks),
+                events=outcome.events, status=self._status_changes(cache, outcome), day=now.date(),
+                due={**gone, **_due_changes(cache, outcome.dues)})
+            _remember_commit(cache, outcome, tracks, result.rejected)
+            _remember_evaluated(cache, outcome)
+        if result.fenced:
+            cache.forget_written()
+            return []
+        for agent in result.rejected:
+            cache.written_status.pop(agent, None)
+            cache.written_due.pop(agent, None)
+        events = [e for e in outcome.events if e.incident.agent_id not in result.rejected]
+        telemetry.tiers_fired(mu_id, events)
+        self._committed(events)
+        if events:
+            log.info("%d event(s) of %s at their due instant (%d agent(s) due)", len(events), mu_id, len(due))
+        return events
+
+    def _committed(self, events: Sequence[IncidentEvent]) -> None:
+        self.due_changed.set()  # cheap: the waker rereads the earliest instant (one round trip)
+        if events:
+            self.outbox_ready.set()
 
     # ---- helpers ---------------------------------------------------------------------------------
     def _inputs(self, cache: UnitCache, states: Mapping[str, AgentState], tracks: Mapping[str, AgentTrack],
@@ -244,7 +442,7 @@ class Monitor:
         mu_id = cache.roster.mu.id
         return UnitInputs(
             mu_id=mu_id,
-            agents=agents or cache.roster.agents,
+            agents=cache.roster.agents if agents is None else agents,
             schedules=cache.schedules,
             states=states,
             tracks=tracks,
@@ -311,6 +509,13 @@ class Monitor:
                 grouped[agent_id].extend(windows)
         return grouped
 
+    def _full_sweep_due(self, cache: UnitCache, now: datetime, refreshed: bool) -> bool:
+        every = self.config.monitor.full_sweep
+        if refreshed or cache.last_full_at is None or every <= timedelta(0) or now - cache.last_full_at >= every:
+            cache.last_full_at = now
+            return True
+        return False
+
     def _elapsed(self, cache: UnitCache, now: datetime) -> float:
         interval = self.tick_interval.total_seconds()
         if cache.last_tick_at is None:
@@ -325,6 +530,94 @@ class Monitor:
             if written.get(agent_id) != line:
                 changes[agent_id] = written[agent_id] = line
         return changes
+
+
+def _changed_agents(cache: UnitCache, states: Mapping[str, AgentState], tracks: Mapping[str, AgentTrack],
+                    exceptions: Mapping[str, Sequence[ExceptionWindow]], now: datetime) -> dict[str, Agent]:
+    """The agents a tick between full sweeps evaluates: a new live state (not just observed again; a
+    state the source vouches for again after a feed outage is new), a track
+    another writer changed (an acknowledgement), other approved exceptions, or a due instant that came."""
+    roster, seen = cache.roster.agents, cache.seen_states
+    changed: set[str] = set()
+    for agent_id, state in states.items():
+        before = seen.get(agent_id)
+        if before is state:
+            continue
+        if (before is None or before.since != state.since or before.presence is not state.presence
+                or before.routing is not state.routing or before.confirmed is not state.confirmed):
+            changed.add(agent_id)
+    seen_tracks = cache.seen_tracks
+    if tracks is not seen_tracks:
+        changed.update(a for a, t in tracks.items() if seen_tracks.get(a) is not t)
+        changed.update(a for a in seen_tracks if a not in tracks)
+    if exceptions != cache.seen_exceptions:
+        previous = cache.seen_exceptions
+        changed.update(a for a in {*exceptions, *previous} if exceptions.get(a) != previous.get(a))
+    if cache.due_floor is None or cache.due_floor <= now:  # scan the instants only when one may have come
+        floor: datetime | None = None
+        for agent_id, when in cache.written_due.items():
+            if when is None:
+                continue
+            if when <= now:
+                changed.add(agent_id)
+            elif floor is None or when < floor:
+                floor = when
+        cache.due_floor = floor
+    position = cache.positions()
+    # In roster order, as a full sweep evaluates them: events (and so deliveries) keep the same order.
+    return {a: roster[a] for a in sorted((a for a in changed if a in roster), key=position.__getitem__)}
+
+
+def _remember_inputs(cache: UnitCache, states: Mapping[str, AgentState], tracks: Mapping[str, AgentTrack],
+                     exceptions: Mapping[str, Sequence[ExceptionWindow]], outcome: UnitOutcome, *, full: bool,
+                     now: datetime) -> None:
+    if full:
+        cache.seen_states = {a: s for a, s in states.items() if a in outcome.evaluations}
+        cache.out_agents, cache.scheduled_agents = set(outcome.out_agents()), set(outcome.scheduled_agents())
+    else:
+        for agent_id in outcome.evaluations:
+            state = states.get(agent_id)
+            if state is not None:
+                cache.seen_states[agent_id] = state
+        _remember_evaluated(cache, outcome)
+    cache.seen_tracks, cache.seen_exceptions = tracks, exceptions
+
+
+def _remember_evaluated(cache: UnitCache, outcome: UnitOutcome) -> None:
+    """Out of adherence / scheduled as last evaluated: the seconds a tick adds count every such agent."""
+    for kept, now_in in ((cache.out_agents, set(outcome.out_agents())),
+                         (cache.scheduled_agents, set(outcome.scheduled_agents()))):
+        for agent_id in outcome.evaluations:
+            if agent_id in now_in:
+                kept.add(agent_id)
+            else:
+                kept.discard(agent_id)
+
+
+def _remember_commit(cache: UnitCache, outcome: UnitOutcome, before: Mapping[str, AgentTrack],
+                     rejected: frozenset[str]) -> None:
+    """Keep the tracks as committed (version moved on), so a pushed batch reads nothing first."""
+    tracks = cache.tracks = dict(before)
+    for agent_id, track in outcome.changed.items():
+        if agent_id in rejected:
+            tracks.pop(agent_id, None)  # someone else wrote it: reloaded before it is used again
+        elif track is None:
+            tracks.pop(agent_id, None)
+        else:
+            old = before.get(agent_id)
+            tracks[agent_id] = track.model_copy(update={"version": (old.version if old else 0) + 1})
+
+
+def _due_changes(cache: UnitCache, dues: Mapping[str, datetime | None]) -> dict[str, datetime | None]:
+    """Only the due instants that differ from what this replica last wrote go into the commit."""
+    written = cache.written_due
+    changes: dict[str, datetime | None] = {}
+    for agent_id, when in dues.items():
+        if agent_id not in written or written[agent_id] != when:
+            changes[agent_id] = written[agent_id] = when
+            if when is not None and (cache.due_floor is None or when < cache.due_floor):
+                cache.due_floor = when
+    return changes
 
 
 def _changes(outcome: UnitOutcome, tracks: Mapping[str, AgentTrack]) -> list[TrackChange]:

@@ -26,6 +26,12 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+class SleepingClock(Clock, Protocol):
+    """A clock one can wait on (the due-time waker): ``ManualClock`` wakes sleepers when moved."""
+
+    async def sleep_until(self, when: datetime) -> None: ...
+
+
 ScheduleChanged = Callable[[str], None]
 """Called with a management-unit id when the WFM source knows its published schedule changed."""
 
@@ -234,7 +240,9 @@ class Epoch:
 class TickClaims(Protocol):
     """One replica per tick of a unit: the claim returns a fencing token that the commit checks."""
 
-    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta) -> str | None: ...
+    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta, *, kind: str = "tick") -> str | None:
+        """``kind="due"``: the evaluation of the agents due at the instant ``tick_number`` (epoch ms)."""
+        ...
 
 
 class TrackStore(Protocol):
@@ -263,7 +271,21 @@ class TrackStore(Protocol):
         out_seconds: Mapping[str, float] | None = None,
         day: date | None = None,
         scheduled_seconds: Mapping[str, float] | None = None,
-    ) -> CommitResult: ...
+        due: Mapping[str, datetime | None] | None = None,
+        claim_kind: str = "tick",
+    ) -> CommitResult:
+        """``due``: evaluated agents' next due instants (None: nothing due), in the due-time index with
+        the commit; ``claim_kind`` names the claim ``token`` must still hold (``tick`` or ``due``)."""
+        ...
+
+
+class DueIndex(Protocol):
+    """Per unit, each agent's next due instant (written by ``TrackStore.commit``), millisecond resolution
+    rounded up: the monitor wakes at the earliest one, not only at the tick."""
+
+    async def due_agents(self, mu_id: str, until: datetime) -> dict[str, datetime]: ...
+
+    async def earliest_due(self, mu_ids: Sequence[str]) -> datetime | None: ...
 
 
 class ClosedIncidents(Protocol):
@@ -389,7 +411,7 @@ class DigestLedger(Protocol):
 # What each use case needs, composed from the roles above.
 
 
-class MonitorStore(TickClaims, Heartbeats, Backlog, TrackStore, Protocol):
+class MonitorStore(TickClaims, Heartbeats, Backlog, TrackStore, DueIndex, Protocol):
     """services.monitor.Monitor (the heartbeat after a committed tick carries the outbox backlog)."""
 
 

@@ -54,7 +54,7 @@ class _Outbox:
 @dataclass
 class _Unit:
     tracks: dict[str, AgentTrack] = field(default_factory=dict)
-    claims: dict[int, tuple[str, float]] = field(default_factory=dict)  # tick -> (token, lease ends)
+    claims: dict[tuple[str, int], tuple[str, float]] = field(default_factory=dict)  # (kind, n) -> (token, lease ends)
     audit: list[dict[str, str]] = field(default_factory=list)
     outbox: _Outbox = field(default_factory=_Outbox)
     delivered: dict[str, str] = field(default_factory=dict)
@@ -64,6 +64,7 @@ class _Unit:
     storms_pending: set[str] = field(default_factory=set)
     status: dict[str, str] = field(default_factory=dict)
     out_seconds: dict[date, dict[str, float]] = field(default_factory=dict)
+    due: dict[str, datetime] = field(default_factory=dict)  # agent -> next due instant (ms, rounded up)
 
 
 class MemoryStore:
@@ -79,18 +80,18 @@ class MemoryStore:
         return self._units.setdefault(mu_id, _Unit())
 
     # ---- ticks -------------------------------------------------------------------------------
-    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta) -> str | None:
+    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta, *, kind: str = "tick") -> str | None:
         now = self._monotonic()
         unit = self._unit(mu_id)
-        held = unit.claims.get(tick_number)
+        held = unit.claims.get((kind, tick_number))
         if held is not None and held[1] > now:
             return None
         token = uuid.uuid4().hex
-        unit.claims[tick_number] = (token, now + lease.total_seconds())
+        unit.claims[kind, tick_number] = (token, now + lease.total_seconds())
         return token
 
-    def _claim_holder(self, mu_id: str, tick_number: int) -> str | None:
-        held = self._unit(mu_id).claims.get(tick_number)
+    def _claim_holder(self, mu_id: str, tick_number: int, kind: str = "tick") -> str | None:
+        held = self._unit(mu_id).claims.get((kind, tick_number))
         return held[0] if held is not None and held[1] > self._monotonic() else None
 
     async def load_tracks(self, mu_id: str) -> dict[str, AgentTrack]:
@@ -111,9 +112,11 @@ class MemoryStore:
         out_seconds: Mapping[str, float] | None = None,
         day: date | None = None,
         scheduled_seconds: Mapping[str, float] | None = None,
+        due: Mapping[str, datetime | None] | None = None,
+        claim_kind: str = "tick",
     ) -> CommitResult:
         unit = self._unit(mu_id)
-        if token and self._claim_holder(mu_id, tick_number) != token:
+        if token and self._claim_holder(mu_id, tick_number, claim_kind) != token:
             return CommitResult(fenced=True)
         rejected: set[str] = set()
         for change in changes:  # in order, as the script applies them
@@ -139,9 +142,24 @@ class MemoryStore:
         totals = unit.out_seconds.setdefault(day or date.today(), {})
         for agent_id, seconds in (out_seconds or {}).items():
             totals[agent_id] = totals.get(agent_id, 0.0) + float(f"{seconds:.3f}")  # the script's precision
+        for agent_id, when in (due or {}).items():
+            if agent_id in rejected:
+                continue  # it keeps its entry and is evaluated again, as in the script
+            if when is None:
+                unit.due.pop(agent_id, None)
+            else:
+                unit.due[agent_id] = _ms_up(when)
         if scheduled_seconds:
             self.history.add(mu_id, day or date.today(), scheduled_seconds, out_seconds)
         return CommitResult(rejected=frozenset(rejected))
+
+    # ---- due-time index -----------------------------------------------------------------------
+    async def due_agents(self, mu_id: str, until: datetime) -> dict[str, datetime]:
+        return {agent: when for agent, when in self._unit(mu_id).due.items() if when <= until}
+
+    async def earliest_due(self, mu_ids: Sequence[str]) -> datetime | None:
+        instants = [min(self._unit(m).due.values()) for m in mu_ids if self._unit(m).due]
+        return min(instants) if instants else None
 
     # ---- heartbeat ---------------------------------------------------------------------------
     async def write_heartbeat(self, replica_id: str, beat: Mapping[str, Any], ttl: timedelta) -> None:
@@ -259,7 +277,13 @@ class MemoryStore:
 
     def overwrite_claim(self, mu_id: str, tick_number: int, token: str, lease: timedelta) -> None:
         """Another replica holds the tick now (its lease expired and was claimed again)."""
-        self._unit(mu_id).claims[tick_number] = (token, self._monotonic() + lease.total_seconds())
+        self._unit(mu_id).claims["tick", tick_number] = (token, self._monotonic() + lease.total_seconds())
+
+
+def _ms_up(when: datetime) -> datetime:
+    """The index's resolution, as the Redis store scores it: epoch milliseconds, rounded up."""
+    extra = when.microsecond % 1000
+    return when + timedelta(microseconds=1000 - extra) if extra else when
 
 
 def _needs_delivery(event: IncidentEvent) -> bool:

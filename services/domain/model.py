@@ -106,6 +106,14 @@ class AgentSchedule:
             index -= 1
         return None
 
+    def next_boundary_after(self, now: datetime) -> datetime | None:
+        """The first instant after ``now`` at which an activity starts or ends (a due instant)."""
+        index = bisect_right(self._starts, now.timestamp())
+        current_end = self.activities[index - 1].end if index > 0 else None
+        next_start = self.activities[index].start if index < len(self.activities) else None
+        ahead = [t for t in (current_end, next_start) if t is not None and t > now]
+        return min(ahead) if ahead else None
+
     def scheduled_seconds_between(self, start: datetime, end: datetime) -> float:
         """Seconds of scheduled (non time-off) activity inside ``[start, end)``."""
         total = 0.0

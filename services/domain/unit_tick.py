@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from services.domain.adherence import Evaluation, Reason, Status, evaluate
+from services.domain.due import next_due
 from services.domain.escalation import AgentTrack, EscalationPolicy, Incident, IncidentEvent, advance
 from services.domain.model import Agent, AgentSchedule, AgentState, ExceptionWindow
 from services.domain.rules import RuleTable
@@ -37,6 +38,8 @@ class UnitOutcome:
     #: Agents whose track changed: the new track, or None when there is nothing left to remember.
     changed: dict[str, AgentTrack | None]
     events: list[IncidentEvent]
+    #: Every evaluated agent's next due instant (``next_due``), None when nothing is due before a tick.
+    dues: dict[str, datetime | None] = field(default_factory=dict)
 
     def out_agents(self) -> list[str]:
         """Agents whose time counts as out of adherence (neither forgiven nor excused)."""
@@ -51,6 +54,7 @@ def run_unit_tick(inputs: UnitInputs, now: datetime) -> UnitOutcome:
     evaluations: dict[str, Evaluation] = {}
     changed: dict[str, AgentTrack | None] = {}
     events: list[IncidentEvent] = []
+    dues: dict[str, datetime | None] = {}
     no_exceptions: Sequence[ExceptionWindow] = ()
     for agent_id, agent in inputs.agents.items():
         schedule = inputs.schedules.get(agent_id)
@@ -68,9 +72,10 @@ def run_unit_tick(inputs: UnitInputs, now: datetime) -> UnitOutcome:
         if new_track is not track:
             changed[agent_id] = new_track
         events.extend(new_events)
+        dues[agent_id] = next_due(new_track, schedule, now, exceptions=inputs.exceptions.get(agent_id, no_exceptions))
     if inputs.storm is not None:
         _group_storms(inputs, changed, events, now)
-    return UnitOutcome(evaluations, changed, events)
+    return UnitOutcome(evaluations, changed, events, dues)
 
 
 def _group_storms(inputs: UnitInputs, changed: dict[str, AgentTrack | None], events: list[IncidentEvent],

@@ -16,6 +16,7 @@ from handlers.http import HealthChecks, build_web_app
 from services import telemetry
 from services.adapters.booking.keys import GROUP, BookingKeys
 from services.adapters.redis.store import OUTBOX_GROUP, RedisStore
+from services.config import parse_org_config
 from services.domain.states import Presence, RoutingStatus
 from services.health import HealthReport
 from services.telemetry import Telemetry
@@ -60,7 +61,9 @@ async def _scrape(app: web.Application, runners: list[web.AppRunner]) -> tuple[s
 
 async def test_a_scrape_after_ticks_shows_the_tick_histogram_and_the_fired_tier(
         metrics: Telemetry, redis_client: Redis, redis_prefix: str, serve: list[web.AppRunner]) -> None:
-    rig = Rig(redis_client, redis_prefix, agents=3)
+    # Every tick a full sweep: the gauge counts the agents the last tick evaluated (between full sweeps,
+    # only those that changed).
+    rig = Rig(redis_client, redis_prefix, parse_org_config({"monitor": {"full_sweep": "0s"}}), agents=3)
     rig.source.set_state("a0", Presence.AWAY, RoutingStatus.OFF_QUEUE, since=at(0))
     ticks = 0
     while rig.clock.now() <= at(5.5):  # ticks only: the card is not delivered yet

@@ -3,7 +3,8 @@
 -- KEYS[1] tick claim (fencing token)   KEYS[2] tracks hash   KEYS[3] audit stream
 -- KEYS[4] outbox stream                KEYS[5] status hash   KEYS[6] out-seconds hash of the day
 -- KEYS[7] adherence history hash of the day (s:<agent> scheduled, o:<agent> out while scheduled)
--- KEYS[8..] per-item keys, in event order: for each event that closes its incident, its closed key,
+-- KEYS[8] due-time index (sorted set: agent -> epoch ms of its next due instant)
+-- KEYS[9..] per-item keys, in event order: for each event that closes its incident, its closed key,
 --   then (if the incident belongs to a storm) the storm's closed-members set
 -- ARGV[1] fencing token ('' = no fencing: single-agent evaluation or a supervisor action)
 -- ARGV[2] ttl seconds   ARGV[3] audit retention in milliseconds (trimmed by entry id time, MINID)
@@ -15,6 +16,7 @@
 -- then n history groups, then per group: field prefix ('s:' or 'o:'), seconds, agent ids joined by
 --   newlines (one group per distinct value: a tick adds the same seconds to every agent); then the
 --   history TTL in seconds
+-- then n due instants, then per entry: agent, epoch milliseconds ('' = nothing due: removed)
 -- Returns {applied (1) or fenced (-1), rejected agent ids...}: a rejected agent's change and events
 -- were dropped because someone else changed its track since it was read (compare-and-set).
 -- The outbox is never trimmed: entries leave it only when delivered (see the store's ack script).
@@ -51,7 +53,7 @@ for _ = 1, n do
 end
 
 local audited, queued = false, false
-local item = 7
+local item = 8
 n = tonumber(take())
 for _ = 1, n do
   local agent, kind, incident_id, body, to_outbox, closed, in_storm =
@@ -115,8 +117,30 @@ if redis.call('EXISTS', KEYS[7]) == 1 then
   redis.call('EXPIRE', KEYS[7], history_ttl)  -- one hash per unit and day, kept HISTORY_TTL
 end
 
+-- The due-time index of the agents evaluated (a rejected agent keeps its entry: it is evaluated again).
+n = tonumber(take())
+local due_batch = {}
+for _ = 1, n do
+  local agent, score = take(), take()
+  if not rejected_set[agent] then
+    if score == '' then
+      redis.call('ZREM', KEYS[8], agent)
+    else
+      due_batch[#due_batch + 1] = score
+      due_batch[#due_batch + 1] = agent
+      if #due_batch >= 2000 then
+        redis.call('ZADD', KEYS[8], unpack(due_batch))
+        due_batch = {}
+      end
+    end
+  end
+end
+if #due_batch > 0 then
+  redis.call('ZADD', KEYS[8], unpack(due_batch))
+end
+
 -- Bounded by the roster (tracks, status) or by one day (out-seconds): their TTL follows the writes.
-for _, k in ipairs({2, 5, 6}) do
+for _, k in ipairs({2, 5, 6, 8}) do
   if redis.call('EXISTS', KEYS[k]) == 1 then
     redis.call('EXPIRE', KEYS[k], ttl)
   end

@@ -39,9 +39,16 @@ class UnitKeys:
         """HASH agent id -> AgentTrack JSON (only agents with something to remember)."""
         return f"{self._base}:tracks"
 
-    def tick_claim(self, tick_number: int) -> str:
-        """STRING fencing token of the replica that claimed this tick of this unit."""
-        return f"{self._base}:tick:{tick_number}"
+    def tick_claim(self, tick_number: int, kind: str = "tick") -> str:
+        """STRING fencing token of the replica that claimed this tick of this unit (``kind`` ``due``: the
+        evaluation of the agents due at the instant ``tick_number``, in epoch milliseconds)."""
+        return f"{self._base}:{kind}:{tick_number}"
+
+    @property
+    def due(self) -> str:
+        """ZSET agent id -> epoch milliseconds of its next due instant (tier, hold end, clear_after,
+        exception end, schedule boundary): the monitor wakes at the earliest, not only at the tick."""
+        return f"{self._base}:due"
 
     @property
     def audit(self) -> str:

@@ -89,10 +89,11 @@ class RedisStore:
         return UnitKeys(self.prefix, mu_id)
 
     # ---- ticks -------------------------------------------------------------------------------
-    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta) -> str | None:
-        """Claim one tick of one unit for this replica; returns the fencing token, or None if taken."""
+    async def claim_tick(self, mu_id: str, tick_number: int, lease: timedelta, *, kind: str = "tick") -> str | None:
+        """Claim one tick of one unit for this replica; returns the fencing token, or None if taken.
+        ``kind="due"``: the evaluation of the agents due at the instant ``tick_number`` (epoch ms)."""
         token = uuid.uuid4().hex
-        claimed = await self.redis.set(self.keys(mu_id).tick_claim(tick_number), token, nx=True,
+        claimed = await self.redis.set(self.keys(mu_id).tick_claim(tick_number, kind), token, nx=True,
                                        px=int(lease.total_seconds() * 1000))
         return token if claimed else None
 
@@ -129,6 +130,8 @@ class RedisStore:
         out_seconds: Mapping[str, float] | None = None,
         day: date | None = None,
         scheduled_seconds: Mapping[str, float] | None = None,
+        due: Mapping[str, datetime | None] | None = None,
+        claim_kind: str = "tick",
     ) -> CommitResult:
         keys = self.keys(mu_id)
         args: list[Any] = [token, self._ttl_s, int(self.audit_ttl.total_seconds() * 1000), len(changes)]
@@ -160,13 +163,35 @@ class RedisStore:
         for agent_id, seconds in out_seconds.items():
             args += [agent_id, f"{seconds:.3f}"]
         args += [*history_args(scheduled_seconds or {}, out_seconds), max(1, int(self.history_ttl.total_seconds()))]
+        due = due or {}
+        args.append(len(due))
+        for agent_id, when in due.items():
+            args += [agent_id, "" if when is None else _epoch_ms(when)]
         the_day = day or date.today()
-        script_keys = [keys.tick_claim(tick_number), keys.tracks, keys.audit, keys.outbox, keys.status,
-                       keys.out_seconds(the_day), keys.adherence_day(the_day), *items]
+        script_keys = [keys.tick_claim(tick_number, claim_kind), keys.tracks, keys.audit, keys.outbox, keys.status,
+                       keys.out_seconds(the_day), keys.adherence_day(the_day), keys.due, *items]
         result = await self._commit_script(keys=script_keys, args=args)
         if result[0] == -1:
             return CommitResult(fenced=True)
         return CommitResult(rejected=frozenset(result[1:]))
+
+    # ---- due-time index -----------------------------------------------------------------------
+    async def due_agents(self, mu_id: str, until: datetime) -> dict[str, datetime]:
+        """Agents of a unit whose due instant is at or before ``until``, with that instant."""
+        until_ms = (until - _EPOCH) // timedelta(milliseconds=1)  # rounded down: nothing before its instant
+        rows: Any = await self.redis.zrangebyscore(self.keys(mu_id).due, "-inf", until_ms, withscores=True)
+        return {str(agent): _from_ms(float(score)) for agent, score in rows}
+
+    async def earliest_due(self, mu_ids: Sequence[str]) -> datetime | None:
+        """The earliest due instant over these units (one pipelined round trip)."""
+        if not mu_ids:
+            return None
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for mu_id in mu_ids:
+                pipe.zrange(self.keys(mu_id).due, 0, 0, withscores=True)
+            answers = await pipe.execute()
+        scores = [float(rows[0][1]) for rows in answers if rows]
+        return _from_ms(min(scores)) if scores else None
 
     # ---- heartbeat ---------------------------------------------------------------------------
     async def write_heartbeat(self, replica_id: str, beat: Mapping[str, Any], ttl: timedelta) -> None:
@@ -387,6 +412,18 @@ class RedisStore:
 def _text_map(raw: Mapping[Any, Any]) -> dict[str, str]:
     """The client is made with decode_responses=True; this only narrows the type."""
     return {str(k): str(v) for k, v in raw.items()}
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _epoch_ms(when: datetime) -> int:
+    """Rounded up, exactly: woken at this millisecond, the instant has come (no early, idle wake)."""
+    return -(-((when - _EPOCH) // timedelta(microseconds=1)) // 1000)
+
+
+def _from_ms(score: float) -> datetime:
+    return datetime.fromtimestamp(score / 1000, UTC)
 
 
 def _needs_delivery(event: IncidentEvent) -> bool:
