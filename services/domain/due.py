@@ -2,7 +2,7 @@
 
 A tick evaluates every agent every ``tick``; between ticks the monitor wakes at the earliest instant
 something would change without any new live state: an open incident's next tier, the end of its
-acknowledgement hold, the end of ``clear_after`` once back in adherence, the end of an approved
+acknowledgement hold or of a snooze, the end of ``clear_after`` once back in adherence, the end of an approved
 exception, and the agent's next schedule boundary (an activity starts or ends).
 """
 
@@ -29,8 +29,11 @@ def next_due(track: AgentTrack | None, schedule: AgentSchedule | None, now: date
     if incident is not None and not incident.is_closed:
         if incident.back_in_since is not None:
             candidates.append(incident.back_in_since + incident.policy.clear_after)
+        snooze = incident.snooze
         if incident.hold_until is not None and now < incident.hold_until:
             candidates.append(incident.hold_until)  # the hold ends: tiers resume at that instant
+        elif snooze is not None and snooze.active(now):
+            candidates.append(snooze.until)  # the snooze ends: overdue tiers fire at that instant
         else:
             tier = incident.next_tier
             if tier is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from services.domain.due import next_due
-from services.domain.escalation import DEFAULT_POLICY, AgentTrack, FiredTier, Incident, TierAction
+from services.domain.escalation import DEFAULT_POLICY, AgentTrack, FiredTier, Incident, Snooze, TierAction
 from services.domain.model import AgentSchedule, ExceptionWindow, ScheduledActivity
 from services.domain.states import ActivityCategory
 
@@ -61,3 +61,10 @@ def test_the_earliest_wins_and_nothing_past_is_due_again() -> None:
     assert next_due(track(), DAY, minutes(6)) == minutes(120)  # the tier is overdue (unknown state): not again
     closed = track(status="resolved", closed_at=minutes(2))
     assert next_due(closed, None, minutes(2)) is None
+
+
+def test_a_snooze_is_due_when_it_ends_and_an_unsnooze_lets_the_tier_be_due_again() -> None:
+    snoozed = Snooze(until=minutes(65), by="Sam", at=minutes(4), seq=1)
+    assert next_due(track(snooze=snoozed), None, minutes(4)) == minutes(65)  # not the 5-minute tier
+    lifted = snoozed.model_copy(update={"lifted_by": "Sam", "lifted_at": minutes(10)})
+    assert next_due(track(snooze=lifted), None, minutes(3)) == minutes(5)
