@@ -108,7 +108,11 @@ class BookingChanges:
 
     # ------------------------------------------------------------------ cancel
 
-    async def cancel(self, request_id: str, revision: int, *, by: str) -> ChangeDone:
+    async def _claim(self, request_id: str, revision: int, action: ChangeAction,
+                     by: str) -> tuple[BookingRequest, ChangeOutcome] | ChangeDone:
+        """The checks every change makes before acting: the booking exists, ``by`` may change it, the click
+        is on the current revision of a booked request, and it is the first click on that revision.
+        A :class:`ChangeDone` is the answer instead (refused, or what already happened)."""
         request = await self.service.ledger.request(request_id)
         if request is None:
             return ChangeDone(None, now=False, refused=f"I know no booking {request_id}.")
@@ -117,10 +121,17 @@ class BookingChanges:
         current = await self.store.revision(request_id)
         if revision != current or await self.service.ledger.status(request_id) != Status.BOOKED:
             return await self._already(request, revision)
-        outcome = ChangeOutcome(request_id=request_id, revision=revision, action=ChangeAction.CANCELLED, by=by,
+        outcome = ChangeOutcome(request_id=request_id, revision=revision, action=action, by=by,
                                 at=self.service.clock.now())
         if not await self.store.claim(outcome):
             return await self._already(request, revision)
+        return request, outcome
+
+    async def cancel(self, request_id: str, revision: int, *, by: str) -> ChangeDone:
+        claimed = await self._claim(request_id, revision, ChangeAction.CANCELLED, by)
+        if isinstance(claimed, ChangeDone):
+            return claimed
+        request, outcome = claimed
         await self._apply_cancel(request, outcome)
         return ChangeDone(outcome, now=True)
 
@@ -156,18 +167,10 @@ class BookingChanges:
     # ------------------------------------------------------------------ reschedule
 
     async def reschedule(self, request_id: str, revision: int, *, by: str) -> ChangeDone:
-        request = await self.service.ledger.request(request_id)
-        if request is None:
-            return ChangeDone(None, now=False, refused=f"I know no booking {request_id}.")
-        if not self.may_change(request, by):
-            return ChangeDone(None, now=False, refused="Only the requester or a scheduler can change this booking.")
-        current = await self.store.revision(request_id)
-        if revision != current or await self.service.ledger.status(request_id) != Status.BOOKED:
-            return await self._already(request, revision)
-        outcome = ChangeOutcome(request_id=request_id, revision=revision, action=ChangeAction.RESCHEDULED, by=by,
-                                at=self.service.clock.now())
-        if not await self.store.claim(outcome):
-            return await self._already(request, revision)
+        claimed = await self._claim(request_id, revision, ChangeAction.RESCHEDULED, by)
+        if isinstance(claimed, ChangeDone):
+            return claimed
+        request, outcome = claimed
         return await self._apply_move(request, outcome, fresh=True)
 
     async def _apply_move(self, request: BookingRequest, outcome: ChangeOutcome, *, fresh: bool) -> ChangeDone:
