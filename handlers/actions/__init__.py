@@ -11,13 +11,14 @@ stale card changes nothing and is answered "Already ... by ... at ...".
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.actions import controls, nudge
+from handlers.actions.card_click import IncidentCall, answer_card_click, ephemeral
 from handlers.actor import ActorNames
 from handlers.blocks import replies
 from handlers.blocks.exception_modal import exception_modal
@@ -35,12 +36,6 @@ from handlers.payloads import (
 )
 from services.domain.escalation import Incident
 from services.incident_actions import Actor
-
-IncidentCall = Callable[[IncidentRef, Actor], Awaitable[Incident]]
-
-
-def _ephemeral(respond: AsyncRespond, text: str) -> Any:
-    return respond(text=text, response_type="ephemeral", replace_original=False)
 
 
 def _incident_ref(action: dict[str, Any]) -> IncidentRef:
@@ -63,13 +58,9 @@ def register(app: AsyncApp, deps: HandlerDeps, names: ActorNames | None = None) 
 
     async def incident_action(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
                               client: AsyncWebClient, act: IncidentCall, reply: Callable[[Incident], str]) -> None:
-        """Acknowledge and Escalate: parse the button, one use-case call, wake the outbox, answer."""
-        async with answering_errors(body, respond):
-            ref = _incident_ref(action)
-            actor = await actors.actor(body, client)
-            incident = await act(ref, actor)
-            await deps.acted()
-            await _ephemeral(respond, reply(incident))
+        """Acknowledge and Escalate: the tiers the card showed may come from the block id of older cards."""
+        await answer_card_click(deps, actors, body, action, respond, client, parse=_incident_ref, act=act,
+                                reply=reply)
 
     @app.action(ACKNOWLEDGE)
     async def acknowledge(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
@@ -112,7 +103,7 @@ def register(app: AsyncApp, deps: HandlerDeps, names: ActorNames | None = None) 
             actor = await actors.actor(body, client)
             count = await deps.actions.mark_outage(ref.mu_id, ref.storm_id, actor, marked=ref.marked)
             await deps.acted()
-            await _ephemeral(respond, replies.outage_marked(count))
+            await ephemeral(respond, replies.outage_marked(count))
 
     controls.register(app, deps, actors)
     nudge.register(app, deps, actors)

@@ -13,6 +13,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from handlers.actions.card_click import IncidentCall, answer_card_click, ephemeral
 from handlers.actor import ActorNames
 from handlers.blocks import replies
 from handlers.deps import HandlerDeps
@@ -32,12 +33,6 @@ from handlers.payloads import (
 from services.domain.escalation import Incident
 from services.incident_actions import Actor
 
-Act = Callable[[IncidentRef, Actor], Awaitable[Incident]]
-
-
-def _ephemeral(respond: AsyncRespond, text: str) -> Any:
-    return respond(text=text, response_type="ephemeral", replace_original=False)
-
 
 def snooze_ref(action: dict[str, Any]) -> tuple[IncidentRef, str]:
     """The snooze menu: the card's state is in its block id, the choice in the selected option."""
@@ -52,13 +47,9 @@ def snooze_ref(action: dict[str, Any]) -> tuple[IncidentRef, str]:
 
 def register(app: AsyncApp, deps: HandlerDeps, actors: ActorNames) -> None:
     async def on_card(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
-                      act: Act, reply: Callable[[Incident], str]) -> None:
-        async with answering_errors(body, respond):
-            ref = IncidentRef.load(action.get("value"))
-            actor = await actors.actor(body, client)
-            incident = await act(ref, actor)
-            await deps.acted()
-            await _ephemeral(respond, reply(incident))
+                      act: IncidentCall, reply: Callable[[Incident], str]) -> None:
+        await answer_card_click(deps, actors, body, action, respond, client,
+                                parse=lambda a: IncidentRef.load(a.get("value")), act=act, reply=reply)
 
     @app.action(SNOOZE)
     async def snooze(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
@@ -70,7 +61,7 @@ def register(app: AsyncApp, deps: HandlerDeps, actors: ActorNames) -> None:
             incident = await deps.actions.snooze(ref.mu_id, ref.agent_id, ref.incident_id, actor, choice=choice,
                                                  shown=ref.snooze)
             await deps.acted()
-            await _ephemeral(respond, replies.snoozed(incident))
+            await ephemeral(respond, replies.snoozed(incident))
 
     @app.action(UNSNOOZE)
     async def unsnooze(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
@@ -111,7 +102,7 @@ def register(app: AsyncApp, deps: HandlerDeps, actors: ActorNames) -> None:
             actor = await actors.actor(body, client)
             count = await act(ref, actor)
             await deps.acted()
-            await _ephemeral(respond, replies.group_done(what, count))
+            await ephemeral(respond, replies.group_done(what, count))
 
     @app.action(STORM_ACK_ALL)
     async def acknowledge_all(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
