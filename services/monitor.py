@@ -201,7 +201,8 @@ class Monitor:
     async def _beat(self, now: datetime, committed: Sequence[str]) -> None:
         """This replica's heartbeat, written only after a committed tick (what /health trusts)."""
         try:
-            backlogs = [await self.store.outbox_backlog(mu_id, now) for mu_id in committed]
+            # One round trip per unit, side by side: the heartbeat follows every tick, it must not add up.
+            backlogs = await asyncio.gather(*(self.store.outbox_backlog(mu_id, now) for mu_id in committed))
             oldest = min((now - age for _, age in backlogs if age is not None), default=None)
             beat = {
                 "at": now.isoformat(), "units": list(committed),
