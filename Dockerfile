@@ -15,9 +15,11 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HEALTH_PORT=3000
-# Install the wheel and its dependencies (the bounds in pyproject.toml), then drop the wheel.
+# Install the wheel and its dependencies at the versions pinned in constraints.txt (`make lock`, the
+# same versions the tests ran on), then drop the wheel.
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+COPY constraints.txt /wheels/constraints.txt
+RUN pip install --no-cache-dir -c /wheels/constraints.txt /wheels/*.whl && rm -rf /wheels
 COPY config/example.toml /etc/adherence-bot/example.toml
 RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/bot bot
 USER 10001:10001

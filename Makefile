@@ -1,18 +1,32 @@
 # Two commands do everything on a fresh machine:  `make demo`  and  `make test`.
-# Both build .venv from pyproject.toml first (only when pyproject.toml changed).
+# Both build .venv first (only when pyproject.toml or constraints.txt changed): the project and its
+# dev tools, at exactly the versions pinned in constraints.txt. `make lock` refreshes the pins.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export REDIS_URL
 
-.PHONY: demo test test-cluster lint bench-monitor run check clean
+.PHONY: demo test test-cluster lint bench-monitor run check clean lock
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --upgrade pip -c constraints.txt
+	$(BIN)/pip install --quiet -e '.[dev]' -c constraints.txt
 	touch $@
+
+# constraints.txt: the newest releases pyproject.toml's bounds allow, resolved in a throwaway venv
+# (so nothing stale from .venv is pinned). Run after changing a dependency or to take new releases,
+# then run `make test` and commit both files.
+LOCK_VENV := .lock-venv
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/pip install --quiet -e '.[dev]'
+	{ echo "# Exact versions for .venv and the image; regenerate with 'make lock' (do not edit by hand)."; \
+	  $(LOCK_VENV)/bin/pip freeze --all --exclude-editable --exclude setuptools; } > constraints.txt
+	rm -rf $(LOCK_VENV)
 
 demo: $(BIN)/.installed
 	$(BIN)/python -m bot demo $(ARGS)
@@ -46,4 +60,4 @@ bench-monitor: $(BIN)/.installed
 	$(BIN)/python bench/monitor_tick.py --agents 10000
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(LOCK_VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -24,6 +24,11 @@ from tests.booking.slot_fixtures import MONDAY, agent, index, problem, request, 
      [("06-20", "06-30"), ("07-01", "07-31"), ("08-01", "08-10")]),
     (Recurrence("monthly", every=2), date(2026, 11, 5), date(2027, 3, 1),
      [("11-05", "12-31"), ("01-01", "02-28"), ("03-01", "03-01")]),
+    (Recurrence("monthly", count=3), date(2028, 1, 31), date(2028, 12, 31),  # months of 31, 29 (leap), 31 days
+     [("01-31", "01-31"), ("02-01", "02-29"), ("03-01", "03-31")]),
+    (Recurrence("weekly", every=3), date(2026, 12, 27), date(2027, 1, 31),  # a Sunday: its week began Monday 21
+     [("12-27", "01-10"), ("01-11", "01-31")]),
+    (Recurrence("daily", until=date(2026, 5, 30)), date(2026, 6, 1), date(2026, 6, 5), []),  # ends before it opens
 ])
 def test_periods(rule, start, end, expected):
     periods = occurrence_periods(request(window_start=start, window_end=end, recurrence=rule))

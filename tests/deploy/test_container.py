@@ -45,6 +45,9 @@ def test_the_dockerfile_installs_from_pyproject_and_runs_the_console_script_as_n
     runs = [args for word, args in steps if word == "RUN"]
     assert any("pip wheel" in r and r.rstrip().endswith(" .") for r in runs)  # the project, by pyproject.toml
     assert any("pip install" in r and "/wheels/" in r for word, r in final if word == "RUN")
+    # the dependencies at the versions the tests ran on (make lock), not whatever is newest today
+    assert any("pip install" in r and "-c /wheels/constraints.txt" in r for word, r in final if word == "RUN")
+    assert "constraints.txt" in " ".join(args for word, args in final if word == "COPY")
     users = [args for word, args in final if word == "USER"]
     assert users and users[-1].split(":")[0] not in ("root", "0")
     last_user = max(i for i, (word, _) in enumerate(final) if word == "USER")

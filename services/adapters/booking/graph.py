@@ -4,7 +4,8 @@ and free/busy of facilitators' mailboxes.
 Busy times of rooms and people come from ``POST /users/{mailbox}/calendar/getSchedule``; a booking is an event created
 in the room's calendar with ``transactionId`` set to the booking key, so a retried POST never
 creates a second event. Tokens come from the client-credentials flow and are cached until shortly
-before they expire. Throttling (429) and server errors are retried with backoff.
+before they expire. Throttling (429) and server errors are retried (tenacity) after Graph's
+``Retry-After``, else with backoff; a 401 is retried at once with a fresh token.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
 
 from services.booking.ports import ExternalIds, RoomBooking, RoomTaken, Span
 from services.ports import Clock
@@ -48,6 +50,25 @@ def _parse_graph_time(value: Mapping[str, str]) -> datetime:
     if zone not in ("UTC", "Coordinated Universal Time"):
         raise GraphError(f"unexpected time zone {zone!r} from Graph (we always ask for UTC)")
     return parsed.replace(tzinfo=UTC)
+
+
+def _worth_retrying(response: httpx.Response) -> bool:
+    return response.status_code in (401, 429, 500, 502, 503, 504)
+
+
+def _wait(state: RetryCallState) -> float:
+    """At once after a 401 (with a new token); else Graph's Retry-After, or 1, 2, 4 ... seconds."""
+    assert state.outcome is not None
+    response: httpx.Response = state.outcome.result()
+    if response.status_code == 401:
+        return 0.0
+    return float(response.headers.get("Retry-After", 2.0 ** (state.attempt_number - 1)))
+
+
+def _last_response(state: RetryCallState) -> httpx.Response:
+    assert state.outcome is not None
+    response: httpx.Response = state.outcome.result()
+    return response
 
 
 class GraphRoomCalendar:
@@ -83,21 +104,19 @@ class GraphRoomCalendar:
         return self._token[0]
 
     async def _call(self, method: str, path: str, json: Any = None) -> httpx.Response:
-        delay = 1.0
-        for attempt in range(1, self.attempts + 1):
-            headers = {"Authorization": f"Bearer {await self._bearer()}"}
-            response = await self.client.request(method, f"{self.graph_url}{path}", json=json, headers=headers)
-            if response.status_code == 401 and attempt < self.attempts:
-                self._token = None  # expired early: fetch a new one
-                continue
-            if response.status_code in (429, 500, 502, 503, 504) and attempt < self.attempts:
-                wait = float(response.headers.get("Retry-After", delay))
-                log.warning("Graph %s %s: HTTP %d, retrying in %.1fs", method, path, response.status_code, wait)
-                await self.sleep(wait)
-                delay *= 2
-                continue
-            return response
-        raise GraphError(f"Graph {method} {path} kept failing")
+        """One Graph call, tried ``attempts`` times at most (tenacity); the last response is returned as it is."""
+        retrying = AsyncRetrying(stop=stop_after_attempt(self.attempts), retry=retry_if_result(_worth_retrying),
+                                 wait=_wait, sleep=self.sleep, retry_error_callback=_last_response)
+        return await retrying(self._attempt, method, path, json)
+
+    async def _attempt(self, method: str, path: str, json: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {await self._bearer()}"}
+        response = await self.client.request(method, f"{self.graph_url}{path}", json=json, headers=headers)
+        if response.status_code == 401:
+            self._token = None  # expired early: the next attempt fetches a new one
+        elif _worth_retrying(response):
+            log.warning("Graph %s %s: HTTP %d", method, path, response.status_code)
+        return response
 
     def _mailbox(self, room_id: str) -> str:
         try:

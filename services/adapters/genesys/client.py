@@ -6,6 +6,8 @@
   for idempotent requests (a POST that may have been processed is left to its caller, which knows
   how to look for the result first);
 * every failure is logged with Genesys's ``contextId`` and raised as a :mod:`errors` type.
+
+The attempts are counted and spaced by :func:`services.adapters.retry.with_retries` (tenacity).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from services.adapters.genesys.errors import (
     parse_retry_after,
 )
 from services.adapters.genesys.metered import httpx_hooks
+from services.adapters.retry import Again, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -122,59 +125,60 @@ class GenesysClient:
             if not entities:
                 return
 
-    # ---- the loop ---------------------------------------------------------------------------------
+    # ---- the attempts ------------------------------------------------------------------------------
     async def request(self, method: str, path: str, *, params: Params | None = None, json: Any = None,
                       idempotent: bool | None = None, authenticated: bool = True) -> Any:
         method = method.upper()
         retry_unsafe = method in _IDEMPOTENT if idempotent is None else idempotent
-        attempts = self.options.max_attempts
         where = f"{method} {_strip_query(path)}"
-        last_retry_after: float | None = None
-        for attempt in range(attempts):
-            last = attempt + 1 == attempts
-            try:
-                async with self._semaphore:
-                    response = await self._http.request(
-                        method, path, params=_params(params), json=json,
-                        auth=self._auth if authenticated else None,  # None: no auth at all
-                    )
-            except TokenEndpointUnavailable as error:
-                wait = error.retry_after if error.retry_after is not None else self.options.backoff.delay(attempt)
-                log.warning("Genesys %s: %s (attempt %d/%d)", where, error, attempt + 1, attempts)
-                if last:
-                    raise GenesysUnavailable(f"{where}: {error}", status=error.status) from error
-                await self._sleep(wait)
-                continue
-            except httpx.HTTPError as error:
-                kind = type(error).__name__
-                log.warning("Genesys %s: %s %s (attempt %d/%d)", where, kind, error, attempt + 1, attempts)
-                if last or not (retry_unsafe or isinstance(error, _NOT_SENT)):
-                    raise GenesysUnavailable(f"{where}: {kind} {error}".strip()) from error
-                await self._sleep(self.options.backoff.delay(attempt))
-                continue
+        attempts = self.options.max_attempts
 
-            status = response.status_code
-            if 200 <= status < 300:
-                return _json(response, where)
-            body = _json_or_none(response)
-            code, message, context_id = error_details(body, response.headers)
-            log.warning("Genesys %s -> %d %s: %s (contextId=%s, attempt %d/%d)", where, status, code or "",
-                        message or response.reason_phrase, context_id, attempt + 1, attempts)
-            detail = f"{where} -> {status} {code or ''}: {message or response.reason_phrase}"
-            if status == 429:
-                last_retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                wait = last_retry_after if last_retry_after is not None else self.options.backoff.delay(attempt)
-                if last or wait > self.options.max_retry_after:
-                    raise GenesysRateLimited(detail, retry_after=last_retry_after, code=code, context_id=context_id)
-                await self._sleep(wait)
-                continue
-            if status >= 500:
-                if last or not retry_unsafe:
-                    raise GenesysUnavailable(detail, status=status, code=code, context_id=context_id)
-                await self._sleep(self.options.backoff.delay(attempt))
-                continue
-            raise _narrow(status)(detail, status=status, code=code, context_id=context_id)
-        raise AssertionError("unreachable")  # pragma: no cover
+        async def attempt(n: int) -> httpx.Response:
+            return await self._attempt(method, path, params, json, authenticated=authenticated,
+                                       retry_unsafe=retry_unsafe, where=where, tag=f"attempt {n}/{attempts}")
+
+        response = await with_retries(attempt, attempts=attempts, delay=self.options.backoff.delay, sleep=self._sleep)
+        return _json(response, where)
+
+    async def _attempt(self, method: str, path: str, params: Params | None, json: Any, *, authenticated: bool,
+                       retry_unsafe: bool, where: str, tag: str) -> httpx.Response:
+        """One request: the 2xx response, :class:`Again` around a failure worth retrying, else the typed error."""
+        try:
+            async with self._semaphore:
+                response = await self._http.request(
+                    method, path, params=_params(params), json=json,
+                    auth=self._auth if authenticated else None,  # None: no auth at all
+                )
+        except TokenEndpointUnavailable as error:
+            log.warning("Genesys %s: %s (%s)", where, error, tag)
+            raise Again(GenesysUnavailable(f"{where}: {error}", status=error.status),
+                        retry_after=error.retry_after) from error
+        except httpx.HTTPError as error:
+            kind = type(error).__name__
+            log.warning("Genesys %s: %s %s (%s)", where, kind, error, tag)
+            unreachable = GenesysUnavailable(f"{where}: {kind} {error}".strip())
+            if retry_unsafe or isinstance(error, _NOT_SENT):
+                raise Again(unreachable) from error
+            raise unreachable from error
+
+        status = response.status_code
+        if 200 <= status < 300:
+            return response
+        body = _json_or_none(response)
+        code, message, context_id = error_details(body, response.headers)
+        log.warning("Genesys %s -> %d %s: %s (contextId=%s, %s)", where, status, code or "",
+                    message or response.reason_phrase, context_id, tag)
+        detail = f"{where} -> {status} {code or ''}: {message or response.reason_phrase}"
+        if status == 429:  # refused, not processed: any method may be sent again
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            limited = GenesysRateLimited(detail, retry_after=retry_after, code=code, context_id=context_id)
+            if retry_after is not None and retry_after > self.options.max_retry_after:
+                raise limited  # not waited for inside one call: the caller retries later
+            raise Again(limited, retry_after=retry_after)
+        if status >= 500:
+            unavailable = GenesysUnavailable(detail, status=status, code=code, context_id=context_id)
+            raise Again(unavailable) if retry_unsafe else unavailable
+        raise _narrow(status)(detail, status=status, code=code, context_id=context_id)
 
 
 def _narrow(status: int) -> type[GenesysError]:

@@ -18,6 +18,7 @@ from services.adapters.genesys.backoff import Backoff, Sleep, real_sleep
 from services.adapters.genesys.client import GenesysClient, as_object
 from services.adapters.genesys.errors import GenesysMalformed, GenesysRateLimited, GenesysUnavailable
 from services.adapters.genesys.parse import format_time
+from services.adapters.retry import Again, with_retries
 from services.ports import CoachingRequest
 
 log = logging.getLogger(__name__)
@@ -45,32 +46,31 @@ class GenesysCoaching:
         key = request.idempotency_key
         if key in self._created:
             return self._created[key]
-        for attempt in range(self.max_attempts):
-            existing = await self.find(request)
-            if existing is not None:
-                log.info("coaching appointment for %s already exists (%s); not creating another", key, existing)
-                self._created[key] = existing
-                return existing
-            try:
-                body = as_object(await self.client.post(APPOINTMENTS, self._body(request)), APPOINTMENTS)
-            except GenesysUnavailable as error:  # it may or may not have been created: look again first
-                if attempt + 1 == self.max_attempts:
-                    raise
-                log.warning("creating coaching appointment %s failed (%s); will look it up and retry", key, error)
-                await self._sleep(self._backoff.delay(attempt))
-                continue
-            except GenesysRateLimited as error:
-                if attempt + 1 == self.max_attempts:
-                    raise
-                await self._sleep(error.retry_after if error.retry_after is not None else self._backoff.delay(attempt))
-                continue
-            appointment_id = body.get("id")
-            if not isinstance(appointment_id, str):
-                raise GenesysMalformed(f"{APPOINTMENTS}: response has no id")
-            log.info("created coaching appointment %s for agent %s (%s)", appointment_id, request.agent_id, key)
-            self._created[key] = appointment_id
-            return appointment_id
-        raise AssertionError("unreachable")  # pragma: no cover
+        appointment_id = await with_retries(lambda n: self._find_or_create(request, n), attempts=self.max_attempts,
+                                            delay=self._backoff.delay, sleep=self._sleep)
+        self._created[key] = appointment_id
+        return appointment_id
+
+    async def _find_or_create(self, request: CoachingRequest, attempt: int) -> str:
+        """Look first (an earlier attempt may have created it), then create; a failed create is tried again."""
+        key = request.idempotency_key
+        existing = await self.find(request)
+        if existing is not None:
+            log.info("coaching appointment for %s already exists (%s); not creating another", key, existing)
+            return existing
+        try:
+            body = as_object(await self.client.post(APPOINTMENTS, self._body(request)), APPOINTMENTS)
+        except GenesysUnavailable as error:  # it may or may not have been created: look again first
+            log.warning("creating coaching appointment %s failed (%s, attempt %d/%d); will look it up and retry",
+                        key, error, attempt, self.max_attempts)
+            raise Again(error) from error
+        except GenesysRateLimited as error:
+            raise Again(error, retry_after=error.retry_after) from error
+        appointment_id = body.get("id")
+        if not isinstance(appointment_id, str):
+            raise GenesysMalformed(f"{APPOINTMENTS}: response has no id")
+        log.info("created coaching appointment %s for agent %s (%s)", appointment_id, request.agent_id, key)
+        return appointment_id
 
     def _body(self, request: CoachingRequest) -> dict[str, Any]:
         start = request.start.astimezone(UTC).replace(second=0, microsecond=0)  # Genesys rounds down anyway
