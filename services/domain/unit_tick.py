@@ -108,6 +108,12 @@ def _group_storms(inputs: UnitInputs, changed: dict[str, AgentTrack | None], eve
                                           event.tier, event.note)
 
 
+def accrual_flags(scheduled: bool, out: bool) -> str:
+    """An agent's accrual flags (what its open segment accrues): ``s`` scheduled for work (the
+    history's denominator), ``o`` out of adherence (out-seconds; the history's only while scheduled)."""
+    return ("s" if scheduled else "") + ("o" if out else "")
+
+
 def status_line(evaluation: Evaluation) -> str:
     """Compact form kept in Redis for ``/adherence team``: status|category|presence|routing|since|reason."""
     return "|".join((
