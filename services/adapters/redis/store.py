@@ -1,8 +1,10 @@
 """Redis-backed state of the monitor: tracks, atomic tick commits, audit trail, outbox, cards.
 
-A tick of one management unit costs three round trips whatever the number of agents: claim, load
-the tracks, commit (one Lua script applying every change compare-and-set,
-appending audit and outbox entries, and updating the status board).
+A tick of one management unit costs three round trips whatever the number of agents: claim, the
+tracks (one script: only the version when no other writer moved it on since this replica's last
+commit), commit (one Lua script applying every change compare-and-set, appending audit and outbox
+entries, updating the status board, and accruing out / scheduled seconds by segments: only the
+agents whose flags changed are written).
 
 Nothing is dropped: an outbox entry leaves the stream only once delivered (or given up, into the
 audit trail); a backlog beyond ``backlog_warn`` is logged, never cut. Everything that belongs to one
