@@ -183,6 +183,7 @@ class Monitor:
                     return await self._tick_unit(mu_id, now)
                 except Exception:
                     # One unit's outage (Genesys, Redis) must not stop the others; next tick retries.
+                    self.units[mu_id].states_cursor = None  # the changes taken are not evaluated: compare all
                     log.exception("tick of %s failed; it will be retried next tick", mu_id)
                     return UnitReport(mu_id, claimed=False)
 
