@@ -100,13 +100,25 @@ class SyntheticSource:
             self.rosters[mu.id] = Roster(mu, teams, roster_agents, people)
             self.schedules_by_mu[mu.id], self.states_by_mu[mu.id] = schedules, states
         self._flip = 0
+        self.version = 0
+        self._changes: dict[str, list[set[str]]] = {mu.id: [] for mu in self.units}  # per advance, kept 4
+        self.report_changes = True  # ChangeReporting: the monitor need not compare every state
+
+    def changed_agents(self, mu_id: str, cursor: int | None) -> tuple[int, set[str] | None]:
+        log = self._changes[mu_id]
+        if not self.report_changes or cursor is None or self.version - cursor > len(log):
+            return self.version, None
+        return self.version, set().union(*log[len(log) - (self.version - cursor):]) if cursor < self.version else set()
 
     def advance(self, changing: float = 0.25) -> None:
         """Flap ``changing`` of the agents between IDLE and INTERACTING (normal handling), a different
         slice each tick; the others are confirmed (observed now)."""
         now = self.clock.now()
         self._flip += 1
-        for states in self.states_by_mu.values():
+        self.version += 1
+        for mu_id, states in self.states_by_mu.items():
+            changed: set[str] = set()
+            self._changes[mu_id] = [*self._changes[mu_id][-3:], changed]
             size = len(states)
             count = round(changing * size)
             first = (self._flip * count) % size if size else 0
@@ -115,6 +127,7 @@ class SyntheticSource:
                     routing = (RoutingStatus.INTERACTING if state.routing is RoutingStatus.IDLE
                                else RoutingStatus.IDLE)
                     states[agent_id] = AgentState(agent_id, state.presence, routing, now, now)
+                    changed.add(agent_id)
                 else:
                     states[agent_id] = AgentState(agent_id, state.presence, state.routing, state.since, now)
 
@@ -172,6 +185,8 @@ async def main() -> None:
     parser.add_argument("--changing", type=float, default=0.25, help="share of agents changing state per tick")
     parser.add_argument("--full-ticks", type=int, default=5, help="ticks of the full-evaluation path; 0 skips")
     parser.add_argument("--baseline-ticks", type=int, default=3, help="0 skips the naive baseline")
+    parser.add_argument("--compare-states", action="store_true",
+                        help="the source reports no change set: the monitor compares every state")
     args = parser.parse_args()
 
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -181,6 +196,7 @@ async def main() -> None:
     clock = ManualClock(T0)
     config = OrgConfig()
     source = SyntheticSource(args.agents, args.out_share, clock, args.units)
+    source.report_changes = not args.compare_states
     monitor = Monitor(source=source, store=RedisStore(redis, prefix), config=config, clock=clock, replica_id="bench")
     full_config = OrgConfig(monitor=MonitorConfig(full_sweep=timedelta(0)))
     full = Monitor(source=source, store=RedisStore(redis, f"{prefix}-full"), config=full_config, clock=clock,
@@ -223,6 +239,7 @@ async def main() -> None:
             "units": args.units,
             "ticks": args.ticks,
             "changing": args.changing,
+            "source_change_set": not args.compare_states,
             "evaluated_per_tick_p50": statistics.median(evaluated),
             "tick_ms_p50": round(statistics.median(times), 1),
             "tick_ms_p95": round(percentile(times, 0.95), 1),

@@ -17,9 +17,9 @@ import logging
 import os
 import socket
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from services import log_context, telemetry
 from services.config import OrgConfig
@@ -28,8 +28,8 @@ from services.domain.model import Agent, AgentSchedule, AgentState, ExceptionWin
 from services.domain.neutral import exceptions_for
 from services.domain.rules import RuleTable
 from services.domain.shifts import shift_end
-from services.domain.unit_tick import UnitInputs, UnitOutcome, run_unit_tick, status_line
-from services.ports import Clock, MonitorStore, NeutralWindows, TrackChange, WorkforceSource
+from services.domain.unit_tick import UnitInputs, UnitOutcome, accrual_flags, run_unit_tick, status_line
+from services.ports import ChangeReporting, Clock, MonitorStore, NeutralWindows, TrackChange, WorkforceSource
 from services.replicas import UnitOwnership
 from services.routing import apply_org_routing
 
@@ -64,6 +64,11 @@ class UnitCache:
     due_floor: datetime | None = None  # no instant in written_due is earlier (None: unknown, scan)
     tracks: dict[str, AgentTrack] | None = None  # the tracks as this replica last read or wrote them
     pending: dict[str, AgentState] = field(default_factory=dict)  # pushed, not yet committed
+    # Accrual by segments and reads by version (so an unchanged agent costs nothing per tick):
+    tracks_version: int | None = None  # the store's tracks version that ``tracks`` is (None: re-read)
+    accrual_day: date | None = None  # the day every agent's flags were last sent (None: send them all)
+    flag_dirty: set[str] = field(default_factory=set)  # flags may have changed since the last accrual
+    states_cursor: int | None = None  # the source's change cursor (``ChangeReporting``)
     _sizes: tuple[Roster, dict[str, int]] | None = field(default=None, repr=False)
     _positions: tuple[Roster, dict[str, int]] | None = field(default=None, repr=False)
 
@@ -72,6 +77,7 @@ class UnitCache:
         self.written_status.clear()
         self.written_due.clear()
         self.last_full_at, self.tracks, self.due_floor = None, None, None
+        self.tracks_version, self.accrual_day, self.states_cursor = None, None, None
 
     def positions(self) -> dict[str, int]:
         """Each agent's place in the roster, computed again only when the roster is replaced."""
@@ -177,6 +183,7 @@ class Monitor:
                     return await self._tick_unit(mu_id, now)
                 except Exception:
                     # One unit's outage (Genesys, Redis) must not stop the others; next tick retries.
+                    self.units[mu_id].states_cursor = None  # the changes taken are not evaluated: compare all
                     log.exception("tick of %s failed; it will be retried next tick", mu_id)
                     return UnitReport(mu_id, claimed=False)
 
@@ -223,26 +230,38 @@ class Monitor:
             return UnitReport(mu_id, claimed=False)
         async with self._locks[mu_id]:
             refreshed = await self._ensure_schedules(cache, now)
+            # The source's changes first, then its states: a change arriving in between is in both.
+            changed_ids = self._changed_ids(cache, mu_id)
             states = await self.source.live_states(mu_id)
             exceptions = await self._exceptions(mu_id, now)
             full = self._full_sweep_due(cache, now, refreshed)
-            # Read every tick (bounded by the open incidents, not the roster; unchanged ones are not parsed
-            # again): a track another writer changed (an acknowledgement, an excuse, Redis emptied) makes
-            # its agent one to evaluate.
-            tracks = await self.store.load_tracks(mu_id)
-            agents = None if full else _changed_agents(cache, states, tracks, exceptions, now)
-            outcome = run_unit_tick(self._inputs(cache, states, tracks, exceptions, agents=agents), now)
+            # Re-read only when another writer (an acknowledgement, an excuse, a push, Redis emptied) moved
+            # the tracks version on since our last commit; its changed tracks make their agents ones to
+            # evaluate, so an excused agent's out seconds stop at once.
+            known = cache.tracks_version if cache.tracks is not None else None
+            version, loaded = await self.store.tracks_if_changed(mu_id, known)
+            tracks: Mapping[str, AgentTrack] = loaded if loaded is not None else (cache.tracks or {})
+            agents = None if full else _changed_agents(cache, states, loaded, exceptions, now, changed_ids)
+            inputs = self._inputs(cache, states, tracks, exceptions, agents=agents)
+            outcome = run_unit_tick(replace(inputs, grouped=loaded is None), now)
             _remember_inputs(cache, states, tracks, exceptions, outcome, full=full, now=now)
-            elapsed = self._elapsed(cache, now)
-            result = await self.store.commit(
-                mu_id, token=token, tick_number=tick_number,
-                changes=_changes(outcome, tracks), events=outcome.events,
-                status=self._status_changes(cache, outcome),
-                out_seconds=dict.fromkeys(cache.out_agents, elapsed), day=now.date(),
-                scheduled_seconds=dict.fromkeys(cache.scheduled_agents, elapsed),
-                due=_due_changes(cache, outcome.dues),
-            )
+            day = now.date()
+            accrual = _accrual(cache, day)
+            try:
+                result = await self.store.commit(
+                    mu_id, token=token, tick_number=tick_number,
+                    changes=_changes(outcome, tracks), events=outcome.events,
+                    status=self._status_changes(cache, outcome), day=day,
+                    accrual_seconds=self._elapsed(cache, now), accrual=accrual,
+                    due=_due_changes(cache, outcome.dues),
+                )
+            except Exception:
+                cache.forget_written()  # unknown what was applied: send every flag, re-read everything
+                raise
             _remember_commit(cache, outcome, tracks, result.rejected)
+            cache.accrual_day = day
+            cache.tracks_version = (result.tracks_version[1] if result.tracks_version is not None
+                                    and result.tracks_version[0] == version and not result.rejected else None)
         if result.fenced:
             log.warning("tick %s of %s lost its claim before committing; discarded", tick_number, mu_id)
             cache.forget_written()
@@ -253,6 +272,7 @@ class Monitor:
                 cache.written_status.pop(agent, None)
                 cache.written_due.pop(agent, None)
                 cache.seen_states.pop(agent, None)
+            cache.states_cursor = None  # compare every state next tick: the rejected ones are unseen
         cache.last_tick_at = now
         events = tuple(e for e in outcome.events if e.incident.agent_id not in result.rejected)
         self._committed(events)
@@ -517,6 +537,13 @@ class Monitor:
             return True
         return False
 
+    def _changed_ids(self, cache: UnitCache, mu_id: str) -> Collection[str] | None:
+        """The agents whose state the source says changed since the last tick (None: compare all)."""
+        if not isinstance(self.source, ChangeReporting):
+            return None
+        cache.states_cursor, changed = self.source.changed_agents(mu_id, cache.states_cursor)
+        return changed
+
     def _elapsed(self, cache: UnitCache, now: datetime) -> float:
         interval = self.tick_interval.total_seconds()
         if cache.last_tick_at is None:
@@ -533,24 +560,29 @@ class Monitor:
         return changes
 
 
-def _changed_agents(cache: UnitCache, states: Mapping[str, AgentState], tracks: Mapping[str, AgentTrack],
-                    exceptions: Mapping[str, Sequence[ExceptionWindow]], now: datetime) -> dict[str, Agent]:
+def _changed_agents(cache: UnitCache, states: Mapping[str, AgentState], loaded: Mapping[str, AgentTrack] | None,
+                    exceptions: Mapping[str, Sequence[ExceptionWindow]], now: datetime,
+                    reported: Collection[str] | None = None) -> dict[str, Agent]:
     """The agents a tick between full sweeps evaluates: a new live state (not just observed again; a
-    state the source vouches for again after a feed outage is new), a track
-    another writer changed (an acknowledgement), other approved exceptions, or a due instant that came."""
+    state the source vouches for again after a feed outage is new), a track another writer changed
+    (``loaded``: the tracks re-read because their version moved on), other approved exceptions, or a
+    due instant that came. ``reported``: the source's own change set (no state compared)."""
     roster, seen = cache.roster.agents, cache.seen_states
     changed: set[str] = set()
-    for agent_id, state in states.items():
-        before = seen.get(agent_id)
-        if before is state:
-            continue
-        if (before is None or before.since != state.since or before.presence is not state.presence
-                or before.routing is not state.routing or before.confirmed is not state.confirmed):
-            changed.add(agent_id)
-    seen_tracks = cache.seen_tracks
-    if tracks is not seen_tracks:
-        changed.update(a for a, t in tracks.items() if seen_tracks.get(a) is not t)
-        changed.update(a for a in seen_tracks if a not in tracks)
+    if reported is not None:
+        changed.update(reported)
+    else:
+        for agent_id, state in states.items():
+            before = seen.get(agent_id)
+            if before is state:
+                continue
+            if (before is None or before.since != state.since or before.presence is not state.presence
+                    or before.routing is not state.routing or before.confirmed is not state.confirmed):
+                changed.add(agent_id)
+    if loaded is not None:
+        kept = cache.tracks or {}
+        changed.update(a for a, t in loaded.items() if kept.get(a) != t)
+        changed.update(a for a in kept if a not in loaded)
     if exceptions != cache.seen_exceptions:
         previous = cache.seen_exceptions
         changed.update(a for a in {*exceptions, *previous} if exceptions.get(a) != previous.get(a))
@@ -574,7 +606,9 @@ def _remember_inputs(cache: UnitCache, states: Mapping[str, AgentState], tracks:
                      now: datetime) -> None:
     if full:
         cache.seen_states = {a: s for a, s in states.items() if a in outcome.evaluations}
-        cache.out_agents, cache.scheduled_agents = set(outcome.out_agents()), set(outcome.scheduled_agents())
+        out, scheduled = set(outcome.out_agents()), set(outcome.scheduled_agents())
+        cache.flag_dirty |= (out ^ cache.out_agents) | (scheduled ^ cache.scheduled_agents)
+        cache.out_agents, cache.scheduled_agents = out, scheduled
     else:
         for agent_id in outcome.evaluations:
             state = states.get(agent_id)
@@ -589,10 +623,23 @@ def _remember_evaluated(cache: UnitCache, outcome: UnitOutcome) -> None:
     for kept, now_in in ((cache.out_agents, set(outcome.out_agents())),
                          (cache.scheduled_agents, set(outcome.scheduled_agents()))):
         for agent_id in outcome.evaluations:
-            if agent_id in now_in:
-                kept.add(agent_id)
-            else:
-                kept.discard(agent_id)
+            if (agent_id in now_in) is not (agent_id in kept):
+                cache.flag_dirty.add(agent_id)  # its accrual segment closes at the next tick
+                if agent_id in now_in:
+                    kept.add(agent_id)
+                else:
+                    kept.discard(agent_id)
+
+
+def _accrual(cache: UnitCache, day: date) -> dict[str, str]:
+    """The agents whose accrual flags the tick commit sends: those that may have changed, or (a new
+    day, a new owner, a failed commit) every agent's, so the store's open segments match again."""
+    out, scheduled = cache.out_agents, cache.scheduled_agents
+    agents: Collection[str] = cache.flag_dirty
+    if cache.accrual_day != day:
+        agents = {*cache.roster.agents, *out, *scheduled}
+    cache.flag_dirty = set()
+    return {a: accrual_flags(a in scheduled, a in out) for a in agents}
 
 
 def _remember_commit(cache: UnitCache, outcome: UnitOutcome, before: Mapping[str, AgentTrack],

@@ -5,7 +5,7 @@ Adapters in ``services/adapters`` implement these; ``bot/`` picks which ones to 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
@@ -55,6 +55,16 @@ class WorkforceSource(Protocol):
     async def approved_exceptions(self, mu_id: str, start: datetime, end: datetime) -> Sequence[ExceptionWindow]: ...
 
     def on_schedule_changed(self, callback: ScheduleChanged) -> None: ...
+
+
+@runtime_checkable
+class ChangeReporting(Protocol):
+    """Optional, for a source that keeps its live states itself: which agents' states changed (presence,
+    routing, since or confirmed; not a state merely observed again) since ``cursor``, so a tick need
+    not compare every state. Returns the new cursor and the agent ids, or None when it cannot tell
+    (``cursor`` None, or older than what it remembers): then the monitor compares every state."""
+
+    def changed_agents(self, mu_id: str, cursor: int | None) -> tuple[int, Collection[str] | None]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +219,9 @@ class CommitResult:
 
     fenced: bool = False
     rejected: frozenset[str] = frozenset()
+    #: The unit's tracks version just before and just after this commit (None: the store keeps none).
+    #: Before equal to the version a reader last saw: nobody else wrote tracks in between.
+    tracks_version: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +272,10 @@ class TrackStore(Protocol):
 
     async def load_track(self, mu_id: str, agent_id: str) -> AgentTrack | None: ...
 
+    async def tracks_if_changed(self, mu_id: str, known: int | None) -> tuple[int | None, dict[str, AgentTrack] | None]:
+        """The tracks version, and the tracks only if that version is not ``known`` (one round trip)."""
+        ...
+
     async def commit(
         self,
         mu_id: str,
@@ -273,9 +290,16 @@ class TrackStore(Protocol):
         scheduled_seconds: Mapping[str, float] | None = None,
         due: Mapping[str, datetime | None] | None = None,
         claim_kind: str = "tick",
+        accrual_seconds: float | None = None,
+        accrual: Mapping[str, str] | None = None,
     ) -> CommitResult:
         """``due``: evaluated agents' next due instants (None: nothing due), in the due-time index with
-        the commit; ``claim_kind`` names the claim ``token`` must still hold (``tick`` or ``due``)."""
+        the commit; ``claim_kind`` names the claim ``token`` must still hold (``tick`` or ``due``).
+
+        ``accrual_seconds`` (a tick's): the seconds since the previous tick, accrued by segments to
+        every agent by the flags of its open segment (``history.flags``); ``accrual`` gives the agents
+        whose flags may have changed (their segment is closed into out-seconds and history, and one with
+        the new flags opened). ``out_seconds`` / ``scheduled_seconds`` add seconds directly."""
         ...
 
 

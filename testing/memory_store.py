@@ -65,6 +65,7 @@ class _Unit:
     status: dict[str, str] = field(default_factory=dict)
     out_seconds: dict[date, dict[str, float]] = field(default_factory=dict)
     due: dict[str, datetime] = field(default_factory=dict)  # agent -> next due instant (ms, rounded up)
+    tracks_version: int = 1000  # as the script's: moved on by every commit that writes a track
 
 
 class MemoryStore:
@@ -100,6 +101,10 @@ class MemoryStore:
     async def load_track(self, mu_id: str, agent_id: str) -> AgentTrack | None:
         return self._unit(mu_id).tracks.get(agent_id)
 
+    async def tracks_if_changed(self, mu_id: str, known: int | None) -> tuple[int | None, dict[str, AgentTrack] | None]:
+        unit = self._unit(mu_id)
+        return unit.tracks_version, (None if known == unit.tracks_version else dict(unit.tracks))
+
     async def commit(
         self,
         mu_id: str,
@@ -114,19 +119,24 @@ class MemoryStore:
         scheduled_seconds: Mapping[str, float] | None = None,
         due: Mapping[str, datetime | None] | None = None,
         claim_kind: str = "tick",
+        accrual_seconds: float | None = None,
+        accrual: Mapping[str, str] | None = None,
     ) -> CommitResult:
         unit = self._unit(mu_id)
         if token and self._claim_holder(mu_id, tick_number, claim_kind) != token:
             return CommitResult(fenced=True)
         rejected: set[str] = set()
+        version_before, wrote = unit.tracks_version, False
         for change in changes:  # in order, as the script applies them
             current = unit.tracks.get(change.agent_id)
             if (current.version if current else 0) != change.expected_version:
                 rejected.add(change.agent_id)
             elif change.track is None:
                 unit.tracks.pop(change.agent_id, None)
+                wrote = True
             else:
                 unit.tracks[change.agent_id] = change.track.model_copy(update={"version": change.expected_version + 1})
+                wrote = True
         for event in events:
             incident = event.incident
             if incident.agent_id in rejected:
@@ -151,7 +161,13 @@ class MemoryStore:
                 unit.due[agent_id] = _ms_up(when)
         if scheduled_seconds:
             self.history.add(mu_id, day or date.today(), scheduled_seconds, out_seconds)
-        return CommitResult(rejected=frozenset(rejected))
+        if accrual_seconds is not None:
+            closed = self.history.accrue(mu_id, day or date.today(), accrual_seconds, accrual or {})
+            for agent_id, seconds in closed.items():
+                totals[agent_id] = totals.get(agent_id, 0.0) + seconds
+        if wrote:
+            unit.tracks_version += 1
+        return CommitResult(rejected=frozenset(rejected), tracks_version=(version_before, unit.tracks_version))
 
     # ---- due-time index -----------------------------------------------------------------------
     async def due_agents(self, mu_id: str, until: datetime) -> dict[str, datetime]:
@@ -177,7 +193,11 @@ class MemoryStore:
         return dict(self._unit(mu_id).status)
 
     async def out_seconds(self, mu_id: str, day: date) -> dict[str, float]:
-        return dict(self._unit(mu_id).out_seconds.get(day, {}))
+        out = dict(self._unit(mu_id).out_seconds.get(day, {}))
+        for agent_id, (agent_flags, seconds) in self.history.open_segments(mu_id, day).items():
+            if "o" in agent_flags and seconds > 0:
+                out[agent_id] = out.get(agent_id, 0.0) + seconds
+        return out
 
     async def closed_incident(self, mu_id: str, incident_id: str) -> Incident | None:
         return self._unit(mu_id).closed.get(incident_id)

@@ -30,6 +30,9 @@ class UnitInputs:
     exceptions: Mapping[str, Sequence[ExceptionWindow]] = field(default_factory=dict)
     storm: StormPolicy | None = None
     team_sizes: Mapping[str, int] = field(default_factory=dict)
+    #: The tracks are exactly as a tick commit (storms grouped) left them: with no track changed now,
+    #: grouping again would assign nothing (``assign_storms`` depends on the open incidents only).
+    grouped: bool = False
 
 
 @dataclass(slots=True)
@@ -73,7 +76,7 @@ def run_unit_tick(inputs: UnitInputs, now: datetime) -> UnitOutcome:
             changed[agent_id] = new_track
         events.extend(new_events)
         dues[agent_id] = next_due(new_track, schedule, now, exceptions=inputs.exceptions.get(agent_id, no_exceptions))
-    if inputs.storm is not None:
+    if inputs.storm is not None and (changed or not inputs.grouped):
         _group_storms(inputs, changed, events, now)
     return UnitOutcome(evaluations, changed, events, dues)
 
@@ -106,6 +109,12 @@ def _group_storms(inputs: UnitInputs, changed: dict[str, AgentTrack | None], eve
         if event.incident.id in replaced:
             events[index] = IncidentEvent(event.kind, replaced[event.incident.id], event.at, event.actor,
                                           event.tier, event.note)
+
+
+def accrual_flags(scheduled: bool, out: bool) -> str:
+    """An agent's accrual flags (what its open segment accrues): ``s`` scheduled for work (the
+    history's denominator), ``o`` out of adherence (out-seconds; the history's only while scheduled)."""
+    return ("s" if scheduled else "") + ("o" if out else "")
 
 
 def status_line(evaluation: Evaluation) -> str:

@@ -81,14 +81,14 @@ async def test_every_per_incident_key_expires_on_its_own(redis_client: Redis, re
     for key in found:
         ttl = await redis_client.ttl(key)
         assert ttl > 0, f"{key} has no TTL"
-        if ":adherence:" in key:  # the per-day adherence history training targets read: 35 days
+        if ":adherence:" in key or ":segments:" in key:  # the per-day history and its open segments: 35 days
             assert state_ttl < ttl <= HISTORY_TTL.total_seconds(), key
         elif key != keys.audit:
             assert ttl <= state_ttl, key
     assert await redis_client.ttl(keys.audit) > state_ttl  # the audit trail keeps 14 days
     # No hash that grows with incidents is left: the remaining hashes are bounded by the roster or a day.
     hashes = [k for k in found if await redis_client.type(k) == "hash"]
-    assert hashes and all(h.endswith((":tracks", ":status")) or ":out:" in h or ":adherence:" in h
+    assert hashes and all(h.endswith((":tracks", ":status")) or ":out:" in h or ":adherence:" in h or ":segments:" in h
                           for h in hashes), hashes
 
 

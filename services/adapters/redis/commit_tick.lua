@@ -4,7 +4,9 @@
 -- KEYS[4] outbox stream                KEYS[5] status hash   KEYS[6] out-seconds hash of the day
 -- KEYS[7] adherence history hash of the day (s:<agent> scheduled, o:<agent> out while scheduled)
 -- KEYS[8] due-time index (sorted set: agent -> epoch ms of its next due instant)
--- KEYS[9..] per-item keys, in event order: for each event that closes its incident, its closed key,
+-- KEYS[9] open accrual segments of the day (agent -> '<counter at open>|<flags>', '@c' -> the counter)
+-- KEYS[10] tracks version (moved on by every commit that writes a track: a reader skips re-reading)
+-- KEYS[11..] per-item keys, in event order: for each event that closes its incident, its closed key,
 --   then (if the incident belongs to a storm) the storm's closed-members set
 -- ARGV[1] fencing token ('' = no fencing: single-agent evaluation or a supervisor action)
 -- ARGV[2] ttl seconds   ARGV[3] audit retention in milliseconds (trimmed by entry id time, MINID)
@@ -17,7 +19,13 @@
 --   newlines (one group per distinct value: a tick adds the same seconds to every agent); then the
 --   history TTL in seconds
 -- then n due instants, then per entry: agent, epoch milliseconds ('' = nothing due: removed)
--- Returns {applied (1) or fenced (-1), rejected agent ids...}: a rejected agent's change and events
+-- then the accrual: the seconds this tick adds ('' = no accrual), n groups, then per group: flags
+--   ('s' scheduled, 'o' out of adherence, 'so', or '' neither) and agent ids joined by newlines, the
+--   agents whose flags may have changed. Their open segment (if its flags differ) is closed into
+--   KEYS[6] / KEYS[7] and one with the new flags opened; then the day's counter moves on by the
+--   seconds. An agent's seconds are the counter's growth while its segment is open, so an agent whose
+--   flags stay the same costs nothing per tick (the readers add the open segments).
+-- Returns {applied (1) or fenced (-1), tracks version before, after, rejected agent ids...}: a rejected agent's change and events
 -- were dropped because someone else changed its track since it was read (compare-and-set).
 -- The outbox is never trimmed: entries leave it only when delivered (see the store's ack script).
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then
@@ -34,6 +42,12 @@ local function take()
 end
 
 local rejected, rejected_set = {}, {}
+if redis.call('EXISTS', KEYS[10]) == 0 then
+  -- A fresh base (milliseconds now), not 0: a reader that knew an emptied Redis's version does not match.
+  redis.call('SET', KEYS[10], string.format('%d', tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)))
+end
+local version_before = tonumber(redis.call('GET', KEYS[10]))
+local wrote_track = false
 local n = tonumber(take())
 for _ = 1, n do
   local agent, expected, body = take(), tonumber(take()), take()
@@ -47,13 +61,15 @@ for _ = 1, n do
     rejected_set[agent] = true
   elseif body == '' then
     redis.call('HDEL', KEYS[2], agent)
+    wrote_track = true
   else
     redis.call('HSET', KEYS[2], agent, body)
+    wrote_track = true
   end
 end
 
 local audited, queued = false, false
-local item = 8
+local item = 10
 n = tonumber(take())
 for _ = 1, n do
   local agent, kind, incident_id, body, to_outbox, closed, in_storm =
@@ -139,8 +155,59 @@ if #due_batch > 0 then
   redis.call('ZADD', KEYS[8], unpack(due_batch))
 end
 
+-- Accrual by segments: only the agents whose flags may have changed are touched.
+local elapsed = take()
+n = tonumber(take())
+if elapsed ~= '' then
+  local counter = tonumber(redis.call('HGET', KEYS[9], '@c') or '0')
+  for _ = 1, n do
+    local flags, agents = take(), take()
+    for agent in string.gmatch(agents, '[^\n]+') do
+      local open = redis.call('HGET', KEYS[9], agent)
+      local sep = open and string.find(open, '|', 1, true)
+      local old = sep and string.sub(open, sep + 1) or ''
+      if old ~= flags then
+        if sep then
+          local seconds = counter - tonumber(string.sub(open, 1, sep - 1))
+          if seconds > 0 then
+            local out, scheduled = string.find(old, 'o', 1, true), string.find(old, 's', 1, true)
+            if out then
+              redis.call('HINCRBYFLOAT', KEYS[6], agent, seconds)
+            end
+            if scheduled then
+              redis.call('HINCRBYFLOAT', KEYS[7], 's:' .. agent, seconds)
+              if out then
+                redis.call('HINCRBYFLOAT', KEYS[7], 'o:' .. agent, seconds)
+              end
+            end
+          end
+        end
+        if flags == '' then
+          redis.call('HDEL', KEYS[9], agent)
+        else
+          redis.call('HSET', KEYS[9], agent, tostring(counter) .. '|' .. flags)
+        end
+      end
+    end
+  end
+  redis.call('HINCRBYFLOAT', KEYS[9], '@c', elapsed)
+  redis.call('EXPIRE', KEYS[9], history_ttl)
+  if redis.call('EXISTS', KEYS[7]) == 1 then
+    redis.call('EXPIRE', KEYS[7], history_ttl)
+  end
+else
+  for _ = 1, n do
+    take()
+    take()
+  end
+end
+local version_after = version_before
+if wrote_track then
+  version_after = redis.call('INCR', KEYS[10])
+end
+
 -- Bounded by the roster (tracks, status) or by one day (out-seconds): their TTL follows the writes.
-for _, k in ipairs({2, 5, 6, 8}) do
+for _, k in ipairs({2, 5, 6, 8, 10}) do
   if redis.call('EXISTS', KEYS[k]) == 1 then
     redis.call('EXPIRE', KEYS[k], ttl)
   end
@@ -151,7 +218,7 @@ end
 if queued then
   redis.call('PERSIST', KEYS[4])  -- undelivered entries never expire; emptied, it expires (ack script)
 end
-local result = {1}
+local result = {1, version_before, version_after}
 for _, agent in ipairs(rejected) do
   result[#result + 1] = agent
 end

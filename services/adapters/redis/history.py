@@ -1,8 +1,15 @@
 """The adherence history: per unit and day, each agent's scheduled seconds and seconds out of adherence.
 
-The monitor's commit script writes it (``history_args`` builds its arguments) into one hash
-per unit per day (``UnitKeys.adherence_day``) that lives ``HISTORY_TTL`` (35 days), so "the last N
-days" of ``/book-training`` targets outlives the two-day ``out:<day>`` hashes.
+The monitor's commit script writes it into one hash per unit per day (``UnitKeys.adherence_day``)
+that lives ``HISTORY_TTL`` (35 days), so "the last N days" of ``/book-training`` targets outlives
+the two-day ``out:<day>`` hashes.
+
+The monitor accrues by segments (``accrual_args``): per agent, the day's open segment holds its
+flags (``unit_tick.accrual_flags``: ``s`` scheduled, ``o`` out of adherence) and the unit's day
+counter when it opened; each tick moves the one counter on by its seconds, and only an agent whose
+flags change has its segment closed into the hashes. A reader adds the open segments
+(``add_open``), so an unchanged agent costs nothing per tick. ``history_args`` (per-tick increments
+for given agents) stays for direct writes.
 """
 
 from __future__ import annotations
@@ -20,6 +27,50 @@ from services.adapters.redis.keys import UnitKeys
 
 log = logging.getLogger(__name__)
 SCHEDULED, OUT = "s:", "o:"
+COUNTER = "@c"  # the unit's day counter in the segments hash: seconds accrued by ticks so far
+
+
+def accrual_args(elapsed: float | None, changed: Mapping[str, str]) -> list[str]:
+    """The commit script's accrual arguments: the tick's seconds ('' = no accrual: a push or due
+    commit), then the agents whose flags may have changed, grouped by flags (a few strings however
+    many agents)."""
+    if elapsed is None:
+        return ["", "0"]
+    groups: dict[str, list[str]] = defaultdict(list)
+    for agent_id, agent_flags in changed.items():
+        groups[agent_flags].append(agent_id)
+    args = [f"{elapsed:.3f}", str(len(groups))]
+    for agent_flags, agents in groups.items():
+        args += [agent_flags, "\n".join(agents)]
+    return args
+
+
+def open_segments(raw: Mapping[Any, Any]) -> dict[str, tuple[str, float]]:
+    """agent -> (flags, seconds so far) of each open segment in one day's segments hash."""
+    try:
+        counter = float(raw.get(COUNTER, 0.0))
+    except ValueError:
+        log.error("unreadable accrual counter %r; ignoring the open segments", raw.get(COUNTER))
+        return {}
+    found: dict[str, tuple[str, float]] = {}
+    for key, value in raw.items():
+        name, text = str(key), str(value)
+        if name == COUNTER:
+            continue
+        start, _, agent_flags = text.partition("|")
+        try:
+            found[name] = (agent_flags, max(0.0, counter - float(start)))
+        except ValueError:
+            log.error("unreadable accrual segment %s=%r; ignoring it", name, text)
+    return found
+
+
+def add_open(day: dict[str, tuple[float, float]], segments: Mapping[str, tuple[str, float]]) -> None:
+    """Add the open segments to one day's agent -> (scheduled, out while scheduled) in place."""
+    for agent_id, (agent_flags, seconds) in segments.items():
+        if "s" in agent_flags:
+            scheduled, out = day.get(agent_id, (0.0, 0.0))
+            day[agent_id] = (scheduled + seconds, out + (seconds if "o" in agent_flags else 0.0))
 
 
 def history_args(scheduled: Mapping[str, float], out: Mapping[str, float] | None) -> list[str]:
@@ -59,7 +110,8 @@ def parse_day(raw: Mapping[Any, Any]) -> dict[str, tuple[float, float]]:
 
 @dataclass
 class RedisAdherenceHistory:
-    """``AdherenceHistory`` on Redis: one pipelined ``HGETALL`` per day asked for (all in the unit's slot)."""
+    """``AdherenceHistory`` on Redis: two pipelined ``HGETALL`` per day asked for (the closed seconds and
+    the open segments; all in the unit's slot)."""
 
     redis: Redis
     prefix: str = "adh"
@@ -69,10 +121,12 @@ class RedisAdherenceHistory:
         async with self.redis.pipeline(transaction=False) as pipe:
             for day in days:
                 pipe.hgetall(keys.adherence_day(day))
+                pipe.hgetall(keys.segments(day))
             rows = await pipe.execute()
         found: dict[date, dict[str, tuple[float, float]]] = {}
-        for day, raw in zip(days, rows, strict=True):
+        for day, raw, segments in zip(days, rows[::2], rows[1::2], strict=True):
             parsed = parse_day(raw or {})
+            add_open(parsed, open_segments(segments or {}))
             if parsed:
                 found[day] = parsed
         return found

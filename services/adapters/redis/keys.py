@@ -109,6 +109,17 @@ class UnitKeys:
         (HISTORY_TTL): the history training targets read. One hash per unit per day."""
         return f"{self._base}:adherence:{day.isoformat()}"
 
+    def segments(self, day: date) -> str:
+        """HASH agent id -> ``<counter at open>|<flags>`` (``s`` scheduled, ``o`` out), ``@c`` -> the day's
+        counter (HISTORY_TTL): the open accrual segments that ``out_seconds`` and ``adherence_day`` do
+        not hold yet (their readers add them)."""
+        return f"{self._base}:segments:{day.isoformat()}"
+
+    @property
+    def tracks_version(self) -> str:
+        """STRING integer moved on by every commit that writes a track (a tick re-reads tracks only then)."""
+        return f"{self._base}:tracks:version"
+
 
 def heartbeat_key(prefix: str, replica_id: str) -> str:
     """STRING (with a TTL) one replica's heartbeat JSON, written after each tick it committed.

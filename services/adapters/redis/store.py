@@ -1,8 +1,10 @@
 """Redis-backed state of the monitor: tracks, atomic tick commits, audit trail, outbox, cards.
 
-A tick of one management unit costs three round trips whatever the number of agents: claim, load
-the tracks, commit (one Lua script applying every change compare-and-set,
-appending audit and outbox entries, and updating the status board).
+A tick of one management unit costs three round trips whatever the number of agents: claim, the
+tracks (one script: only the version when no other writer moved it on since this replica's last
+commit), commit (one Lua script applying every change compare-and-set, appending audit and outbox
+entries, updating the status board, and accruing out / scheduled seconds by segments: only the
+agents whose flags changed are written).
 
 Nothing is dropped: an outbox entry leaves the stream only once delivered (or given up, into the
 audit trail); a backlog beyond ``backlog_warn`` is logged, never cut. Everything that belongs to one
@@ -27,7 +29,7 @@ from redis.exceptions import ResponseError
 
 from services import telemetry
 from services.adapters.redis.codec import event_from_json, event_to_json, track_from_json, track_to_json
-from services.adapters.redis.history import history_args
+from services.adapters.redis.history import accrual_args, history_args, open_segments
 from services.adapters.redis.keys import (
     AUDIT_TTL,
     HISTORY_TTL,
@@ -61,6 +63,15 @@ end
 return 1
 """
 
+# The tracks only when their version moved on (another writer, an emptied Redis): one round trip.
+_TRACKS_IF_CHANGED = """
+local version = redis.call('GET', KEYS[2])
+if version and version == ARGV[1] then
+  return {version}
+end
+return {version or '', redis.call('HGETALL', KEYS[1])}
+"""
+
 
 @dataclass
 class RedisStore:
@@ -80,6 +91,7 @@ class RedisStore:
         source = resources.files("services.adapters.redis").joinpath("commit_tick.lua").read_text()
         self._commit_script = self.redis.register_script(source)
         self._ack_script = self.redis.register_script(_ACK)
+        self._tracks_script = self.redis.register_script(_TRACKS_IF_CHANGED)
 
     @property
     def _ttl_s(self) -> int:
@@ -98,7 +110,19 @@ class RedisStore:
         return token if claimed else None
 
     async def load_tracks(self, mu_id: str) -> dict[str, AgentTrack]:
-        raw = _text_map(await self.redis.hgetall(self.keys(mu_id).tracks))
+        return self._parse_tracks(mu_id, _text_map(await self.redis.hgetall(self.keys(mu_id).tracks)))
+
+    async def tracks_if_changed(self, mu_id: str, known: int | None) -> tuple[int | None, dict[str, AgentTrack] | None]:
+        keys = self.keys(mu_id)
+        answer: Any = await self._tracks_script(keys=[keys.tracks, keys.tracks_version],
+                                                args=["" if known is None else str(known)])
+        version = int(answer[0]) if answer[0] not in ("", None) else None
+        if len(answer) == 1:
+            return version, None
+        flat = answer[1]
+        return version, self._parse_tracks(mu_id, {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)})
+
+    def _parse_tracks(self, mu_id: str, raw: dict[str, str]) -> dict[str, AgentTrack]:
         # Most tracks do not change between ticks: reuse the parsed value when the JSON is the same.
         previous = self._parsed.get(mu_id, {})
         parsed: dict[str, tuple[str, AgentTrack]] = {}
@@ -132,6 +156,8 @@ class RedisStore:
         scheduled_seconds: Mapping[str, float] | None = None,
         due: Mapping[str, datetime | None] | None = None,
         claim_kind: str = "tick",
+        accrual_seconds: float | None = None,
+        accrual: Mapping[str, str] | None = None,
     ) -> CommitResult:
         keys = self.keys(mu_id)
         args: list[Any] = [token, self._ttl_s, int(self.audit_ttl.total_seconds() * 1000), len(changes)]
@@ -167,13 +193,15 @@ class RedisStore:
         args.append(len(due))
         for agent_id, when in due.items():
             args += [agent_id, "" if when is None else _epoch_ms(when)]
+        args += accrual_args(accrual_seconds, accrual or {})
         the_day = day or date.today()
         script_keys = [keys.tick_claim(tick_number, claim_kind), keys.tracks, keys.audit, keys.outbox, keys.status,
-                       keys.out_seconds(the_day), keys.adherence_day(the_day), keys.due, *items]
+                       keys.out_seconds(the_day), keys.adherence_day(the_day), keys.due, keys.segments(the_day),
+                       keys.tracks_version, *items]
         result = await self._commit_script(keys=script_keys, args=args)
         if result[0] == -1:
             return CommitResult(fenced=True)
-        return CommitResult(rejected=frozenset(result[1:]))
+        return CommitResult(rejected=frozenset(result[3:]), tracks_version=(int(result[1]), int(result[2])))
 
     # ---- due-time index -----------------------------------------------------------------------
     async def due_agents(self, mu_id: str, until: datetime) -> dict[str, datetime]:
@@ -247,8 +275,17 @@ class RedisStore:
         return _text_map(await self.redis.hgetall(self.keys(mu_id).status))
 
     async def out_seconds(self, mu_id: str, day: date) -> dict[str, float]:
-        raw = _text_map(await self.redis.hgetall(self.keys(mu_id).out_seconds(day)))
-        return {agent: float(value) for agent, value in raw.items()}
+        """Closed out-of-adherence seconds of the day plus the open segments' (accrual by segments)."""
+        keys = self.keys(mu_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.out_seconds(day))
+            pipe.hgetall(keys.segments(day))
+            raw, segments = await pipe.execute()
+        out = {agent: float(value) for agent, value in _text_map(raw or {}).items()}
+        for agent, (agent_flags, seconds) in open_segments(segments or {}).items():
+            if "o" in agent_flags and seconds > 0:
+                out[agent] = out.get(agent, 0.0) + seconds
+        return out
 
     async def closed_incident(self, mu_id: str, incident_id: str) -> Incident | None:
         body = await self.redis.get(self.keys(mu_id).closed(incident_id))
