@@ -84,14 +84,14 @@ async def _fake_main(conn: Connection, agents: int, units: int) -> None:
     while True:
         command, arg = await loop.run_in_executor(None, conn.recv)
         if command == "burst":
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             pushed = 0
             for round_ in range(arg):
                 presence = "Away" if round_ % 2 == 0 else "On Queue"
                 for agent in ids:
                     await fake.set_presence(agent, presence)
                     pushed += 1
-            conn.send((pushed, time.perf_counter() - started, _rss_mb()))
+            conn.send((pushed, time.perf_counter() - started, _rss_mb(), time.process_time() - cpu_started))
         elif command == "stop":
             break
     await fake.stop()
@@ -128,12 +128,13 @@ async def measure(conn: Connection, agents: int, rounds: int, path: str = "evalu
     final_presence = "AWAY" if rounds % 2 == 1 else "ON_QUEUE"
     settled = asyncio.Event()
     last_seen: dict[str, str] = {}
+    final = [0]  # agents whose last seen presence is final_presence
 
     monitor: Monitor | None = None
     store: CountingStore | None = None
     redis: Redis | None = None
 
-    async def on_change(mu_id: str, state: AgentState) -> None:
+    def on_change(mu_id: str, state: AgentState) -> None:
         nonlocal evaluated, non_adherent, first_at, last_at
         now = clock.now()
         if monitor is not None:
@@ -148,12 +149,21 @@ async def measure(conn: Connection, agents: int, rounds: int, path: str = "evalu
         if first_at is None:
             first_at = stamp
         last_at = stamp
-        last_seen[state.agent_id] = state.presence.value if state.presence else "?"
-        if len(last_seen) == agents and evaluated >= agents * (rounds - 1) and all(
-                v == final_presence for v in last_seen.values()):
+        # Agents whose last seen presence is the final one, counted as they change (not rescanned per
+        # event: the bench must not add a cost that grows with the roster to every event).
+        before = last_seen.get(state.agent_id)
+        seen = last_seen[state.agent_id] = state.presence.value if state.presence else "?"
+        final[0] += (seen == final_presence) - (before == final_presence)
+        if final[0] == agents and evaluated >= agents * (rounds - 1):
             settled.set()
 
-    source.on_state_changed(on_change)
+    async def on_change_awaited(mu_id: str, state: AgentState) -> None:
+        on_change(mu_id, state)
+
+    if path == "monitor":
+        source.on_state_pushed(on_change)  # as bot/container.py wires Monitor.push: called, not queued
+    else:
+        source.on_state_changed(on_change_awaited)
     started = time.perf_counter()
     await source.start()
     start_s = time.perf_counter() - started
@@ -167,9 +177,9 @@ async def measure(conn: Connection, agents: int, rounds: int, path: str = "evalu
         await monitor.tick()  # rosters, schedules and a first full evaluation, before the burst
         store.commits = 0
 
-    burst_started = time.perf_counter()
+    burst_started, cpu_started = time.perf_counter(), time.process_time()
     conn.send(("burst", rounds))
-    pushed, push_s, fake_rss = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+    pushed, push_s, fake_rss, fake_cpu_s = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
     with contextlib.suppress(TimeoutError):  # reported as "settled": false
         await asyncio.wait_for(settled.wait(), timeout=120)
     commits = 0
@@ -184,6 +194,7 @@ async def measure(conn: Connection, agents: int, rounds: int, path: str = "evalu
             await redis.delete(*keys)
         await redis.aclose()
     elapsed = last_at - burst_started
+    cpu_s = time.process_time() - cpu_started
     baseline_started = time.perf_counter()  # after the burst: not counted in the time to first evaluation
     ok = await source.reconcile(list(schedules))
     baseline_s = time.perf_counter() - baseline_started
@@ -205,6 +216,9 @@ async def measure(conn: Connection, agents: int, rounds: int, path: str = "evalu
         "start_s": round(start_s, 3),
         "channels": channels,
         "fake_push_per_s": round(pushed / push_s, 1),
+        # CPU per event of each process, whatever else runs on the machine: the two cores' worth.
+        "cpu_us_per_event": round(cpu_s / pushed * 1e6, 1),
+        "fake_cpu_us_per_event": round(fake_cpu_s / pushed * 1e6, 1),
         "baseline_rest_poll_s": round(baseline_s, 3) if ok else None,
         "baseline_rest_poll_agents_per_s": round(agents / baseline_s, 1) if ok else None,
         "fake_peak_rss_mb": round(fake_rss, 1),
