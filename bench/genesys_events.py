@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from redis.asyncio import Redis
 
+from bot.redis_connection import make_client
 from services.adapters.genesys.client import ClientOptions
 from services.adapters.genesys.source import GenesysSource, SourceOptions
 from services.adapters.redis.store import RedisStore
@@ -46,6 +47,7 @@ from services.clock import SystemClock
 from services.config import OrgConfig
 from services.domain.adherence import Status, evaluate
 from services.domain.model import AgentSchedule, AgentState
+from services.heap import freeze_long_lived
 from services.monitor import Monitor
 
 
@@ -136,10 +138,10 @@ async def measure(conn: Connection, agents: int, rounds: int, path: str = "evalu
 
     def on_change(mu_id: str, state: AgentState) -> None:
         nonlocal evaluated, non_adherent, first_at, last_at
-        now = clock.now()
         if monitor is not None:
             monitor.push(mu_id, state)  # the wired path: evaluated and committed in micro-batches
         else:
+            now = clock.now()
             schedule = schedules.get(state.agent_id)
             result = evaluate(state.agent_id, schedule.activity_at(now) if schedule else None, state, now, rules,
                               stale_after=stale_after)
@@ -171,11 +173,12 @@ async def measure(conn: Connection, agents: int, rounds: int, path: str = "evalu
     for mu in await source.management_units():
         schedules.update(await source.schedules(mu.id, *window))
     if path == "monitor":
-        redis = Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"), decode_responses=True)
+        redis = make_client(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"))  # the bot's client
         store = CountingStore(redis, prefix=f"bench-events-{uuid.uuid4().hex[:8]}")
         monitor = Monitor(source=source, store=store, config=config, clock=clock, replica_id="bench")
         await monitor.tick()  # rosters, schedules and a first full evaluation, before the burst
         store.commits = 0
+        freeze_long_lived()  # as bot/service.py does after its first tick
 
     burst_started, cpu_started = time.perf_counter(), time.process_time()
     conn.send(("burst", rounds))
