@@ -2,9 +2,10 @@
 
     python bench/genesys_events.py [--agents 5000] [--units 10] [--rounds 2] [--path evaluate|monitor]
 
-``--path monitor``: each change goes through the wired path instead of a bare ``evaluate``: pushed to
-``Monitor.push`` (coalesced per agent, committed in micro-batches by the Lua commit on the real
-Redis at ``REDIS_URL``, default DB 15); the time runs until the last batch is committed.
+``--path monitor``: each change goes through the wired path instead of a bare ``evaluate``: handed to
+``Monitor.push`` by ``GenesysSource.on_state_pushed`` as bot/container.py wires it (coalesced per
+agent, committed in micro-batches by the Lua commit on the real Redis at ``REDIS_URL``, default DB
+15); the time runs until the last batch is committed.
 
 The fake Genesys (tests/genesys/fake_genesys) runs in its own process so that its cost is not
 counted against the adapter. The adapter starts (token, structure, channels, subscriptions, REST
@@ -13,9 +14,11 @@ and pushes each change on the agent's topic. Every change that reaches ``on_stat
 evaluated with ``services.domain.adherence.evaluate``.
 
 Prints one JSON line: ``agents``, ``events_per_s`` (changes pushed / time from the first push to the
-last evaluation), ``start_to_first_evaluation_s`` (from ``start()`` to the first evaluation of a
-pushed change), ``peak_rss_mb`` (adapter process), plus the baseline measured in the same run: one
-REST poll of every agent's presence + routing (what a poll-based monitor does each cycle).
+last evaluation), ``cpu_us_per_event`` / ``fake_cpu_us_per_event`` (each process's CPU during the
+burst per change: comparable on a shared machine), ``start_to_first_evaluation_s`` (from
+``start()`` to the first evaluation of a pushed change), ``peak_rss_mb`` (adapter process), plus
+the baseline measured in the same run: one REST poll of every agent's presence + routing (what a
+poll-based monitor does each cycle).
 """
 
 from __future__ import annotations
