@@ -2,9 +2,10 @@
 
     python bench/genesys_events.py [--agents 5000] [--units 10] [--rounds 2] [--path evaluate|monitor]
 
-``--path monitor``: each change goes through the wired path instead of a bare ``evaluate``: pushed to
-``Monitor.push`` (coalesced per agent, committed in micro-batches by the Lua commit on the real
-Redis at ``REDIS_URL``, default DB 15); the time runs until the last batch is committed.
+``--path monitor``: each change goes through the wired path instead of a bare ``evaluate``: handed to
+``Monitor.push`` by ``GenesysSource.on_state_pushed`` as bot/container.py wires it (coalesced per
+agent, committed in micro-batches by the Lua commit on the real Redis at ``REDIS_URL``, default DB
+15); the time runs until the last batch is committed.
 
 The fake Genesys (tests/genesys/fake_genesys) runs in its own process so that its cost is not
 counted against the adapter. The adapter starts (token, structure, channels, subscriptions, REST
@@ -13,9 +14,11 @@ and pushes each change on the agent's topic. Every change that reaches ``on_stat
 evaluated with ``services.domain.adherence.evaluate``.
 
 Prints one JSON line: ``agents``, ``events_per_s`` (changes pushed / time from the first push to the
-last evaluation), ``start_to_first_evaluation_s`` (from ``start()`` to the first evaluation of a
-pushed change), ``peak_rss_mb`` (adapter process), plus the baseline measured in the same run: one
-REST poll of every agent's presence + routing (what a poll-based monitor does each cycle).
+last evaluation), ``cpu_us_per_event`` / ``fake_cpu_us_per_event`` (each process's CPU during the
+burst per change: comparable on a shared machine), ``start_to_first_evaluation_s`` (from
+``start()`` to the first evaluation of a pushed change), ``peak_rss_mb`` (adapter process), plus
+the baseline measured in the same run: one REST poll of every agent's presence + routing (what a
+poll-based monitor does each cycle).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from redis.asyncio import Redis
 
+from bot.redis_connection import make_client
 from services.adapters.genesys.client import ClientOptions
 from services.adapters.genesys.source import GenesysSource, SourceOptions
 from services.adapters.redis.store import RedisStore
@@ -46,6 +50,7 @@ from services.clock import SystemClock
 from services.config import OrgConfig
 from services.domain.adherence import Status, evaluate
 from services.domain.model import AgentSchedule, AgentState
+from services.heap import freeze_long_lived
 from services.monitor import Monitor
 
 
@@ -84,14 +89,14 @@ async def _fake_main(conn: Connection, agents: int, units: int) -> None:
     while True:
         command, arg = await loop.run_in_executor(None, conn.recv)
         if command == "burst":
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             pushed = 0
             for round_ in range(arg):
                 presence = "Away" if round_ % 2 == 0 else "On Queue"
                 for agent in ids:
                     await fake.set_presence(agent, presence)
                     pushed += 1
-            conn.send((pushed, time.perf_counter() - started, _rss_mb()))
+            conn.send((pushed, time.perf_counter() - started, _rss_mb(), time.process_time() - cpu_started))
         elif command == "stop":
             break
     await fake.stop()
@@ -128,17 +133,18 @@ async def measure(conn: Connection, agents: int, rounds: int, path: str = "evalu
     final_presence = "AWAY" if rounds % 2 == 1 else "ON_QUEUE"
     settled = asyncio.Event()
     last_seen: dict[str, str] = {}
+    final = [0]  # agents whose last seen presence is final_presence
 
     monitor: Monitor | None = None
     store: CountingStore | None = None
     redis: Redis | None = None
 
-    async def on_change(mu_id: str, state: AgentState) -> None:
+    def on_change(mu_id: str, state: AgentState) -> None:
         nonlocal evaluated, non_adherent, first_at, last_at
-        now = clock.now()
         if monitor is not None:
             monitor.push(mu_id, state)  # the wired path: evaluated and committed in micro-batches
         else:
+            now = clock.now()
             schedule = schedules.get(state.agent_id)
             result = evaluate(state.agent_id, schedule.activity_at(now) if schedule else None, state, now, rules,
                               stale_after=stale_after)
@@ -148,12 +154,21 @@ async def measure(conn: Connection, agents: int, rounds: int, path: str = "evalu
         if first_at is None:
             first_at = stamp
         last_at = stamp
-        last_seen[state.agent_id] = state.presence.value if state.presence else "?"
-        if len(last_seen) == agents and evaluated >= agents * (rounds - 1) and all(
-                v == final_presence for v in last_seen.values()):
+        # Agents whose last seen presence is the final one, counted as they change (not rescanned per
+        # event: the bench must not add a cost that grows with the roster to every event).
+        before = last_seen.get(state.agent_id)
+        seen = last_seen[state.agent_id] = state.presence.value if state.presence else "?"
+        final[0] += (seen == final_presence) - (before == final_presence)
+        if final[0] == agents and evaluated >= agents * (rounds - 1):
             settled.set()
 
-    source.on_state_changed(on_change)
+    async def on_change_awaited(mu_id: str, state: AgentState) -> None:
+        on_change(mu_id, state)
+
+    if path == "monitor":
+        source.on_state_pushed(on_change)  # as bot/container.py wires Monitor.push: called, not queued
+    else:
+        source.on_state_changed(on_change_awaited)
     started = time.perf_counter()
     await source.start()
     start_s = time.perf_counter() - started
@@ -161,15 +176,16 @@ async def measure(conn: Connection, agents: int, rounds: int, path: str = "evalu
     for mu in await source.management_units():
         schedules.update(await source.schedules(mu.id, *window))
     if path == "monitor":
-        redis = Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"), decode_responses=True)
+        redis = make_client(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"))  # the bot's client
         store = CountingStore(redis, prefix=f"bench-events-{uuid.uuid4().hex[:8]}")
         monitor = Monitor(source=source, store=store, config=config, clock=clock, replica_id="bench")
         await monitor.tick()  # rosters, schedules and a first full evaluation, before the burst
         store.commits = 0
+        freeze_long_lived()  # as bot/service.py does after its first tick
 
-    burst_started = time.perf_counter()
+    burst_started, cpu_started = time.perf_counter(), time.process_time()
     conn.send(("burst", rounds))
-    pushed, push_s, fake_rss = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+    pushed, push_s, fake_rss, fake_cpu_s = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
     with contextlib.suppress(TimeoutError):  # reported as "settled": false
         await asyncio.wait_for(settled.wait(), timeout=120)
     commits = 0
@@ -184,6 +200,7 @@ async def measure(conn: Connection, agents: int, rounds: int, path: str = "evalu
             await redis.delete(*keys)
         await redis.aclose()
     elapsed = last_at - burst_started
+    cpu_s = time.process_time() - cpu_started
     baseline_started = time.perf_counter()  # after the burst: not counted in the time to first evaluation
     ok = await source.reconcile(list(schedules))
     baseline_s = time.perf_counter() - baseline_started
@@ -205,6 +222,9 @@ async def measure(conn: Connection, agents: int, rounds: int, path: str = "evalu
         "start_s": round(start_s, 3),
         "channels": channels,
         "fake_push_per_s": round(pushed / push_s, 1),
+        # CPU per event of each process, whatever else runs on the machine: the two cores' worth.
+        "cpu_us_per_event": round(cpu_s / pushed * 1e6, 1),
+        "fake_cpu_us_per_event": round(fake_cpu_s / pushed * 1e6, 1),
         "baseline_rest_poll_s": round(baseline_s, 3) if ok else None,
         "baseline_rest_poll_agents_per_s": round(agents / baseline_s, 1) if ok else None,
         "fake_peak_rss_mb": round(fake_rss, 1),

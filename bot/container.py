@@ -133,11 +133,12 @@ class SourceWiring:
             return
         await self.genesys.start()
 
-        async def evaluate_now(mu_id: str, state: AgentState) -> None:
+        def evaluate_now(mu_id: str, state: AgentState) -> None:
             with log_context.bound(mu_id=mu_id, agent_id=state.agent_id):
                 monitor.push(mu_id, state)  # coalesced per agent, committed in micro-batches (monitor.push_batch)
 
-        self.genesys.on_state_changed(evaluate_now)
+        # Called as each change is applied (no queue, no task switch): push only records the state.
+        self.genesys.on_state_pushed(evaluate_now)
 
     async def stop(self) -> None:
         if self.genesys is not None:

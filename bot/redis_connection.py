@@ -12,6 +12,7 @@ from typing import cast
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
+from services.adapters.redis.packing import FastPackConnection
 from services.config import ConfigError
 
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
@@ -47,6 +48,9 @@ def make_client(url: str, *, cluster: bool = False, timeout: float = 1.0) -> Red
             raise ConfigError(f"REDIS_URL ({url_without_password(url)}) does not suit a Redis Cluster: "
                               f"{error}") from None
         return cast(Redis, client)
+    if url.partition("://")[0].lower() == "redis":  # plain TCP (TLS and unix sockets keep redis-py's classes)
+        return Redis.from_url(url, decode_responses=True, socket_connect_timeout=timeout, health_check_interval=30,
+                              connection_class=FastPackConnection)
     return Redis.from_url(url, decode_responses=True, socket_connect_timeout=timeout, health_check_interval=30)
 
 

@@ -74,6 +74,7 @@ from services.dispatch import OutboxDispatcher
 from services.domain.model import Person
 from services.due_waker import DueWaker
 from services.health import HealthPolicy, ServiceHealth
+from services.heap import freeze_long_lived
 from services.incident_actions import IncidentActions
 from services.monitor import Monitor
 from services.neutral import NeutralDesk
@@ -144,6 +145,8 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
     await asyncio.wait({first, stopping}, return_when=asyncio.FIRST_COMPLETED)
     if first.done():
         first.result()  # a first tick that failed outright (Redis unreachable) stops the start, as before
+        # Rosters, schedules and tracks are loaded: keep full collections off them from now on.
+        log.debug("%d long-lived objects frozen out of garbage collection", freeze_long_lived())
     scheduler = build_scheduler(tick=tick, drain=drain, tick_every=config.monitor.tick,
                                 drain_every=config.monitor.tick)
     scheduler.add_job(jobs.guard("booking templates", _templates_job(intake, clock)), "interval", hours=1,

@@ -205,8 +205,17 @@ def slack_call(method: str, status: int | str, seconds: float, error: str = "") 
     _current.slack_requests.labels(method, str(status), error).inc()
 
 
+_TOPIC_ROUTES: dict[str, str] = {}  # topic -> its route: the topics are the subscribed ones, a bounded set
+_TOPIC_ROUTES_MAX = 100_000
+
+
 def genesys_event(topic: str) -> None:
-    _current.genesys_events.labels(route_of(topic, sep=".")).inc()
+    route = _TOPIC_ROUTES.get(topic)
+    if route is None:  # folded once per topic, not on each of the thousands of events a second
+        if len(_TOPIC_ROUTES) >= _TOPIC_ROUTES_MAX:
+            _TOPIC_ROUTES.clear()
+        route = _TOPIC_ROUTES[topic] = route_of(topic, sep=".")
+    _current.genesys_events.labels(route).inc()
 
 
 def watch_genesys_channels(connected: Callable[[], float]) -> None:

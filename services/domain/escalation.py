@@ -548,6 +548,9 @@ def advance(
             events.append(_deviation_event(agent_id, mu_id, team_id, positive_since, now, policy, note))
         positive_since = None
 
+    if (incident is current.incident and exception is current.exception
+            and positive_since == current.positive_since):
+        return track, events  # nothing moved: skip building and comparing a model (the common push case)
     new = AgentTrack(agent_id=agent_id, version=current.version, incident=incident,
                      positive_since=positive_since, exception=exception)
     if new == current:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import lru_cache
 
 
 class Presence(StrEnum):
@@ -44,6 +45,7 @@ class ActivityCategory(StrEnum):
     UNSCHEDULED = "Unscheduled"
 
 
+@lru_cache(maxsize=1024)  # a few spellings, folded on every pushed state change: the regex runs once each
 def _fold(raw: str) -> str:
     """``On Queue`` / ``ON_QUEUE`` / ``OnQueue`` / ``on-queue`` all fold to ``ONQUEUE``."""
     return re.sub(r"[^A-Z]", "", raw.upper())

@@ -70,6 +70,40 @@ async def test_a_change_arrives_over_the_socket_and_is_evaluated_on_arrival(
     assert len(recorder.calls) == 1  # nobody else changed
 
 
+async def test_a_pushed_callback_gets_every_change_at_once_in_order(
+        source: GenesysSource, fake: FakeGenesys, clock: ManualClock) -> None:
+    """``on_state_pushed``: called as each change is applied, not queued, so nothing coalesces there
+    (Monitor.push coalesces by itself) and the last call carries the last state."""
+    pushed: list[tuple[str, AgentState]] = []
+    source.on_state_pushed(lambda mu_id, state: pushed.append((mu_id, state)))
+    awaited = Recorder()
+    source.on_state_changed(awaited)  # the awaited callbacks still run alongside
+    clock.advance(timedelta(seconds=40))
+    for presence in ("Away", "On Queue", "Away"):
+        await fake.set_presence("agent-b2-3", presence)
+    await eventually(lambda: [s.presence for _, s in pushed][-1:] == [Presence.AWAY], what="pushed callback")
+    assert {mu_id for mu_id, _ in pushed} == {"mu-b"}
+    presences = [s.presence for _, s in pushed]
+    assert presences[0] is Presence.AWAY and presences[-1] is Presence.AWAY
+    assert Presence.ON_QUEUE in presences  # every change, in the order it arrived
+    assert pushed[-1][1] == (await source.live_states("mu-b"))["agent-b2-3"]
+    await eventually(lambda: bool(awaited.states_of("agent-b2-3")), what="awaited callback")
+
+
+async def test_a_failing_pushed_callback_does_not_stop_the_feed(
+        source: GenesysSource, fake: FakeGenesys, clock: ManualClock) -> None:
+    def broken(mu_id: str, state: AgentState) -> None:
+        raise RuntimeError("boom")
+
+    pushed: list[AgentState] = []
+    source.on_state_pushed(broken)
+    source.on_state_pushed(lambda mu_id, state: pushed.append(state))
+    await fake.set_presence("agent-a1-1", "Away")
+    await eventually(lambda: bool(pushed), what="the second pushed callback")
+    await fake.set_presence("agent-a1-1", "On Queue")
+    await eventually(lambda: pushed[-1].presence is Presence.ON_QUEUE, what="a later change")
+
+
 async def test_topics_are_split_across_channels_within_the_per_channel_limit(fake: FakeGenesys,
                                                                              clock: ManualClock) -> None:
     source = make_source(fake, clock, hub=HubOptions(**{**FAST_HUB.__dict__, "topics_per_channel": 5}))

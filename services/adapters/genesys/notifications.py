@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -29,6 +28,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
+import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
@@ -306,8 +306,8 @@ class NotificationHub:
 
     def _dispatch(self, channel: Channel, raw: str | bytes) -> _After | None:
         try:
-            message = json.loads(raw)
-        except ValueError:
+            message = orjson.loads(raw)  # every state change arrives here: orjson decodes it in a fraction
+        except orjson.JSONDecodeError:
             log.warning("channel %s: skipping a frame that is not JSON", channel.id)
             return None
         if not isinstance(message, dict):

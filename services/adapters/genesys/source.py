@@ -103,6 +103,7 @@ class GenesysSource:
         self._schedule_callbacks: list[ScheduleChanged] = []
         self._forecast_callbacks: list[Callable[[str, dict[str, Any]], None]] = []
         self._state_callbacks: list[StateChanged] = []
+        self._pushed_callbacks: list[Callable[[str, AgentState], None]] = []
         self._queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self._queued: set[tuple[str, str]] = set()
         self._in_flight: set[tuple[str, str]] = set()
@@ -246,6 +247,12 @@ class GenesysSource:
     def on_state_changed(self, callback: StateChanged) -> None:
         """``callback(mu_id, state)`` is awaited when an agent's presence or routing changes."""
         self._state_callbacks.append(callback)
+
+    def on_state_pushed(self, callback: Callable[[str, AgentState], None]) -> None:
+        """``callback(mu_id, state)`` is called at once (on the event loop, not awaited) when an agent's
+        presence or routing changes: for a consumer that is cheap and coalesces by itself
+        (``Monitor.push``), without the queue and task switch per change of :meth:`on_state_changed`."""
+        self._pushed_callbacks.append(callback)
 
     # ---- write-backs --------------------------------------------------------------------------------------
     async def approve_exception(self, agent_id: str, start: datetime, end: datetime, notes: str) -> str | None:
@@ -487,11 +494,21 @@ class GenesysSource:
 
     # ---- state-change callbacks ----------------------------------------------------------------------------
     def _notify(self, agent_id: str) -> None:
-        """Queue an evaluation of this agent; repeated changes before it runs coalesce into one."""
-        if not self._state_callbacks or not self._started:
+        """Hand the new state to the pushed callbacks now; queue an evaluation of this agent for the
+        awaited ones (repeated changes before it runs coalesce into one)."""
+        if not self._started or not (self._state_callbacks or self._pushed_callbacks):
             return
         mu_id = self.table.unit_of(agent_id)
         if mu_id is None:
+            return
+        state = self.table.get(agent_id) if self._pushed_callbacks else None
+        if state is not None:
+            for pushed in self._pushed_callbacks:
+                try:
+                    pushed(mu_id, state)
+                except Exception:
+                    log.exception("state-pushed callback failed for %s", agent_id)
+        if not self._state_callbacks:
             return
         key = (mu_id, agent_id)
         if key not in self._queued:

@@ -20,19 +20,24 @@ def track_from_json(raw: str | bytes) -> AgentTrack:
     return AgentTrack.model_validate_json(raw)
 
 
-def event_to_json(event: IncidentEvent) -> str:
+def event_to_json(event: IncidentEvent, incident_json: str | None = None) -> str:
+    """The event as stored; ``incident_json`` is the incident's ``model_dump_json`` if already made.
+
+    The incident (and tier) are spliced in as pydantic writes them rather than dumped to dicts and
+    encoded again: the same JSON document at about half the cost, on every event a commit carries."""
     payload: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "kind": event.kind.value,
         "at": event.at.isoformat(),
         "actor": event.actor,
         "note": event.note,
-        "tier": event.tier.model_dump(mode="json") if event.tier else None,
-        "incident": event.incident.model_dump(mode="json"),
     }
     if event.write_back is not None:
         payload["write_back"] = exception_to_dict(event.write_back)
-    return json.dumps(payload, separators=(",", ":"))
+    head = json.dumps(payload, separators=(",", ":"))
+    tier = event.tier.model_dump_json() if event.tier else "null"
+    incident = incident_json if incident_json is not None else event.incident.model_dump_json()
+    return f'{head[:-1]},"tier":{tier},"incident":{incident}}}'
 
 
 def event_from_json(raw: str | bytes) -> IncidentEvent:

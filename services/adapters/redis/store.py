@@ -178,8 +178,8 @@ class RedisStore:
                 items.append(keys.closed(incident.id))
                 if incident.storm_id:
                     items.append(keys.storm_closed(incident.storm_id))
-            args += [incident.agent_id, event.kind.value, incident.id, event_to_json(event), to_outbox, closed,
-                     in_storm]
+            args += [incident.agent_id, event.kind.value, incident.id, event_to_json(event, closed or None),
+                     to_outbox, closed, in_storm]
         status = status or {}
         args.append(len(status))
         for agent_id, value in status.items():

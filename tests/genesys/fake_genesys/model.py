@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 _ids = itertools.count(1)
@@ -15,9 +17,19 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{next(_ids):06d}"
 
 
+_CORRELATION_PREFIX = str(uuid.uuid4())[:24]  # 8-4-4-4- of a random UUID; the last 12 hex digits count up
+_correlations = itertools.count(1)
+
+
+def correlation_id() -> str:
+    """A notification's ``metadata.CorrelationId``: UUID-shaped and unique, without a uuid4 per frame."""
+    return f"{_CORRELATION_PREFIX}{next(_correlations):012x}"
+
+
 def iso(value: datetime) -> str:
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # isoformat, not strftime: the same text (``2026-05-18T07:00:00.000Z``) in a fraction of the time,
+    # which matters when the fake pushes thousands of events a second on the benchmark's cores.
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_iso(value: str) -> datetime:
@@ -42,6 +54,7 @@ PRESENCES: dict[str, tuple[str, str, str]] = {
 ROUTING = ("OFF_QUEUE", "IDLE", "INTERACTING", "NOT_RESPONDING", "COMMUNICATING")
 
 
+@cache  # a handful of spellings, parsed on every presence change the fake pushes
 def presence_key(raw: str) -> str:
     key = re.sub(r"[^A-Z]", "", raw.upper())
     for canonical in PRESENCES:

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from aiohttp import WSMsgType, web
 
 from services.clock import SystemClock
@@ -40,6 +41,7 @@ from tests.genesys.fake_genesys.model import (
     FakeUser,
     Fault,
     RequestRecord,
+    correlation_id,
     default_codes,
     definition_id,
     iso,
@@ -841,8 +843,10 @@ class FakeGenesys:
         channel_ids = self._by_topic.get(topic.lower())
         if not channel_ids:
             return 0
-        frame = json.dumps({"topicName": topic, "version": "2", "eventBody": body,
-                            "metadata": {"CorrelationId": str(uuid.uuid4())}})
+        # orjson and a counter-based id: the same frame as json.dumps + uuid4, at a fraction of the CPU
+        # (the fake shares the benchmark's cores with the adapter it feeds).
+        frame = orjson.dumps({"topicName": topic, "version": "2", "eventBody": body,
+                              "metadata": {"CorrelationId": correlation_id()}}).decode()
         reached = 0
         for channel_id in list(channel_ids):
             for ws in list(self.sockets.get(channel_id, ())):
