@@ -3,6 +3,9 @@
 scipy's ``milp`` runs the same solver but cannot be given a starting solution. The refinement
 always knows one (every booking where it is), and handing it over lets HiGHS prune against it
 from the first node instead of searching for an incumbent of its own first.
+
+Its limit is CPU seconds of this process, not wall-clock seconds: on a shared machine a wall
+limit cut the refinement short and the plan's quality depended on the neighbours' load.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import contextlib
 import functools
 import os
 import sys
+import time
 
 import highspy
 import numpy as np
@@ -24,8 +28,8 @@ def solve_milp(cost: NDArray[np.float64], matrix: sp.csr_matrix, lower: NDArray[
                ) -> NDArray[np.float64] | None:
     """Minimise ``cost @ x`` subject to ``lower <= matrix @ x <= upper``, ``0 <= x <= col_upper``.
 
-    Returns the best solution found (within ``rel_gap`` of optimal unless ``time_limit`` struck),
-    or None if none was found.
+    Returns the best solution found (within ``rel_gap`` of optimal unless ``time_limit`` CPU seconds
+    ran out), or None if none was found.
     """
     n = cost.size
     csc = sp.csc_matrix(matrix)
@@ -43,7 +47,15 @@ def solve_milp(cost: NDArray[np.float64], matrix: sp.csr_matrix, lower: NDArray[
     _banner_once()
     h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(time_limit))
+    h.setOptionValue("time_limit", float(time_limit) * _WALL_BACKSTOP)
+    deadline = time.process_time() + time_limit
+
+    def stop_when_spent(event: highspy.HighsCallbackEvent) -> None:
+        if time.process_time() > deadline:
+            event.interrupt()
+
+    h.cbSimplexInterrupt += stop_when_spent
+    h.cbMipInterrupt += stop_when_spent
     h.setOptionValue("mip_rel_gap", float(rel_gap))
     h.setOptionValue("threads", 1)
     h.passModel(lp)
@@ -56,6 +68,9 @@ def solve_milp(cost: NDArray[np.float64], matrix: sp.csr_matrix, lower: NDArray[
     if h.getInfo().primal_solution_status != 2:  # kSolutionStatusFeasible
         return None
     return np.asarray(h.getSolution().col_value, dtype=np.float64)
+
+
+_WALL_BACKSTOP = 30.0  # wall-clock limit, in multiples of the CPU budget: never wait forever
 
 
 @functools.cache
