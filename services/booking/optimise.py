@@ -86,6 +86,7 @@ class Proposal(_Frozen):
     after_hours: float
     moves: tuple[Move, ...] = ()
     revised: tuple[Revised, ...] = ()
+    kept: tuple[str, ...] = ()  # request ids left where they are (split into sessions, or no longer fit there)
 
     @property
     def gain_hours(self) -> float:
@@ -191,16 +192,18 @@ class OptimiseUpcoming:
         snapshot = await self.data.snapshot(mu_id, start, end)
         grid = snapshot.problem.grid
         slot_requests, by_id = [], {h.request.id: h for h in held}
+        unreadable: list[str] = []
         for h in held:
             try:
                 slot_request = to_slot_request(h.request, roster, self.config)
             except (RequestError, ValueError) as error:  # e.g. the team changed: leave it where it is
                 log.info("optimise leaves %s where it is: %s", h.request.id, error)
+                unreadable.append(h.request.id)
                 continue
             slots = [HeldSlot(s.occurrence, grid.index_of(s.start), grid.index_of(s.end, ceil=True), s.attendees,
                               s.facilitator, s.room_id) for s in h.plan.slots]
             slot_requests.append((slot_request, slots))
-        result = replan(snapshot.problem, slot_requests)
+        result = replan(snapshot.problem, slot_requests, base=snapshot.base)
         gain = result.before - result.after
         moves: list[Move] = []
         revised: list[Revised] = []
@@ -223,10 +226,10 @@ class OptimiseUpcoming:
                             start=start, end=end, bookings=len(held),
                             before_hours=round(result.before / _INTERVALS_PER_HOUR, 2),
                             after_hours=round((result.after if moves else result.before) / _INTERVALS_PER_HOUR, 2),
-                            moves=tuple(moves), revised=tuple(revised))
+                            moves=tuple(moves), revised=tuple(revised), kept=(*unreadable, *result.fixed))
         await self.store.save(proposal)
-        log.info("optimise %s: %d bookings, %d moves, gain %.2f agent-hours", mu_id, len(held), len(moves),
-                 proposal.gain_hours)
+        log.info("optimise %s: %d bookings (%d kept where they are), %d moves, gain %.2f agent-hours", mu_id,
+                 len(held), len(proposal.kept), len(moves), proposal.gain_hours)
         return proposal
 
     async def _upcoming(self, mu_id: str, start: datetime, end: datetime) -> list[_Held]:
