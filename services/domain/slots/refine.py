@@ -14,7 +14,6 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from services.domain.slots.engine import _MILLI, _PREF_SPAN, Booking, Candidates, SlotEngine
 from services.domain.slots.highs import solve_milp
@@ -218,16 +217,11 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
         start = _start(engine, requests, cols, current, held_rooms, pull, gap[kinked])
     matrix, col_upper = sp.vstack(blocks).tocsr(), np.concatenate([np.ones(n + n_opt), np.full(m, np.inf)])
     gap_option = REL_GAP if rel_gap is None else rel_gap
-    if start is not None:  # refinement: HiGHS prunes against the current plan from the first node
-        x = solve_milp(cost, matrix, np.concatenate(lower), np.concatenate(upper), col_upper,
-                       np.concatenate([np.ones(n + n_opt, np.bool_), np.zeros(m, np.bool_)]),
-                       time_limit=time_limit, rel_gap=gap_option, start=start)
-    else:
-        result = milp(cost, integrality=np.concatenate([np.ones(n + n_opt), np.zeros(m)]),
-                      bounds=Bounds(np.zeros(n + n_opt + m), col_upper),
-                      constraints=LinearConstraint(matrix, np.concatenate(lower), np.concatenate(upper)),
-                      options={"time_limit": time_limit, "mip_rel_gap": gap_option})
-        x = result.x
+    # CPU seconds, not wall-clock (services.domain.slots.highs); with the current plan as a start
+    # when there is one (refinement): HiGHS then prunes against it from the first node.
+    x = solve_milp(cost, matrix, np.concatenate(lower), np.concatenate(upper), col_upper,
+                   np.concatenate([np.ones(n + n_opt, np.bool_), np.zeros(m, np.bool_)]),
+                   time_limit=time_limit, rel_gap=gap_option, start=start)
     if x is None:
         return None
     picked = np.flatnonzero(x[:n] > 0.5)
