@@ -15,10 +15,13 @@ def world() -> SlotProblem:
                    required=1.0)
 
 
-def held(base: SlotProblem, bookings: list[tuple[SlotRequest, int]]) -> tuple[SlotProblem, list]:
+Held = list[tuple[SlotRequest, list[HeldSlot]]]
+
+
+def held(base: SlotProblem, bookings: list[tuple[SlotRequest, int]]) -> tuple[SlotProblem, Held]:
     """The snapshot with ``bookings`` (request, start index) as busy time, and what the replan is given."""
     engine = SlotEngine(base)
-    out = []
+    out: Held = []
     for request, start in bookings:
         outcome = engine.book_at(request, [(start, None)])
         out.append((request, [HeldSlot(p.occurrence, p.start_index, p.end_index, p.attendees, p.facilitator,
