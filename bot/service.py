@@ -196,7 +196,7 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
         optimiser = OptimiseUpcoming(
             data=bookings.data, config=bookings.config, ledger=bookings.service.ledger, activities=written.activities,
             rooms=written.rooms, invites=written.invites, clock=clock, schedulers=frozenset(schedulers),
-            store=RedisOptimiseStore(redis, BookingKeys(settings.redis_prefix)))
+            store=RedisOptimiseStore(redis, BookingKeys(settings.redis_prefix)), changes=bookings.changes.store)
         booking_deps = BookingHandlerDeps(
             service=intake, rosters=bookings.data, units=source.workforce.management_units, config=bookings.config,
             clock=clock, registers=bookings.registers, schedulers=schedulers,

@@ -9,6 +9,12 @@ positive gain has no moves. Applying moves the WFM activity and the room booking
 slot and sends its people an updated invite (same UID, higher SEQUENCE); each step is recorded in
 the ledger, so a second click or a retry after a crash does nothing twice. A proposal older than
 ``ttl`` is refused: the schedules it was computed on may have changed.
+
+A move is a new revision of the booking in the same numbering as Cancel and Reschedule
+(:mod:`services.booking.changes`, one counter in the :class:`ChangeStore`): revision ``n + 1``
+keeps its plan in the ledger under ``<id>#r<n+1>`` and its WFM activities and room bookings
+under keys of that id, and its invites carry ``SEQUENCE n + 1``. So an optimised booking that is
+later rescheduled or cancelled sends a higher SEQUENCE again, and the change finds what to undo.
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from services.booking.changes import revision_id
 from services.booking.config import BookingConfig
 from services.booking.model import BookedSlot, BookingRequest, Plan, Status
 from services.booking.ports import (
     ActivityWriter,
     BookingData,
     BookingLedger,
+    ChangeStore,
     Invite,
     InviteSender,
     OfflineActivity,
@@ -78,6 +86,7 @@ class Proposal(_Frozen):
     after_hours: float
     moves: tuple[Move, ...] = ()
     revised: tuple[Revised, ...] = ()
+    kept: tuple[str, ...] = ()  # request ids left where they are (split into sessions, or no longer fit there)
 
     @property
     def gain_hours(self) -> float:
@@ -155,9 +164,10 @@ class _Held:
 class OptimiseUpcoming:
     def __init__(self, *, data: BookingData, config: BookingConfig, ledger: BookingLedger,
                  activities: ActivityWriter, rooms: RoomCalendar, invites: InviteSender, store: OptimiseStore,
-                 schedulers: Collection[str], clock: Clock, ttl: timedelta = timedelta(minutes=30),
+                 changes: ChangeStore, schedulers: Collection[str], clock: Clock,
+                 ttl: timedelta = timedelta(minutes=30),
                  organizer: tuple[str, str] = ("Booking bot", "bookings@example.com")) -> None:
-        self.data, self.config, self.ledger = data, config, ledger
+        self.data, self.config, self.ledger, self.changes = data, config, ledger, changes
         self.activities, self.rooms, self.invites, self.store = activities, rooms, invites, store
         self.schedulers, self.clock, self.ttl, self.organizer = frozenset(schedulers), clock, ttl, organizer
 
@@ -182,16 +192,18 @@ class OptimiseUpcoming:
         snapshot = await self.data.snapshot(mu_id, start, end)
         grid = snapshot.problem.grid
         slot_requests, by_id = [], {h.request.id: h for h in held}
+        unreadable: list[str] = []
         for h in held:
             try:
                 slot_request = to_slot_request(h.request, roster, self.config)
             except (RequestError, ValueError) as error:  # e.g. the team changed: leave it where it is
                 log.info("optimise leaves %s where it is: %s", h.request.id, error)
+                unreadable.append(h.request.id)
                 continue
             slots = [HeldSlot(s.occurrence, grid.index_of(s.start), grid.index_of(s.end, ceil=True), s.attendees,
                               s.facilitator, s.room_id) for s in h.plan.slots]
             slot_requests.append((slot_request, slots))
-        result = replan(snapshot.problem, slot_requests)
+        result = replan(snapshot.problem, slot_requests, base=snapshot.base)
         gain = result.before - result.after
         moves: list[Move] = []
         revised: list[Revised] = []
@@ -214,25 +226,27 @@ class OptimiseUpcoming:
                             start=start, end=end, bookings=len(held),
                             before_hours=round(result.before / _INTERVALS_PER_HOUR, 2),
                             after_hours=round((result.after if moves else result.before) / _INTERVALS_PER_HOUR, 2),
-                            moves=tuple(moves), revised=tuple(revised))
+                            moves=tuple(moves), revised=tuple(revised), kept=(*unreadable, *result.fixed))
         await self.store.save(proposal)
-        log.info("optimise %s: %d bookings, %d moves, gain %.2f agent-hours", mu_id, len(held), len(moves),
-                 proposal.gain_hours)
+        log.info("optimise %s: %d bookings (%d kept where they are), %d moves, gain %.2f agent-hours", mu_id,
+                 len(held), len(proposal.kept), len(moves), proposal.gain_hours)
         return proposal
 
     async def _upcoming(self, mu_id: str, start: datetime, end: datetime) -> list[_Held]:
-        """Booked requests of the unit whose every slot lies in ``[start, end)`` (read from our activity log)."""
-        ids = dict.fromkeys(a.key.rsplit(":", 2)[0] for a in await self.activities.activities(mu_id, start, end))
+        """Booked requests of the unit whose every slot lies in ``[start, end)`` (read from our activity log),
+        each at its current revision (shared with Cancel and Reschedule)."""
+        owners = (a.key.rsplit(":", 2)[0] for a in await self.activities.activities(mu_id, start, end))
+        ids = dict.fromkeys(owner.split("#r", 1)[0] for owner in owners)  # "<id>#r<n>": revision n of <id>
         out = []
         for request_id in ids:
             if await self.ledger.status(request_id) != Status.BOOKED:
                 continue
             request = await self.ledger.request(request_id)
-            revised = await self.store.revision(request_id)
-            stored = await self.ledger.plan(request_id)
-            if request is None or (revised is None and stored is None):
+            revision = await self.changes.revision(request_id)
+            stored = await self.ledger.plan(revision_id(request_id, revision))
+            if request is None or stored is None:
                 continue
-            revision, plan = revised if revised is not None else (0, Plan.model_validate_json(stored or ""))
+            plan = Plan.model_validate_json(stored)
             if plan.slots and all(s.start >= start and s.end <= end for s in plan.slots):
                 out.append(_Held(request, plan, revision))
         return out
@@ -270,32 +284,37 @@ class OptimiseUpcoming:
         return decision.model_copy(update={"moved": tuple(moved), "failed": tuple(failed)})
 
     async def _rooms(self, proposal: Proposal) -> tuple[list[str], list[str]]:
-        """Free every moved slot's old room first (moves may swap rooms), then book the new ones."""
-        by_request: dict[str, list[Move]] = {}
-        for move in proposal.moves:
-            by_request.setdefault(move.request_id, []).append(move)
-        for move in proposal.moves:
-            if move.old.room_id:
-                await self.rooms.cancel(slot_key(move.request_id, move.occurrence, move.session))
+        """Free the old revision's rooms of every moved booking first (moves may swap rooms), then book the
+        new revision's (every slot: the new revision owns them all)."""
+        old_plans = {r.request_id: await self._old_plan(r) for r in proposal.revised}
+        for revised in proposal.revised:
+            for slot in old_plans[revised.request_id]:
+                if slot.room_id:
+                    await self.rooms.cancel(_key(revised.request_id, revised.revision - 1, slot))
         moved, failed = [], []
-        for request_id, moves in by_request.items():
+        for revised in proposal.revised:
+            title = next(m.title for m in proposal.moves if m.request_id == revised.request_id)
             try:
-                for move in moves:
-                    await self._book_room(proposal, move, move.new)
-                moved.append(request_id)
+                for slot in revised.plan.slots:
+                    await self._book_room(proposal, title, _key(revised.request_id, revised.revision, slot), slot)
+                moved.append(revised.request_id)
             except RoomTaken as taken:  # keep this booking where it was
-                log.warning("optimise %s: %s stays where it was: %s", proposal.id, request_id, taken)
-                for move in moves:
-                    await self.rooms.cancel(slot_key(request_id, move.occurrence, move.session))
-                    await self._book_room(proposal, move, move.old)
-                failed.append(request_id)
+                log.warning("optimise %s: %s stays where it was: %s", proposal.id, revised.request_id, taken)
+                for slot in revised.plan.slots:
+                    await self.rooms.cancel(_key(revised.request_id, revised.revision, slot))
+                for slot in old_plans[revised.request_id]:
+                    await self._book_room(proposal, title, _key(revised.request_id, revised.revision - 1, slot), slot)
+                failed.append(revised.request_id)
         return moved, failed
 
-    async def _book_room(self, proposal: Proposal, move: Move, slot: BookedSlot) -> None:
+    async def _old_plan(self, revised: Revised) -> tuple[BookedSlot, ...]:
+        stored = await self.ledger.plan(revision_id(revised.request_id, revised.revision - 1))
+        return Plan.model_validate_json(stored).slots if stored else ()
+
+    async def _book_room(self, proposal: Proposal, title: str, key: str, slot: BookedSlot) -> None:
         if slot.room_id:
-            await self.rooms.book(RoomBooking(key=slot_key(move.request_id, move.occurrence, move.session),
-                                              room_id=slot.room_id, start=slot.start, end=slot.end,
-                                              subject=move.title, organizer=proposal.by))
+            await self.rooms.book(RoomBooking(key=key, room_id=slot.room_id, start=slot.start, end=slot.end,
+                                              subject=title, organizer=proposal.by))
 
     async def _move(self, proposal: Proposal, revised: Revised, names: dict[str, tuple[str, str]]) -> None:
         request = await self.ledger.request(revised.request_id)
@@ -303,30 +322,38 @@ class OptimiseUpcoming:
             return
         meeting = self.config.meeting_type(request.type_id)
         moves = {(m.occurrence, m.session): m for m in proposal.moves if m.request_id == revised.request_id}
+        # The new revision's plan where Cancel and Reschedule read it (first writer wins: a retry keeps it).
+        await self.ledger.save_plan(revision_id(request.id, revised.revision), revised.plan.model_dump_json())
         for slot in revised.plan.slots:
-            if (slot.occurrence, slot.session) not in moves:
-                continue
-            key = slot_key(request.id, slot.occurrence, slot.session)
+            key = _key(request.id, revised.revision, slot)
             step = f"optimise:{revised.revision}:{key}"
             if not await self.ledger.step_done(request.id, f"{step}:wfm"):
-                await self.activities.cancel_activity(key)
                 await self.activities.write_activity(OfflineActivity(
                     key=key, mu_id=request.mu_id, name=request.title, category=meeting.activity_category,
                     code_id=meeting.activity_code, start=slot.start, end=slot.end, attendees=slot.attendees,
                     facilitator=slot.facilitator))
+                await self.activities.cancel_activity(_key(request.id, revised.revision - 1, slot))
                 await self.ledger.mark_step(request.id, f"{step}:wfm")
+            if (slot.occurrence, slot.session) not in moves:
+                continue  # not moved: same time, no new invite
             if not await self.ledger.step_done(request.id, f"{step}:invite"):
                 room = self.config.room_config(slot.room_id) if slot.room_id else None
                 people = [*slot.attendees, *([slot.facilitator] if slot.facilitator else [])]
                 invitees = tuple(names.get(p, (p, "")) for p in people)
                 await self.invites.send_invite(Invite(
-                    uid=f"{key}@booking", subject=request.title,
+                    uid=f"{slot_key(request.id, slot.occurrence, slot.session)}@booking", subject=request.title,
                     description=f"{meeting.name} moved to a time that keeps the queues better staffed.",
                     start=slot.start, end=slot.end, location=(room.name if room else slot.room_id) or "Online",
                     organizer=self.organizer, attendees=tuple(i for i in invitees if i[1]),
                     sequence=revised.revision))
                 await self.ledger.mark_step(request.id, f"{step}:invite")
         await self.store.revise(revised)
+        await self.changes.set_revision(request.id, revised.revision)
+
+
+def _key(request_id: str, revision: int, slot: BookedSlot) -> str:
+    """What revision ``revision`` of a booking wrote for ``slot`` (the activity and room booking key)."""
+    return slot_key(revision_id(request_id, revision), slot.occurrence, slot.session)
 
 
 def _moved(old: BookedSlot, new: BookedSlot) -> bool:

@@ -34,6 +34,9 @@ class Snapshot:
     facilitators: Mapping[str, str] = field(default_factory=dict)  # person id -> display name
     demand: str = "synthetic curve (simulator)"  # where the requirement came from (named in explanations)
     no_forecast: str = ""  # why no forecast covers (part of) the period; the type's no_forecast policy decides
+    # The agents' calendars without the bot's own bookings (only its agents' states are read): what
+    # a freed interval was, so that Optimise upcoming can move bookings that replaced a break.
+    base: SlotProblem | None = None
 
 
 class BookingData(Protocol):

@@ -16,6 +16,8 @@ from redis.asyncio import Redis
 from services.adapters.booking.invites import SmtpInviteSender
 from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.optimise_store import RedisOptimiseStore
+from services.adapters.booking.redis_changes import RedisChanges
+from services.booking.changes import BookingChanges
 from services.booking.model import BookedSlot, Plan, Status
 from services.booking.optimise import MemoryOptimiseStore, NotAllowed, OptimiseUpcoming
 from services.booking.translate import to_slot_request
@@ -54,7 +56,8 @@ def setup(redis: Redis, prefix: str, port: int, *, on_redis: bool = True) -> tup
     rig.service.writeback.invites = sender
     store = RedisOptimiseStore(redis, BookingKeys(prefix)) if on_redis else MemoryOptimiseStore()
     optimiser = OptimiseUpcoming(data=rig.data, config=rig.config, ledger=rig.ledger, activities=rig.activities,
-                                 rooms=rig.rooms, invites=sender, store=store, schedulers={"S1"}, clock=rig.clock)
+                                 rooms=rig.rooms, invites=sender, store=store, changes=RedisChanges(redis, rig.keys),
+                                 schedulers={"S1"}, clock=rig.clock)
     return rig, optimiser
 
 
@@ -100,7 +103,8 @@ async def test_a_costly_booking_is_moved_on_apply_and_its_people_get_an_updated_
     assert updated[2] == move.new.start and updated[2] != first_start
     assert updated[3] == invited
     (activity,) = await rig.activities.activities("mu1", rig.clock.now(), rig.clock.now() + timedelta(days=7))
-    assert (activity.key, activity.start, activity.end) == ("sync:0:0", move.new.start, move.new.end)
+    # Revision 1 of the booking, in the numbering Cancel and Reschedule share.
+    assert (activity.key, activity.start, activity.end) == ("sync#r1:0:0", move.new.start, move.new.end)
     assert old.room_id is not None and move.new.room_id is not None
     busy = await rig.rooms.busy([old.room_id, move.new.room_id], old.start, old.end)
     assert all(span != (old.start, old.end) for spans in busy.values() for span in spans)  # old room freed
@@ -145,3 +149,42 @@ async def test_only_schedulers_may_optimise(redis_client: Redis, redis_prefix: s
     assert discarded is not None and discarded.action == "discarded"
     late = await optimiser.apply(proposal.id, "S1")  # discarded first: the discard stands
     assert late is not None and late.action == "discarded"
+
+
+async def test_an_optimised_then_rescheduled_then_cancelled_booking_keeps_one_uid_and_a_rising_sequence(
+        redis_client: Redis, redis_prefix: str, smtp: tuple[Inbox, int]):
+    inbox, port = smtp
+    rig, optimiser = setup(redis_client, redis_prefix, port)
+    changes = BookingChanges(rig.service, optimiser.changes, activities=rig.activities, rooms=rig.rooms,
+                             invites=optimiser.invites, registers=rig.registers, schedulers=frozenset({"S1"}))
+    await book_at_the_worst_time(rig)
+    proposal = await optimiser.propose("mu1", 7, "S1")
+    applied = await optimiser.apply(proposal.id, "S1")
+    assert applied is not None and applied.moved == ("sync",)
+    assert await optimiser.changes.revision("sync") == 1  # one numbering for every kind of move
+
+    moved = await changes.reschedule("sync", 1, by="S1")  # the revision the list shows after the move
+    assert moved.outcome is not None and moved.outcome.new_revision == 2, moved.refused
+    window = (rig.clock.now(), rig.clock.now() + timedelta(days=7))
+    # Reschedule found the optimised revision's activity and let it go.
+    assert [a.key for a in await rig.activities.activities("mu1", *window)] == ["sync#r2:0:0"]
+    cancelled = await changes.cancel("sync", 2, by="S1")
+    assert cancelled.outcome is not None
+    assert await rig.activities.activities("mu1", *window) == []
+
+    sent = [(uid, sequence, method) for (uid, sequence, _start, _to), method in zip(events(inbox), methods(inbox),
+                                                                                   strict=True)]
+    assert [s[2] for s in sent] == ["REQUEST", "REQUEST", "REQUEST", "CANCEL"]
+    assert len({s[0] for s in sent}) == 1  # one calendar entry throughout
+    sequences = [s[1] for s in sent]
+    assert sequences == sorted(set(sequences)), sequences  # strictly increasing: booked, optimised, moved, cancelled
+
+
+def methods(inbox: Inbox) -> list[str]:
+    """The METHOD of every invite received, in order (one per VEVENT)."""
+    out: list[str] = []
+    for _sender, _to, message in inbox.messages:
+        for part in message.iter_attachments():
+            calendar = Calendar.from_ical(part.get_content())
+            out.extend(str(calendar["method"]) for _ in calendar.walk("VEVENT"))
+    return out

@@ -12,6 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from handlers.booking.optimise import ACTION_APPLY, ACTION_DISCARD, optimise_command, register_optimise
+from services.adapters.booking.redis_changes import RedisChanges
 from services.booking.optimise import MemoryOptimiseStore, OptimiseUpcoming
 from tests.booking.test_booking_slack import SCHEDULER, STRANGER, SlackBooking
 from tests.booking.test_optimise import book_at_the_worst_time
@@ -34,7 +35,7 @@ async def test_the_scheduler_sees_the_gain_and_applies_it(redis_client: Redis, r
     rig = slack.rig
     optimiser = OptimiseUpcoming(data=rig.data, config=rig.config, ledger=rig.ledger, activities=rig.activities,
                                  rooms=rig.rooms, invites=rig.invites, store=MemoryOptimiseStore(),
-                                 schedulers={SCHEDULER}, clock=rig.clock)
+                                 changes=RedisChanges(redis_client, rig.keys), schedulers={SCHEDULER}, clock=rig.clock)
     register_optimise(slack.app, optimiser)
     old = (await book_at_the_worst_time(rig)).slots[0]
 

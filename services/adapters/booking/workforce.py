@@ -92,8 +92,11 @@ class WorkforceBookingData:
         busy_rooms = await self.rooms.busy([r.id for r in room_list], start, end) if self.rooms and room_list else {}
         rooms = [RoomSpans(room, list(busy_rooms.get(room.id, ()))) for room in room_list]
         problem = build_problem(grid, demand.queues, demand.required, with_ours, facilitators, rooms)
+        base = build_problem(grid, demand.queues, demand.required,
+                             [AgentCalendar(c.agent_id, c.team_id, c.spans, demand.weights_of(c.agent_id))
+                              for c in published], facilitators, rooms)
         return Snapshot(roster=roster, problem=problem, facilitators=names, demand=demand.provenance,
-                        no_forecast=demand.missing)
+                        no_forecast=demand.missing, base=base)
 
     async def _facilitators(self, roster: Roster, grid: TimeGrid, ours: Sequence[OfflineActivity],
                             schedules: Mapping[str, AgentSchedule]) -> tuple[list[FacilitatorCalendar], dict[str, str]]:

@@ -43,13 +43,15 @@ def _size(request: SlotRequest) -> int:
 
 
 class _Plan:
-    def __init__(self, engine: SlotEngine, requests: Sequence[SlotRequest], *, counts: bool = True) -> None:
-        self.engine = engine
+    def __init__(self, engine: SlotEngine, requests: Sequence[SlotRequest], *, counts: bool = True,
+                 known: dict[str, int] | None = None) -> None:
+        self.engine, self.requests = engine, list(requests)
         self.base = SlotEngine(engine.problem)  # nothing booked: what each request could do alone
         # Feasible starts of each request's most constrained occurrence when nothing else is booked;
-        # 0 when it cannot be placed even alone (so it is never worth a search).
-        self.counts = {r.id: self.base.candidate_count(r) if self.base.search(r, explain=False).placed else 0
-                       for r in requests} if counts else {r.id: 1 for r in requests}
+        # 0 when it cannot be placed even alone (so it is never worth a search). ``known``: already counted.
+        self.counts = dict(known) if known is not None else {
+            r.id: self.base.candidate_count(r) if self.base.search(r, explain=False).placed else 0
+            for r in requests} if counts else {r.id: 1 for r in requests}
         arrival = {r.id: i for i, r in enumerate(requests)}
         self.order = sorted(requests, key=lambda r: (self.counts[r.id] == 0, self.counts[r.id], -_size(r),
                                                      arrival[r.id]))
@@ -430,38 +432,43 @@ def plan_batch(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passe
     If a request that could be placed alone is left out, the whole plan is made again with a
     larger core (``retry_core_threshold``: more requests placed by the exact core MILP) and the
     one placing more occurrences is kept (placements come first; the larger core costs more time
-    and often a little understaffing, so it is not the default).
+    and often a little understaffing, so it is not the default). The first plan is only refined
+    if it is the one kept: refinement never changes what is placed, so the choice can be made
+    before it, and the retry reuses the first plan's per-request counts.
     """
-    once = functools.partial(_plan_once, engine, requests, max_passes=max_passes, max_attempts=max_attempts,
-                             node_limit=node_limit, refine_days=refine_days, refine_limit=refine_limit,
-                             refine_time_limit=refine_time_limit, refine_rounds=refine_rounds,
-                             insert_group_size=insert_group_size, core_milp=core_milp, explain=explain)
-    plan, outcomes = once(core_threshold=core_threshold)
+    build = functools.partial(_build, engine, requests, max_passes=max_passes, max_attempts=max_attempts,
+                              node_limit=node_limit, refine_time_limit=refine_time_limit,
+                              insert_group_size=insert_group_size, core_milp=core_milp)
+    finish = functools.partial(_finish, refine_days=refine_days, refine_limit=refine_limit,
+                               refine_time_limit=refine_time_limit, refine_rounds=refine_rounds, explain=explain)
+    plan = build(core_threshold=core_threshold)
     if retry_core_threshold <= core_threshold or not any(
-            not o.placed and plan.counts[o.request_id] > 0 for o in outcomes):
-        return outcomes
+            r.id not in engine.bookings and plan.counts[r.id] > 0 for r in requests):
+        return finish(plan)
     first = [engine.bookings[r.id] for r in requests if r.id in engine.bookings]
     for booking in first:
         engine.release(booking.request.id)
-    _, again = once(core_threshold=retry_core_threshold)
-    if _occurrences(again) > _occurrences(outcomes):
-        return again
-    for outcome in again:
-        engine.release(outcome.request_id)
+    again = build(core_threshold=retry_core_threshold, counts=plan.counts)
+    if _placed_occurrences(engine, requests) > sum(len({p.occurrence for p in b.outcome.placements})
+                                                   for b in first):
+        return finish(again)
+    for r in requests:
+        engine.release(r.id)
     for booking in first:
         engine.restore(booking)
-    return outcomes
+    return finish(plan)
 
 
-def _occurrences(outcomes: Sequence[Outcome]) -> int:
-    return sum(len({p.occurrence for p in o.placements}) for o in outcomes)
+def _placed_occurrences(engine: SlotEngine, requests: Sequence[SlotRequest]) -> int:
+    return sum(len({p.occurrence for p in engine.bookings[r.id].outcome.placements})
+               for r in requests if r.id in engine.bookings)
 
 
-def _plan_once(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passes: int, max_attempts: int,
-               core_threshold: int, node_limit: int, refine_days: int, refine_limit: int, refine_time_limit: float,
-               refine_rounds: int, insert_group_size: int, core_milp: bool,
-               explain: bool) -> tuple[_Plan, list[Outcome]]:
-    plan = _Plan(engine, requests)
+def _build(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passes: int, max_attempts: int,
+           core_threshold: int, node_limit: int, refine_time_limit: float, insert_group_size: int,
+           core_milp: bool, counts: dict[str, int] | None = None) -> _Plan:
+    """Core, construction, repair and insertion: everything that decides what is placed."""
+    plan = _Plan(engine, requests, known=counts)
     plan.place_core(core_threshold, node_limit, core_milp=core_milp, time_limit=refine_time_limit)
     plan.construct()
     for _ in range(max_passes):
@@ -469,21 +476,30 @@ def _plan_once(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passe
             break
     if insert_group_size > 0 and plan.insert_missing(insert_group_size, refine_time_limit):
         plan.improve_each()
+    return plan
+
+
+def _finish(plan: _Plan, *, refine_days: int, refine_limit: int, refine_time_limit: float, refine_rounds: int,
+            explain: bool) -> list[Outcome]:
+    """Refinement (only lowers the understaffing) and the explanations; outcomes in input order."""
+    engine = plan.engine
     for _ in range(refine_rounds if refine_days > 0 else 0):  # each round re-centres the candidates
         if not plan.refine_windows(refine_days, refine_limit, refine_time_limit):
             break
         plan.improve_each()
-
-    if explain:
-        for request in plan.order:
-            if request.id in engine.bookings:
-                old = engine.release(request.id)
-                new = engine.book(request, explain=True)
-                if not new.placed and old is not None:  # cannot happen: its old slot is free again
-                    engine.restore(old)
-                    continue
-                plan.outcomes[request.id] = new
-    return plan, [plan.outcomes[r.id] for r in requests]
+    for request in plan.order:
+        if request.id not in engine.bookings:
+            continue  # construction recorded why
+        if explain:
+            old = engine.release(request.id)
+            new = engine.book(request, explain=True)
+            if not new.placed and old is not None:  # cannot happen: its old slot is free again
+                engine.restore(old)
+                continue
+            plan.outcomes[request.id] = new
+        else:
+            plan.outcomes[request.id] = engine.bookings[request.id].outcome
+    return [plan.outcomes[r.id] for r in plan.requests]
 
 
 def improve_plan(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passes: int = 6,

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from services.domain.slots.engine import _MILLI, _PREF_SPAN, Booking, Candidates, SlotEngine
+from services.domain.slots.highs import solve_milp
 from services.domain.slots.model import SlotRequest, SlotState
 
 _WORK = int(SlotState.WORK)
@@ -30,7 +30,8 @@ def refine_group(engine: SlotEngine, requests: Sequence[SlotRequest], *, limit: 
     before = engine.added_understaffing()
     released: list[Booking] = [b for b in (engine.release(r.id) for r in requests) if b is not None]
     current = {b.request.id: {p.occurrence: p.start_index for p in b.outcome.placements} for b in released}
-    choices = _solve(engine, requests, current, limit, rooms_per_start, time_limit)
+    rooms = {b.request.id: {p.occurrence: p.room_id for p in b.outcome.placements} for b in released}
+    choices = _solve(engine, requests, current, limit, rooms_per_start, time_limit, held_rooms=rooms)
     if choices is not None:
         booked: list[str] = []
         try:
@@ -85,9 +86,12 @@ def insert_group(engine: SlotEngine, booked: Sequence[SlotRequest], missing: Seq
 
 def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[str, dict[int, int]],
            limit: int | Sequence[int], rooms_per_start: int | Sequence[int], time_limit: float,
-           optional: set[int] | None = None, rel_gap: float | None = None,
-           alone_cost: bool = False) -> list[list[tuple[int, str | None]]] | None:
-    """Starts and rooms per request (``[]`` for an ``optional`` request left out), or None if unsolved."""
+           optional: set[int] | None = None, rel_gap: float | None = None, alone_cost: bool = False,
+           held_rooms: dict[str, dict[int, str | None]] | None = None) -> list[list[tuple[int, str | None]]] | None:
+    """Starts and rooms per request (``[]`` for an ``optional`` request left out), or None if unsolved.
+
+    With ``held_rooms`` (every request's current rooms; ``current`` has its starts) the solver starts
+    from the current plan."""
     problem = engine.problem
     T = engine.grid.intervals
     n_agents, n_facs = len(problem.agent_ids), len(problem.facilitator_ids)
@@ -208,14 +212,19 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
         + 1e-4 * float(pref.sum())
     placed_gain = np.array([-weight * len(per_request[r]) for r in chosen_opt])
     cost = np.concatenate([column_cost + 1e-4 * pref, placed_gain, np.ones(m)])
-    result = milp(cost, integrality=np.concatenate([np.ones(n + n_opt), np.zeros(m)]),
-                  bounds=Bounds(np.zeros(n + n_opt + m), np.concatenate([np.ones(n + n_opt), np.full(m, np.inf)])),
-                  constraints=LinearConstraint(sp.vstack(blocks).tocsr(), np.concatenate(lower),
-                                               np.concatenate(upper)),
-                  options={"time_limit": time_limit, "mip_rel_gap": REL_GAP if rel_gap is None else rel_gap})
-    if result.x is None:
+    start = None
+    if held_rooms is not None and not n_opt:
+        start = _start(engine, requests, cols, current, held_rooms, pull, gap[kinked])
+    matrix, col_upper = sp.vstack(blocks).tocsr(), np.concatenate([np.ones(n + n_opt), np.full(m, np.inf)])
+    gap_option = REL_GAP if rel_gap is None else rel_gap
+    # CPU seconds, not wall-clock (services.domain.slots.highs); with the current plan as a start
+    # when there is one (refinement): HiGHS then prunes against it from the first node.
+    x = solve_milp(cost, matrix, np.concatenate(lower), np.concatenate(upper), col_upper,
+                   np.concatenate([np.ones(n + n_opt, np.bool_), np.zeros(m, np.bool_)]),
+                   time_limit=time_limit, rel_gap=gap_option, start=start)
+    if x is None:
         return None
-    picked = np.flatnonzero(result.x[:n] > 0.5)
+    picked = np.flatnonzero(x[:n] > 0.5)
     out: list[dict[int, tuple[int, str | None]]] = [{} for _ in requests]
     for j in picked.tolist():
         r, occ, s, _d, room, _ = cols[j]
@@ -223,6 +232,24 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
     if any(len(o) != len(per_request[i]) and not (i in optional and not o) for i, o in enumerate(out)):
         return None
     return [[o[occ] for occ in sorted(o)] for o in out]
+
+
+def _start(engine: SlotEngine, requests: Sequence[SlotRequest], cols: list[tuple[int, int, int, int, int, int]],
+           current: dict[str, dict[int, int]], held_rooms: dict[str, dict[int, str | None]], pull: sp.csr_matrix,
+           kink_gap: NDArray[np.float64]) -> NDArray[np.float64] | None:
+    """The current plan as a solution of the model (None if one of its slots is not a column)."""
+    room_index = {room.id: i for i, room in enumerate(engine.problem.rooms)}
+    where = {(r, occ, s, room): j for j, (r, occ, s, _d, room, _) in enumerate(cols)}
+    x = np.zeros(len(cols))
+    for r, request in enumerate(requests):
+        for occ, s in current.get(request.id, {}).items():
+            room_id = held_rooms.get(request.id, {}).get(occ)
+            j = where.get((r, occ, s, room_index[room_id] if room_id is not None else -1))
+            if j is None:
+                return None
+            x[j] = 1.0
+    # Understaffing variables at their least: u >= gap + pulled, u >= 0.
+    return np.concatenate([x, np.maximum(kink_gap - pull @ x, 0.0)])
 
 
 def _gap_rows(engine: SlotEngine, requests: Sequence[SlotRequest],

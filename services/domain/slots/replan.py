@@ -10,7 +10,10 @@ untouched and blocks its time, as do bookings split into sessions.
 What a freed interval was before the booking is only known with the calendars without the bot's
 bookings (``base``). Without them a freed interval is taken as working time, which is exact
 except under a long activity that absorbed a break: such bookings then stay where they are, so
-that nothing is ever moved onto someone's break.
+that nothing is ever moved onto someone's break. Where ``base`` still shows the booking (a WFM
+that publishes the activities we wrote back shows them as busy), the same holds: working time,
+and a long booking stays where it is. Bookings split into sessions always stay where they are
+(the improvement phases hold single sessions only). :attr:`Replan.fixed` names them all.
 """
 
 from __future__ import annotations
@@ -64,7 +67,8 @@ def without(problem: SlotProblem, slots: Iterable[HeldSlot], base: SlotProblem |
                 # Our bookings only ever go where the person works (or on a break a long one absorbs),
                 # so busy there means ours: it becomes working time again, and counts as scheduled.
                 freed = states[row, window] == _BUSY
-                was = base.states[row, window] if base is not None else np.full(freed.size, _WORK, np.int8)
+                was = base.states[row, window].copy() if base is not None else np.full(freed.size, _WORK, np.int8)
+                was[was == _BUSY] = _WORK  # the base still shows our booking: as without a base
                 states[row, window] = np.where(freed, was, states[row, window])
                 scheduled[:, window] += problem.weights[row][:, None] * (freed & (was == _WORK))[None, :]
             if person in fac:
@@ -79,7 +83,7 @@ def replan(problem: SlotProblem, held: Sequence[tuple[SlotRequest, Sequence[Held
            refine_time_limit: float = 10.0) -> Replan:
     """Move ``held`` bookings (busy in ``problem``) to where they add the least understaffing together."""
     movable = [(r, slots) for r, slots in held if _single_session(problem, r, slots)
-               and (base is not None or not _absorbs_breaks(r))]
+               and (not _absorbs_breaks(r) or (base is not None and _base_knows(problem, base, slots)))]
     while True:
         engine = SlotEngine(without(problem, (s for _, slots in movable for s in slots), base))
         failed: list[str] = []
@@ -104,6 +108,17 @@ def replan(problem: SlotProblem, held: Sequence[tuple[SlotRequest, Sequence[Held
 def _single_session(problem: SlotProblem, request: SlotRequest, slots: Sequence[HeldSlot]) -> bool:
     occurrences = sorted(s.occurrence for s in slots)
     return occurrences == list(range(len(occurrences))) and SlotEngine(problem).sessions(request) == 1
+
+
+def _base_knows(problem: SlotProblem, base: SlotProblem, slots: Sequence[HeldSlot]) -> bool:
+    """True if ``base`` shows what each attendee had under ``slots`` (not our booking itself, as busy)."""
+    agent = {a: i for i, a in enumerate(problem.agent_ids)}
+    for slot in slots:
+        rows = [agent[p] for p in (*slot.attendees, *([slot.facilitator] if slot.facilitator else [])) if p in agent]
+        under = problem.states[rows, slot.start_index:slot.end_index] == _BUSY
+        if (base.states[rows, slot.start_index:slot.end_index][under] == _BUSY).any():
+            return False
+    return True
 
 
 def _absorbs_breaks(request: SlotRequest) -> bool:
