@@ -29,6 +29,8 @@ from tests.monitor.scripted import Recorder
 DAY = date(2026, 5, 18)
 TICK = timedelta(seconds=15)
 ROOT = Path(__file__).resolve().parents[2]
+# Under pytest-xdist (--dist loadgroup) the module's tests share one worker, so the day is played once.
+pytestmark = pytest.mark.xdist_group("simulated-day")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
