@@ -29,16 +29,13 @@ lint: $(BIN)/.installed
 
 # The test suite needs a real Redis (started on 127.0.0.1:6379 if nothing answers there) and a local
 # Redis Cluster (scripts/redis-cluster, ports 7101-7103).
-# Two pytest-xdist workers (the CI machine has 2 cores); tests of one xdist_group share a worker.
-# `make test PYTEST_WORKERS=` runs in one process.
-PYTEST_WORKERS ?= -n 2 --dist loadgroup
 test: $(BIN)/.installed
 	@scripts/ensure-redis
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	@# tests/cluster needs a real Redis Cluster: a local 3-master one, stopped however pytest ends.
 	@trap 'scripts/redis-cluster stop' EXIT; export "$$(scripts/redis-cluster start)"; \
-	  echo "Redis Cluster for tests/cluster: $$REDIS_CLUSTER_URL"; $(BIN)/pytest $(PYTEST_WORKERS)
+	  echo "Redis Cluster for tests/cluster: $$REDIS_CLUSTER_URL"; $(BIN)/pytest
 
 test-cluster: $(BIN)/.installed
 	@scripts/ensure-redis

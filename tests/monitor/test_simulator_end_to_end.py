@@ -29,8 +29,9 @@ from tests.monitor.scripted import Recorder
 DAY = date(2026, 5, 18)
 TICK = timedelta(seconds=15)
 ROOT = Path(__file__).resolve().parents[2]
-# Under pytest-xdist (--dist loadgroup) the module's tests share one worker, so the day is played once.
-pytestmark = pytest.mark.xdist_group("simulated-day")
+# pytest-timeout counts a fixture's setup in the first test that uses it: the whole day, once, may take
+# longer than one test's 60 s on a loaded machine.
+pytestmark = pytest.mark.timeout(240)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
