@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -81,19 +82,23 @@ async def fake(clock: ManualClock) -> AsyncIterator[FakeGenesys]:
 
 
 class Sleeps:
-    """The injected sleep: records every requested wait, waits at most ``cap`` real seconds."""
+    """The injected sleep: records every requested wait, waits at most ``cap`` real seconds. A wait longer
+    than ``forever_over`` never ends (the test drives that work itself, e.g. ``maintain()`` for the hourly
+    upkeep), so a capped hour cannot turn into a loop that runs twenty times a second."""
 
-    def __init__(self, cap: float = 0.0) -> None:
+    def __init__(self, cap: float = 0.0, forever_over: float = math.inf) -> None:
         self.calls: list[float] = []
-        self.cap = cap
+        self.cap, self.forever_over = cap, forever_over
 
     async def __call__(self, seconds: float) -> None:
         self.calls.append(seconds)
+        if seconds > self.forever_over:
+            await asyncio.Event().wait()  # cancelled when the task that waits is closed
         await asyncio.sleep(min(seconds, self.cap))
 
 
 class Monotonic:
-    """An injectable monotonic clock for token lifetimes."""
+    """An injectable monotonic clock for token lifetimes and socket silence: it moves only when told."""
 
     def __init__(self) -> None:
         self.value = 1000.0
@@ -116,10 +121,14 @@ FAST_HUB = HubOptions(ping_every=0.2, silence_timeout=1.0, open_timeout=2.0,
 
 
 def make_source(fake: FakeGenesys, clock: ManualClock, config: OrgConfig | None = None, *,
-                hub: HubOptions = FAST_HUB, **options: Any) -> GenesysSource:
+                hub: HubOptions = FAST_HUB, monotonic: Callable[[], float] | None = None,
+                **options: Any) -> GenesysSource:
+    """A source whose socket silence is measured on ``monotonic`` (by default one that stands still, so a
+    slow machine never looks like a silent socket) and whose hourly upkeep waits forever."""
     client = make_client(fake, sleep=Sleeps(cap=0.05), options=ClientOptions(timeout=5.0, max_attempts=3))
     settings = SourceOptions(hub=hub, maintenance_every=3600.0, start_timeout=5.0, **options)
-    return GenesysSource(client, config=config or OrgConfig(), clock=clock, options=settings, sleep=Sleeps(cap=0.05))
+    return GenesysSource(client, config=config or OrgConfig(), clock=clock, options=settings,
+                         sleep=Sleeps(cap=0.05, forever_over=60.0), monotonic=monotonic or Monotonic())
 
 
 async def eventually(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
@@ -132,9 +141,14 @@ async def eventually(predicate: Callable[[], bool], timeout: float = 5.0, what: 
 
 
 @pytest.fixture
-async def source(fake: FakeGenesys, clock: ManualClock) -> AsyncIterator[GenesysSource]:
+def monotonic() -> Monotonic:
+    return Monotonic()
+
+
+@pytest.fixture
+async def source(fake: FakeGenesys, clock: ManualClock, monotonic: Monotonic) -> AsyncIterator[GenesysSource]:
     """A started adapter on the fake (structure loaded, sockets subscribed), closed afterwards."""
-    src = make_source(fake, clock)
+    src = make_source(fake, clock, monotonic=monotonic)
     await src.start()
     try:
         yield src

@@ -11,7 +11,7 @@ from services.adapters.genesys.client import ClientOptions
 from services.adapters.genesys.coaching import GenesysCoaching
 from services.adapters.genesys.errors import GenesysUnavailable
 from services.ports import CoachingRequest
-from tests.genesys.conftest import START, Sleeps, make_client
+from tests.genesys.conftest import START, Sleeps, eventually, make_client
 from tests.genesys.fake_genesys import FakeGenesys
 
 APPOINTMENTS = "/api/v2/coaching/appointments"
@@ -71,7 +71,11 @@ async def test_a_restarted_process_finds_the_appointment_in_genesys(fake: FakeGe
 async def test_a_lost_response_is_not_turned_into_a_duplicate(fake: FakeGenesys) -> None:
     fake.slow(APPOINTMENTS + "$", 0.6, method="POST")  # Genesys creates it, but our request times out first
     client = make_client(fake, options=ClientOptions(timeout=0.2))
-    coaching = GenesysCoaching(client, sleep=Sleeps(cap=1.0), backoff=Backoff(base=1.0, cap=1.0, rng=lambda: 1.0))
+
+    async def until_it_landed(seconds: float) -> None:  # the backoff ends once the slow create went through
+        await eventually(lambda: bool(fake.appointments), what="the slow create landing in Genesys")
+
+    coaching = GenesysCoaching(client, sleep=until_it_landed, backoff=Backoff(base=1.0, cap=1.0, rng=lambda: 1.0))
     try:
         appointment_id = await coaching.create_coaching_appointment(request())
     finally:

@@ -13,7 +13,7 @@ from services.domain.adherence import Reason, Status, evaluate
 from services.domain.model import AgentState, ScheduledActivity
 from services.domain.rules import RuleTable
 from services.domain.states import ActivityCategory, Presence, RoutingStatus
-from tests.genesys.conftest import FAST_HUB, START, agents_of, eventually, make_source
+from tests.genesys.conftest import FAST_HUB, START, Monotonic, agents_of, eventually, make_source
 from tests.genesys.fake_genesys import FakeGenesys
 
 RULES = RuleTable.with_overrides([])
@@ -169,9 +169,20 @@ async def test_pings_are_answered_and_heartbeats_keep_states_fresh(source: Genes
     assert judge((await source.live_states("mu-a"))["agent-a1-1"], clock) == (Status.ADHERENT, Reason.RULE)
 
 
-async def test_a_silent_socket_is_closed_and_replaced(source: GenesysSource, fake: FakeGenesys) -> None:
+async def test_a_silent_socket_is_closed_and_replaced(source: GenesysSource, fake: FakeGenesys,
+                                                      monotonic: Monotonic) -> None:
+    channel = source.hub.channels[0]
     fake.muted = True  # no heartbeats, no pongs
-    await eventually(lambda: source.hub.channels[0].connects >= 2, what="reconnect after silence")
+    monotonic.value += FAST_HUB.silence_timeout * 0.9
+    pings = fake.pings
+    await eventually(lambda: fake.pings >= pings + 2, what="the watchdog looking again and pinging")
+    assert channel.connects == 1  # silent, but not for long enough
+
+    def silence_goes_on() -> bool:
+        monotonic.value += FAST_HUB.silence_timeout / 2  # time passes and the socket says nothing
+        return channel.connects >= 2
+
+    await eventually(silence_goes_on, what="reconnect after silence")
     fake.muted = False
 
 
@@ -202,9 +213,8 @@ async def test_socket_closing_moves_to_a_new_socket_before_the_old_one_closes(
     recorder = Recorder()
     source.on_state_changed(recorder)
     channel = source.hub.channels[0]
-    await fake.send_socket_closing(close_after=3.0)
-    await eventually(lambda: channel.connects == 2 and channel.ready.is_set(), timeout=2.5,
-                     what="reconnect on socket_closing")
+    await fake.send_socket_closing(close_after=3600.0)  # the old socket stays open for the whole test
+    await eventually(lambda: channel.connects == 2 and channel.ready.is_set(), what="reconnect on socket_closing")
     await fake.set_presence("agent-b1-2", "Meal")
     await eventually(lambda: bool(recorder.states_of("agent-b1-2")), what="event on the new socket")
 

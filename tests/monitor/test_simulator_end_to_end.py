@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from redis.asyncio import Redis
 
 from services.adapters.redis.store import RedisStore
@@ -20,31 +23,44 @@ from services.config import OrgConfig
 from services.dispatch import OutboxDispatcher
 from services.domain.escalation import EventKind, IncidentEvent, TierAction
 from services.monitor import Monitor
+from tests.conftest import TEST_REDIS_URL
 from tests.monitor.scripted import Recorder
 
 DAY = date(2026, 5, 18)
 TICK = timedelta(seconds=15)
 ROOT = Path(__file__).resolve().parents[2]
+# pytest-timeout counts a fixture's setup in the first test that uses it: the whole day, once, may take
+# longer than one test's 60 s on a loaded machine.
+pytestmark = pytest.mark.timeout(240)
 
 
-@pytest.fixture
-async def day_of_events(redis_client: Redis, redis_prefix: str) -> tuple[SimulatedContactCenter, list[IncidentEvent],
-                                                                          Recorder]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def day_of_events() -> AsyncIterator[tuple[SimulatedContactCenter, list[IncidentEvent], Recorder]]:
+    """The 1,260 ticks of the day, played once for the module: every test only reads what they produced.
+    Its own Redis client and key prefix, because the shared ones live for one test and one event loop."""
+    redis: Redis = Redis.from_url(TEST_REDIS_URL, decode_responses=True)
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
     config = OrgConfig()
     start = day_start(config.simulator, DAY)
     clock = ManualClock(start)
     sim = SimulatedContactCenter.build(config.simulator, clock, DAY)
-    store = RedisStore(redis_client, redis_prefix)
+    store = RedisStore(redis, prefix)
     monitor = Monitor(source=sim, store=store, config=config, clock=clock, replica_id="e2e")
     recorder = Recorder(clock)
     dispatcher = OutboxDispatcher(store=store, chat=recorder, email=recorder, coaching=sim, rosters=monitor.roster,
                                   clock=clock, config=config)
     events: list[IncidentEvent] = []
-    while clock.now() <= start + timedelta(hours=5, minutes=15):
-        events += (await monitor.tick()).events
-        await dispatcher.drain(list(monitor.units))
-        clock.advance(TICK)
-    return sim, events, recorder
+    try:
+        while clock.now() <= start + timedelta(hours=5, minutes=15):
+            events += (await monitor.tick()).events
+            await dispatcher.drain(list(monitor.units))
+            clock.advance(TICK)
+        yield sim, events, recorder
+    finally:
+        keys = [key async for key in redis.scan_iter(match=f"{prefix}:*", count=1000)]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
 
 
 def _fired(events: list[IncidentEvent]) -> dict[str, list[tuple[TierAction, object]]]:

@@ -291,7 +291,7 @@ class NotificationHub:
         """Ping every ``ping_every``; close a socket that stayed silent for ``silence_timeout``."""
         every = min(self.options.ping_every, self.options.silence_timeout / 2)
         while True:
-            await asyncio.sleep(every)
+            await self._sleep(every)  # injected with the monotonic clock, so a test can let the silence pass
             silent = self._monotonic() - channel.last_heard
             if silent > self.options.silence_timeout:
                 log.warning("channel %s silent for %.0fs (no heartbeat or pong); reconnecting", channel.id, silent)

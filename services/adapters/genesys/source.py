@@ -539,7 +539,7 @@ class GenesysSource:
 
     async def _maintenance_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.options.maintenance_every)
+            await self._sleep(self.options.maintenance_every)
             try:
                 await self.maintain()
             except Exception:
