@@ -11,8 +11,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
 
-from handlers.blocks.replies import GENERIC_FAILURE, already, refusal
-from handlers.payloads import BadPayload
+from presentation.blocks.replies import GENERIC_FAILURE, already, refusal
+from presentation.payloads import BadPayload
 from services.domain.escalation import AlreadyDone, EscalationError
 from services.domain.neutral import NeutralInputError
 from services.incident_actions import IncidentNotFound, NotAllowed

@@ -14,7 +14,8 @@ from typing import Any, Protocol
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.blocks.surplus import (
+from handlers.errors import answering_errors
+from presentation.blocks.surplus import (
     SURPLUS_DECLINE,
     SURPLUS_START,
     decision_reply,
@@ -22,7 +23,6 @@ from handlers.blocks.surplus import (
     parse_offer_value,
     recall_message,
 )
-from handlers.errors import answering_errors
 from services.ports import WorkforceSource
 from services.surplus import Decision, SurplusStatus, Trainee
 from services.surplus.ports import Offer

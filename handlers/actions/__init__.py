@@ -5,7 +5,7 @@ Each listener acks at once, parses the button value, makes one use-case call and
 clicker ephemerally; refusals are answered by ``handlers.errors``. The card itself is
 re-rendered by the outbox dispatcher, so every replica and every path updates it the same way.
 
-Every button says what its card showed (``handlers.payloads``); a replay, a double click or a
+Every button says what its card showed (``presentation.payloads``); a replay, a double click or a
 stale card changes nothing and is answered "Already ... by ... at ...".
 """
 
@@ -20,11 +20,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers.actions import controls, nudge
 from handlers.actions.card_click import IncidentCall, answer_card_click, ephemeral
 from handlers.actor import ActorNames
-from handlers.blocks import replies
-from handlers.blocks.exception_modal import exception_modal
 from handlers.deps import HandlerDeps
 from handlers.errors import answering_errors
-from handlers.payloads import (
+from presentation.blocks import replies
+from presentation.blocks.exception_modal import exception_modal
+from presentation.payloads import (
     ACKNOWLEDGE,
     APPROVE_EXCEPTION,
     ESCALATE,

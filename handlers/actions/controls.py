@@ -1,7 +1,7 @@
 """Card controls beyond the first three: Snooze / Unsnooze, Unacknowledge, Approve explanation, and the
 storm card's Acknowledge all / Escalate all.
 
-Like every card button each carries what its card showed (``handlers.payloads``), so a replay, a
+Like every card button each carries what its card showed (``presentation.payloads``), so a replay, a
 double click or a stale card changes nothing and is answered "Already ... by ... at/until ...".
 """
 
@@ -15,10 +15,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.actions.card_click import IncidentCall, answer_card_click, ephemeral
 from handlers.actor import ActorNames
-from handlers.blocks import replies
 from handlers.deps import HandlerDeps
 from handlers.errors import answering_errors
-from handlers.payloads import (
+from presentation.blocks import replies
+from presentation.payloads import (
     APPROVE_EXPLANATION,
     SNOOZE,
     SNOOZE_BLOCK,

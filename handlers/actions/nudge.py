@@ -12,11 +12,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.actor import ActorNames
-from handlers.blocks import replies
-from handlers.blocks.nudge import explain_modal
 from handlers.deps import HandlerDeps
 from handlers.errors import answering_errors
-from handlers.payloads import AGENT_EXPLAIN, AGENT_ON_A_CALL, AGENT_ON_MY_WAY, AgentRef, ExplainModalMeta
+from presentation.blocks import replies
+from presentation.blocks.nudge import explain_modal
+from presentation.payloads import AGENT_EXPLAIN, AGENT_ON_A_CALL, AGENT_ON_MY_WAY, AgentRef, ExplainModalMeta
 from services.domain.escalation import ReplyKind
 
 

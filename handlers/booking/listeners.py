@@ -19,8 +19,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.blocks.format import slack_time
-from handlers.booking.blocks import (
+from presentation.blocks.booking import (
     ACTION_ATTENDED,
     ACTION_CANCEL,
     ACTION_CHANGE_CANCEL,
@@ -43,8 +42,9 @@ from handlers.booking.blocks import (
     read_change_value,
     register_message,
 )
-from handlers.booking.notes import change_note, hold_note, mark_note, optimise_placeholder
-from handlers.booking.targeting import ACTION_TARGET_PREVIEW, target_blocks
+from presentation.blocks.booking_notes import change_note, hold_note, mark_note, optimise_placeholder
+from presentation.blocks.booking_target import ACTION_TARGET_PREVIEW, target_blocks
+from presentation.blocks.format import slack_time
 from services.booking.attendance import Marked, RegisterView, register_csv
 from services.booking.changes import ChangeDone
 from services.booking.commands import read_command

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from handlers.booking.blocks import Block
+from presentation.blocks.booking import Block
 from services.booking.optimise import Decision, NotAllowed, Proposal
 from services.domain.model import ManagementUnit
 

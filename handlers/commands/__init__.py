@@ -10,13 +10,13 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.actor import ActorNames
-from handlers.blocks.adherence import help_message, team_snapshot, unknown_team, your_teams
-from handlers.blocks.neutral import snapshot_note
-from handlers.blocks.surplus import surplus_status
 from handlers.commands.neutral import answer_neutral
 from handlers.deps import HandlerDeps
 from handlers.errors import answering_errors
-from services.adapters.slack.cards import RenderedMessage
+from presentation.blocks.adherence import help_message, team_snapshot, unknown_team, your_teams
+from presentation.blocks.neutral import snapshot_note
+from presentation.blocks.surplus import surplus_status
+from presentation.cards import RenderedMessage
 from services.queries import UnknownTeam
 
 ADHERENCE = "/adherence"

@@ -7,11 +7,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.blocks.home import home_view
-from handlers.blocks.neutral import home_section
-from handlers.blocks.surplus import in_training_blocks
 from handlers.deps import HandlerDeps
 from handlers.errors import answering_errors
+from presentation.blocks.home import home_view
+from presentation.blocks.neutral import home_section
+from presentation.blocks.surplus import in_training_blocks
 
 APP_HOME_OPENED = "app_home_opened"
 

@@ -13,12 +13,12 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.actor import ActorNames
-from handlers.blocks import replies
-from handlers.blocks.exception_modal import notice_modal
 from handlers.deps import HandlerDeps
 from handlers.errors import EXPECTED, user_message
 from handlers.forms import ExceptionForm, ExplainForm, FormErrors
-from handlers.payloads import EXCEPTION_MODAL, EXPLAIN_MODAL, BadPayload, ExceptionModalMeta, ExplainModalMeta
+from presentation.blocks import replies
+from presentation.blocks.exception_modal import notice_modal
+from presentation.payloads import EXCEPTION_MODAL, EXPLAIN_MODAL, BadPayload, ExceptionModalMeta, ExplainModalMeta
 from services.domain.escalation import ReplyKind
 
 log = logging.getLogger(__name__)

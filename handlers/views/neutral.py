@@ -9,11 +9,18 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.actor import ActorNames, user_id_of
-from handlers.blocks.exception_modal import notice_modal
 from handlers.deps import HandlerDeps
 from handlers.errors import user_message
 from handlers.events import publish_home
-from handlers.neutral_payloads import DAY_BLOCK, END_BLOCK, NEUTRAL_PLAN_MODAL, REASON_BLOCK, SCOPE_BLOCK, START_BLOCK
+from presentation.blocks.exception_modal import notice_modal
+from presentation.neutral_payloads import (
+    DAY_BLOCK,
+    END_BLOCK,
+    NEUTRAL_PLAN_MODAL,
+    REASON_BLOCK,
+    SCOPE_BLOCK,
+    START_BLOCK,
+)
 from services.domain.neutral import NeutralInputError
 from services.incident_actions import NotAllowed
 from services.neutral import UnknownScope

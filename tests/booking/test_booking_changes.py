@@ -21,7 +21,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.booking import BookingHandlerDeps, SlackProgressNotifier, register
-from handlers.booking.blocks import (
+from handlers.booking.notifier import SlackAttendancePrompt
+from presentation.blocks.booking import (
     ACTION_ATTENDED,
     ACTION_CANCEL,
     ACTION_CHANGE_CANCEL,
@@ -32,7 +33,6 @@ from handlers.booking.blocks import (
     ACTION_RETRY,
     ACTION_RETRY_RELAXED,
 )
-from handlers.booking.notifier import SlackAttendancePrompt
 from services.adapters.booking.invites import SmtpInviteSender
 from services.adapters.booking.redis_changes import RedisAttendance, RedisChanges, RedisHolds
 from services.adapters.slack.directory import SlackDirectory

@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.booking import BookingHandlerDeps, SlackProgressNotifier, register
-from handlers.booking.blocks import (
+from presentation.blocks.booking import (
     ACTION_CANCEL,
     ACTION_RETRY,
     ACTION_RETRY_RELAXED,

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from handlers.app import build_app
 from handlers.deps import HandlerDeps
-from handlers.neutral_payloads import NEUTRAL_CANCEL, NEUTRAL_PLAN_MODAL, NEUTRAL_PLAN_OPEN, NeutralRef
+from presentation.neutral_payloads import NEUTRAL_CANCEL, NEUTRAL_PLAN_MODAL, NEUTRAL_PLAN_OPEN, NeutralRef
 from services.adapters.redis.neutral import RedisNeutralWindows
 from services.domain.model import ManagementUnit
 from services.neutral import NeutralDesk

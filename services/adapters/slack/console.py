@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from textwrap import wrap
 from typing import Any, TextIO
 
-from services.adapters.slack.cards import CardRenderer, RenderedMessage
+from presentation.cards import CardRenderer, RenderedMessage
 from services.domain.escalation import IncidentEvent
 from services.ports import IncidentView, MessageRef, StormView
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from handlers.blocks.format import slack_time
-from handlers.booking.blocks import Block, note_message
+from presentation.blocks.booking import Block, note_message
+from presentation.blocks.format import slack_time
 from services.booking.attendance import Marked, RegisterView
 from services.booking.changes import ChangeDone
 from services.booking.holds import HoldDone
