@@ -12,14 +12,18 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers import actions, commands, errors, events, views
+from handlers import errors
+from handlers.actions import card as card_actions
 from handlers.actions import neutral as neutral_actions
 from handlers.actor import ActorNames
 from handlers.booking import BookingHandlerDeps
 from handlers.booking import register as register_booking
+from handlers.commands import adherence as adherence_commands
 from handlers.deps import HandlerDeps
+from handlers.events import home as home_events
 from handlers.request_context import bind_request_id
 from handlers.surplus import register as register_surplus
+from handlers.views import incident as incident_views
 from handlers.views import neutral as neutral_views
 from services.adapters.slack.client import make_web_client
 
@@ -79,10 +83,10 @@ def build_app(deps: HandlerDeps, *, signing_secret: str | None, token: str | Non
     )
     app.use(bind_request_id)  # first: every listener's log lines carry the request's id
     errors.register(app)
-    actions.register(app, deps, app.actor_names)
-    views.register(app, deps, app.actor_names)
-    commands.register(app, deps)
-    events.register(app, deps)
+    card_actions.register(app, deps, app.actor_names)
+    incident_views.register(app, deps, app.actor_names)
+    adherence_commands.register(app, deps)
+    home_events.register(app, deps)
     neutral_actions.register(app, deps, app.actor_names)
     neutral_views.register(app, deps, app.actor_names)
     _register_booking(app, deps.booking)

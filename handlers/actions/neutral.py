@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers.actor import ActorNames, user_id_of
 from handlers.deps import HandlerDeps
 from handlers.errors import answering_errors, user_message
-from handlers.events import publish_home
+from handlers.events.home import publish_home
 from presentation.blocks.exception_modal import notice_modal
 from presentation.blocks.neutral import cancelled, plan_modal
 from presentation.neutral_payloads import NEUTRAL_CANCEL, NEUTRAL_PLAN_OPEN, NeutralRef

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers.actor import ActorNames, user_id_of
 from handlers.deps import HandlerDeps
 from handlers.errors import user_message
-from handlers.events import publish_home
+from handlers.events.home import publish_home
 from presentation.blocks.exception_modal import notice_modal
 from presentation.neutral_payloads import (
     DAY_BLOCK,
