@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
 
@@ -66,10 +65,7 @@ async def answering_errors(body: Mapping[str, Any], respond: AsyncRespond | None
         await handle_error(error, body, respond)
 
 
-def register(app: AsyncApp) -> None:
+async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None,
+                   response: BoltResponse | None) -> BoltResponse | None:
     """Errors nothing else caught (middleware, view submissions) still get the same treatment."""
-
-    @app.error
-    async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None,
-                       response: BoltResponse | None) -> BoltResponse | None:
-        return await handle_error(error, body, respond, response)
+    return await handle_error(error, body, respond, response)

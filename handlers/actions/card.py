@@ -1,5 +1,5 @@
 """Card buttons: Acknowledge, Approve exception (opens the modal), Escalate now, Mark as outage; the
-other controls (``controls``) and the agent's nudge answers (``nudge``) register from here too.
+other controls are in ``controls``, the agent's nudge answers in ``nudge``.
 
 Each listener acks at once, parses the button value, makes one use-case call and answers the
 clicker ephemerally; refusals are answered by ``handlers.errors``. The card itself is
@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.actions import controls, nudge
 from handlers.actions.card_click import IncidentCall, answer_card_click, ephemeral
 from handlers.actor import ActorNames
 from handlers.deps import HandlerDeps
@@ -25,10 +24,6 @@ from handlers.errors import answering_errors
 from presentation.blocks import replies
 from presentation.blocks.exception_modal import exception_modal
 from presentation.payloads import (
-    ACKNOWLEDGE,
-    APPROVE_EXCEPTION,
-    ESCALATE,
-    MARK_OUTAGE,
     ExceptionModalMeta,
     IncidentRef,
     StormRef,
@@ -53,57 +48,52 @@ def _channel_of(body: dict[str, Any]) -> str | None:
     return str(found) if found else None
 
 
-def register(app: AsyncApp, deps: HandlerDeps, names: ActorNames | None = None) -> None:
-    actors = names or ActorNames()
+async def _incident_action(deps: HandlerDeps, actors: ActorNames, body: dict[str, Any], action: dict[str, Any],
+                           respond: AsyncRespond, client: AsyncWebClient, act: IncidentCall,
+                           reply: Callable[[Incident], str]) -> None:
+    """Acknowledge and Escalate: the tiers the card showed may come from the block id of older cards."""
+    await answer_card_click(deps, actors, body, action, respond, client, parse=_incident_ref, act=act, reply=reply)
 
-    async def incident_action(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
-                              client: AsyncWebClient, act: IncidentCall, reply: Callable[[Incident], str]) -> None:
-        """Acknowledge and Escalate: the tiers the card showed may come from the block id of older cards."""
-        await answer_card_click(deps, actors, body, action, respond, client, parse=_incident_ref, act=act,
-                                reply=reply)
 
-    @app.action(ACKNOWLEDGE)
-    async def acknowledge(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
-                          client: AsyncWebClient) -> None:
-        await ack()
-        async def act(ref: IncidentRef, actor: Actor) -> Incident:
-            # Acknowledging means the same whatever tier the card showed; a second one is refused.
-            return await deps.actions.acknowledge(ref.mu_id, ref.agent_id, ref.incident_id, actor,
-                                                  shown_acks=ref.acks)
+async def acknowledge(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                      client: AsyncWebClient, deps: HandlerDeps, actors: ActorNames) -> None:
+    await ack()
 
-        await incident_action(body, action, respond, client, act, replies.acknowledged)
+    async def act(ref: IncidentRef, actor: Actor) -> Incident:
+        # Acknowledging means the same whatever tier the card showed; a second one is refused.
+        return await deps.actions.acknowledge(ref.mu_id, ref.agent_id, ref.incident_id, actor, shown_acks=ref.acks)
 
-    @app.action(ESCALATE)
-    async def escalate(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
-                       client: AsyncWebClient) -> None:
-        await ack()
-        async def act(ref: IncidentRef, actor: Actor) -> Incident:
-            return await deps.actions.escalate(ref.mu_id, ref.agent_id, ref.incident_id, actor, shown=ref.shown)
+    await _incident_action(deps, actors, body, action, respond, client, act, replies.acknowledged)
 
-        await incident_action(body, action, respond, client, act, replies.escalated)
 
-    @app.action(APPROVE_EXCEPTION)
-    async def approve_exception(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
-                                respond: AsyncRespond, client: AsyncWebClient) -> None:
-        await ack()
-        async with answering_errors(body, respond):
-            ref = _incident_ref(action)
-            # Refuse a stranger or a closed alert now, not after they filled in the form (two fast reads).
-            await deps.actions.check_open(ref.mu_id, ref.agent_id, ref.incident_id, str(body["user"]["id"]))
-            meta = ExceptionModalMeta(incident=ref, channel_id=_channel_of(body))
-            # The trigger id expires 3 s after the click: open the modal before anything slow.
-            await client.views_open(trigger_id=body["trigger_id"], view=exception_modal(meta))
+async def escalate(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                   client: AsyncWebClient, deps: HandlerDeps, actors: ActorNames) -> None:
+    await ack()
 
-    @app.action(MARK_OUTAGE)
-    async def mark_outage(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
-                          client: AsyncWebClient) -> None:
-        await ack()
-        async with answering_errors(body, respond):
-            ref = StormRef.load(action.get("value"))
-            actor = await actors.actor(body, client)
-            count = await deps.actions.mark_outage(ref.mu_id, ref.storm_id, actor, marked=ref.marked)
-            await deps.acted()
-            await ephemeral(respond, replies.outage_marked(count))
+    async def act(ref: IncidentRef, actor: Actor) -> Incident:
+        return await deps.actions.escalate(ref.mu_id, ref.agent_id, ref.incident_id, actor, shown=ref.shown)
 
-    controls.register(app, deps, actors)
-    nudge.register(app, deps, actors)
+    await _incident_action(deps, actors, body, action, respond, client, act, replies.escalated)
+
+
+async def approve_exception(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                            client: AsyncWebClient, deps: HandlerDeps) -> None:
+    await ack()
+    async with answering_errors(body, respond):
+        ref = _incident_ref(action)
+        # Refuse a stranger or a closed alert now, not after they filled in the form (two fast reads).
+        await deps.actions.check_open(ref.mu_id, ref.agent_id, ref.incident_id, str(body["user"]["id"]))
+        meta = ExceptionModalMeta(incident=ref, channel_id=_channel_of(body))
+        # The trigger id expires 3 s after the click: open the modal before anything slow.
+        await client.views_open(trigger_id=body["trigger_id"], view=exception_modal(meta))
+
+
+async def mark_outage(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                      client: AsyncWebClient, deps: HandlerDeps, actors: ActorNames) -> None:
+    await ack()
+    async with answering_errors(body, respond):
+        ref = StormRef.load(action.get("value"))
+        actor = await actors.actor(body, client)
+        count = await deps.actions.mark_outage(ref.mu_id, ref.storm_id, actor, marked=ref.marked)
+        await deps.acted()
+        await ephemeral(respond, replies.outage_marked(count))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.actor import ActorNames
@@ -68,17 +68,13 @@ async def answer(deps: HandlerDeps, request: AdherenceRequest, user_id: str) -> 
     return team_snapshot(snapshot, snapshot_note(windows, snapshot.at))
 
 
-def register(app: AsyncApp, deps: HandlerDeps) -> None:
-    actors = ActorNames()
-
-    @app.command(ADHERENCE)
-    async def adherence(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
-                        client: AsyncWebClient) -> None:
-        await ack()
-        async with answering_errors(command, respond):
-            request = AdherenceRequest.parse(command.get("text"))
-            if request.kind == "neutral":
-                message = await answer_neutral(deps, request.argument, await actors.actor(command, client))
-            else:
-                message = await answer(deps, request, str(command.get("user_id", "")))
-            await respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
+async def adherence(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+                    deps: HandlerDeps, actors: ActorNames) -> None:
+    await ack()
+    async with answering_errors(command, respond):
+        request = AdherenceRequest.parse(command.get("text"))
+        if request.kind == "neutral":
+            message = await answer_neutral(deps, request.argument, await actors.actor(command, client))
+        else:
+            message = await answer(deps, request, str(command.get("user_id", "")))
+        await respond(text=message.text, blocks=message.blocks, response_type="ephemeral")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.deps import HandlerDeps
@@ -16,13 +15,12 @@ from presentation.blocks.surplus import in_training_blocks
 APP_HOME_OPENED = "app_home_opened"
 
 
-def register(app: AsyncApp, deps: HandlerDeps) -> None:
-    @app.event(APP_HOME_OPENED)
-    async def app_home_opened(body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient) -> None:
-        if event.get("tab", "home") != "home":
-            return  # the Messages tab needs nothing from us
-        async with answering_errors(body, None):  # events are acked already; failures are logged
-            await publish_home(deps, client, str(event["user"]))
+async def app_home_opened(body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient,
+                          deps: HandlerDeps) -> None:
+    if event.get("tab", "home") != "home":
+        return  # the Messages tab needs nothing from us
+    async with answering_errors(body, None):  # events are acked already; failures are logged
+        await publish_home(deps, client, str(event["user"]))
 
 
 async def publish_home(deps: HandlerDeps, client: AsyncWebClient, user_id: str) -> None:
