@@ -19,6 +19,7 @@ from handlers import errors
 from handlers.actions import booking as booking_actions
 from handlers.actions import card, controls, nudge
 from handlers.actions import neutral as neutral_actions
+from handlers.actions import surplus as surplus_actions
 from handlers.actor import ActorNames
 from handlers.booking.deps import BookingHandlerDeps
 from handlers.commands import adherence
@@ -28,13 +29,14 @@ from handlers.context import provide
 from handlers.deps import HandlerDeps
 from handlers.events import home
 from handlers.request_context import bind_request_id
-from handlers.surplus import register as register_surplus
+from handlers.surplus import SurplusPort
 from handlers.views import booking as booking_views
 from handlers.views import incident as incident_views
 from handlers.views import neutral as neutral_views
 from presentation import payloads as p
 from presentation.blocks import booking as b
 from presentation.blocks.booking_target import ACTION_TARGET_PREVIEW
+from presentation.blocks.surplus import SURPLUS_DECLINE, SURPLUS_START
 from presentation.neutral_payloads import NEUTRAL_CANCEL, NEUTRAL_PLAN_MODAL, NEUTRAL_PLAN_OPEN
 from services.adapters.slack.client import make_web_client
 
@@ -114,6 +116,13 @@ def register_listeners(app: AdherenceApp, deps: HandlerDeps) -> None:
             app.command(command)(_booking_unavailable)
     if deps.surplus is not None:
         register_surplus(app, deps.surplus)
+
+
+def register_surplus(app: AsyncApp, surplus: SurplusPort) -> None:
+    """Training in surplus: the agent's answers to an offer; they reach ``surplus`` through the context."""
+    app.use(provide(surplus=surplus))
+    app.action(SURPLUS_START)(surplus_actions.surplus_start)
+    app.action(SURPLUS_DECLINE)(surplus_actions.surplus_decline)
 
 
 def register_booking(app: AsyncApp, booking: BookingHandlerDeps) -> None:
