@@ -19,9 +19,11 @@ from handlers import errors
 from handlers.actions import booking as booking_actions
 from handlers.actions import card, controls, nudge
 from handlers.actions import neutral as neutral_actions
+from handlers.actions import optimise as optimise_actions
 from handlers.actions import surplus as surplus_actions
 from handlers.actor import ActorNames
 from handlers.booking.deps import BookingHandlerDeps
+from handlers.booking.optimise import ACTION_APPLY, ACTION_DISCARD, Optimiser
 from handlers.commands import adherence
 from handlers.commands import booking as booking_commands
 from handlers.commands.booking import BOOK_MEETING, BOOK_TRAINING
@@ -142,6 +144,15 @@ def register_booking(app: AsyncApp, booking: BookingHandlerDeps) -> None:
     app.action(b.ACTION_CHANGE_RESCHEDULE)(booking_actions.change_reschedule)
     app.action(b.ACTION_ATTENDED)(booking_actions.mark_attended)
     app.action(b.ACTION_NO_SHOW)(booking_actions.mark_no_show)
+    if booking.optimiser is not None:
+        register_optimise(app, booking.optimiser)
+
+
+def register_optimise(app: AsyncApp, optimiser: Optimiser) -> None:
+    """Apply / Discard on an "Optimise upcoming" proposal; they reach ``optimiser`` through the context."""
+    app.use(provide(optimiser=optimiser))
+    app.action(ACTION_APPLY)(optimise_actions.apply_proposal)
+    app.action(ACTION_DISCARD)(optimise_actions.discard_proposal)
 
 
 async def _booking_unavailable(ack: AsyncAck, respond: AsyncRespond) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from handlers.booking.optimise import Optimiser
 from presentation.blocks.booking import Block
 from services.booking.attendance import Marked, RegisterView
 from services.booking.changes import ChangeDone
@@ -92,3 +93,4 @@ class BookingHandlerDeps:
     optimise: Optimise | None = None  # filled by the batch planner; without it the command says what it will do
     attendance: AttendanceUseCases | None = None  # Attended / No-show from the register
     targeting: TargetingUseCase | None = None  # /book-training targets from the adherence history
+    optimiser: Optimiser | None = None  # Apply / Discard on an optimise proposal
