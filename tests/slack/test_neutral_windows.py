@@ -58,8 +58,9 @@ async def rig(redis_client: Redis, redis_prefix: str, fake_slack: FakeSlack) -> 
 
 
 async def reply(rig: NeutralRig, fake: FakeSlack, text: str, user: str, hook: str = "1") -> dict[str, Any]:
+    before = len(fake.webhook_posts)  # the answer runs after the ack: wait for this one, not an earlier one
     await rig.command(f"neutral {text}".strip(), user, hook=hook)
-    post: dict[str, Any] = (await fake.wait_for("webhook"))[-1]
+    post: dict[str, Any] = (await fake.wait_for("webhook", before + 1))[-1]
     assert post["response_type"] == "ephemeral"
     assert_valid_blocks(post["blocks"])
     return post
