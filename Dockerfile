@@ -8,6 +8,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
+COPY presentation ./presentation
 COPY services ./services
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 

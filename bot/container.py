@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.booking_wiring import BookingStack, build_stack
 from bot.settings import Settings
-from handlers.blocks.renderer import BlockKitRenderer
+from presentation.blocks.renderer import BlockKitRenderer
 from services import log_context
 from services.adapters.booking.graph import GraphRoomCalendar
 from services.adapters.booking.invites import ConsoleInviteSender, SmtpInviteSender

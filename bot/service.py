@@ -45,7 +45,7 @@ from bot.shutdown import GracefulJobs
 from handlers.app import build_app
 from handlers.booking import BookingHandlerDeps, SlackProgressNotifier
 from handlers.booking.notifier import SlackAttendancePrompt
-from handlers.booking.optimise import optimise_command, register_optimise
+from handlers.booking.optimise import optimise_command
 from handlers.deps import HandlerDeps
 from handlers.digest_notifier import SlackDigestNotifier
 from handlers.http import HealthChecks, build_web_app
@@ -203,13 +203,12 @@ async def run_service(settings: Settings, *, http: bool = False, port: int = 300
             trainers={p: config.people[p].name for p in bookings.config.trainers if p in config.people},
             holds=bookings.holds, changes=bookings.changes, attendance=attendance,
             targeting=Targeting(RedisAdherenceHistory(redis, settings.redis_prefix), clock),
-            optimise=optimise_command(optimiser, source.workforce.management_units))
+            optimise=optimise_command(optimiser, source.workforce.management_units), optimiser=optimiser)
         desk = NeutralDesk(store=neutral, rosters=lambda: [u.roster for u in monitor.units.values()],
                            directory=chat.directory, clock=clock)
         slack_app = build_app(HandlerDeps(actions, queries, clock, booking=booking_deps, after_action=drain,
                                           neutral=desk, surplus=surplus),
                               signing_secret=_secret(settings.slack_signing_secret), token=None, client=chat.client)
-        register_optimise(slack_app, optimiser)
         if http:
             slack_ok = _authenticated(slack_app)
         else:

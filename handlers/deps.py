@@ -83,7 +83,7 @@ class HandlerDeps:
     actions: IncidentActionsPort
     queries: AdherenceQueriesPort
     clock: Clock
-    #: Passed to ``handlers.booking.register(app, booking)`` when that module is installed.
+    #: ``handlers.booking.BookingHandlerDeps``: booking's listeners are registered (``handlers.app.register_booking``).
     booking: Any = None
     #: ``handlers.surplus.SurplusPort`` when training in surplus is wired (buttons, /adherence surplus, App Home).
     surplus: Any = None

@@ -6,7 +6,7 @@ import logging
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.blocks.digest import digest_message
+from presentation.blocks.digest import digest_message
 from services.digest import UnitDigest
 from services.domain.model import Person
 from services.ports import ChatDirectory

@@ -7,12 +7,11 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
 
-from handlers.blocks.replies import GENERIC_FAILURE, already, refusal
-from handlers.payloads import BadPayload
+from presentation.blocks.replies import GENERIC_FAILURE, already, refusal
+from presentation.payloads import BadPayload
 from services.domain.escalation import AlreadyDone, EscalationError
 from services.domain.neutral import NeutralInputError
 from services.incident_actions import IncidentNotFound, NotAllowed
@@ -66,10 +65,7 @@ async def answering_errors(body: Mapping[str, Any], respond: AsyncRespond | None
         await handle_error(error, body, respond)
 
 
-def register(app: AsyncApp) -> None:
+async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None,
+                   response: BoltResponse | None) -> BoltResponse | None:
     """Errors nothing else caught (middleware, view submissions) still get the same treatment."""
-
-    @app.error
-    async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None,
-                       response: BoltResponse | None) -> BoltResponse | None:
-        return await handle_error(error, body, respond, response)
+    return await handle_error(error, body, respond, response)

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from handlers.blocks.exception_modal import (
+from presentation.blocks.exception_modal import (
     CHOOSABLE_REASONS,
     FIELD,
     NOTE_BLOCK,

@@ -1,28 +1,17 @@
-"""Training in surplus in Slack: the agents' Start now / Not now buttons, and their DMs.
+"""Training in surplus in Slack: what its buttons need (``SurplusPort``) and the agents' DMs.
 
-Each button acks at once, makes one desk call and answers the clicker ephemerally. A repeated
-click (double click, replay, another replica) gets the first decision back; the seat itself is
-taken atomically by the store, so the first to accept wins.
+The Start now / Not now listeners are in ``handlers/actions/surplus.py``.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.blocks.surplus import (
-    SURPLUS_DECLINE,
-    SURPLUS_START,
-    decision_reply,
-    offer_message,
-    parse_offer_value,
-    recall_message,
-)
-from handlers.errors import answering_errors
+from presentation.blocks.surplus import offer_message, recall_message
 from services.ports import WorkforceSource
 from services.surplus import Decision, SurplusStatus, Trainee
 from services.surplus.ports import Offer
@@ -38,33 +27,6 @@ class SurplusPort(Protocol):
     async def status(self) -> list[SurplusStatus]: ...
 
     async def in_training(self) -> list[Trainee]: ...
-
-
-def _reply(decision: Decision) -> str:
-    name = decision.offer.item_name if decision.offer else "the training"
-    return decision_reply(decision.outcome, name, repeated=decision.repeated, by=decision.by, at=decision.at,
-                          ends=decision.ends)
-
-
-def register(app: AsyncApp, desk: SurplusPort) -> None:
-    async def clicked(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, start: bool) -> None:
-        async with answering_errors(body, respond):
-            mu_id, offer_id = parse_offer_value(action.get("value"))
-            user = str(body["user"]["id"])
-            decision = await (desk.start if start else desk.decline)(mu_id, offer_id, user)
-            await respond(text=_reply(decision), response_type="ephemeral", replace_original=False)
-
-    @app.action(SURPLUS_START)
-    async def surplus_start(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
-                            respond: AsyncRespond) -> None:
-        await ack()
-        await clicked(body, action, respond, True)
-
-    @app.action(SURPLUS_DECLINE)
-    async def surplus_decline(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
-                              respond: AsyncRespond) -> None:
-        await ack()
-        await clicked(body, action, respond, False)
 
 
 class SlackSurplusNotifier:

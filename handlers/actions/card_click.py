@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers.actor import ActorNames
 from handlers.deps import HandlerDeps
 from handlers.errors import answering_errors
-from handlers.payloads import IncidentRef
+from presentation.payloads import IncidentRef
 from services.domain.escalation import Incident
 from services.incident_actions import Actor
 

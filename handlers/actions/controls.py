@@ -1,7 +1,7 @@
 """Card controls beyond the first three: Snooze / Unsnooze, Unacknowledge, Approve explanation, and the
 storm card's Acknowledge all / Escalate all.
 
-Like every card button each carries what its card showed (``handlers.payloads``), so a replay, a
+Like every card button each carries what its card showed (``presentation.payloads``), so a replay, a
 double click or a stale card changes nothing and is answered "Already ... by ... at/until ...".
 """
 
@@ -10,22 +10,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.actions.card_click import IncidentCall, answer_card_click, ephemeral
 from handlers.actor import ActorNames
-from handlers.blocks import replies
 from handlers.deps import HandlerDeps
 from handlers.errors import answering_errors
-from handlers.payloads import (
-    APPROVE_EXPLANATION,
-    SNOOZE,
+from presentation.blocks import replies
+from presentation.payloads import (
     SNOOZE_BLOCK,
-    STORM_ACK_ALL,
-    STORM_ESCALATE_ALL,
-    UNACKNOWLEDGE,
-    UNSNOOZE,
     BadPayload,
     IncidentRef,
     StormRef,
@@ -45,81 +39,83 @@ def snooze_ref(action: dict[str, Any]) -> tuple[IncidentRef, str]:
     return IncidentRef.load(block_id.removeprefix(SNOOZE_BLOCK)), choice
 
 
-def register(app: AsyncApp, deps: HandlerDeps, actors: ActorNames) -> None:
-    async def on_card(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
-                      act: IncidentCall, reply: Callable[[Incident], str]) -> None:
-        await answer_card_click(deps, actors, body, action, respond, client,
-                                parse=lambda a: IncidentRef.load(a.get("value")), act=act, reply=reply)
+async def _on_card(deps: HandlerDeps, actors: ActorNames, body: dict[str, Any], action: dict[str, Any],
+                   respond: AsyncRespond, client: AsyncWebClient, act: IncidentCall,
+                   reply: Callable[[Incident], str]) -> None:
+    await answer_card_click(deps, actors, body, action, respond, client,
+                            parse=lambda a: IncidentRef.load(a.get("value")), act=act, reply=reply)
 
-    @app.action(SNOOZE)
-    async def snooze(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
-                     client: AsyncWebClient) -> None:
-        await ack()
-        async with answering_errors(body, respond):
-            ref, choice = snooze_ref(action)
-            actor = await actors.actor(body, client)
-            incident = await deps.actions.snooze(ref.mu_id, ref.agent_id, ref.incident_id, actor, choice=choice,
-                                                 shown=ref.snooze)
-            await deps.acted()
-            await ephemeral(respond, replies.snoozed(incident))
 
-    @app.action(UNSNOOZE)
-    async def unsnooze(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
-                       client: AsyncWebClient) -> None:
-        await ack()
+async def snooze(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                 client: AsyncWebClient, deps: HandlerDeps, actors: ActorNames) -> None:
+    await ack()
+    async with answering_errors(body, respond):
+        ref, choice = snooze_ref(action)
+        actor = await actors.actor(body, client)
+        incident = await deps.actions.snooze(ref.mu_id, ref.agent_id, ref.incident_id, actor, choice=choice,
+                                             shown=ref.snooze)
+        await deps.acted()
+        await ephemeral(respond, replies.snoozed(incident))
 
-        async def act(ref: IncidentRef, actor: Actor) -> Incident:
-            return await deps.actions.unsnooze(ref.mu_id, ref.agent_id, ref.incident_id, actor, shown=ref.snooze)
 
-        await on_card(body, action, respond, client, act, replies.unsnoozed)
+async def unsnooze(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                   client: AsyncWebClient, deps: HandlerDeps, actors: ActorNames) -> None:
+    await ack()
 
-    @app.action(UNACKNOWLEDGE)
-    async def unacknowledge(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
-                            client: AsyncWebClient) -> None:
-        await ack()
+    async def act(ref: IncidentRef, actor: Actor) -> Incident:
+        return await deps.actions.unsnooze(ref.mu_id, ref.agent_id, ref.incident_id, actor, shown=ref.snooze)
 
-        async def act(ref: IncidentRef, actor: Actor) -> Incident:
-            return await deps.actions.unacknowledge(ref.mu_id, ref.agent_id, ref.incident_id, actor,
-                                                    shown_acks=ref.acks)
+    await _on_card(deps, actors, body, action, respond, client, act, replies.unsnoozed)
 
-        await on_card(body, action, respond, client, act, replies.unacknowledged)
 
-    @app.action(APPROVE_EXPLANATION)
-    async def approve_explanation(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
-                                  respond: AsyncRespond, client: AsyncWebClient) -> None:
-        await ack()
+async def unacknowledge(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                        client: AsyncWebClient, deps: HandlerDeps, actors: ActorNames) -> None:
+    await ack()
 
-        async def act(ref: IncidentRef, actor: Actor) -> Incident:
-            return await deps.actions.approve_explanation(ref.mu_id, ref.agent_id, ref.incident_id, actor,
-                                                          shown=ref.reply)
+    async def act(ref: IncidentRef, actor: Actor) -> Incident:
+        return await deps.actions.unacknowledge(ref.mu_id, ref.agent_id, ref.incident_id, actor,
+                                                shown_acks=ref.acks)
 
-        await on_card(body, action, respond, client, act, replies.explanation_approved)
+    await _on_card(deps, actors, body, action, respond, client, act, replies.unacknowledged)
 
-    async def on_storm(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
-                       act: Callable[[StormRef, Actor], Awaitable[int]], what: str) -> None:
-        async with answering_errors(body, respond):
-            ref = StormRef.load(action.get("value"))
-            actor = await actors.actor(body, client)
-            count = await act(ref, actor)
-            await deps.acted()
-            await ephemeral(respond, replies.group_done(what, count))
 
-    @app.action(STORM_ACK_ALL)
-    async def acknowledge_all(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
-                              client: AsyncWebClient) -> None:
-        await ack()
+async def approve_explanation(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                              client: AsyncWebClient, deps: HandlerDeps, actors: ActorNames) -> None:
+    await ack()
 
-        async def act(ref: StormRef, actor: Actor) -> int:
-            return await deps.actions.acknowledge_all(ref.mu_id, ref.storm_id, actor)
+    async def act(ref: IncidentRef, actor: Actor) -> Incident:
+        return await deps.actions.approve_explanation(ref.mu_id, ref.agent_id, ref.incident_id, actor,
+                                                      shown=ref.reply)
 
-        await on_storm(body, action, respond, client, act, "Acknowledged")
+    await _on_card(deps, actors, body, action, respond, client, act, replies.explanation_approved)
 
-    @app.action(STORM_ESCALATE_ALL)
-    async def escalate_all(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
-                           client: AsyncWebClient) -> None:
-        await ack()
 
-        async def act(ref: StormRef, actor: Actor) -> int:
-            return await deps.actions.escalate_all(ref.mu_id, ref.storm_id, actor, shown=ref.shown)
+async def _on_storm(deps: HandlerDeps, actors: ActorNames, body: dict[str, Any], action: dict[str, Any],
+                    respond: AsyncRespond, client: AsyncWebClient, act: Callable[[StormRef, Actor], Awaitable[int]],
+                    what: str) -> None:
+    async with answering_errors(body, respond):
+        ref = StormRef.load(action.get("value"))
+        actor = await actors.actor(body, client)
+        count = await act(ref, actor)
+        await deps.acted()
+        await ephemeral(respond, replies.group_done(what, count))
 
-        await on_storm(body, action, respond, client, act, "Escalated now")
+
+async def acknowledge_all(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                          client: AsyncWebClient, deps: HandlerDeps, actors: ActorNames) -> None:
+    await ack()
+
+    async def act(ref: StormRef, actor: Actor) -> int:
+        return await deps.actions.acknowledge_all(ref.mu_id, ref.storm_id, actor)
+
+    await _on_storm(deps, actors, body, action, respond, client, act, "Acknowledged")
+
+
+async def escalate_all(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                       client: AsyncWebClient, deps: HandlerDeps, actors: ActorNames) -> None:
+    await ack()
+
+    async def act(ref: StormRef, actor: Actor) -> int:
+        return await deps.actions.escalate_all(ref.mu_id, ref.storm_id, actor, shown=ref.shown)
+
+    await _on_storm(deps, actors, body, action, respond, client, act, "Escalated now")

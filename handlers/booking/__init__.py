@@ -1,6 +1,8 @@
-"""Booking in Slack: ``register(app, deps)`` adds /book-meeting, /book-training, the modal and the queue buttons."""
+"""Booking in Slack: what its listeners need (``deps``), the form (``form``), the DMs (``notifier``) and
+Optimise upcoming (``optimise``). The listeners are in ``handlers/{commands,views,actions}/booking.py``,
+registered by ``handlers.app.register_booking``."""
 
-from handlers.booking.listeners import BookingHandlerDeps, register
+from handlers.booking.deps import BookingHandlerDeps
 from handlers.booking.notifier import SlackProgressNotifier
 
-__all__ = ["BookingHandlerDeps", "SlackProgressNotifier", "register"]
+__all__ = ["BookingHandlerDeps", "SlackProgressNotifier"]

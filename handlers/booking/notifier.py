@@ -6,7 +6,7 @@ import logging
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.booking.blocks import progress_message, register_message
+from presentation.blocks.booking import progress_message, register_message
 from services.booking.attendance import RegisterView, register_csv
 from services.booking.model import BookingRequest, Progress
 

@@ -1,8 +1,8 @@
 """Slack side of "Optimise upcoming": the proposal (gain and moves, Apply / Discard) and its buttons.
 
 ``/book-meeting optimise [days]`` is read by the booking command parser, which calls
-:func:`optimise_command`'s answer with (user, days); :func:`register_optimise` adds the two
-buttons. Thin: the use case (:mod:`services.booking.optimise`) checks who may optimise and does
+:func:`optimise_command`'s answer with (user, days); the two buttons' listeners are in
+``handlers/actions/optimise.py``. Thin: the use case (:mod:`services.booking.optimise`) checks who may optimise and does
 the work; this module only builds messages.
 """
 
@@ -14,9 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-
-from handlers.booking.blocks import Block
+from presentation.blocks.booking import Block
 from services.booking.optimise import Decision, NotAllowed, Proposal
 from services.domain.model import ManagementUnit
 
@@ -100,30 +98,6 @@ def optimise_command(optimiser: Optimiser, units: Callable[[], Awaitable[Sequenc
             return str(refused), []
         return proposal_message(proposal, unit.time_zone)
     return answer
-
-
-def register_optimise(app: AsyncApp, optimiser: Optimiser) -> None:
-    async def decide(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
-                     apply: bool) -> None:
-        await ack()
-        user_id = str(body.get("user", {}).get("id", ""))
-        proposal_id = str(action.get("value", ""))
-        try:
-            decision = await (optimiser.apply if apply else optimiser.discard)(proposal_id, user_id)
-        except NotAllowed as refused:
-            await respond(text=str(refused).capitalize() + ".", response_type="ephemeral", replace_original=False)
-            return
-        text, blocks = decision_message(decision, proposal_id)
-        await respond(text=text, blocks=blocks, replace_original=True)
-
-    @app.action(ACTION_APPLY)
-    async def on_apply(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
-        await decide(ack, body, action, respond, apply=True)
-
-    @app.action(ACTION_DISCARD)
-    async def on_discard(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
-                         respond: AsyncRespond) -> None:
-        await decide(ack, body, action, respond, apply=False)
 
 
 def _escape(text: str) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from handlers.blocks.neutral import input_error, listed, planned
 from handlers.deps import HandlerDeps
-from services.adapters.slack.cards import RenderedMessage
+from presentation.blocks.neutral import input_error, listed, planned
+from presentation.cards import RenderedMessage
 from services.domain.neutral import NeutralInputError
 from services.incident_actions import Actor
 

@@ -5,15 +5,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.actor import ActorNames, user_id_of
-from handlers.blocks.exception_modal import notice_modal
 from handlers.deps import HandlerDeps
 from handlers.errors import user_message
-from handlers.events import publish_home
-from handlers.neutral_payloads import DAY_BLOCK, END_BLOCK, NEUTRAL_PLAN_MODAL, REASON_BLOCK, SCOPE_BLOCK, START_BLOCK
+from handlers.events.home import publish_home
+from presentation.blocks.exception_modal import notice_modal
+from presentation.neutral_payloads import (
+    DAY_BLOCK,
+    END_BLOCK,
+    REASON_BLOCK,
+    SCOPE_BLOCK,
+    START_BLOCK,
+)
 from services.domain.neutral import NeutralInputError
 from services.incident_actions import NotAllowed
 from services.neutral import UnknownScope
@@ -55,27 +61,24 @@ class FormProblem(Exception):
         self.errors = errors
 
 
-def register(app: AsyncApp, deps: HandlerDeps, names: ActorNames | None = None) -> None:
-    actors = names or ActorNames()
-
-    @app.view(NEUTRAL_PLAN_MODAL)
-    async def plan(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
-        try:
-            scope, day, start, end, reason = read_form(view.get("state", {}).get("values", {}))
-        except FormProblem as problem:
-            await ack(response_action="errors", errors=problem.errors)
-            return
-        if deps.neutral is None:
-            await ack(response_action="update", view=notice_modal("Not planned", "Neutral windows are not set up."))
-            return
-        try:
-            await deps.neutral.plan(scope, day, start, end, reason, await actors.actor(body, client))
-        except (NotAllowed, UnknownScope) as error:
-            await ack(response_action="update", view=notice_modal("Not planned", user_message(error) or ""))
-            return
-        except NeutralInputError as error:  # the times: shown under the end time, the form stays filled in
-            await ack(response_action="errors", errors={END_BLOCK: str(error)[:150]})
-            return
-        await ack()
-        await deps.acted()
-        await publish_home(deps, client, user_id_of(body))
+async def plan(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
+               deps: HandlerDeps, actors: ActorNames) -> None:
+    try:
+        scope, day, start, end, reason = read_form(view.get("state", {}).get("values", {}))
+    except FormProblem as problem:
+        await ack(response_action="errors", errors=problem.errors)
+        return
+    if deps.neutral is None:
+        await ack(response_action="update", view=notice_modal("Not planned", "Neutral windows are not set up."))
+        return
+    try:
+        await deps.neutral.plan(scope, day, start, end, reason, await actors.actor(body, client))
+    except (NotAllowed, UnknownScope) as error:
+        await ack(response_action="update", view=notice_modal("Not planned", user_message(error) or ""))
+        return
+    except NeutralInputError as error:  # the times: shown under the end time, the form stays filled in
+        await ack(response_action="errors", errors={END_BLOCK: str(error)[:150]})
+        return
+    await ack()
+    await deps.acted()
+    await publish_home(deps, client, user_id_of(body))

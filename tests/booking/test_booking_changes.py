@@ -20,8 +20,10 @@ from redis.asyncio import Redis
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.booking import BookingHandlerDeps, SlackProgressNotifier, register
-from handlers.booking.blocks import (
+from handlers.app import register_booking
+from handlers.booking import BookingHandlerDeps, SlackProgressNotifier
+from handlers.booking.notifier import SlackAttendancePrompt
+from presentation.blocks.booking import (
     ACTION_ATTENDED,
     ACTION_CANCEL,
     ACTION_CHANGE_CANCEL,
@@ -32,7 +34,6 @@ from handlers.booking.blocks import (
     ACTION_RETRY,
     ACTION_RETRY_RELAXED,
 )
-from handlers.booking.notifier import SlackAttendancePrompt
 from services.adapters.booking.invites import SmtpInviteSender
 from services.adapters.booking.redis_changes import RedisAttendance, RedisChanges, RedisHolds
 from services.adapters.slack.directory import SlackDirectory
@@ -92,10 +93,10 @@ class Desk:
         async def units() -> list[Any]:
             return [rig.source.mu]
 
-        register(self.app, BookingHandlerDeps(service=rig.service, rosters=rig.data, units=units, config=rig.config,
-                                              clock=rig.clock, registers=rig.registers, schedulers=schedulers,
-                                              holds=self.holds, changes=self.changes,
-                                              attendance=self.attendance))
+        register_booking(self.app, BookingHandlerDeps(
+            service=rig.service, rosters=rig.data, units=units, config=rig.config, clock=rig.clock,
+            registers=rig.registers, schedulers=schedulers, holds=self.holds, changes=self.changes,
+            attendance=self.attendance))
 
     async def command(self, text: str, user: str = REQUESTER) -> dict[str, Any]:
         before = len(self.fake.webhook_posts)

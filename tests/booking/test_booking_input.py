@@ -13,7 +13,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.book import add_book_arguments, run_book
-from handlers.booking.blocks import bookings_message, note_message
+from presentation.blocks.booking import bookings_message, note_message
 from services.booking.commands import read_command
 from services.booking.config import MeetingType
 from services.booking.forms import FormValues, parse_form

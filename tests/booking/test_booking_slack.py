@@ -15,8 +15,9 @@ from redis.asyncio import Redis
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.booking import BookingHandlerDeps, SlackProgressNotifier, register
-from handlers.booking.blocks import (
+from handlers.app import register_booking
+from handlers.booking import BookingHandlerDeps, SlackProgressNotifier
+from presentation.blocks.booking import (
     ACTION_CANCEL,
     ACTION_RETRY,
     ACTION_RETRY_RELAXED,
@@ -61,11 +62,10 @@ class SlackBooking:
         async def units() -> list[Any]:
             return [self.rig.source.mu]
 
-        register(self.app, BookingHandlerDeps(service=self.rig.service, rosters=self.rig.data, units=units,
-                                              config=self.rig.config, clock=self.rig.clock,
-                                              registers=self.rig.registers, schedulers=frozenset({SCHEDULER}),
-                                              trainers={"trainer1": "Tess Trainer"},
-                                              targeting=Targeting(history, self.rig.clock) if history else None))
+        register_booking(self.app, BookingHandlerDeps(
+            service=self.rig.service, rosters=self.rig.data, units=units, config=self.rig.config,
+            clock=self.rig.clock, registers=self.rig.registers, schedulers=frozenset({SCHEDULER}),
+            trainers={"trainer1": "Tess Trainer"}, targeting=Targeting(history, self.rig.clock) if history else None))
 
     async def command(self, command: str, text: str, user: str = REQUESTER) -> Any:
         body = signed.command_body(signed.slash_command(command=command, text=text, user_id=user,

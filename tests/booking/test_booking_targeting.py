@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from handlers.booking.blocks import MODAL_CALLBACK
-from handlers.booking.targeting import ACTION_TARGET_PREVIEW, PREVIEW_BLOCK
+from presentation.blocks.booking import MODAL_CALLBACK
+from presentation.blocks.booking_target import ACTION_TARGET_PREVIEW, PREVIEW_BLOCK
 from services.adapters.redis.history import RedisAdherenceHistory
 from services.adapters.redis.store import RedisStore
 from services.booking.forms import prefill

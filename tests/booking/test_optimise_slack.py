@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from handlers.booking.optimise import ACTION_APPLY, ACTION_DISCARD, optimise_command, register_optimise
+from handlers.app import register_optimise
+from handlers.booking.optimise import ACTION_APPLY, ACTION_DISCARD, optimise_command
 from services.adapters.booking.redis_changes import RedisChanges
 from services.booking.optimise import MemoryOptimiseStore, OptimiseUpcoming
 from tests.booking.test_booking_slack import SCHEDULER, STRANGER, SlackBooking

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from handlers.blocks.adherence import help_message, team_snapshot, unknown_team, your_teams
-from handlers.blocks.exception_modal import exception_modal, notice_modal
-from handlers.blocks.home import home_view
-from handlers.blocks.incident_card import history_line, incident_card
-from handlers.blocks.storm_card import storm_card
-from handlers.payloads import (
+from presentation.blocks.adherence import help_message, team_snapshot, unknown_team, your_teams
+from presentation.blocks.exception_modal import exception_modal, notice_modal
+from presentation.blocks.home import home_view
+from presentation.blocks.incident_card import history_line, incident_card
+from presentation.blocks.storm_card import storm_card
+from presentation.payloads import (
     ACKNOWLEDGE,
     APPROVE_EXCEPTION,
     ESCALATE,

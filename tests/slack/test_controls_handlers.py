@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from redis.asyncio import Redis
 
-from handlers.blocks.incident_card import incident_ref
-from handlers.blocks.nudge import agent_ref
-from handlers.payloads import AGENT_ON_A_CALL, STORM_ACK_ALL, UNACKNOWLEDGE, UNSNOOZE, StormRef
+from presentation.blocks.incident_card import incident_ref
+from presentation.blocks.nudge import agent_ref
+from presentation.payloads import AGENT_ON_A_CALL, STORM_ACK_ALL, UNACKNOWLEDGE, UNSNOOZE, StormRef
 from services.domain.escalation import AlreadyDone, ReplyKind
 from services.domain.model import Agent
 from services.domain.states import Presence, RoutingStatus

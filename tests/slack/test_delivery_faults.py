@@ -13,8 +13,8 @@ import pytest
 from aiosmtpd.smtp import SMTP
 from redis.asyncio import Redis
 
-from handlers.blocks.incident_card import incident_card
-from handlers.blocks.storm_card import storm_card
+from presentation.blocks.incident_card import incident_card
+from presentation.blocks.storm_card import storm_card
 from services.adapters.redis.store import RedisStore
 from services.domain.states import Presence, RoutingStatus
 from tests.email.smtp_server import Inbox, serve

@@ -19,8 +19,8 @@ import pytest
 from aiosmtpd.smtp import SMTP
 from redis.asyncio import Redis
 
-from handlers.blocks.renderer import BlockKitRenderer
-from handlers.payloads import ACKNOWLEDGE, APPROVE_EXCEPTION, ESCALATE, EXCEPTION_MODAL, MARK_OUTAGE
+from presentation.blocks.renderer import BlockKitRenderer
+from presentation.payloads import ACKNOWLEDGE, APPROVE_EXCEPTION, ESCALATE, EXCEPTION_MODAL, MARK_OUTAGE
 from services.adapters.email.mailer import SmtpMailer, SmtpSettings
 from services.adapters.redis.store import RedisStore
 from services.adapters.simulated.qm import SimulatedQM

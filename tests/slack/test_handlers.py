@@ -12,8 +12,8 @@ import pytest
 from redis.asyncio import Redis
 
 from handlers.app import BOOKING_UNAVAILABLE
-from handlers.blocks.incident_card import incident_ref
-from handlers.payloads import ACKNOWLEDGE, APPROVE_EXCEPTION, ESCALATE, EXCEPTION_MODAL, MARK_OUTAGE, StormRef
+from presentation.blocks.incident_card import incident_ref
+from presentation.payloads import ACKNOWLEDGE, APPROVE_EXCEPTION, ESCALATE, EXCEPTION_MODAL, MARK_OUTAGE, StormRef
 from services.domain.escalation import IncidentStatus, TierAction
 from services.domain.states import Presence, RoutingStatus
 from tests.slack import signed

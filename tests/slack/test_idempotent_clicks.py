@@ -18,8 +18,8 @@ from datetime import timedelta
 import pytest
 from redis.asyncio import Redis
 
-from handlers.blocks.incident_card import incident_ref
-from handlers.payloads import ACKNOWLEDGE, APPROVE_EXCEPTION, ESCALATE, EXCEPTION_MODAL, MARK_OUTAGE, StormRef
+from presentation.blocks.incident_card import incident_ref
+from presentation.payloads import ACKNOWLEDGE, APPROVE_EXCEPTION, ESCALATE, EXCEPTION_MODAL, MARK_OUTAGE, StormRef
 from services.domain.escalation import IncidentStatus, TierAction
 from services.domain.states import Presence, RoutingStatus
 from tests.slack.fake_slack import FakeSlack

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from handlers.app import build_app
 from handlers.deps import HandlerDeps
-from handlers.neutral_payloads import NEUTRAL_CANCEL, NEUTRAL_PLAN_MODAL, NEUTRAL_PLAN_OPEN, NeutralRef
+from presentation.neutral_payloads import NEUTRAL_CANCEL, NEUTRAL_PLAN_MODAL, NEUTRAL_PLAN_OPEN, NeutralRef
 from services.adapters.redis.neutral import RedisNeutralWindows
 from services.domain.model import ManagementUnit
 from services.neutral import NeutralDesk
@@ -58,10 +58,9 @@ async def rig(redis_client: Redis, redis_prefix: str, fake_slack: FakeSlack) -> 
 
 
 async def reply(rig: NeutralRig, fake: FakeSlack, text: str, user: str, hook: str = "1") -> dict[str, Any]:
-    # Wait for this command's own answer: earlier commands' answers are already in the list.
-    answered = len(fake.webhook_posts)
+    before = len(fake.webhook_posts)  # the answer runs after the ack: wait for this one, not an earlier one
     await rig.command(f"neutral {text}".strip(), user, hook=hook)
-    post: dict[str, Any] = (await fake.wait_for("webhook", answered + 1))[-1]
+    post: dict[str, Any] = (await fake.wait_for("webhook", before + 1))[-1]
     assert post["response_type"] == "ephemeral"
     assert_valid_blocks(post["blocks"])
     return post

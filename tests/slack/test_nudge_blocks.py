@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from handlers.blocks.incident_card import SNOOZE_CHOICES, history_line, incident_card
-from handlers.blocks.nudge import agent_nudge, explain_modal
-from handlers.blocks.storm_card import storm_card
-from handlers.payloads import (
+from presentation.blocks.incident_card import SNOOZE_CHOICES, history_line, incident_card
+from presentation.blocks.nudge import agent_nudge, explain_modal
+from presentation.blocks.storm_card import storm_card
+from presentation.email import storm_email
+from presentation.payloads import (
     AGENT_EXPLAIN,
     AGENT_ON_A_CALL,
     AGENT_ON_MY_WAY,
@@ -28,7 +29,6 @@ from handlers.payloads import (
     IncidentRef,
     StormRef,
 )
-from services.adapters.email.content import storm_email
 from services.config import DEFAULT_EXPLANATION_REASONS
 from services.domain.escalation import (
     IncidentStatus,

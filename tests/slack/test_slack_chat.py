@@ -10,7 +10,7 @@ import pytest
 from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.blocks.renderer import BlockKitRenderer
+from presentation.blocks.renderer import BlockKitRenderer
 from services.adapters.slack.chat import SlackChat
 from services.adapters.slack.client import RetryPolicy, make_web_client
 from services.adapters.slack.console import ConsoleChat

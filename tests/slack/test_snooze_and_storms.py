@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from handlers.payloads import (
+from presentation.payloads import (
     ACKNOWLEDGE,
     SNOOZE,
     SNOOZE_BLOCK,

@@ -10,8 +10,9 @@ from datetime import timedelta
 from redis.asyncio import Redis
 
 from handlers.app import build_app
-from handlers.blocks.home import home_view
-from handlers.blocks.surplus import (
+from handlers.surplus import SlackSurplusNotifier
+from presentation.blocks.home import home_view
+from presentation.blocks.surplus import (
     SURPLUS_DECLINE,
     SURPLUS_START,
     in_training_blocks,
@@ -20,7 +21,6 @@ from handlers.blocks.surplus import (
     recall_message,
     surplus_status,
 )
-from handlers.surplus import SlackSurplusNotifier
 from tests.slack import signed
 from tests.slack.blockkit import assert_valid_blocks, assert_valid_view
 from tests.slack.fake_slack import FakeSlack

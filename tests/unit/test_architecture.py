@@ -1,5 +1,6 @@
 """The architecture, checked on the source: the domain stays pure (no transport, storage or framework
-imports), use cases reach adapters only through the ports, and the one composition root is bot/."""
+imports), use cases reach adapters only through the ports, the one composition root is bot/, wording and
+builders live in presentation/ (which needs no adapter), and no adapter borrows another's."""
 
 from __future__ import annotations
 
@@ -95,6 +96,53 @@ def test_the_checks_would_catch_an_adapter_import_and_a_client(tmp_path: Path) -
     assert _adapter_imports(sample) == ["services.adapters", "services.adapters.booking.keys",
                                         "services.adapters.redis.store", "services.adapters.redis.store.RedisStore"]
     assert _imported_roots(sample) & CONSTRUCTION == {"redis"}
+
+
+def _adapter_of(module: str) -> str | None:
+    """``services.adapters.slack.chat`` -> ``slack``; None outside the adapters."""
+    parts = module.split(".")
+    return parts[2] if len(parts) > 2 and parts[:2] == ["services", "adapters"] else None
+
+
+def _borrowed_from_other_adapters(path: Path, root: Path = ROOT) -> list[str]:
+    own = path.relative_to(root / "services" / "adapters").parts[0]
+    return sorted(m for m in _imported_modules(path) if _adapter_of(m) not in (None, own))
+
+
+def test_no_adapter_imports_another_adapter() -> None:
+    """Email, Teams or the console must not take the Slack adapter's wording or cards (nor any other
+    adapter's code): what they share is in presentation/."""
+    files = [p for p in sorted((ROOT / "services" / "adapters").rglob("*.py")) if len(p.relative_to(
+        ROOT / "services" / "adapters").parts) > 1]
+    assert any("email" in f.parts for f in files) and any("slack" in f.parts for f in files)
+    offenders = {str(f.relative_to(ROOT)): _borrowed_from_other_adapters(f) for f in files}
+    assert {f: bad for f, bad in offenders.items() if bad} == {}
+
+
+def test_the_check_would_catch_an_adapter_borrowing_from_another(tmp_path: Path) -> None:
+    email = tmp_path / "services" / "adapters" / "email"
+    email.mkdir(parents=True)
+    sample = email / "content.py"
+    sample.write_text("from services.adapters.slack.wording import headline\nfrom services.adapters.email import x\n"
+                      "from presentation.wording import minutes\n")
+    assert _borrowed_from_other_adapters(sample, root=tmp_path) == [
+        "services.adapters.slack.wording", "services.adapters.slack.wording.headline"]
+
+
+def test_presentation_needs_no_adapter_listener_or_transport() -> None:
+    """Wording and builders are pure: both the listeners and the adapters import them, never the reverse."""
+    files = sorted((ROOT / "presentation").rglob("*.py"))
+    assert any(f.name == "wording.py" for f in files) and any(f.name == "incident_card.py" for f in files)
+    offenders = {}
+    for path in files:
+        modules = _imported_modules(path)
+        bad = sorted({m.split(".")[0] for m in modules} & (BANNED | CONSTRUCTION))
+        bad += sorted(m for m in modules if m.startswith("services.adapters"))
+        if bad:
+            offenders[str(path.relative_to(ROOT))] = bad
+    assert offenders == {}
+    assert not (ROOT / "handlers" / "blocks").exists()
+    assert not (ROOT / "services" / "adapters" / "slack" / "wording.py").exists()
 
 
 def _redis_store_provides_every_state_port(store: RedisStore) -> StateStore:

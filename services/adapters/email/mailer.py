@@ -12,7 +12,7 @@ from typing import TextIO
 import aiosmtplib
 from pydantic import SecretStr
 
-from services.adapters.email.content import (
+from presentation.email import (
     escalation_email,
     plain_body,
     storm_email,

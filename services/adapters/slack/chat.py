@@ -15,7 +15,7 @@ from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.adapters.slack.cards import CardRenderer, RenderedMessage
+from presentation.cards import CardRenderer, RenderedMessage
 from services.adapters.slack.errors import PERMANENT_ERRORS, ChatDeliveryError
 from services.domain.escalation import IncidentEvent
 from services.domain.model import Person

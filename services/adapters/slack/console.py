@@ -23,7 +23,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from services.adapters.slack.cards import CardRenderer, RenderedMessage
+from presentation.cards import CardRenderer, RenderedMessage
 from services.domain.escalation import IncidentEvent
 from services.ports import IncidentView, MessageRef, StormView
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import aiohttp
 from pydantic import SecretStr
 
-from services.adapters.teams.card import adaptive_card, envelope
+from presentation.teams import adaptive_card, envelope
 from services.domain.escalation import EventKind, IncidentEvent, TierAction
 from services.ports import DeliveryError, IncidentView
 

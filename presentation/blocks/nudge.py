@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from handlers.blocks.format import Block, escape, mrkdwn, plain, slack_time, truncate
-from handlers.payloads import (
+from presentation.blocks.format import Block, escape, mrkdwn, plain, slack_time, truncate
+from presentation.cards import RenderedMessage
+from presentation.payloads import (
     AGENT_EXPLAIN,
     AGENT_ON_A_CALL,
     AGENT_ON_MY_WAY,
@@ -17,8 +18,7 @@ from handlers.payloads import (
     AgentRef,
     ExplainModalMeta,
 )
-from services.adapters.slack.cards import RenderedMessage
-from services.adapters.slack.wording import (
+from presentation.wording import (
     OUTAGE_REASON,
     actor_label,
     actual_label,

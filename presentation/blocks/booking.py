@@ -130,7 +130,7 @@ def booking_modal(*, choices: Choices, form: FormValues, metadata: dict[str, str
                   default_type: str, first_day: date, last_day: date,
                   target_blocks: Sequence[Block] = ()) -> dict[str, Any]:
     """The ``/book-meeting`` (or ``/book-training``) modal, prefilled from ``form``; ``target_blocks``
-    (a training target instead of a list, ``handlers.booking.targeting``) follow the people."""
+    (a training target instead of a list, ``presentation.blocks.booking_target``) follow the people."""
     get = form.get
     read = understood(form, choices)
     blocks: list[Block] = [

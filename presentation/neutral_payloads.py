@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from handlers.payloads import _Compact
+from presentation.payloads import _Compact
 
 NEUTRAL_CANCEL = "neutral_cancel"
 NEUTRAL_PLAN_OPEN = "neutral_plan_open"

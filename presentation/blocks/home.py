@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from handlers.blocks.adherence import HELP_LINES
-from handlers.blocks.format import Block, chunk_lines, escape, mrkdwn, plain, slack_time
-from services.adapters.slack.wording import actual_label, category_label, minutes, status_sentence
+from presentation.blocks.adherence import HELP_LINES
+from presentation.blocks.format import Block, chunk_lines, escape, mrkdwn, plain, slack_time
+from presentation.wording import actual_label, category_label, minutes, status_sentence
 from services.ports import IncidentView
 from services.queries import TeamRef
 
@@ -35,6 +35,6 @@ def home_view(incidents: Sequence[IncidentView], teams: Sequence[TeamRef], extra
                   for t in teams] or ["You don't supervise a team or manage a unit in the configuration."]
     blocks += [{"type": "section", "block_id": f"teams.{n}", "text": mrkdwn(c)}
                for n, c in enumerate(chunk_lines(team_lines)[:40])]
-    blocks += extra[: MAX_BLOCKS - len(blocks) - 1]  # e.g. the neutral windows (handlers.blocks.neutral)
+    blocks += extra[: MAX_BLOCKS - len(blocks) - 1]  # e.g. the neutral windows (presentation.blocks.neutral)
     blocks.append({"type": "context", "block_id": "help", "elements": [mrkdwn(line) for line in HELP_LINES[1:4]]})
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}

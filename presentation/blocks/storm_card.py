@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from handlers.blocks.format import (
+from presentation.blocks.format import (
     Block,
     chunk_lines,
     escape,
@@ -16,9 +16,9 @@ from handlers.blocks.format import (
     state_lost_block,
     truncate,
 )
-from handlers.payloads import MARK_OUTAGE, STORM_ACK_ALL, STORM_ESCALATE_ALL, StormRef
-from services.adapters.slack.cards import RenderedMessage
-from services.adapters.slack.wording import (
+from presentation.cards import RenderedMessage
+from presentation.payloads import MARK_OUTAGE, STORM_ACK_ALL, STORM_ESCALATE_ALL, StormRef
+from presentation.wording import (
     OUTAGE_REASON,
     actor_label,
     actual_label,

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from handlers.blocks.format import Block, escape, mrkdwn, plain, slack_time, state_lost_block, truncate
-from handlers.payloads import (
+from presentation.blocks.format import Block, escape, mrkdwn, plain, slack_time, state_lost_block, truncate
+from presentation.cards import RenderedMessage
+from presentation.payloads import (
     ACKNOWLEDGE,
     APPROVE_EXCEPTION,
     APPROVE_EXPLANATION,
@@ -21,8 +22,7 @@ from handlers.payloads import (
     UNSNOOZE,
     IncidentRef,
 )
-from services.adapters.slack.cards import RenderedMessage
-from services.adapters.slack.wording import (
+from presentation.wording import (
     OUTAGE_REASON,
     actor_label,
     actual_label,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from handlers.blocks.incident_card import history_line, incident_card
-from handlers.blocks.nudge import agent_nudge
-from handlers.blocks.storm_card import storm_card
-from services.adapters.slack.cards import RenderedMessage
+from presentation.blocks.incident_card import history_line, incident_card
+from presentation.blocks.nudge import agent_nudge
+from presentation.blocks.storm_card import storm_card
+from presentation.cards import RenderedMessage
 from services.domain.escalation import IncidentEvent
 from services.ports import IncidentView, StormView
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.adapters.email.content import facts
-from services.adapters.slack.wording import actor_label, headline, tier_label
+from presentation.email import facts
+from presentation.wording import actor_label, headline, tier_label
 from services.domain.escalation import EventKind, IncidentEvent
 from services.ports import IncidentView
 

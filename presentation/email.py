@@ -8,7 +8,7 @@ from datetime import UTC
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from services.adapters.slack.wording import (
+from presentation.wording import (
     actual_label,
     category_label,
     impact_text,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from handlers.blocks.format import slack_time
-from handlers.booking.blocks import Block, note_message
-from services.booking.attendance import Marked, RegisterView
+from presentation.blocks.booking import Block, note_message, register_message
+from presentation.blocks.format import slack_time
+from services.booking.attendance import Marked, RegisterView, register_csv
 from services.booking.changes import ChangeDone
 from services.booking.holds import HoldDone
-from services.booking.model import ChangeAction, Hold, HoldAction, Status
+from services.booking.model import ChangeAction, Hold, HoldAction, Status, WorkAction, WorkOutcome
+from services.booking.service import WorkDone
 
 _HOLD_DID = {HoldAction.BOOKED: "booked", HoldAction.ANOTHER_TIME: "asked for another time for",
              HoldAction.CANCELLED: "cancelled"}
@@ -76,3 +77,30 @@ def mark_note(marked: Marked, view: RegisterView) -> str:
         was = "attended" if marked.previous.attended else "a no-show"
         return f"<@{mark.by}> changed {name} from {was} to {said}."
     return f"<@{mark.by}> marked {name} {said}."
+
+
+_HOW = {WorkAction.RETRIED: "", WorkAction.RETRIED_RELAXED: " without the service limits"}
+
+
+def work_note(request_id: str, done: WorkDone | None) -> str:
+    """The line above the refreshed queue: what this click did, or what had already been done and by whom."""
+    if done is None:
+        return f"{request_id} is no longer in the queue."
+    outcome: WorkOutcome = done.outcome
+    if outcome.action is WorkAction.CANCELLED:
+        did, already = f"cancelled {request_id}", f"{request_id} was already cancelled"
+    else:
+        as_new = f" as {outcome.new_request_id}" if outcome.new_request_id else ""
+        did = f"queued {request_id} again{_HOW[outcome.action]}{as_new}"
+        already = f"{request_id} was already queued again{_HOW[outcome.action]}{as_new}"
+    if done.now:
+        return f"<@{outcome.by}> {did}."
+    who = f" by <@{outcome.by}>" if outcome.by else ""
+    when = f" at {slack_time(outcome.at)}" if outcome.at else ""
+    return f"{already}{who}{when}. Nothing changed."
+
+
+def register_view_message(view: RegisterView, note: str = "") -> tuple[str, list[Block]]:
+    """The register with its marks, as a message (the CSV attached as a snippet of text)."""
+    return register_message(view.register, register_csv(view.register, view.marks), marks=view.marks,
+                            now=view.now, time_zone=view.time_zone, note=note)

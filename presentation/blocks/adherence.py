@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from handlers.blocks.format import Block, chunk_lines, escape, mrkdwn, plain, slack_time, truncate
-from services.adapters.slack.cards import RenderedMessage
-from services.adapters.slack.wording import actual_label, category_label, minutes
+from presentation.blocks.format import Block, chunk_lines, escape, mrkdwn, plain, slack_time, truncate
+from presentation.cards import RenderedMessage
+from presentation.wording import actual_label, category_label, minutes
 from services.queries import AgentRow, TeamRef, TeamSnapshot
 
 MAX_BLOCKS = 50

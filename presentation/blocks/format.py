@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from services.adapters.slack.wording import clock_time
+from presentation.wording import clock_time
 
 Block = dict[str, Any]
 

@@ -1,6 +1,6 @@
 """What the chat adapters are given to turn views into messages.
 
-The Block Kit builders live in ``handlers/blocks``; the adapters receive them as a
+The Block Kit builders live in ``presentation/blocks``; the adapters receive them as a
 :class:`CardRenderer` so that services never import handlers (``bot/`` wires them together).
 """
 

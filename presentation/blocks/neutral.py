@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from handlers.blocks.format import Block, escape, mrkdwn, plain, truncate
-from handlers.neutral_payloads import (
+from presentation.blocks.format import Block, escape, mrkdwn, plain, truncate
+from presentation.cards import RenderedMessage
+from presentation.neutral_payloads import (
     DAY_BLOCK,
     END_BLOCK,
     NEUTRAL_CANCEL,
@@ -17,7 +18,6 @@ from handlers.neutral_payloads import (
     START_BLOCK,
     NeutralRef,
 )
-from services.adapters.slack.cards import RenderedMessage
 from services.domain.neutral import MAX_REASON, NeutralWindow
 from services.neutral import ListedWindow, Scope
 

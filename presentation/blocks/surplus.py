@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from handlers.blocks.format import Block, chunk_lines, escape, mrkdwn, plain, slack_time
-from services.adapters.slack.cards import RenderedMessage
+from presentation.blocks.format import Block, chunk_lines, escape, mrkdwn, plain, slack_time
+from presentation.cards import RenderedMessage
 from services.surplus.desk import SurplusStatus
 from services.surplus.ports import Offer, Trainee
 

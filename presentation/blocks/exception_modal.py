@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from handlers.blocks.format import Block, escape, mrkdwn, plain, truncate
-from handlers.payloads import EXCEPTION_MODAL, ExceptionModalMeta
-from services.adapters.slack.wording import OUTAGE_REASON, REASONS
+from presentation.blocks.format import Block, escape, mrkdwn, plain, truncate
+from presentation.payloads import EXCEPTION_MODAL, ExceptionModalMeta
+from presentation.wording import OUTAGE_REASON, REASONS
 
 #: (minutes, label) offered for the exception window; the first entry is the default.
 WINDOWS: tuple[tuple[int, str], ...] = (

@@ -15,7 +15,7 @@ from services.booking.targeting import BELOW, DAYS, DEFAULT_DAYS, MAX_DAYS, TEAM
 
 ACTION_TARGET_PREVIEW = "booking_target_preview"
 PREVIEW_BLOCK = "target_preview"
-VALUE = "value"  # as in handlers.booking.blocks: every input's action_id
+VALUE = "value"  # as in presentation.blocks.booking: every input's action_id
 LISTED = 40  # names in the preview; the rest are counted
 
 Block = dict[str, Any]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from handlers.blocks.format import escape, slack_time
-from services.adapters.slack.wording import actor_label, tier_label
+from presentation.blocks.format import escape, slack_time
+from presentation.wording import actor_label, tier_label
 from services.domain.escalation import Done, Incident, ReplyKind, TierAction
 
 GENERIC_FAILURE = "Something went wrong on our side and it was logged. Please try again in a minute."

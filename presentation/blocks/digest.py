@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from handlers.blocks.format import Block, escape, mrkdwn, plain, truncate
-from services.adapters.slack.cards import RenderedMessage
+from presentation.blocks.format import Block, escape, mrkdwn, plain, truncate
+from presentation.cards import RenderedMessage
 from services.digest import UnitDigest
 
 MAX_TEAMS = 45  # 50 blocks per message, less the header and the context lines
