@@ -16,17 +16,13 @@ from redis.asyncio import Redis
 from services.adapters.redis.store import RedisStore
 from services.clock import ManualClock
 from services.config import OrgConfig
-from services.dispatch import OutboxDispatcher
-from services.domain.escalation import EventKind, IncidentEvent, TierAction
-from services.domain.model import AgentState
+from services.domain.escalation import EventKind, TierAction
 from services.domain.states import Presence, RoutingStatus
-from services.monitor import Monitor
 from tests.genesys.conftest import agents_of, eventually, make_source
 from tests.genesys.fake_genesys import FakeGenesys
 from tests.genesys.fake_genesys.adherence import unit_topic
-from tests.monitor.scripted import Recorder
+from tests.genesys.wired import wire
 
-TICK = timedelta(seconds=15)
 AGENT = "agent-a1-1"
 
 
@@ -39,18 +35,8 @@ async def test_the_unit_adherence_topic_drives_an_incident_end_to_end(
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="services.adapters.genesys.source")
     source = make_source(fake, clock, org_config)
-    store = RedisStore(redis_client, redis_prefix)
-    monitor = Monitor(source=source, store=store, config=org_config, clock=clock, replica_id="e2e-unit-topic")
-    recorder = Recorder(clock)
-    dispatcher = OutboxDispatcher(store=store, chat=recorder, email=recorder, coaching=source.coaching(),
-                                  rosters=monitor.roster, clock=clock, config=org_config)
-    on_arrival: list[IncidentEvent] = []
-    ticked: list[IncidentEvent] = []
-
-    async def evaluate_on_arrival(mu_id: str, state: AgentState) -> None:
-        on_arrival.extend(await monitor.on_state_change(mu_id, state))
-
-    source.on_state_changed(evaluate_on_arrival)
+    wired = wire(source, RedisStore(redis_client, redis_prefix), org_config, clock, replica_id="e2e-unit-topic")
+    monitor, on_arrival, tick = wired.monitor, wired.on_arrival, wired.tick
     await source.start()
     try:
         # Two units, twelve agents: two adherence topics and not one per-user topic; the probe's channel is reused.
@@ -61,14 +47,8 @@ async def test_the_unit_adherence_topic_drives_an_incident_end_to_end(
             in caplog.text
         await monitor.start()
 
-        async def tick() -> None:
-            await source.maintain()
-            ticked.extend((await monitor.tick()).events)
-            await dispatcher.drain(list(monitor.units))
-            clock.advance(TICK)
-
         await tick()
-        assert ticked == []
+        assert wired.ticked == []
         went_away = clock.now()
         pushed = fake.events_pushed
         await fake.set_presence(AGENT, "Away")
@@ -81,9 +61,9 @@ async def test_the_unit_adherence_topic_drives_an_incident_end_to_end(
 
         while clock.now() < went_away + timedelta(minutes=5, seconds=30):
             await tick()
-        fired = [e.tier.action for e in ticked + on_arrival
+        fired = [e.tier.action for e in wired.events
                  if e.kind is EventKind.TIER_FIRED and e.tier is not None and e.incident.agent_id == AGENT]
-        assert fired == [TierAction.CHAT_CARD] and recorder.kinds().count("post_card") == 1
+        assert fired == [TierAction.CHAT_CARD] and wired.recorder.kinds().count("post_card") == 1
 
         came_back = clock.now()
         await fake.set_presence(AGENT, "On Queue")
@@ -92,9 +72,9 @@ async def test_the_unit_adherence_topic_drives_an_incident_end_to_end(
                          what="back on queue over the unit topic")
         for _ in range(8):
             await tick()
-            if any(e.kind is EventKind.RESOLVED for e in ticked + on_arrival):
+            if any(e.kind is EventKind.RESOLVED for e in wired.events):
                 break
-        resolved = [e.at for e in ticked + on_arrival if e.kind is EventKind.RESOLVED]
+        resolved = [e.at for e in wired.events if e.kind is EventKind.RESOLVED]
         assert resolved and resolved[0] - came_back >= org_config.monitor.clear_after
     finally:
         await source.close()
