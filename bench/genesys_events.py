@@ -1,6 +1,11 @@
 """Genesys events benchmark: state changes from the Notification WebSocket into evaluations.
 
     python bench/genesys_events.py [--agents 5000] [--units 10] [--rounds 2] [--path evaluate|monitor]
+                                   [--topics auto|user]
+
+``--topics auto`` (the product default): each unit's management-unit adherence topic (one topic per
+unit; the fake permits it); ``user``: one topic per agent (the fallback, and what worked before; it
+stops at 20 channels x 1,000 topics, so ``--agents 50000 --topics user`` leaves 30,000 agents to REST).
 
 ``--path monitor``: each change goes through the wired path instead of a bare ``evaluate``: handed to
 ``Monitor.push`` by ``GenesysSource.on_state_pushed`` as bot/container.py wires it (coalesced per
@@ -114,12 +119,14 @@ class CountingStore(RedisStore):
         return await super().commit(mu_id, **kwargs)
 
 
-async def measure(conn: Connection, agents: int, rounds: int, path: str = "evaluate") -> dict[str, Any]:
+async def measure(conn: Connection, agents: int, rounds: int, path: str = "evaluate",
+                  topics: str = "auto") -> dict[str, Any]:
     api_url, login_url, client_id, secret = conn.recv()
     clock = SystemClock()
     source = GenesysSource.from_settings(
         client_id=client_id, client_secret=secret, api_url=api_url, login_url=login_url, config=OrgConfig(),
-        clock=clock, options=SourceOptions(maintenance_every=3600.0, start_timeout=60.0),
+        clock=clock, options=SourceOptions(maintenance_every=3600.0, start_timeout=120.0,
+                                           unit_topics=topics != "user"),
         client_options=ClientOptions(max_concurrency=10))
     config = OrgConfig()
     rules = config.rules_for(None)
@@ -205,6 +212,8 @@ async def measure(conn: Connection, agents: int, rounds: int, path: str = "evalu
     ok = await source.reconcile(list(schedules))
     baseline_s = time.perf_counter() - baseline_started
     channels = len(source.hub.channels)
+    subscribed = sum(len(c.permitted) for c in source.hub.channels)
+    lost = sum(1 for v in last_seen.values() if v != final_presence) + agents - len(last_seen)
     await source.close()
     conn.send(("stop", 0))
     return {
@@ -221,6 +230,10 @@ async def measure(conn: Connection, agents: int, rounds: int, path: str = "evalu
         "settled": settled.is_set(),
         "start_s": round(start_s, 3),
         "channels": channels,
+        "topics": topics,
+        "topics_subscribed": subscribed,
+        "unit_topic_units": len(source.topic_choice.unit),
+        "lost": lost,  # agents whose last change never reached an evaluation
         "fake_push_per_s": round(pushed / push_s, 1),
         # CPU per event of each process, whatever else runs on the machine: the two cores' worth.
         "cpu_us_per_event": round(cpu_s / pushed * 1e6, 1),
@@ -237,13 +250,14 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--path", choices=("evaluate", "monitor"), default="evaluate")
+    parser.add_argument("--topics", choices=("auto", "user"), default="auto")
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
     fake = context.Process(target=run_fake, args=(theirs, args.agents, args.units), daemon=True)
     fake.start()
     try:
-        result = asyncio.run(measure(ours, args.agents, args.rounds, args.path))
+        result = asyncio.run(measure(ours, args.agents, args.rounds, args.path, args.topics))
     finally:
         fake.join(timeout=10)
         if fake.is_alive():

@@ -21,6 +21,7 @@ from services.adapters.genesys.errors import (
     GenesysNotFound,
 )
 from services.adapters.genesys.parse import ref_id
+from services.adapters.genesys.unit_topics import choose_topics
 
 WFM = "/api/v2/workforcemanagement"
 NO_SUCH_ID = "00000000-0000-0000-0000-000000000000"  # an id nothing has: a write to it changes nothing
@@ -105,10 +106,13 @@ async def probe_genesys(client: GenesysClient) -> ProbeResult:
         elif outcome:
             failed.append(f"{route.method} {route.path}: {outcome}")
     seen = f"token ok, {len(bus)} business unit(s), {len(units)} management unit(s) visible"
+    # The same probe `run` makes at start: which units get one adherence topic, which one topic per agent.
+    choice = await choose_topics(client, [mu for _, mu in units])
+    live = f"live states: {choice.summary()}"
     if missing or failed:
         parts = ([f"missing permission {', '.join(missing)}"] if missing else []) + failed
-        return ProbeResult(False, f"{seen}; {'; '.join(parts)}")
-    return ProbeResult(True, f"{seen}; all {len(ROUTES)} routes the bot uses are permitted")
+        return ProbeResult(False, f"{seen}; {'; '.join(parts)}; {live}")
+    return ProbeResult(True, f"{seen}; all {len(ROUTES)} routes the bot uses are permitted; {live}")
 
 
 async def _first_member(client: GenesysClient, mu_id: str) -> str | None:

@@ -195,3 +195,15 @@ async def test_an_empty_first_unit_is_not_mistaken_for_a_failure(fakes: Fakes, c
     assert lines["genesys"].split()[1] == "ok", lines["genesys"]
     assert "2 business unit(s), 3 management unit(s) visible" in lines["genesys"] and code == 0
     assert fakes.genesys.requests_to(f"/users/{NO_SUCH_ID}/routingstatus$")  # probed the empty unit
+
+
+async def test_check_shows_which_units_use_the_unit_adherence_topic(fakes: Fakes,
+                                                                    clean_env: pytest.MonkeyPatch) -> None:
+    code, lines = await check(settings_for(fakes))
+    assert code == 0, lines
+    assert "live states: management-unit adherence topic for 2 of 2 unit(s) (2 topic(s))" in lines["genesys"]
+    fakes.genesys.adherence_permission.denied_units = {"mu-b"}
+    code, lines = await check(settings_for(fakes))
+    assert code == 0, lines  # per-user topics work: shown, not a failure
+    assert ("live states: management-unit adherence topic for 1 of 2 unit(s) (1 topic(s)); per-user topics for "
+            "1 unit(s): rejected (Missing permissions): needs wfm:realtimeAdherence:view") in lines["genesys"]

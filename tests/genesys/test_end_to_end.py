@@ -15,13 +15,10 @@ from redis.asyncio import Redis
 from services.adapters.redis.store import RedisStore
 from services.clock import ManualClock
 from services.config import OrgConfig
-from services.dispatch import OutboxDispatcher
-from services.domain.escalation import EventKind, IncidentEvent, TierAction
-from services.domain.model import AgentState
-from services.monitor import Monitor
+from services.domain.escalation import EventKind, TierAction
 from tests.genesys.conftest import eventually, make_source
 from tests.genesys.fake_genesys import FakeGenesys
-from tests.monitor.scripted import Recorder
+from tests.genesys.wired import wire
 
 TICK = timedelta(seconds=15)
 AGENT = "agent-a1-1"
@@ -30,27 +27,13 @@ AGENT = "agent-a1-1"
 async def test_away_agent_escalates_through_every_tier_and_resolves_across_a_socket_drop(
         fake: FakeGenesys, clock: ManualClock, org_config: OrgConfig, redis_client: Redis, redis_prefix: str) -> None:
     source = make_source(fake, clock, org_config)
-    store = RedisStore(redis_client, redis_prefix)
-    monitor = Monitor(source=source, store=store, config=org_config, clock=clock, replica_id="e2e-genesys")
-    recorder = Recorder(clock)
-    dispatcher = OutboxDispatcher(store=store, chat=recorder, email=recorder, coaching=source.coaching(),
-                                  rosters=monitor.roster, clock=clock, config=org_config)
-    on_arrival: list[IncidentEvent] = []
-    ticked: list[IncidentEvent] = []
-
-    async def evaluate_on_arrival(mu_id: str, state: AgentState) -> None:
-        on_arrival.extend(await monitor.on_state_change(mu_id, state))
-
-    source.on_state_changed(evaluate_on_arrival)
+    wired = wire(source, RedisStore(redis_client, redis_prefix), org_config, clock, replica_id="e2e-genesys",
+                 tick_every=TICK)
+    monitor, recorder, on_arrival, ticked, tick = wired.monitor, wired.recorder, wired.on_arrival, wired.ticked, \
+        wired.tick
     await source.start()
     try:
         await monitor.start()
-
-        async def tick() -> None:
-            await source.maintain()  # what the background task does: renewals, periodic reconciliation
-            ticked.extend((await monitor.tick()).events)
-            await dispatcher.drain(list(monitor.units))
-            clock.advance(TICK)
 
         await tick()  # 08:00: everyone on queue as scheduled
         assert ticked == []

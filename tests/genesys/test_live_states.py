@@ -106,7 +106,8 @@ async def test_a_failing_pushed_callback_does_not_stop_the_feed(
 
 async def test_topics_are_split_across_channels_within_the_per_channel_limit(fake: FakeGenesys,
                                                                              clock: ManualClock) -> None:
-    source = make_source(fake, clock, hub=HubOptions(**{**FAST_HUB.__dict__, "topics_per_channel": 5}))
+    source = make_source(fake, clock, hub=HubOptions(**{**FAST_HUB.__dict__, "topics_per_channel": 5}),
+                         unit_topics=False)  # one topic per agent: the fallback when unit topics are refused
     recorder = Recorder()
     source.on_state_changed(recorder)
     await source.start()
@@ -127,7 +128,7 @@ async def test_topics_are_split_across_channels_within_the_per_channel_limit(fak
 
 async def test_more_topics_than_channels_allow_fall_back_to_rest(fake: FakeGenesys, clock: ManualClock) -> None:
     hub = HubOptions(**{**FAST_HUB.__dict__, "topics_per_channel": 5, "max_channels": 2})
-    source = make_source(fake, clock, hub=hub)
+    source = make_source(fake, clock, hub=hub, unit_topics=False)
     await source.start()
     try:
         assert len(fake.channels) == 2
@@ -140,7 +141,7 @@ async def test_more_topics_than_channels_allow_fall_back_to_rest(fake: FakeGenes
 
 
 async def test_presence_and_routing_topics_mode(fake: FakeGenesys, clock: ManualClock) -> None:
-    source = make_source(fake, clock, state_topics="presence_routing")
+    source = make_source(fake, clock, state_topics="presence_routing", unit_topics=False)
     recorder = Recorder()
     source.on_state_changed(recorder)
     await source.start()
@@ -303,8 +304,18 @@ async def test_reconciliation_falls_back_to_bulk_presence_and_routing_routes(fak
     assert fake.requests_to("/api/v2/users/agent-a1-1/routingstatus$")
 
 
-async def test_malformed_events_are_logged_and_skipped(source: GenesysSource, fake: FakeGenesys,
-                                                       clock: ManualClock, caplog: pytest.LogCaptureFixture) -> None:
+async def test_malformed_events_are_logged_and_skipped(fake: FakeGenesys, clock: ManualClock,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    source = make_source(fake, clock, unit_topics=False)  # the per-user topics (see test_unit_topic.py)
+    await source.start()
+    try:
+        await _malformed_events_are_skipped(source, fake, clock, caplog)
+    finally:
+        await source.close()
+
+
+async def _malformed_events_are_skipped(source: GenesysSource, fake: FakeGenesys, clock: ManualClock,
+                                        caplog: pytest.LogCaptureFixture) -> None:
     recorder = Recorder()
     source.on_state_changed(recorder)
     await fake.push_raw("this is not json")

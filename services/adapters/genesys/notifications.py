@@ -103,6 +103,7 @@ class NotificationHub:
         self._monotonic = monotonic
         self.channels: list[Channel] = []
         self.unsubscribed: tuple[str, ...] = ()  # topics beyond the channel limit
+        self._spare: list[tuple[str, str, datetime | None]] = []  # channels created elsewhere, taken first
         self._closed = False
         telemetry.watch_genesys_channels(lambda: sum(1 for c in self.channels if c.connected))
 
@@ -130,6 +131,11 @@ class NotificationHub:
             log.error("%d topic(s) exceed %d channels x %d topics; their agents are kept up to date by REST "
                       "reconciliation only", len(fresh), self.options.max_channels, limit)
         self.unsubscribed = tuple(dict.fromkeys((*self.unsubscribed, *fresh)))
+
+    def adopt(self, channel_id: str, connect_uri: str, expires: datetime | None) -> None:
+        """A channel created before the hub started (the topic probe's): the next new channel uses it
+        instead of creating one, so the probe does not cost one of the 20 channels."""
+        self._spare.append((channel_id, connect_uri, expires))
 
     async def wait_ready(self, timeout: float) -> bool:
         """Wait until every channel is connected, subscribed and reconciled; False on timeout."""
@@ -233,6 +239,12 @@ class NotificationHub:
         expired = channel.expires is not None and self.clock.now() >= channel.expires
         if channel.id is not None and not expired and await self.client.exists(f"{CHANNELS}/{channel.id}"):
             return
+        if channel.id is None and self._spare:
+            channel.id, channel.connect_uri, expires = self._spare.pop(0)
+            channel.expires = expires or self.clock.now() + self.options.channel_lifetime
+            if await self.client.exists(f"{CHANNELS}/{channel.id}"):
+                log.info("using notification channel %s (created by the topic probe)", channel.id)
+                return
         body = as_object(await self.client.post(CHANNELS, idempotent=True), CHANNELS)
         channel_id, uri = body.get("id"), body.get("connectUri")
         if not isinstance(channel_id, str) or not isinstance(uri, str):

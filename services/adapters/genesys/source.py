@@ -43,6 +43,8 @@ from services.adapters.genesys.parse import (
 from services.adapters.genesys.regions import resolve_hosts
 from services.adapters.genesys.schedules import AsyncResults, ScheduleSearch
 from services.adapters.genesys.structure import StructureReader, UnitInfo, UserRecord, build_roster
+from services.adapters.genesys.unit_adherence import read_unit_adherence, unit_of_topic, unit_topic
+from services.adapters.genesys.unit_topics import TopicChoice, choose_topics
 from services.config import OrgConfig
 from services.domain.model import AgentSchedule, AgentState, ExceptionWindow, ManagementUnit, Roster
 from services.ports import Clock, ScheduleChanged, StateChanged
@@ -59,6 +61,9 @@ class SourceOptions:
     #: ``activity``: one topic per agent (``v2.users.{id}.activity``: presence + routing together);
     #: ``presence_routing``: ``v2.users.{id}.presence`` and ``v2.users.{id}.routingStatus``.
     state_topics: StateTopics = "activity"
+    #: Use ``v2.workforcemanagement.managementunits.{id}.adherence`` (one topic per unit, all its agents)
+    #: for every unit where Genesys permits it (probed at start), per-user topics for the others.
+    unit_topics: bool = True
     reconcile_every: timedelta = timedelta(minutes=5)
     reconcile_retry: timedelta = timedelta(seconds=30)
     maintenance_every: float = 5.0  # real seconds between background maintain() calls
@@ -98,6 +103,7 @@ class GenesysSource:
         self._definitions: dict[str, str] = {}
         self._agent_by_key: dict[str, str] = {}  # lower-cased id -> id (topics are matched case-insensitively)
         self._channel_agents: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.topic_choice = TopicChoice()  # which units use the unit adherence topic (decided in start)
         self._explained: dict[str, dict[str, Explanation]] = {}
         self._explained_range: dict[str, tuple[datetime, datetime, datetime]] = {}
         self._schedule_callbacks: list[ScheduleChanged] = []
@@ -144,6 +150,12 @@ class GenesysSource:
         await asyncio.gather(*(self.roster(mu_id) for mu_id in self._units))
         self._tasks = [asyncio.create_task(self._callback_worker(), name=f"genesys-callbacks-{i}")
                        for i in range(self.options.callback_workers)]
+        self.topic_choice = await choose_topics(self.client, list(self._units), enabled=self.options.unit_topics)
+        if self.topic_choice.channel is not None:
+            self.hub.adopt(*self.topic_choice.channel)
+        per_agent = 1 if self.options.state_topics == "activity" else 2
+        log.info("live states: %s", self.topic_choice.summary(
+            {mu_id: len(roster.agents) for mu_id, (_, roster) in self._rosters.items()}, topics_per_agent=per_agent))
         await self.hub.start(self._topics())
         if not await self.hub.wait_ready(self.options.start_timeout):
             log.warning("not every notification channel is up after %.0fs; REST keeps those agents current",
@@ -155,8 +167,8 @@ class GenesysSource:
         self._last_reconcile = self.clock.now()
         self._started = True
         self._tasks.append(asyncio.create_task(self._maintenance_loop(), name="genesys-maintenance"))
-        log.info("Genesys source started: %d unit(s), %d agent(s), %d channel(s)", len(self._units),
-                 len(self._agent_by_key), len(self.hub.channels))
+        log.info("Genesys source started: %d unit(s), %d agent(s), %d channel(s), %d topic(s)", len(self._units),
+                 len(self._agent_by_key), len(self.hub.channels), sum(len(c.topics) for c in self.hub.channels))
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -198,6 +210,7 @@ class GenesysSource:
         self.table.set_members(mu_id, roster.agents)
         for agent_id in roster.agents:
             self._agent_by_key[agent_id.lower()] = agent_id
+        self._channel_agents.clear()  # a unit topic's agents are the unit's members: recomputed on demand
         if self._started:
             await self.hub.add_topics(self._topics())
         return roster
@@ -378,7 +391,8 @@ class GenesysSource:
             topics.append(f"v2.workforcemanagement.managementunits.{mu_id}.schedules")
         if self.options.async_results_user_id:
             topics.append(f"v2.workforcemanagement.users.{self.options.async_results_user_id}.schedules.search")
-        for agent_id in self._all_agents():
+        topics += [unit_topic(mu_id) for mu_id in self._rosters if self.topic_choice.uses_unit_topic(mu_id)]
+        for agent_id in self._per_user_agents():
             if self.options.state_topics == "activity":
                 topics.append(f"v2.users.{agent_id}.activity")
             else:
@@ -392,8 +406,13 @@ class GenesysSource:
     def _agents_in(self, topics: tuple[str, ...]) -> tuple[str, ...]:
         agents = self._channel_agents.get(topics)
         if agents is None:
-            found = []
+            found: list[str] = []
             for topic in topics:
+                unit = unit_of_topic(topic)
+                if unit is not None:
+                    cached = self._rosters.get(unit)
+                    found += cached[1].agents if cached is not None else []
+                    continue
                 parts = topic.split(".")
                 if len(parts) == 4 and parts[1] == "users":
                     agent = self._agent_by_key.get(parts[2].lower())
@@ -467,6 +486,8 @@ class GenesysSource:
             for mu_id in dict.fromkeys(units):
                 if mu_id in self._units:
                     self._schedule_changed(mu_id)
+        elif rest == "adherence" and scope == "managementunits":
+            self._on_unit_adherence(scope_id, body)
         elif rest == "forecasts.staffingrequirement" and scope == "businessunits":
             for forecast_callback in self._forecast_callbacks:
                 try:
@@ -482,6 +503,23 @@ class GenesysSource:
                 self._explained.setdefault(unit, {})[explanation.id] = explanation
                 log.info("adherence explanation %s of %s is now %s", explanation.id, explanation.agent_id,
                          explanation.status)
+
+    def _on_unit_adherence(self, topic_unit: str, body: dict[str, Any]) -> None:
+        """One agent's record on the unit adherence topic: its presence and routing, as a per-user event."""
+        reading = read_unit_adherence(body, self._definitions)
+        if reading is None:
+            return
+        agent_id = self._agent_by_key.get(reading.agent_id.lower())
+        if reading.removed:
+            mu_id = next((u for u in self._units if u.lower() == topic_unit.lower()), None)
+            if mu_id is not None:
+                self._roster_stale.add(mu_id)  # membership changed: refetched with the next roster read
+            return
+        if agent_id is None:
+            return  # not an agent we monitor (yet): the roster refresh brings them in
+        state = self.table.apply(agent_id, self.clock.now(), presence=reading.presence, routing=reading.routing)
+        if state is not None:
+            self._notify(agent_id)
 
     def _schedule_changed(self, mu_id: str) -> None:
         log.info("published schedule of %s changed (notification)", mu_id)
@@ -567,4 +605,9 @@ class GenesysSource:
 
     def _all_agents(self) -> list[str]:
         return [a for _, roster in self._rosters.values() for a in roster.agents]
+
+    def _per_user_agents(self) -> list[str]:
+        """Agents of the units that do not use the unit adherence topic (one or two topics each)."""
+        return [a for mu_id, (_, roster) in self._rosters.items() if not self.topic_choice.uses_unit_topic(mu_id)
+                for a in roster.agents]
 

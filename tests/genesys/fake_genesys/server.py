@@ -29,6 +29,7 @@ from aiohttp import WSMsgType, web
 
 from services.clock import SystemClock
 from services.ports import Clock
+from tests.genesys.fake_genesys.adherence import AdherencePermission, adherence_body, unit_topic
 from tests.genesys.fake_genesys.forecast import FakeForecasts
 from tests.genesys.fake_genesys.model import (
     PRESENCES,
@@ -96,6 +97,7 @@ class FakeGenesys:
         self.events_pushed = 0
         self.channel_lifetime = timedelta(hours=24)
         self.max_topics_per_channel = 1000
+        self.adherence_permission = AdherencePermission()  # who may subscribe to unit adherence topics
         # explanations and coaching
         self.explanations: dict[str, dict[str, Any]] = {}
         self.explanation_mode = "inline"  # inline | job
@@ -196,6 +198,14 @@ class FakeGenesys:
             if routing_changed:
                 await self._push(f"v2.users.{user_id}.routingStatus", self._routing_body(user))
             await self._push(f"v2.users.{user_id}.activity", self._activity_body(user))
+            await self._push_adherence(user)
+
+    async def _push_adherence(self, user: FakeUser) -> None:
+        """The same change on the user's management-unit adherence topic (one record per change)."""
+        unit = self.units.get(user.mu_id)
+        if unit is not None:
+            await self._push(unit_topic(unit.id),
+                             adherence_body(user, self.business_units.get(unit.bu_id), self.clock.now()))
 
     @staticmethod
     def _routing_body(user: FakeUser) -> dict[str, Any]:
@@ -210,6 +220,7 @@ class FakeGenesys:
         if push:
             await self._push(f"v2.users.{user_id}.routingStatus", self._routing_body(user))
             await self._push(f"v2.users.{user_id}.activity", self._activity_body(user))
+            await self._push_adherence(user)
 
     async def set_state(self, user_id: str, presence: str, routing: str, *, push: bool = True) -> None:
         """Presence and routing at once, pushed as one ``activity`` event (plus the two single topics)."""
@@ -221,6 +232,7 @@ class FakeGenesys:
             await self._push(f"v2.users.{user_id}.presence", user.presence_json(topic=True))
             await self._push(f"v2.users.{user_id}.routingStatus", self._routing_body(user))
             await self._push(f"v2.users.{user_id}.activity", self._activity_body(user))
+            await self._push_adherence(user)
 
     @staticmethod
     def _activity_body(user: FakeUser) -> dict[str, Any]:
@@ -778,6 +790,10 @@ class FakeGenesys:
         if not isinstance(body, list) or not all(isinstance(t, dict) and isinstance(t.get("id"), str) for t in body):
             return error_response(400, "bad.request", "body must be a list of {id}")
         topics = [t["id"] for t in body]
+        refused = [t for t in topics if self.adherence_permission.denied(t)]
+        if refused and self.adherence_permission.mode == "forbid":
+            return error_response(403, "missing.permissions", f"Missing permission for topic(s) {', '.join(refused)}")
+        topics = [t for t in topics if t not in refused]  # rejected topics are not subscribed
         merged = topics if replace else list(dict.fromkeys([*channel.topics, *topics]))
         if len(merged) > self.max_topics_per_channel:
             return error_response(400, "notification.channel.topic.limit",
@@ -788,7 +804,9 @@ class FakeGenesys:
         for topic in merged:
             self._by_topic[topic.lower()].add(channel.id)
         channel.expires = self.clock.now() + self.channel_lifetime  # a subscribe resets the 24 h clock
-        return web.json_response(self._topics_response(channel))
+        listing = self._topics_response(channel)
+        listing["entities"] += [self.adherence_permission.rejection(t) for t in refused]
+        return web.json_response(listing)
 
     async def _subscriptions_delete(self, request: web.Request) -> web.Response:
         channel = self._live_channel(request.match_info["channel"])
