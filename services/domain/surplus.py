@@ -39,6 +39,8 @@ class SurplusFigures:
     margin: float
     waiting: int = 0  # contacts waiting in queue now (0 when not read)
     projected: tuple[int, ...] = ()  # agents expected on queue per interval (live now, moved by the schedule)
+    vetoed: tuple[int, ...] = ()  # intervals the WFM expects to miss service in (no surplus whatever the staff)
+    why: tuple[str, ...] = ()  # what the intraday figures and the queues changed, or why they were not read
 
     def staff(self, index: int) -> int:
         """Agents expected on queue in interval ``index``: the projection, else the live count."""
@@ -52,9 +54,15 @@ class SurplusFigures:
     @property
     def seats(self) -> int:
         """How many agents in total may be in training now; 0 when no surplus holds over the look-ahead."""
-        if not self.required or self.waiting > 0:
+        return self.seats_over(len(self.required))
+
+    def seats_over(self, intervals: int) -> int:
+        """The seats for a training that spans the first ``intervals`` intervals (a shorter item may
+        have more than a longer one, whose span reaches a busier interval)."""
+        span = self.net[:max(1, intervals)]
+        if not span or self.waiting > 0 or any(i < len(span) for i in self.vetoed):
             return 0
-        return max(0, math.floor(min(self.net) - self.margin + 1e-9))
+        return max(0, math.floor(min(span) - self.margin + 1e-9))
 
     @property
     def surplus(self) -> bool:

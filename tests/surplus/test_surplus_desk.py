@@ -15,11 +15,11 @@ from services.domain.states import RoutingStatus
 from services.domain.surplus import interval_start
 from services.monitor import Monitor
 from tests.conftest import TEST_REDIS_URL
-from tests.surplus.rig import build_rig
+from tests.surplus.rig import ITEMS, build_rig
 
 QUIET = (timedelta(hours=2), timedelta(hours=2, minutes=45), 0.6)
 PEAK = (timedelta(hours=2, minutes=45), timedelta(hours=3, minutes=30), 1.4)
-IN_QUIET = timedelta(hours=2, seconds=30)  # this interval and the next two are all quiet
+IN_QUIET = timedelta(hours=2)  # at the interval's start the 45-minute item spans it and the next two, all quiet
 
 
 async def test_a_surplus_over_three_intervals_offers_to_no_more_agents_than_the_surplus(
@@ -40,7 +40,9 @@ async def test_a_surplus_over_three_intervals_offers_to_no_more_agents_than_the_
     rig.clock.advance(timedelta(seconds=15))
     again = await desk.evaluate(rig.mu_id)
     assert again.figures is not None
-    assert len(report.offered) + len(again.offered) <= again.figures.free_seats
+    # (the 45-minute item now reaches the peak: only the 30-minute one, over three intervals, has seats)
+    assert again.figures.free_seats == 0 and not again.offered
+    assert len(report.offered) + len(again.offered) <= again.figures.seats_over(3)
     # Without the quiet period the same moment has less surplus, and fewer offers.
     plain = build_rig(redis_client, redis_prefix + ":plain", [])
     plain.clock.set(plain.start + IN_QUIET)
@@ -60,7 +62,8 @@ async def test_two_replicas_accepting_at_once_start_only_the_surplus_count(
         assert len(offers) >= 4
         # Before the agents answer, the surplus of the interval shrinks to 2 (the next figure, e.g. a
         # queue filled up): of all the Starts clicked at once on two replicas, only 2 may win.
-        await one.store.set_seats(rig.mu_id, interval_start(rig.clock.now()), 2)
+        for item in ITEMS:  # each item's seat count (the surplus over the intervals it spans)
+            await one.store.set_seats(rig.mu_id, interval_start(rig.clock.now()), 2, item)
         decisions = await asyncio.gather(*[(one if i % 2 else two).start(rig.mu_id, o.offer_id, f"U{i}")
                                            for i, o in enumerate(offers)])
         started = [d for d in decisions if d.outcome == "started"]
