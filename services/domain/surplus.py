@@ -82,10 +82,29 @@ class SurplusFigures:
             return 0
         return max(0, max(math.ceil(r - self.staff(i) - 1e-9) for i, r in enumerate(self.required[:2])))
 
+    def short(self, index: int) -> int:
+        """Agents missing in interval ``index`` (trainees not counted)."""
+        if index >= len(self.required):
+            return 0
+        return max(0, math.ceil(self.required[index] - self.staff(index) - 1e-9))
+
     @property
     def recalls(self) -> int:
         """Trainees to send back to the queue: enough to cover the current interval's requirement."""
         return min(self.in_training, self.shortfall)
+
+
+def recall_plan(trainees: Mapping[str, datetime], now: datetime, next_start: datetime, short_now: int,
+                short_next: int) -> list[str]:
+    """Who comes back: ``short_now`` trainees with the least time left, for this interval; then, for
+    the next one, trainees whose training ends before it starts count as back already, and the rest
+    of its shortfall is met by the trainees with the least time left among those still out by then."""
+    order = recall_order(trainees, now)
+    chosen = order[:short_now]
+    covered = sum(1 for a in trainees if trainees[a] <= next_start) + sum(
+        1 for a in chosen if trainees[a] > next_start)
+    still_out = [a for a in order if a not in chosen and trainees[a] > next_start]
+    return chosen + still_out[:max(0, short_next - covered)]
 
 
 @dataclass(frozen=True, slots=True)

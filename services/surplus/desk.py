@@ -28,7 +28,7 @@ from services.domain.surplus import (
     in_quiet_hours,
     interval_start,
     project,
-    recall_order,
+    recall_plan,
 )
 from services.domain.surplus_signals import refine
 from services.ports import Clock, WorkforceSource
@@ -127,8 +127,10 @@ class SurplusDesk:
         await self.store.set_seats(mu_id, interval, figures.seats)
         for item_id, seats in item_seats.items():
             await self.store.set_seats(mu_id, interval, seats, item_id)
-        if figures.recalls:
-            recalled = await self._recall(mu_id, active, figures.recalls, now)
+        if figures.shortfall:
+            chosen = recall_plan({a: t.end for a, t in active.items()}, now, interval + INTERVAL,
+                                 figures.short(0), figures.short(1))
+            recalled = await self._recall(mu_id, active, chosen, now) if chosen else []
             return SurplusReport(mu_id, figures, recalled=tuple(recalled), finished=tuple(finished))
         tz_minute = _local_minute(now, roster)
         if max(item_seats.values(), default=0) <= figures.in_training:
@@ -189,9 +191,8 @@ class SurplusDesk:
                 offers.append(offer)
         return offers
 
-    async def _recall(self, mu_id: str, active: dict[str, Trainee], count: int, now: datetime) -> list[str]:
+    async def _recall(self, mu_id: str, active: dict[str, Trainee], chosen: list[str], now: datetime) -> list[str]:
         back_by = now + self.config.recall_grace
-        chosen = recall_order({a: t.end for a, t in active.items()}, now)[:count]
         for agent_id in chosen:
             trainee = active[agent_id]
             await self.writer.cancel_activity(trainee.activity_key)

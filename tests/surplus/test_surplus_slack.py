@@ -84,7 +84,8 @@ async def test_offers_recalls_and_clicks_over_slack(redis_client: Redis, redis_p
         assert f"offered {second.item_id} to {second.agent_id}" in shown and f"declined {second.agent_id}" in shown
 
         # The peak: the trainee is asked back by DM.
-        surplus.clock.set(surplus.start + PEAK[0] - timedelta(minutes=14, seconds=30))
+        surplus.clock.set(surplus.start + IN_QUIET + timedelta(minutes=1))
+        await surplus.short_notice_meeting({first.agent_id}, 1000)
         recalled = (await desk.evaluate(surplus.mu_id)).recalled
         assert recalled == (first.agent_id,)
         recall = (await fake.wait_for("chat.postMessage", len(offers) + 1))[-1]
