@@ -25,6 +25,7 @@ from services.adapters.email.mailer import ConsoleMailer, SmtpMailer, SmtpSettin
 from services.adapters.genesys import GenesysSource
 from services.adapters.genesys.activities import GenesysActivityWriter
 from services.adapters.genesys.forecast import GenesysDemand
+from services.adapters.genesys.intraday import GenesysFloorSignals
 from services.adapters.genesys.people import GenesysPeopleSchedules
 from services.adapters.redis.surplus import RedisSurplusStore
 from services.adapters.simulated import SimulatedContactCenter
@@ -227,9 +228,13 @@ def build_surplus(settings: Settings, config: OrgConfig, redis: Redis, source: W
     writer: ActivityWriter = stack.data.activities or RedisActivityLog(redis, BookingKeys(settings.redis_prefix))
     if isinstance(source, SimulatedContactCenter):
         writer = SimulatedWfmWriter(writer, source)
-    return SurplusDesk(source=source, requirement=DemandRequirement(source, demand or stack.data.demand),
+    demand = demand or stack.data.demand
+    # With Genesys, the intraday figures and waiting contacts of the same planning groups refine the requirement.
+    signals = GenesysFloorSignals(demand.client, demand, clock) if isinstance(demand, GenesysDemand) else None
+    return SurplusDesk(source=source, requirement=DemandRequirement(source, demand),
                        store=RedisSurplusStore(redis, prefix or settings.redis_prefix), writer=writer,
-                       notifier=notifier, config=config.surplus, items=dict(config.booking.self_paced), clock=clock)
+                       notifier=notifier, config=config.surplus, items=dict(config.booking.self_paced), clock=clock,
+                       signals=signals)
 
 
 def searching_coaching(inner: CoachingPort, stack: BookingStack) -> CoachingPort:

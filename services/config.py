@@ -301,6 +301,10 @@ class SurplusConfig(SurplusUnitConfig):
     offer_expires: Duration = timedelta(minutes=5)  # an unanswered offer holds its seat this long
     last_hour: Duration = timedelta(hours=1)  # no offers in an agent's last hour of shift
     recall_grace: Duration = timedelta(minutes=2)  # a recalled agent is expected on queue after this
+    # Genesys intraday figures (docs/surplus.md): the forecast workload / max_occupancy floors the
+    # requirement; an interval predicted below min_service_level (percent; 0: off) has no surplus.
+    max_occupancy: float = Field(default=0.85, gt=0, le=1)
+    min_service_level: float = Field(default=0.0, ge=0, le=100)
     units: dict[str, SurplusUnitConfig] = {}
 
     def for_unit(self, mu_id: str) -> SurplusUnitConfig:

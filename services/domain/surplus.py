@@ -39,6 +39,8 @@ class SurplusFigures:
     margin: float
     waiting: int = 0  # contacts waiting in queue now (0 when not read)
     projected: tuple[int, ...] = ()  # agents expected on queue per interval (live now, moved by the schedule)
+    vetoed: tuple[int, ...] = ()  # intervals the WFM expects to miss service in (no surplus whatever the staff)
+    why: tuple[str, ...] = ()  # what the intraday figures and the queues changed, or why they were not read
 
     def staff(self, index: int) -> int:
         """Agents expected on queue in interval ``index``: the projection, else the live count."""
@@ -52,9 +54,15 @@ class SurplusFigures:
     @property
     def seats(self) -> int:
         """How many agents in total may be in training now; 0 when no surplus holds over the look-ahead."""
-        if not self.required or self.waiting > 0:
+        return self.seats_over(len(self.required))
+
+    def seats_over(self, intervals: int) -> int:
+        """The seats for a training that spans the first ``intervals`` intervals (a shorter item may
+        have more than a longer one, whose span reaches a busier interval)."""
+        span = self.net[:max(1, intervals)]
+        if not span or self.waiting > 0 or any(i < len(span) for i in self.vetoed):
             return 0
-        return max(0, math.floor(min(self.net) - self.margin + 1e-9))
+        return max(0, math.floor(min(span) - self.margin + 1e-9))
 
     @property
     def surplus(self) -> bool:
@@ -74,10 +82,29 @@ class SurplusFigures:
             return 0
         return max(0, max(math.ceil(r - self.staff(i) - 1e-9) for i, r in enumerate(self.required[:2])))
 
+    def short(self, index: int) -> int:
+        """Agents missing in interval ``index`` (trainees not counted)."""
+        if index >= len(self.required):
+            return 0
+        return max(0, math.ceil(self.required[index] - self.staff(index) - 1e-9))
+
     @property
     def recalls(self) -> int:
         """Trainees to send back to the queue: enough to cover the current interval's requirement."""
         return min(self.in_training, self.shortfall)
+
+
+def recall_plan(trainees: Mapping[str, datetime], now: datetime, next_start: datetime, short_now: int,
+                short_next: int) -> list[str]:
+    """Who comes back: ``short_now`` trainees with the least time left, for this interval; then, for
+    the next one, trainees whose training ends before it starts count as back already, and the rest
+    of its shortfall is met by the trainees with the least time left among those still out by then."""
+    order = recall_order(trainees, now)
+    chosen = order[:short_now]
+    covered = sum(1 for a in trainees if trainees[a] <= next_start) + sum(
+        1 for a in chosen if trainees[a] > next_start)
+    still_out = [a for a in order if a not in chosen and trainees[a] > next_start]
+    return chosen + still_out[:max(0, short_next - covered)]
 
 
 @dataclass(frozen=True, slots=True)

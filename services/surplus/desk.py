@@ -8,6 +8,7 @@ thing two replicas race on, and the store takes a seat atomically (first to acce
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -27,11 +28,13 @@ from services.domain.surplus import (
     in_quiet_hours,
     interval_start,
     project,
-    recall_order,
+    recall_plan,
 )
+from services.domain.surplus_signals import refine
 from services.ports import Clock, WorkforceSource
 from services.surplus.ports import Offer, SurplusNotifier, SurplusStore, Trainee
 from services.surplus.requirement import RequirementSource
+from services.surplus.signals import FloorSignals
 
 log = logging.getLogger(__name__)
 ON_QUEUE = (RoutingStatus.IDLE, RoutingStatus.INTERACTING, RoutingStatus.COMMUNICATING)
@@ -80,6 +83,7 @@ class SurplusDesk:
     config: SurplusConfig
     items: dict[str, SelfPacedItem]
     clock: Clock
+    signals: FloorSignals | None = None  # Genesys intraday figures and waiting contacts (None: not read)
     _roster: dict[str, Roster] = field(default_factory=dict)
 
     # --- measure, offer, recall ---------------------------------------------------------------------
@@ -95,39 +99,58 @@ class SurplusDesk:
         finished = await self._finish(mu_id, trainees, now)
         active = {a: t for a, t in trainees.items() if a not in finished and t.recalled_at is None}
         states = await self.source.live_states(mu_id)
-        on_queue = {a for a, s in states.items() if s.routing in ON_QUEUE and a not in trainees}
-        intervals = 1 + (policy.look_ahead or 0)
+        # Finished trainees and recalled ones already back count by their live state; recalled ones
+        # not back yet are due within the grace and count as staff, so one shortfall is not recalled twice.
+        away = set(active) | {a for a, t in trainees.items() if a not in finished and t.recalled_at is not None
+                              and not (a in states and states[a].routing in ON_QUEUE)}
+        on_queue = {a for a, s in states.items() if s.routing in ON_QUEUE and a not in away}
+        intervals = self._intervals(policy, now)
         required = await self.requirement.required(mu_id, interval, intervals)
         schedules = await self.source.schedules(mu_id, now, max(now + timedelta(hours=1),
                                                                 interval + intervals * INTERVAL))
-        off_queue = [a for a in roster.agents if a not in on_queue and a not in trainees and a in schedules]
-        projected = project(now, intervals, on_queue, off_queue,
-                            lambda a, when: _on_queue_at(schedules.get(a), when))
+        off_queue = [a for a in roster.agents if a not in on_queue and a not in away and a in schedules]
+        back_soon = len(away) - len(active)
+        projected = tuple(p + back_soon for p in project(now, intervals, on_queue, off_queue,
+                                                         lambda a, when: _on_queue_at(schedules.get(a), when)))
+        waiting, vetoed, why = 0, tuple[int, ...](), tuple[str, ...]()
+        if self.signals is not None:  # docs/surplus.md "Intraday and waiting contacts"
+            reading = await self.signals.read(mu_id, interval, intervals)
+            refined = refine(required, reading, max_occupancy=self.config.max_occupancy,
+                             min_service_level=self.config.min_service_level)
+            required, vetoed, why = refined.required, refined.vetoed, refined.why + reading.notes
+            waiting = reading.waiting or 0
         figures = SurplusFigures(now, len(on_queue), len(active), required, policy.margin or 0.0,
-                                 projected=projected)
+                                 waiting=waiting, projected=projected, vetoed=vetoed, why=why)
         await self.store.save_figures(mu_id, _figure_fields(figures))
+        # Each item's seats hold over the intervals it spans from now (the look-ahead at least).
+        item_seats = {i: figures.seats_over(self._span(policy, item, now)) for i, item in self._items_for(policy)}
         await self.store.set_seats(mu_id, interval, figures.seats)
-        if figures.recalls:
-            recalled = await self._recall(mu_id, active, figures.recalls, now)
+        for item_id, seats in item_seats.items():
+            await self.store.set_seats(mu_id, interval, seats, item_id)
+        if figures.shortfall:
+            chosen = recall_plan({a: t.end for a, t in active.items()}, now, interval + INTERVAL,
+                                 figures.short(0), figures.short(1))
+            recalled = await self._recall(mu_id, active, chosen, now) if chosen else []
             return SurplusReport(mu_id, figures, recalled=tuple(recalled), finished=tuple(finished))
         tz_minute = _local_minute(now, roster)
-        if not figures.surplus:
+        if max(item_seats.values(), default=0) <= figures.in_training:
             return SurplusReport(mu_id, figures, finished=tuple(finished), note="no surplus")
         if in_quiet_hours(tz_minute, _windows(policy.quiet_hours or [])):
             return SurplusReport(mu_id, figures, finished=tuple(finished), note="quiet hours: no offers")
-        offers = await self._offer(mu_id, policy, roster, figures, on_queue, states, trainees, schedules, now)
+        offers = await self._offer(mu_id, policy, roster, figures, item_seats, on_queue, states, trainees,
+                                   schedules, now)
         return SurplusReport(mu_id, figures, offered=tuple(offers), finished=tuple(finished))
 
     async def _offer(self, mu_id: str, policy: SurplusUnitConfig, roster: Roster, figures: SurplusFigures,
-                     on_queue: set[str], states: Mapping[str, AgentState], trainees: dict[str, Trainee],
+                     item_seats: Mapping[str, int], on_queue: set[str], states: Mapping[str, AgentState],
+                     trainees: dict[str, Trainee],
                      schedules: Mapping[str, AgentSchedule], now: datetime) -> list[Offer]:
         last = await self.store.last_offers(mu_id)
         outstanding = 0
         for o in last.values():
             if o.expires > now and await self.store.decision(mu_id, o.offer_id) is None:
                 outstanding += 1
-        budget = figures.free_seats - outstanding
-        if budget <= 0:
+        if max(item_seats.values(), default=0) - figures.in_training - outstanding <= 0:
             return []
         idle = [a for a in on_queue if _idle(states, a)]
         team_size: dict[str, int] = {}
@@ -141,6 +164,10 @@ class SurplusDesk:
             (o.agent_id, o.item_id) for o in last.values()}
         offers: list[Offer] = []
         for item_id, item in self._items_for(policy):
+            free = item_seats.get(item_id, 0) - figures.in_training
+            budget = free - outstanding - len(offers)  # seats for this item, less offers still open
+            if budget <= 0:
+                continue
             audience = frozenset(item.audience) or None
             candidates = [Candidate(a, roster.agents[a].team_id, _shift_end(schedules.get(a)),
                                     last[a].at if a in last else None)
@@ -149,25 +176,23 @@ class SurplusDesk:
             chosen = eligible(candidates, now, last_hour=self.config.last_hour + item.length,
                               cooldown=self.config.offer_cooldown, audience=audience, team_size=team_size,
                               team_in_training=in_training, max_share=policy.max_team_share or 0.0)
-            for candidate in chosen[:budget - len(offers)]:
+            for candidate in chosen[:budget]:
                 in_training[candidate.team_id] = in_training.get(candidate.team_id, 0) + 1
                 offer = Offer(uuid.uuid4().hex[:12], mu_id, candidate.agent_id, item_id, item.name,
                               int(item.length.total_seconds() // 60), now, now + self.config.offer_expires,
                               why=(f"{figures.available} on queue + {figures.in_training} in training vs "
                                    f"required {', '.join(f'{r:.1f}' for r in figures.required)}: "
-                                   f"{figures.free_seats} seat(s) free"))
+                                   f"{free} seat(s) free over the {self._span(policy, item, now)} "
+                                   f"interval(s) it spans"))
                 await self.store.save_offer(mu_id, offer)
                 await self.store.log(mu_id, {"event": "offered", "agent": offer.agent_id, "item": item_id,
                                              "offer": offer.offer_id, "why": offer.why, "at": now.isoformat()})
                 await self.notifier.offer(offer)
                 offers.append(offer)
-            if len(offers) >= budget:
-                break
         return offers
 
-    async def _recall(self, mu_id: str, active: dict[str, Trainee], count: int, now: datetime) -> list[str]:
+    async def _recall(self, mu_id: str, active: dict[str, Trainee], chosen: list[str], now: datetime) -> list[str]:
         back_by = now + self.config.recall_grace
-        chosen = recall_order({a: t.end for a, t in active.items()}, now)[:count]
         for agent_id in chosen:
             trainee = active[agent_id]
             await self.writer.cancel_activity(trainee.activity_key)
@@ -205,7 +230,7 @@ class SurplusDesk:
             return Decision(first.get("outcome", ""), offer, True, first.get("by", ""), first.get("at", ""))
         trainee = Trainee(offer.agent_id, offer_id, offer.item_id, offer.item_name, f"surplus:{offer_id}", now,
                           now + timedelta(minutes=offer.minutes))
-        taken = await self.store.take_seat(mu_id, interval_start(now), trainee)
+        taken = await self.store.take_seat(mu_id, interval_start(now), trainee, offer.item_id)
         if taken == "full":
             await self.store.decide(mu_id, offer_id + ":full", {"outcome": "full", "at": now.isoformat()})
             await self.store.log(mu_id, {"event": "seat_gone", "agent": offer.agent_id, "offer": offer_id,
@@ -264,6 +289,18 @@ class SurplusDesk:
         return OfflineActivity(key, mu_id, trainee.item_name, category or ActivityCategory.TRAINING,
                                trainee.item_id, start, end, (trainee.agent_id,), None)
 
+    def _intervals(self, policy: SurplusUnitConfig, now: datetime) -> int:
+        """The intervals measured: the look-ahead, and every interval the longest item would span."""
+        return max([1 + (policy.look_ahead or 0)] + [self._span(policy, item, now) for _, item in
+                                                     self._items_for(policy)])
+
+    @staticmethod
+    def _span(policy: SurplusUnitConfig, item: SelfPacedItem, now: datetime) -> int:
+        """This interval and the look-ahead, and at least every interval ``item`` started now touches:
+        a surplus must hold for as long as the training takes the agent off queue."""
+        touched = math.ceil((now - interval_start(now) + item.length) / INTERVAL - 1e-9)
+        return max(1 + (policy.look_ahead or 0), touched)
+
     def _items_for(self, policy: SurplusUnitConfig) -> list[tuple[str, SelfPacedItem]]:
         allowed = policy.activity_types
         return [(i, item) for i, item in self.items.items() if not allowed or i in allowed]
@@ -308,4 +345,5 @@ def _figure_fields(figures: SurplusFigures) -> dict[str, str]:
     return {"at": figures.at.isoformat(), "available": str(figures.available),
             "in_training": str(figures.in_training), "required": ",".join(f"{r:.1f}" for r in figures.required),
             "margin": str(figures.margin), "seats": str(figures.seats), "free": str(figures.free_seats),
-            "shortfall": str(figures.shortfall)}
+            "shortfall": str(figures.shortfall), "waiting": str(figures.waiting),
+            "signals": "; ".join(figures.why)}

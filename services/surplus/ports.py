@@ -68,11 +68,13 @@ class Trainee:
 
 
 class SurplusStore(Protocol):
-    async def set_seats(self, mu_id: str, interval: datetime, seats: int) -> None:
-        """How many agents in all may be in training during ``interval`` (the surplus count)."""
+    async def set_seats(self, mu_id: str, interval: datetime, seats: int, item: str = "") -> None:
+        """How many agents in all may be in training during ``interval`` when one more starts ``item``
+        (the surplus over the intervals that item spans)."""
 
-    async def take_seat(self, mu_id: str, interval: datetime, trainee: Trainee) -> TakeResult:
-        """Atomically: the agent becomes a trainee if a seat of ``interval`` is free (first to accept wins)."""
+    async def take_seat(self, mu_id: str, interval: datetime, trainee: Trainee, item: str = "") -> TakeResult:
+        """Atomically: the agent becomes a trainee if a seat of ``interval`` is free for ``item``
+        (first to accept wins)."""
         ...
 
     async def trainees(self, mu_id: str) -> dict[str, Trainee]: ...

@@ -12,12 +12,16 @@ from services.adapters.booking.redis_stores import RedisActivityLog
 from services.adapters.redis.surplus import RedisSurplusStore
 from services.adapters.simulated import SimulatedContactCenter, day_start
 from services.adapters.simulated.demand import DemandWindow, ShapedDemand
+from services.adapters.simulated.overlay import Overlay
 from services.adapters.simulated.wfm import SimulatedWfmWriter
 from services.booking.config import SelfPacedItem
 from services.booking.demand import SyntheticDemand
 from services.clock import ManualClock
 from services.config import OrgConfig, SimulatorConfig, SurplusConfig
+from services.domain.states import ActivityCategory
+from services.domain.surplus import INTERVAL, interval_start
 from services.surplus import DemandRequirement, Offer, SurplusDesk, Trainee
+from services.surplus.desk import ON_QUEUE
 
 DAY = date(2026, 5, 18)
 ITEMS = {"gdpr": SelfPacedItem(name="GDPR refresher", length=timedelta(minutes=45)),
@@ -48,6 +52,17 @@ class Rig:
     writer: SimulatedWfmWriter
     notifier: RecordingNotifier
     requirement: DemandRequirement
+
+    async def short_notice_meeting(self, trainees: set[str], count: int) -> list[str]:
+        """A supervisor pulls ``count`` agents on queue (not trainees) into a meeting over the next
+        interval: the surprise the look-ahead could not see, so service needs trainees back."""
+        states = await self.sim.live_states(self.mu_id)
+        idle = sorted(a for a, s in states.items() if s.routing in ON_QUEUE and a not in trainees)
+        start = interval_start(self.clock.now()) + INTERVAL
+        for agent in idle[:count]:
+            self.sim.apply_activity(Overlay(f"meeting|{agent}", agent, start, start + 2 * INTERVAL,
+                                            ActivityCategory.MEETING))
+        return idle[:count]
 
     def desk(self, redis: Redis, prefix: str) -> SurplusDesk:
         """One replica's desk: its own store on its own connection, the same Redis."""

@@ -5,6 +5,7 @@ with the least time left, and the monitor sees delivered training as scheduled u
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import timedelta
 
 from redis.asyncio import Redis
@@ -15,11 +16,11 @@ from services.domain.states import RoutingStatus
 from services.domain.surplus import interval_start
 from services.monitor import Monitor
 from tests.conftest import TEST_REDIS_URL
-from tests.surplus.rig import build_rig
+from tests.surplus.rig import ITEMS, build_rig
 
 QUIET = (timedelta(hours=2), timedelta(hours=2, minutes=45), 0.6)
 PEAK = (timedelta(hours=2, minutes=45), timedelta(hours=3, minutes=30), 1.4)
-IN_QUIET = timedelta(hours=2, seconds=30)  # this interval and the next two are all quiet
+IN_QUIET = timedelta(hours=2)  # at the interval's start the 45-minute item spans it and the next two, all quiet
 
 
 async def test_a_surplus_over_three_intervals_offers_to_no_more_agents_than_the_surplus(
@@ -40,7 +41,9 @@ async def test_a_surplus_over_three_intervals_offers_to_no_more_agents_than_the_
     rig.clock.advance(timedelta(seconds=15))
     again = await desk.evaluate(rig.mu_id)
     assert again.figures is not None
-    assert len(report.offered) + len(again.offered) <= again.figures.free_seats
+    # (the 45-minute item now reaches the peak: only the 30-minute one, over three intervals, has seats)
+    assert again.figures.free_seats == 0 and not again.offered
+    assert len(report.offered) + len(again.offered) <= again.figures.seats_over(3)
     # Without the quiet period the same moment has less surplus, and fewer offers.
     plain = build_rig(redis_client, redis_prefix + ":plain", [])
     plain.clock.set(plain.start + IN_QUIET)
@@ -60,7 +63,8 @@ async def test_two_replicas_accepting_at_once_start_only_the_surplus_count(
         assert len(offers) >= 4
         # Before the agents answer, the surplus of the interval shrinks to 2 (the next figure, e.g. a
         # queue filled up): of all the Starts clicked at once on two replicas, only 2 may win.
-        await one.store.set_seats(rig.mu_id, interval_start(rig.clock.now()), 2)
+        for item in ITEMS:  # each item's seat count (the surplus over the intervals it spans)
+            await one.store.set_seats(rig.mu_id, interval_start(rig.clock.now()), 2, item)
         decisions = await asyncio.gather(*[(one if i % 2 else two).start(rig.mu_id, o.offer_id, f"U{i}")
                                            for i, o in enumerate(offers)])
         started = [d for d in decisions if d.outcome == "started"]
@@ -77,27 +81,37 @@ async def test_two_replicas_accepting_at_once_start_only_the_surplus_count(
 
 
 async def test_a_peak_recalls_the_agents_with_the_least_time_left(redis_client: Redis, redis_prefix: str) -> None:
-    # A mild rise after the quiet period: service needs some trainees back, not all.
-    rig = build_rig(redis_client, redis_prefix, [QUIET, (PEAK[0], PEAK[1], 0.7)])
+    # The look-ahead keeps every training out of the known peak; what needs trainees back is a surprise:
+    # agents pulled into a meeting over the next interval at short notice.
+    rig = build_rig(redis_client, redis_prefix, [QUIET, PEAK])
     desk = rig.desk(redis_client, redis_prefix)
     rig.clock.set(rig.start + IN_QUIET)
     first = (await desk.evaluate(rig.mu_id)).offered
     for offer in first:
         assert (await desk.start(rig.mu_id, offer.offer_id, "U")).outcome == "started"
-    rig.clock.advance(timedelta(minutes=10))  # later starters have more time left
+    rig.clock.advance(timedelta(minutes=5))  # later starters have more time left
     later = (await desk.evaluate(rig.mu_id)).offered
     for offer in later:
         await desk.start(rig.mu_id, offer.offer_id, "U")
     trainees = await desk.store.trainees(rig.mu_id)
-    assert len(trainees) >= 3
-    rig.clock.set(rig.start + PEAK[0] - timedelta(minutes=14, seconds=30))  # the peak is the next interval
+    rig.clock.set(rig.start + IN_QUIET + timedelta(minutes=15))
+    calm = await desk.evaluate(rig.mu_id)  # the next interval (2:30) still has room
+    assert calm.figures is not None and not calm.recalled
+    next_start = interval_start(rig.clock.now()) + timedelta(minutes=15)
+    out_then = {a for a, t in trainees.items() if t.end > next_start}  # the others are back by then anyway
+    back_by_then = len(trainees) - len(out_then)
+    assert len(out_then) >= 2
+    slack = math.floor(calm.figures.staff(1) - calm.figures.required[1])
+    await rig.short_notice_meeting(set(trainees), slack + back_by_then + len(out_then) // 2)
+    rig.clock.advance(timedelta(seconds=30))
     report = await desk.evaluate(rig.mu_id)
     assert report.figures is not None and report.recalled
-    assert 0 < len(report.recalled) < len(trainees)  # only as many as service needs back
+    assert set(report.recalled) <= out_then  # nobody whose training ends before the short interval
+    assert 0 < len(report.recalled) < len(out_then)  # only as many as service needs back
     now = rig.clock.now()
-    by_time_left = sorted(trainees, key=lambda a: (trainees[a].end - now, a))
+    by_time_left = sorted(out_then, key=lambda a: (trainees[a].end - now, a))
     assert list(report.recalled) == by_time_left[:len(report.recalled)]
-    kept = set(trainees) - set(report.recalled)
+    kept = out_then - set(report.recalled)
     assert all(trainees[k].end >= trainees[r].end for k in kept for r in report.recalled)
     back_by = now + rig.config.surplus.recall_grace
     assert [(t.agent_id, b) for t, b in rig.notifier.recalls] == [(a, back_by) for a in report.recalled]
@@ -124,10 +138,11 @@ async def test_the_monitor_sees_delivered_training_as_scheduled_until_the_recall
         await desk.start(rig.mu_id, offer.offer_id, "U")
     rig.sim.ignore_recalls([stays])  # this agent will not come back when recalled
     opened: dict[str, list[object]] = {}
-    recall_at = rig.start + PEAK[0] - timedelta(minutes=14, seconds=30)
+    recall_at = rig.start + IN_QUIET + timedelta(minutes=15, seconds=30)
     back_by = None
     while rig.clock.now() < recall_at + timedelta(minutes=8):
         if back_by is None and rig.clock.now() >= recall_at:
+            await rig.short_notice_meeting({stays, returns}, 1000)  # service needs everyone back
             report = await desk.evaluate(rig.mu_id)
             assert stays in report.recalled and returns in report.recalled
             back_by = rig.clock.now() + rig.config.surplus.recall_grace

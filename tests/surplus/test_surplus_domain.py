@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.domain.surplus import Candidate, SurplusFigures, eligible, in_quiet_hours, interval_start, recall_order
+from services.domain.surplus import (
+    Candidate,
+    SurplusFigures,
+    eligible,
+    in_quiet_hours,
+    interval_start,
+    recall_order,
+    recall_plan,
+)
 
 NOW = datetime(2026, 5, 18, 10, 7, 30, tzinfo=UTC)
 
@@ -70,3 +78,22 @@ def test_the_projection_takes_out_scheduled_breaks_and_adds_scheduled_returns() 
     assert project(NOW, 3, ["a", "b"], ["c"], scheduled) == (2, 2, 3)
     figures = SurplusFigures(NOW, 2, 0, (1.0, 1.5, 1.0), 0.0, projected=(2, 1, 3))
     assert figures.net == (1.0, -0.5, 2.0) and figures.seats == 0 and figures.shortfall == 1
+
+
+def test_each_item_has_the_seats_of_the_intervals_it_spans() -> None:
+    figures = SurplusFigures(NOW, 20, 0, (15.0, 15.0, 15.0, 19.5), 1.0)
+    assert figures.seats_over(3) == 4  # a 30-minute item stays out of the busy fourth interval
+    assert figures.seats_over(4) == figures.seats == 0  # a 45-minute one would reach it
+    assert SurplusFigures(NOW, 20, 0, (15.0, 15.0, 15.0), 1.0, vetoed=(2,)).seats_over(2) == 4
+    assert SurplusFigures(NOW, 20, 0, (15.0, 15.0, 15.0), 1.0, vetoed=(2,)).seats_over(3) == 0
+
+
+def test_a_recall_for_the_next_interval_skips_trainees_back_before_it() -> None:
+    next_start = interval_start(NOW) + timedelta(minutes=15)
+    ends = {"a": next_start - timedelta(minutes=2), "b": next_start + timedelta(minutes=5),
+            "c": next_start + timedelta(minutes=20), "d": next_start + timedelta(minutes=1)}
+    # The next interval is 2 short: "a" is back by then anyway; "d" and "b" have the least time left after.
+    assert recall_plan(ends, NOW, next_start, 0, 3) == ["d", "b"]
+    # Short now: the least time left first, whoever it is; they cover the next interval too.
+    assert recall_plan(ends, NOW, next_start, 1, 2) == ["a", "d"]
+    assert recall_plan(ends, NOW, next_start, 0, 1) == []

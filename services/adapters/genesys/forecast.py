@@ -172,6 +172,12 @@ class GenesysDemand:
             return np.asarray(sum(np.pad(a, (0, length - a.size)) for a in arrays), dtype=np.float64)
         return per_group.get(group, np.zeros(max((a.size for a in per_group.values()), default=0)))
 
+    async def unit_groups(self, mu_id: str) -> tuple[UnitInfo, PlanningGroups]:
+        """The unit's business unit and planning groups (the cached map the demand reads; the surplus
+        reads the intraday figures and queue observations of the same groups)."""
+        unit = await self._unit(mu_id)
+        return unit, await self._planning_groups(unit.bu_id)
+
     # ---- reading -----------------------------------------------------------------------------------------
     async def _unit(self, mu_id: str) -> UnitInfo:
         if mu_id not in self._units:

@@ -37,11 +37,14 @@ class RedisSurplusStore:
     def _key(self, mu_id: str, name: str) -> str:
         return f"{self.prefix}:{{{mu_id}}}:surplus:{name}"
 
-    async def set_seats(self, mu_id: str, interval: datetime, seats: int) -> None:
-        await self.redis.set(self._key(mu_id, f"seats:{int(interval.timestamp())}"), seats, px=self._ttl_ms)
+    def _seats(self, mu_id: str, interval: datetime, item: str) -> str:
+        return self._key(mu_id, f"seats:{int(interval.timestamp())}" + (f":{item}" if item else ""))
 
-    async def take_seat(self, mu_id: str, interval: datetime, trainee: Trainee) -> TakeResult:
-        keys = [self._key(mu_id, f"seats:{int(interval.timestamp())}"), self._key(mu_id, "trainees")]
+    async def set_seats(self, mu_id: str, interval: datetime, seats: int, item: str = "") -> None:
+        await self.redis.set(self._seats(mu_id, interval, item), seats, px=self._ttl_ms)
+
+    async def take_seat(self, mu_id: str, interval: datetime, trainee: Trainee, item: str = "") -> TakeResult:
+        keys = [self._seats(mu_id, interval, item), self._key(mu_id, "trainees")]
         result = await self._take(keys=keys, args=[trainee.agent_id, trainee.to_json(), self._ttl_ms])
         text = result.decode() if isinstance(result, bytes) else str(result)
         return cast(TakeResult, text)

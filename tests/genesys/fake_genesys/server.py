@@ -31,6 +31,7 @@ from services.clock import SystemClock
 from services.ports import Clock
 from tests.genesys.fake_genesys.adherence import AdherencePermission, adherence_body, unit_topic
 from tests.genesys.fake_genesys.forecast import FakeForecasts
+from tests.genesys.fake_genesys.intraday import FakeIntraday
 from tests.genesys.fake_genesys.model import (
     PRESENCES,
     ROUTING,
@@ -104,6 +105,7 @@ class FakeGenesys:
         self._jobs: dict[str, dict[str, Any]] = {}
         self.appointments: dict[str, dict[str, Any]] = {}
         self.forecasts = FakeForecasts(self)  # forecast, planning-group and WFM-agent routes
+        self.intraday = FakeIntraday(self)  # intraday figures and queue observations (the surplus)
         # faults and observation
         self.faults: list[Fault] = []
         self.requests: list[RequestRecord] = []
@@ -482,6 +484,7 @@ class FakeGenesys:
         r.add_delete("/api/v2/coaching/appointments/{id}", self._appointment_delete)
         r.add_get("/downloads/{id}", self._download)
         self.forecasts.routes(r)
+        self.intraday.routes(r)
         r.add_get("/channels/{channel}", self._websocket)
 
     # structure
