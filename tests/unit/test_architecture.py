@@ -98,10 +98,17 @@ def test_the_checks_would_catch_an_adapter_import_and_a_client(tmp_path: Path) -
     assert _imported_roots(sample) & CONSTRUCTION == {"redis"}
 
 
+# Modules directly under services/adapters/ are plumbing every adapter may share (retries), not an adapter.
+SHARED_ADAPTER_MODULES = frozenset(p.stem for p in (ROOT / "services" / "adapters").glob("*.py"))
+
+
 def _adapter_of(module: str) -> str | None:
-    """``services.adapters.slack.chat`` -> ``slack``; None outside the adapters."""
+    """``services.adapters.slack.chat`` -> ``slack``; None outside the adapters and for the shared
+    modules directly under services/adapters/."""
     parts = module.split(".")
-    return parts[2] if len(parts) > 2 and parts[:2] == ["services", "adapters"] else None
+    if len(parts) > 2 and parts[:2] == ["services", "adapters"] and parts[2] not in SHARED_ADAPTER_MODULES:
+        return parts[2]
+    return None
 
 
 def _borrowed_from_other_adapters(path: Path, root: Path = ROOT) -> list[str]:
