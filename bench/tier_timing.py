@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from redis.asyncio import Redis
 
+from bot.service_jobs import deliver_on_commit
 from services.adapters.redis.store import RedisStore
 from services.clock import SystemClock
 from services.config import parse_org_config
@@ -128,18 +129,6 @@ def percentiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
     return {"p50": round(statistics.median(ordered), 1), "p99": round(p99, 1), "max": round(ordered[-1], 1)}
-
-
-async def deliver_on_commit(monitor: Monitor, drain: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        ready, stopping = asyncio.ensure_future(monitor.outbox_ready.wait()), asyncio.ensure_future(stop.wait())
-        await asyncio.wait([ready, stopping], return_when=asyncio.FIRST_COMPLETED)
-        ready.cancel()
-        stopping.cancel()
-        if stop.is_set():
-            return
-        monitor.outbox_ready.clear()
-        await drain()
 
 
 async def run(agents: int, out: int, spread: float, url: str, *, waker: bool) -> dict[str, float | int]:

@@ -11,7 +11,7 @@ from typing import TextIO
 
 from redis.asyncio import Redis
 
-from bot.booking_wiring import booking_config, build_stack, demo_requests, with_demo_rooms
+from bot.booking_wiring import BookingStack, booking_config, build_stack, demo_requests, with_demo_rooms
 from bot.container import build_source, load_config, simulated_day
 from bot.redis_conn import connect_redis
 from bot.settings import Settings
@@ -21,6 +21,7 @@ from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_changes import RedisAttendance
 from services.adapters.simulated import day_start
 from services.booking.attendance import register_csv
+from services.booking.config import BookingConfig
 from services.booking.forms import FormValues, parse_form
 from services.booking.model import BookingRequest
 from services.clock import ManualClock, SystemClock
@@ -107,31 +108,12 @@ async def _run_book(args: argparse.Namespace, *, source: WorkforceSource, org: O
     config = with_demo_rooms(booking_config(org))
     stack = build_stack(redis=redis, source=source, org=org, clock=clock, prefix=prefix, config=config,
                         notifier=ConsoleNotifier(stream), invites=ConsoleInviteSender(stream))
-    units = await source.management_units()
-    if not units:
-        stream.write("error: the workforce source has no management units\n")
+    mu_id = await _unit_of(args, source, stream)
+    if mu_id is None:
         return 2
-    mu_id = args.unit or units[0].id
-    if mu_id not in {u.id for u in units}:
-        stream.write(f"error: unknown unit {mu_id!r}; choose one of {', '.join(u.id for u in units)}\n")
+    requests = await _requests_of(args, stack, config, mu_id, clock.now(), stream)
+    if requests is None:
         return 2
-    now = clock.now()
-    requests: list[BookingRequest] = []
-    if args.demo:
-        requests = await demo_requests(stack, mu_id, now)
-    else:
-        form = _form_from_args(args, now)
-        roster = await stack.data.roster(mu_id)
-        request, errors = parse_form(form, config=config, request_id=f"cli-{uuid.uuid4().hex[:10]}",
-                                     requester="cli", mu_id=mu_id, now=now,
-                                     known_teams={t.id: t.name for t in roster.teams.values()},
-                                     known_people={a.id: a.name for a in roster.agents.values()},
-                                     unit_name=roster.mu.name)
-        if request is None:
-            for name, message in errors.items():
-                stream.write(f"error: {FLAGS.get(name, '--' + name.replace('_', '-'))}: {message}\n")
-            return 2
-        requests = [request]
     for request in requests:
         await stack.service.submit(request)
     while await stack.service.process_next("cli"):
@@ -142,12 +124,49 @@ async def _run_book(args: argparse.Namespace, *, source: WorkforceSource, org: O
         for item in items:
             stream.write(f"  {item.request.id}: {item.request.title} - {REASON_TEXT[item.reason]} ({item.detail})\n")
     if args.register:
-        for request in requests:
-            register = await stack.registers.get(request.id)
-            if register is not None:
-                marks = await RedisAttendance(redis, BookingKeys(prefix)).marks(request.id)
-                stream.write(f"\nAttendance register {request.id}:\n{register_csv(register, marks)}")
+        await _write_registers(stack, requests, RedisAttendance(redis, BookingKeys(prefix)), stream)
     return 0
+
+
+async def _unit_of(args: argparse.Namespace, source: WorkforceSource, stream: TextIO) -> str | None:
+    """``--unit`` (default: the first unit), or None once the error is written."""
+    units = await source.management_units()
+    if not units:
+        stream.write("error: the workforce source has no management units\n")
+        return None
+    mu_id: str = args.unit or units[0].id
+    if mu_id not in {u.id for u in units}:
+        stream.write(f"error: unknown unit {mu_id!r}; choose one of {', '.join(u.id for u in units)}\n")
+        return None
+    return mu_id
+
+
+async def _requests_of(args: argparse.Namespace, stack: BookingStack, config: BookingConfig, mu_id: str,
+                       now: datetime, stream: TextIO) -> list[BookingRequest] | None:
+    """The demo's requests, or the one the flags describe; None once the flags' errors are written."""
+    if args.demo:
+        return await demo_requests(stack, mu_id, now)
+    form = _form_from_args(args, now)
+    roster = await stack.data.roster(mu_id)
+    request, errors = parse_form(form, config=config, request_id=f"cli-{uuid.uuid4().hex[:10]}",
+                                 requester="cli", mu_id=mu_id, now=now,
+                                 known_teams={t.id: t.name for t in roster.teams.values()},
+                                 known_people={a.id: a.name for a in roster.agents.values()},
+                                 unit_name=roster.mu.name)
+    if request is None:
+        for name, message in errors.items():
+            stream.write(f"error: {FLAGS.get(name, '--' + name.replace('_', '-'))}: {message}\n")
+        return None
+    return [request]
+
+
+async def _write_registers(stack: BookingStack, requests: list[BookingRequest], attendance: RedisAttendance,
+                           stream: TextIO) -> None:
+    for request in requests:
+        register = await stack.registers.get(request.id)
+        if register is not None:
+            marks = await attendance.marks(request.id)
+            stream.write(f"\nAttendance register {request.id}:\n{register_csv(register, marks)}")
 
 
 def _form_from_args(args: argparse.Namespace, now: datetime) -> FormValues:

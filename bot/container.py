@@ -24,6 +24,7 @@ from services.adapters.email.digest import ConsoleDigestMailer, SmtpDigestMailer
 from services.adapters.email.mailer import ConsoleMailer, SmtpMailer, SmtpSettings
 from services.adapters.genesys import GenesysSource
 from services.adapters.genesys.activities import GenesysActivityWriter
+from services.adapters.genesys.exception_writer import GenesysExceptionWriter
 from services.adapters.genesys.forecast import GenesysDemand
 from services.adapters.genesys.intraday import GenesysFloorSignals
 from services.adapters.genesys.people import GenesysPeopleSchedules
@@ -32,6 +33,7 @@ from services.adapters.simulated import SimulatedContactCenter
 from services.adapters.simulated.wfm import SimulatedWfmWriter
 from services.adapters.slack.chat import SlackChat
 from services.adapters.slack.client import make_web_client
+from services.adapters.slack.config_directory import ConfigDirectory
 from services.adapters.slack.console import ConsoleChat
 from services.adapters.slack.directory import SlackDirectory
 from services.adapters.teams.webhook import TeamsWebhookChat
@@ -40,7 +42,7 @@ from services.booking.config import BookingConfig
 from services.booking.demand import DemandSource
 from services.booking.ports import ActivityWriter, InviteSender, ProgressNotifier, RoomCalendar
 from services.config import OrgConfig, load_org_config
-from services.domain.model import AgentState, ExceptionWindow, Person
+from services.domain.model import AgentState
 from services.monitor import Monitor
 from services.ports import (
     ChatDirectory,
@@ -73,20 +75,10 @@ def configured_slack_ids(config: OrgConfig) -> dict[str, str]:
     return {pid: p.slack_user_id for pid, p in config.people.items() if p.slack_user_id}
 
 
-class ConfigDirectory:
-    """Without Slack: people are who the config says (``slack_user_id``), nobody else."""
-
-    def __init__(self, config: OrgConfig) -> None:
-        self._ids = configured_slack_ids(config)
-
-    async def user_id_for(self, person: Person) -> str | None:
-        return self._ids.get(person.id)
-
-
 def build_chat(settings: Settings, config: OrgConfig, redis: Redis, printer: Printer | None = None) -> ChatWiring:
     renderer = BlockKitRenderer()
     if settings.slack_bot_token is None:
-        return ChatWiring(ConsoleChat(renderer, printer=printer), ConfigDirectory(config), None,
+        return ChatWiring(ConsoleChat(renderer, printer=printer), ConfigDirectory(configured_slack_ids(config)), None,
                           "console (no SLACK_BOT_TOKEN set)")
     client = make_web_client(settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
     directory = SlackDirectory(client, overrides=configured_slack_ids(config), redis=redis,
@@ -149,17 +141,6 @@ class SourceWiring:
     def feed_down_since(self) -> Callable[[], datetime | None] | None:
         """For /health: since when the live feed is down (None: the simulator has no feed to lose)."""
         return self.genesys.feed_down_since if self.genesys is not None else None
-
-
-class GenesysExceptionWriter:
-    """Writes an exception approved in Slack back to Genesys as an approved adherence explanation."""
-
-    def __init__(self, source: GenesysSource) -> None:
-        self.source = source
-
-    async def record_exception(self, mu_id: str, window: ExceptionWindow) -> None:
-        await self.source.approve_exception(window.agent_id, window.start, window.end,
-                                            f"Approved in Slack by {window.approved_by}: {window.reason}")
 
 
 async def build_source(settings: Settings, config: OrgConfig, clock: Clock) -> SourceWiring:

@@ -33,7 +33,7 @@ from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.redis.store import RedisStore
 from services.adapters.simulated import SimulatedContactCenter, day_start
 from services.clock import AcceleratedClock
-from services.config import OrgConfig, TierConfig
+from services.config import OrgConfig, SimulatorConfig, TierConfig
 from services.dispatch import OutboxDispatcher
 from services.domain.escalation import EventKind, IncidentEvent, TierAction
 from services.monitor import Monitor, TickReport
@@ -97,16 +97,23 @@ def with_agent_nudge(config: OrgConfig) -> OrgConfig:
     return config.model_copy(update={"tiers": [nudge, *config.tiers]})
 
 
-async def run_demo(settings: Settings, options: DemoOptions) -> int:
-    config = load_config(settings)
-    # The simulator plays one day: book the coaching tier's appointment the same day (30 min on, through
-    # the slot search) rather than tomorrow, which the simulator has no schedule for.
+def demo_config(config: OrgConfig) -> OrgConfig:
+    """The simulator plays one day: book the coaching tier's appointment the same day (30 min on, through
+    the slot search) rather than tomorrow, which the simulator has no schedule for; and show the agent nudge."""
     config = config.model_copy(update={"coaching": config.coaching.model_copy(
         update={"lead_time": min(config.coaching.lead_time, timedelta(minutes=30))})})
-    config = with_agent_nudge(config)
+    return with_agent_nudge(config)
+
+
+def _simulator_config(config: OrgConfig, options: DemoOptions) -> SimulatorConfig:
     overrides = {"management_units": options.units, "teams_per_unit": options.teams,
                  "agents_per_team": options.agents, "seed": options.seed}
-    sim_config = config.simulator.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    return config.simulator.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+
+async def run_demo(settings: Settings, options: DemoOptions) -> int:
+    config = demo_config(load_config(settings))
+    sim_config = _simulator_config(config, options)
     # a demo may run without Redis
     redis, where = await connect_redis(settings.redis_url, allow_fallback=True, cluster=settings.redis_cluster)
     day = options.day or simulated_day(datetime.now().date())
@@ -131,12 +138,7 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
     await monitor.start()
     end = start + timedelta(hours=options.hours)
     print(f"State: {where}; chat: {chat.description}; email: {mail_where}")
-    print(f"Simulated contact center: {len(monitor.units)} management unit(s),"
-          f" {sum(len(u.roster.teams) for u in monitor.units.values())} teams, {sim.agent_count} agents"
-          f" (seed {sim_config.seed})")
-    print(f"Simulated {start:%Y-%m-%d %H:%M} to {end:%H:%M} UTC at {options.speed:g}x"
-          f" (about {options.hours * 3600 / options.speed:.0f} s); tiers:"
-          f" {', '.join(f'{t.after} {t.action.value}' for t in config.policy_for(None).tiers)}")
+    _print_intro(monitor, sim, sim_config.seed, config, options, start, end)
     if options.bookings:
         await _book_examples(bookings, next(iter(monitor.units)), clock, options.quiet)
     if not options.quiet:
@@ -144,7 +146,29 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
         for scenario in sim.scenarios:
             print(f"  {scenario.start:%H:%M}  {scenario.description}")
         print()
+    await _play(monitor, dispatcher, surplus, narrator, clock, end, config.monitor.tick / options.speed)
+    print_summary(await summary_rows(monitor, store, narrator, tally, clock.now()), clock.now())
+    print(surplus.summary_line(clock.now()))
+    _print_coaching(sim)
+    await _forget(redis, store.prefix)
+    await redis.aclose()
+    return 0
 
+
+def _print_intro(monitor: Monitor, sim: SimulatedContactCenter, seed: int, config: OrgConfig, options: DemoOptions,
+                 start: datetime, end: datetime) -> None:
+    print(f"Simulated contact center: {len(monitor.units)} management unit(s),"
+          f" {sum(len(u.roster.teams) for u in monitor.units.values())} teams, {sim.agent_count} agents"
+          f" (seed {seed})")
+    print(f"Simulated {start:%Y-%m-%d %H:%M} to {end:%H:%M} UTC at {options.speed:g}x"
+          f" (about {options.hours * 3600 / options.speed:.0f} s); tiers:"
+          f" {', '.join(f'{t.after} {t.action.value}' for t in config.policy_for(None).tiers)}")
+
+
+async def _play(monitor: Monitor, dispatcher: OutboxDispatcher, surplus: DemoSurplus, narrator: Narrator,
+                clock: AcceleratedClock, end: datetime, every: timedelta) -> None:
+    """The service's tick and outbox jobs on APScheduler, every ``every`` real seconds, until ``end``
+    (simulated); then what is left is delivered."""
     busy = asyncio.Lock()  # held while a job runs, so the end of the demo waits for it instead of cancelling it
 
     async def tick() -> None:
@@ -157,23 +181,16 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
         async with busy:
             await dispatcher.drain(list(monitor.units))
 
-    scheduler = build_scheduler(tick=tick, drain=drain, tick_every=config.monitor.tick / options.speed,
-                                drain_every=config.monitor.tick / options.speed)
+    scheduler = build_scheduler(tick=tick, drain=drain, tick_every=every, drain_every=every)
     scheduler.start()
     try:
         while clock.now() < end:
-            await asyncio.sleep(min(0.2, max(0.01, (end - clock.now()).total_seconds() / options.speed)))
+            await asyncio.sleep(min(0.2, max(0.01, (end - clock.now()).total_seconds() / clock.speed)))
     finally:
         scheduler.pause()
         async with busy:  # shutting down cancels running jobs: let the one in progress finish first
             scheduler.shutdown(wait=False)
     await drain()  # delivers what is left
-    print_summary(await summary_rows(monitor, store, narrator, tally, clock.now()), clock.now())
-    print(surplus.summary_line(clock.now()))
-    _print_coaching(sim)
-    await _forget(redis, store.prefix)
-    await redis.aclose()
-    return 0
 
 
 async def _book_examples(stack: BookingStack, mu_id: str, clock: AcceleratedClock, quiet: bool) -> None:

@@ -83,9 +83,19 @@ async def probe_genesys(client: GenesysClient) -> ProbeResult:
     if not bus:
         return ProbeResult(False, "token ok, but no business unit is visible: give the OAuth client's role WFM "
                                   "permissions (e.g. wfm:businessUnit:view) in the business unit's division")
-    units: list[tuple[str, str]] = []  # (bu, mu)
-    for bu in bus:
-        bu_id = str(ref_id(bu))
+    units = await _units_of(client, [str(ref_id(bu)) for bu in bus])
+    if isinstance(units, ProbeResult):
+        return units
+    if not units:
+        return ProbeResult(False, f"token ok, {len(bus)} business unit(s) but no management unit visible")
+    seen = f"token ok, {len(bus)} business unit(s), {len(units)} management unit(s) visible"
+    return await _probe_routes(client, units, seen=seen)
+
+
+async def _units_of(client: GenesysClient, bu_ids: list[str]) -> list[tuple[str, str]] | ProbeResult:
+    """(bu, mu) of every visible management unit, or why they cannot be listed."""
+    units: list[tuple[str, str]] = []
+    for bu_id in bu_ids:
         try:
             listing = await client.get(f"{WFM}/businessunits/{bu_id}/managementunits")
         except GenesysForbidden:
@@ -94,8 +104,12 @@ async def probe_genesys(client: GenesysClient) -> ProbeResult:
         except GenesysError as error:
             return ProbeResult(False, f"listing management units of {bu_id} failed: {error}")
         units += [(bu_id, str(ref_id(mu))) for mu in _entities(listing) if ref_id(mu)]
-    if not units:
-        return ProbeResult(False, f"token ok, {len(bus)} business unit(s) but no management unit visible")
+    return units
+
+
+async def _probe_routes(client: GenesysClient, units: list[tuple[str, str]], *, seen: str) -> ProbeResult:
+    """Every route the bot uses, once, on the first unit (what is missing, what failed otherwise), then
+    which live-state topics the units get."""
     bu_id, mu_id = units[0]
     user_id = await _first_member(client, mu_id)
     missing, failed = [], []
@@ -105,7 +119,6 @@ async def probe_genesys(client: GenesysClient) -> ProbeResult:
             missing.append(f"{route.permission} ({route.method} {route.path}: {route.used_for})")
         elif outcome:
             failed.append(f"{route.method} {route.path}: {outcome}")
-    seen = f"token ok, {len(bus)} business unit(s), {len(units)} management unit(s) visible"
     # The same probe `run` makes at start: which units get one adherence topic, which one topic per agent.
     choice = await choose_topics(client, [mu for _, mu in units])
     live = f"live states: {choice.summary()}"

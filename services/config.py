@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from services.booking.config import BookingConfig, Duration, check_email, check_grid_steps
+from services.config_surplus import SurplusConfig as SurplusConfig  # every section type is importable from here
+from services.config_surplus import SurplusUnitConfig as SurplusUnitConfig
 from services.domain.durations import format_duration
 from services.domain.escalation import DEFAULT_POLICY, EscalationPolicy, Tier, TierAction
 from services.domain.rules import Impact, Rule, RuleTable, Verdict
@@ -272,49 +274,6 @@ class SimulatorConfig(_Section):
     start: str = "07:45"  # simulated clock starts here (UTC) on the first day
 
 
-class SurplusUnitConfig(_Section):
-    """Training in surplus (docs/surplus.md); per unit under ``[surplus.units.<mu>]``, unset keys inherit."""
-
-    enabled: bool | None = None
-    margin: float | None = Field(default=None, ge=0)
-    look_ahead: int | None = Field(default=None, ge=0, le=8)
-    max_team_share: float | None = Field(default=None, gt=0, le=1)
-    activity_types: list[str] | None = None  # ids under [booking.self_paced]; none: all
-    quiet_hours: list[str] | None = None  # "HH:MM-HH:MM" local windows with no offers
-
-    @field_validator("quiet_hours")
-    @classmethod
-    def _quiet(cls, value: list[str] | None) -> list[str] | None:
-        for window in value or ():
-            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", window):
-                raise ValueError(f"{window!r} is not a window like '12:00-13:00'")
-        return value
-
-
-class SurplusConfig(SurplusUnitConfig):
-    enabled: bool | None = False
-    margin: float | None = Field(default=1.0, ge=0)
-    look_ahead: int | None = Field(default=2, ge=0, le=8)
-    max_team_share: float | None = Field(default=0.25, gt=0, le=1)
-    quiet_hours: list[str] | None = []
-    offer_cooldown: Duration = timedelta(minutes=30)  # an agent is offered at most once in this time
-    offer_expires: Duration = timedelta(minutes=5)  # an unanswered offer holds its seat this long
-    last_hour: Duration = timedelta(hours=1)  # no offers in an agent's last hour of shift
-    recall_grace: Duration = timedelta(minutes=2)  # a recalled agent is expected on queue after this
-    # Genesys intraday figures (docs/surplus.md): the forecast workload / max_occupancy floors the
-    # requirement; an interval predicted below min_service_level (percent; 0: off) has no surplus.
-    max_occupancy: float = Field(default=0.85, gt=0, le=1)
-    min_service_level: float = Field(default=0.0, ge=0, le=100)
-    units: dict[str, SurplusUnitConfig] = {}
-
-    def for_unit(self, mu_id: str) -> SurplusUnitConfig:
-        """This unit's settings, every key filled in from the global ones."""
-        unit = self.units.get(mu_id, SurplusUnitConfig())
-        merged = {k: getattr(unit, k) if getattr(unit, k) is not None else getattr(self, k)
-                  for k in SurplusUnitConfig.model_fields}
-        return SurplusUnitConfig(**merged)
-
-
 class OrgConfig(_Section):
     monitor: MonitorConfig = MonitorConfig()
     tiers: list[TierConfig] = [TierConfig(after=t.after, action=t.action) for t in DEFAULT_POLICY.tiers]
@@ -343,35 +302,32 @@ class OrgConfig(_Section):
     @model_validator(mode="after")
     def _check(self) -> OrgConfig:
         for mu_id in [None, *self.management_units]:
-            where = f"management_units.{mu_id}." if mu_id else ""
-            try:
-                self.policy_for(mu_id)
-            except ValidationError as error:
-                raise ValueError(f"{where}tiers: {error.errors()[0]['msg'].removeprefix('Value error, ')}") from None
-            try:
-                self.rules_for(mu_id)
-            except ValueError as error:
-                raise ValueError(f"{where}rules: {error}") from None
-        for item in self.surplus.activity_types or ():
-            if item not in self.booking.self_paced:
-                raise ValueError(f"surplus.activity_types: no item {item!r} under [booking.self_paced]")
-        for mu_id, surplus_unit in self.surplus.units.items():
-            for item in surplus_unit.activity_types or ():
-                if item not in self.booking.self_paced:
-                    raise ValueError(f"surplus.units.{mu_id}.activity_types: no item {item!r} under "
-                                     "[booking.self_paced]")
-        known = set(self.people)
-        for mu_id, unit in self.management_units.items():
-            for person in unit.ops_managers + [s for t in unit.teams.values() for s in t.supervisors]:
-                if person not in known:
-                    raise ValueError(f"management_units.{mu_id}: {person!r} is not defined under [people]")
-        for person in self.booking.trainers:
-            if person not in known:
-                raise ValueError(f"booking.trainers: {person!r} is not defined under [people]")
-        for person in self.booking.schedulers:
-            if person not in known:
-                raise ValueError(f"booking.schedulers: {person!r} is not defined under [people]")
+            self._check_policy(mu_id)
+        self.surplus.check_items(self.booking.self_paced)
+        self._check_people()
         return self
+
+    def _check_policy(self, mu_id: str | None) -> None:
+        """The unit's tiers and rules (its own, else the top level's) make a policy and a rule table."""
+        where = f"management_units.{mu_id}." if mu_id else ""
+        try:
+            self.policy_for(mu_id)
+        except ValidationError as error:
+            raise ValueError(f"{where}tiers: {error.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+        try:
+            self.rules_for(mu_id)
+        except ValueError as error:
+            raise ValueError(f"{where}rules: {error}") from None
+
+    def _check_people(self) -> None:
+        """Everyone the units and the booking name is defined under ``[people]``."""
+        named = [(f"management_units.{mu_id}", person) for mu_id, unit in self.management_units.items()
+                 for person in unit.ops_managers + [s for t in unit.teams.values() for s in t.supervisors]]
+        named += [("booking.trainers", person) for person in self.booking.trainers]
+        named += [("booking.schedulers", person) for person in self.booking.schedulers]
+        for where, person in named:
+            if person not in self.people:
+                raise ValueError(f"{where}: {person!r} is not defined under [people]")
 
     def teams_webhooks(self) -> dict[tuple[str, str], SecretStr]:
         """(unit id, team id) -> the team's Microsoft Teams webhook, for the teams that have one."""

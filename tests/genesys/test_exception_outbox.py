@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from redis.asyncio import Redis
 
-from bot.container import GenesysExceptionWriter
+from services.adapters.genesys.exception_writer import GenesysExceptionWriter
 from services.adapters.genesys.source import GenesysSource
 from services.adapters.redis.store import RedisStore
 from services.clock import ManualClock

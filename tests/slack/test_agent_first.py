@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from bot.container import GenesysExceptionWriter
 from presentation.payloads import AGENT_EXPLAIN, AGENT_ON_MY_WAY, APPROVE_EXPLANATION, EXPLAIN_MODAL
+from services.adapters.genesys.exception_writer import GenesysExceptionWriter
 from services.domain.escalation import IncidentStatus, ReplyKind, TierAction
 from services.domain.model import Agent
 from services.domain.states import Presence, RoutingStatus

@@ -56,6 +56,10 @@ class GenesysAsyncPending(GenesysUnavailable):
     """An async WFM operation was still ``Processing`` when we stopped waiting for it."""
 
 
+class GenesysJobFailed(GenesysError):
+    """An async WFM operation ended with status ``Error`` or ``Canceled``."""
+
+
 def error_details(body: Any, headers: Any = None) -> tuple[str | None, str | None, str | None]:
     """``(code, message, contextId)`` from a Genesys ``ErrorBody`` (or the correlation header)."""
     code = message = context_id = None

@@ -28,9 +28,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import NDArray
 
+from services.adapters.genesys.async_job import JobWait, follow
 from services.adapters.genesys.backoff import Backoff, Sleep, real_sleep
 from services.adapters.genesys.client import GenesysClient, as_object
-from services.adapters.genesys.errors import GenesysAsyncPending, GenesysError, GenesysMalformed
+from services.adapters.genesys.errors import GenesysError, GenesysJobFailed, GenesysMalformed
 from services.adapters.genesys.parse import obj, parse_time, ref_id
 from services.adapters.genesys.planning import PlanningGroups, load_planning_groups
 from services.adapters.genesys.structure import WFM, StructureReader, UnitInfo
@@ -243,22 +244,19 @@ class GenesysDemand:
             return WeekRequirement(week, None, missing="")
         forecast_id, number = picked
         path = f"{bu_path}/weeks/{_week_of(week, number)}/shorttermforecasts/{forecast_id}"
-        for round_ in range(self.max_rounds):
-            body = as_object(await self.client.get(f"{path}/staffingrequirement", {"weekNumbers": str(number)}),
-                             "staffing requirement")
-            state = body.get("state")
-            if state == "Complete":
-                return await self._complete(week, forecast_id, number, body)
-            if state == "Error":
-                log.warning("staffing requirement of forecast %s (BU %s) ended in Error", forecast_id, bu_id)
-                return WeekRequirement(week, forecast_id,
-                                       missing=f"the staffing requirement of forecast {forecast_id} ended in Error")
-            if state != "Processing":
-                raise GenesysMalformed(f"staffing requirement of {forecast_id}: unknown state {state!r}")
-            delay = self._backoff.delay(round_)
-            log.info("staffing requirement of forecast %s is processing; asking again in %.1fs", forecast_id, delay)
-            await self._sleep(delay)
-        raise GenesysAsyncPending(f"staffing requirement of forecast {forecast_id} still processing")
+        what = f"staffing requirement of forecast {forecast_id}"
+
+        async def ask() -> Any:
+            return await self.client.get(f"{path}/staffingrequirement", {"weekNumbers": str(number)})
+
+        try:  # Processing: asked again (there is no job to poll); Complete: the file is behind a downloadUrl
+            done = await follow(await ask(), lambda _: ask(), what=what,
+                                wait=JobWait(self.max_rounds, self._backoff, self._sleep))
+        except GenesysJobFailed as failed:
+            log.warning("%s (BU %s)", failed, bu_id)
+            return WeekRequirement(week, forecast_id,
+                                   missing=f"the staffing requirement of forecast {forecast_id} ended in Error")
+        return await self._complete(week, forecast_id, number, done.body)
 
     async def _complete(self, week: date, forecast_id: str, number: int, body: Mapping[str, Any]) -> WeekRequirement:
         result = next((r for r in body.get("results") or []

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import SecretStr
 
+from services.adapters.genesys.async_job import AsyncResults
 from services.adapters.genesys.auth import ClientCredentialsAuth
 from services.adapters.genesys.backoff import Sleep, real_sleep
 from services.adapters.genesys.client import ClientOptions, GenesysClient
@@ -41,7 +42,7 @@ from services.adapters.genesys.parse import (
     ref_id,
 )
 from services.adapters.genesys.regions import resolve_hosts
-from services.adapters.genesys.schedules import AsyncResults, ScheduleSearch
+from services.adapters.genesys.schedules import ScheduleSearch
 from services.adapters.genesys.structure import StructureReader, UnitInfo, UserRecord, build_roster
 from services.adapters.genesys.unit_adherence import read_unit_adherence, unit_of_topic, unit_topic
 from services.adapters.genesys.unit_topics import TopicChoice, choose_topics
