@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from tests.genesys.fake_genesys.model import iso, new_id
+from testing.fake_genesys.model import iso, new_id
 
 if TYPE_CHECKING:
-    from tests.genesys.fake_genesys.server import FakeGenesys
+    from testing.fake_genesys.server import FakeGenesys
 
 WFM = "/api/v2/workforcemanagement"
 WEEK_INTERVALS = 7 * 24 * 4
@@ -165,6 +165,6 @@ def week_values(per_day: dict[int, Sequence[tuple[float, float, float]]]) -> lis
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
-    from tests.genesys.fake_genesys.server import error_response  # here: server.py imports this module
+    from testing.fake_genesys.server import error_response  # here: server.py imports this module
 
     return error_response(status, code, message)

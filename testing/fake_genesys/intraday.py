@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from tests.genesys.fake_genesys.model import iso, new_id
+from testing.fake_genesys.model import iso, new_id
 
 if TYPE_CHECKING:
-    from tests.genesys.fake_genesys.server import FakeGenesys
+    from testing.fake_genesys.server import FakeGenesys
 
 WFM = "/api/v2/workforcemanagement"
 INTRADAY_PERMISSION = "wfm:intraday:view"
@@ -136,13 +136,13 @@ class FakeIntraday:
 
 
 def _forbidden(permission: str) -> web.Response:
-    from tests.genesys.fake_genesys.server import error_response  # here: server.py imports this module
+    from testing.fake_genesys.server import error_response  # here: server.py imports this module
 
     return error_response(403, "missing.any.permissions",
                           f"You are missing the following permission(s): [{permission}]")
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
-    from tests.genesys.fake_genesys.server import error_response
+    from testing.fake_genesys.server import error_response
 
     return error_response(status, code, message)

@@ -29,10 +29,10 @@ from aiohttp import WSMsgType, web
 
 from services.clock import SystemClock
 from services.ports import Clock
-from tests.genesys.fake_genesys.adherence import AdherencePermission, adherence_body, unit_topic
-from tests.genesys.fake_genesys.forecast import FakeForecasts
-from tests.genesys.fake_genesys.intraday import FakeIntraday
-from tests.genesys.fake_genesys.model import (
+from testing.fake_genesys.adherence import AdherencePermission, adherence_body, unit_topic
+from testing.fake_genesys.forecast import FakeForecasts
+from testing.fake_genesys.intraday import FakeIntraday
+from testing.fake_genesys.model import (
     PRESENCES,
     ROUTING,
     FakeActivity,

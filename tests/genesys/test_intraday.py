@@ -14,9 +14,9 @@ from services.adapters.genesys.intraday import GenesysFloorSignals
 from services.adapters.genesys.structure import StructureReader
 from services.clock import ManualClock
 from services.domain.surplus_signals import refine
+from testing.fake_genesys import FakeGenesys
+from testing.fake_genesys.intraday import INTRADAY_PERMISSION, OBSERVATION_PERMISSION, IntervalFigures
 from tests.genesys.conftest import START, agents_of, make_client
-from tests.genesys.fake_genesys import FakeGenesys
-from tests.genesys.fake_genesys.intraday import INTRADAY_PERMISSION, OBSERVATION_PERMISSION, IntervalFigures
 
 DAY = date(2026, 5, 18)  # START is 10:00 in Berlin, the business unit's zone: interval 40 of its day
 

@@ -16,9 +16,9 @@ from services.adapters.genesys.forecast import GenesysDemand
 from services.adapters.genesys.intraday import GenesysFloorSignals
 from services.adapters.genesys.structure import StructureReader
 from services.surplus import SurplusDesk
+from testing.fake_genesys import FakeGenesys
+from testing.fake_genesys.intraday import INTRADAY_PERMISSION, OBSERVATION_PERMISSION, IntervalFigures
 from tests.genesys.conftest import make_client
-from tests.genesys.fake_genesys import FakeGenesys
-from tests.genesys.fake_genesys.intraday import INTRADAY_PERMISSION, OBSERVATION_PERMISSION, IntervalFigures
 from tests.surplus.rig import DAY, Rig, build_rig
 from tests.surplus.test_surplus_desk import IN_QUIET, PEAK, QUIET
 
