@@ -12,7 +12,7 @@ stops at 20 channels x 1,000 topics, so ``--agents 50000 --topics user`` leaves 
 agent, committed in micro-batches by the Lua commit on the real Redis at ``REDIS_URL``, default DB
 15); the time runs until the last batch is committed.
 
-The fake Genesys (tests/genesys/fake_genesys) runs in its own process so that its cost is not
+The fake Genesys (testing/fake_genesys) runs in its own process so that its cost is not
 counted against the adapter. The adapter starts (token, structure, channels, subscriptions, REST
 reconciliation), then the fake changes every agent's presence ``rounds`` times (Away, On Queue, ...)
 and pushes each change on the agent's topic. Every change that reaches ``on_state_changed`` is
@@ -70,7 +70,7 @@ def run_fake(conn: Connection, agents: int, units: int) -> None:
 
 
 async def _fake_main(conn: Connection, agents: int, units: int) -> None:
-    from tests.genesys.fake_genesys import FakeActivity, FakeGenesys
+    from testing.fake_genesys import FakeActivity, FakeGenesys
 
     fake = FakeGenesys(SystemClock())
     await fake.start()

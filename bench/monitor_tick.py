@@ -21,7 +21,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,19 +37,10 @@ from services.clock import ManualClock
 from services.config import MonitorConfig, OrgConfig
 from services.domain.adherence import evaluate
 from services.domain.escalation import advance
-from services.domain.model import (
-    Agent,
-    AgentSchedule,
-    AgentState,
-    ExceptionWindow,
-    ManagementUnit,
-    Person,
-    Roster,
-    ScheduledActivity,
-    Team,
-)
+from services.domain.model import AgentSchedule, ManagementUnit, Person, ScheduledActivity, Team
 from services.domain.states import ActivityCategory, Presence, RoutingStatus
 from services.monitor import Monitor
+from testing.workforce import MemoryWorkforce
 
 T0 = datetime(2026, 5, 18, 9, 0, tzinfo=UTC)
 TICK = timedelta(seconds=15)
@@ -65,96 +56,64 @@ class CountingConnection(Connection):
         await super().send_packed_command(command, check_health)
 
 
-class SyntheticSource:
-    """N agents in one unit; ``out_share`` of them Away during on-queue work, the rest flapping on queue."""
+class SyntheticSource(MemoryWorkforce):
+    """N agents over ``units`` units; ``out_share`` of them Away during on-queue work, the rest flapping
+    on queue. Reports which agents changed (``ChangeReporting``) unless ``report_changes`` is off."""
 
     def __init__(self, agents: int, out_share: float, clock: ManualClock, units: int) -> None:
+        super().__init__(clock, confirm_on_read=False, report_changes=True)
         rng = random.Random(7)
-        self.clock = clock
-        self.units = [ManagementUnit(f"mu-{u}", f"Unit {u}", ops_manager_ids=("ops",)) for u in range(units)]
-        self.rosters: dict[str, Roster] = {}
-        self.schedules_by_mu: dict[str, dict[str, AgentSchedule]] = {}
-        self.states_by_mu: dict[str, dict[str, AgentState]] = {}
-        people = {"sup": Person("sup", "Sup"), "ops": Person("ops", "Ops")}
+        self.people.update({"sup": Person("sup", "Sup"), "ops": Person("ops", "Ops")})
         per_unit = agents // units
-        for mu in self.units:
-            teams = {f"{mu.id}-t{t}": Team(f"{mu.id}-t{t}", f"Team {t}", mu.id, ("sup",))
-                     for t in range(max(1, per_unit // 15))}
-            team_ids = list(teams)
-            roster_agents, schedules, states = {}, {}, {}
+        for u in range(units):
+            mu = ManagementUnit(f"mu-{u}", f"Unit {u}", ops_manager_ids=("ops",))
+            self.add_unit(mu)
+            team_ids = [f"{mu.id}-t{t}" for t in range(max(1, per_unit // 15))]
+            for t, team_id in enumerate(team_ids):
+                self.add_team(Team(team_id, f"Team {t}", mu.id, ("sup",)))
             for i in range(per_unit):
                 agent_id = f"{mu.id}-a{i}"
-                roster_agents[agent_id] = Agent(agent_id, f"Agent {i}", team_ids[i % len(team_ids)], mu.id)
                 start = T0 - timedelta(hours=2) + timedelta(minutes=rng.randrange(0, 60))
-                schedules[agent_id] = AgentSchedule.of(agent_id, [
+                self.add_agent(agent_id, [
                     ScheduledActivity(start, start + timedelta(hours=3), ActivityCategory.ON_QUEUE_WORK),
                     ScheduledActivity(start + timedelta(hours=3), start + timedelta(hours=3, minutes=15),
                                       ActivityCategory.BREAK),
                     ScheduledActivity(start + timedelta(hours=3, minutes=15), start + timedelta(hours=8),
                                       ActivityCategory.ON_QUEUE_WORK),
-                ])
+                ], team_ids[i % len(team_ids)], mu_id=mu.id, name=f"Agent {i}")
                 out = rng.random() < out_share
                 presence, routing = ((Presence.AWAY, RoutingStatus.OFF_QUEUE) if out
                                      else (Presence.ON_QUEUE, RoutingStatus.IDLE))
-                states[agent_id] = AgentState(agent_id, presence, routing, T0 - timedelta(minutes=1), T0)
-            self.rosters[mu.id] = Roster(mu, teams, roster_agents, people)
-            self.schedules_by_mu[mu.id], self.states_by_mu[mu.id] = schedules, states
+                self.set_state(agent_id, presence, routing, since=T0 - timedelta(minutes=1))
+                self.observe(agent_id, T0)
         self._flip = 0
-        self.version = 0
-        self._changes: dict[str, list[set[str]]] = {mu.id: [] for mu in self.units}  # per advance, kept 4
-        self.report_changes = True  # ChangeReporting: the monitor need not compare every state
-
-    def changed_agents(self, mu_id: str, cursor: int | None) -> tuple[int, set[str] | None]:
-        log = self._changes[mu_id]
-        if not self.report_changes or cursor is None or self.version - cursor > len(log):
-            return self.version, None
-        return self.version, set().union(*log[len(log) - (self.version - cursor):]) if cursor < self.version else set()
 
     def advance(self, changing: float = 0.25) -> None:
         """Flap ``changing`` of the agents between IDLE and INTERACTING (normal handling), a different
         slice each tick; the others are confirmed (observed now)."""
         now = self.clock.now()
         self._flip += 1
-        self.version += 1
-        for mu_id, states in self.states_by_mu.items():
-            changed: set[str] = set()
-            self._changes[mu_id] = [*self._changes[mu_id][-3:], changed]
+        for mu_id in self.units:
+            states = self.current_states(mu_id)
             size = len(states)
             count = round(changing * size)
             first = (self._flip * count) % size if size else 0
-            for index, (agent_id, state) in enumerate(states.items()):
+            for index, (agent_id, state) in enumerate(list(states.items())):
                 if state.presence is Presence.ON_QUEUE and (index - first) % size < count:
                     routing = (RoutingStatus.INTERACTING if state.routing is RoutingStatus.IDLE
                                else RoutingStatus.IDLE)
-                    states[agent_id] = AgentState(agent_id, state.presence, routing, now, now)
-                    changed.add(agent_id)
+                    self.set_state(agent_id, state.presence, routing, since=now)
                 else:
-                    states[agent_id] = AgentState(agent_id, state.presence, state.routing, state.since, now)
-
-    async def management_units(self) -> Sequence[ManagementUnit]:
-        return self.units
-
-    async def roster(self, mu_id: str) -> Roster:
-        return self.rosters[mu_id]
-
-    async def schedules(self, mu_id: str, start: datetime, end: datetime) -> Mapping[str, AgentSchedule]:
-        return self.schedules_by_mu[mu_id]
-
-    async def live_states(self, mu_id: str) -> Mapping[str, AgentState]:
-        return self.states_by_mu[mu_id]
-
-    async def approved_exceptions(self, mu_id: str, start: datetime, end: datetime) -> Sequence[ExceptionWindow]:
-        return []
-
-    def on_schedule_changed(self, callback: Any) -> None:
-        return None
+                    self.observe(agent_id, now)
 
 
-async def naive_tick(redis: Redis, prefix: str, source: SyntheticSource, config: OrgConfig, now: datetime) -> None:
+async def naive_tick(redis: Redis, prefix: str, source: SyntheticSource,
+                     schedules_by_mu: Mapping[str, Mapping[str, AgentSchedule]], config: OrgConfig,
+                     now: datetime) -> None:
     """The seed's shape: for every agent, read its state from the store, evaluate, write it back."""
-    for mu in source.units:
-        roster, schedules = source.rosters[mu.id], source.schedules_by_mu[mu.id]
-        states, rules, policy = source.states_by_mu[mu.id], config.rules_for(mu.id), config.policy_for(mu.id)
+    for mu in source.units.values():
+        roster, schedules = await source.roster(mu.id), schedules_by_mu[mu.id]
+        states, rules, policy = await source.live_states(mu.id), config.rules_for(mu.id), config.policy_for(mu.id)
         key = f"{prefix}:naive:{mu.id}"
         for agent_id, agent in roster.agents.items():
             body = await redis.hget(key, agent_id)
@@ -226,11 +185,13 @@ async def main() -> None:
             clock.advance(TICK)
             full_times, _, _ = await measure(full, args.full_ticks)
         naive_times, naive_trips = [], []
+        window = (clock.now() - timedelta(hours=12), clock.now() + timedelta(hours=36))
+        schedules_by_mu = {mu_id: await source.schedules(mu_id, *window) for mu_id in source.units}
         for _ in range(args.baseline_ticks):
             source.advance(args.changing)
             ROUNDTRIPS = 0
             started = time.perf_counter()
-            await naive_tick(redis, prefix, source, config, clock.now())
+            await naive_tick(redis, prefix, source, schedules_by_mu, config, clock.now())
             naive_times.append((time.perf_counter() - started) * 1000)
             naive_trips.append(ROUNDTRIPS)
             clock.advance(TICK)

@@ -2,7 +2,7 @@
 
     python bench/slot_search.py --size S|M|L|XL [--mode online|batch] [--seed 0] [--time-limit 600]
 
-Builds the seeded instance of the benchmark specification (``services/domain/slots/synthetic.py``),
+Builds the seeded instance of the benchmark specification (``testing/slots_synthetic/``),
 runs the engine in online mode (requests one at a time in arrival order, each committed before the
 next is seen) or batch mode (all at once), checks every placement with a checker that shares no
 code with the engine, and solves the same instance exactly with scipy's HiGHS MILP in the same
@@ -39,7 +39,7 @@ from services.domain.slots.batch import plan_batch
 from services.domain.slots.engine import SlotEngine
 from services.domain.slots.erlang import service_level
 from services.domain.slots.model import Outcome, SlotRequest
-from services.domain.slots.synthetic import GENERATOR_VERSION, Instance, generate
+from testing.slots_synthetic import GENERATOR_VERSION, Instance, generate
 
 WORK, BREAK = 1, 2
 ABSORB_FROM_MINUTES = 120

@@ -22,7 +22,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,20 +37,16 @@ from services.config import parse_org_config
 from services.dispatch import OutboxDispatcher
 from services.domain.escalation import IncidentEvent
 from services.domain.model import (
-    Agent,
-    AgentSchedule,
-    AgentState,
-    ExceptionWindow,
     ManagementUnit,
     Person,
-    Roster,
     ScheduledActivity,
     Team,
 )
 from services.domain.states import ActivityCategory, Presence, RoutingStatus
 from services.due_waker import DueWaker
 from services.monitor import Monitor
-from services.ports import CoachingRequest, IncidentView, MessageRef, ScheduleChanged, StormView
+from services.ports import CoachingRequest, IncidentView, MessageRef, StormView
+from testing.workforce import MemoryWorkforce
 
 TIERS_S = (2.0, 4.0, 6.0)
 CONFIG = {"monitor": {"tick": "15s"},
@@ -58,41 +54,22 @@ CONFIG = {"monitor": {"tick": "15s"},
                     {"after": "6s", "action": "coaching"}]}
 
 
-class PushSource:
-    """One unit, everyone on queue all day; agents go out when the benchmark pushes it."""
+class PushSource(MemoryWorkforce):
+    """One unit, everyone on queue all day; agents go out when the benchmark pushes it (each read
+    confirms what the source holds, as a push source does)."""
 
     def __init__(self, agents: int, clock: SystemClock) -> None:
-        self.clock = clock
-        self.mu = ManagementUnit("mu-1", "Unit", ops_manager_ids=("ops",))
-        teams = {f"t{t}": Team(f"t{t}", f"Team {t}", "mu-1", ("sup",)) for t in range(max(1, agents // 10))}
-        team_ids = list(teams)
-        self.agents = {f"a{i}": Agent(f"a{i}", f"Agent {i}", team_ids[i % len(team_ids)], "mu-1")
-                       for i in range(agents)}
-        self.roster_ = Roster(self.mu, teams, self.agents, {"sup": Person("sup", "Sup"), "ops": Person("ops", "Ops")})
+        super().__init__(clock)
+        self.add_unit(ManagementUnit("mu-1", "Unit", ops_manager_ids=("ops",)))
+        self.people.update({"sup": Person("sup", "Sup"), "ops": Person("ops", "Ops")})
+        team_ids = [f"t{t}" for t in range(max(1, agents // 10))]
+        for t, team_id in enumerate(team_ids):
+            self.add_team(Team(team_id, f"Team {t}", "mu-1", ("sup",)))
         now = clock.now()
         day = [ScheduledActivity(now - timedelta(hours=1), now + timedelta(hours=8), ActivityCategory.ON_QUEUE_WORK)]
-        self.schedules_ = {a: AgentSchedule.of(a, day) for a in self.agents}
-        self.states = {a: AgentState(a, Presence.ON_QUEUE, RoutingStatus.IDLE, now - timedelta(minutes=30), now)
-                       for a in self.agents}
-
-    async def management_units(self) -> Sequence[ManagementUnit]:
-        return [self.mu]
-
-    async def roster(self, mu_id: str) -> Roster:
-        return self.roster_
-
-    async def schedules(self, mu_id: str, start: datetime, end: datetime) -> Mapping[str, AgentSchedule]:
-        return self.schedules_
-
-    async def live_states(self, mu_id: str) -> Mapping[str, AgentState]:
-        now = self.clock.now()  # a push source confirms what it holds
-        return {a: AgentState(a, s.presence, s.routing, s.since, now) for a, s in self.states.items()}
-
-    async def approved_exceptions(self, mu_id: str, start: datetime, end: datetime) -> Sequence[ExceptionWindow]:
-        return []
-
-    def on_schedule_changed(self, callback: ScheduleChanged) -> None:
-        pass
+        for i in range(agents):
+            self.add_agent(f"a{i}", day, team_ids[i % len(team_ids)], name=f"Agent {i}")
+            self.set_state(f"a{i}", Presence.ON_QUEUE, RoutingStatus.IDLE, since=now - timedelta(minutes=30))
 
 
 class HandOffs:
@@ -173,8 +150,8 @@ async def run(agents: int, out: int, spread: float, url: str, *, waker: bool) ->
     for offset, agent_id in leaving:
         await asyncio.sleep(max(0.0, started + offset - time.monotonic()))
         now = clock.now()
-        source.states[agent_id] = state = AgentState(agent_id, Presence.AWAY, RoutingStatus.OFF_QUEUE, now, now)
-        events += await monitor.on_state_change("mu-1", state)
+        source.set_state(agent_id, Presence.AWAY, RoutingStatus.OFF_QUEUE, since=now)
+        events += await monitor.on_state_change("mu-1", source.current_states("mu-1")[agent_id])
     settle = 2.0 if waker else 2.0 + 2 * config.monitor.tick.total_seconds()  # every delivery, on ticks
     await asyncio.sleep(max(0.0, started + spread + TIERS_S[-1] + settle - time.monotonic()))
     stop.set()

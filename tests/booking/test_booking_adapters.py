@@ -17,7 +17,7 @@ from services.adapters.booking.graph import GraphRoomCalendar
 from services.adapters.booking.invites import ConsoleInviteSender, SmtpInviteSender, build_ics
 from services.booking.ports import Invite, RoomBooking, RoomTaken
 from services.clock import ManualClock
-from tests.booking.fake_graph import FakeGraph
+from testing.fake_graph import FakeGraph
 from tests.email.smtp_server import Inbox, serve
 
 NINE = datetime(2026, 6, 1, 9, tzinfo=UTC)

@@ -44,12 +44,12 @@ from services.booking.holds import HeldActivities, HeldRooms, HoldDesk
 from services.booking.model import HoldAction, Status
 from services.booking.ports import Invite
 from services.domain.model import ManagementUnit
+from testing.fake_slack import BOT_TOKEN, FakeSlack
 from tests.booking.test_booking_service import Rig, request
 from tests.booking.workforce_fixture import MONDAY, booking_config
 from tests.email.smtp_server import Inbox, serve
 from tests.slack import signed
 from tests.slack.blockkit import assert_valid_blocks
-from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 
 pytestmark = pytest.mark.redis
 SCHEDULER, REQUESTER, OTHER, FACILITATOR = "U0SCHED01", "U0REQ0001", "U0OTHER01", "U0SUP0001"

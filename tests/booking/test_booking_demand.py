@@ -33,11 +33,11 @@ from services.booking.writeback import WriteBack
 from services.clock import ManualClock
 from services.config import OrgConfig, parse_org_config
 from services.domain.slots import Reason
+from testing.fake_genesys import FakeActivity, FakeGenesys
+from testing.fake_genesys.forecast import week_values
+from testing.fake_graph import FakeGraph
 from testing.memory_booking import MemoryBookingLedger, MemoryRequestQueue, MemoryWorkQueue, QueueState
-from tests.booking.fake_graph import FakeGraph
 from tests.genesys.conftest import Sleeps, eventually, make_client, make_source
-from tests.genesys.fake_genesys import FakeActivity, FakeGenesys
-from tests.genesys.fake_genesys.forecast import week_values
 
 MONDAY = datetime(2026, 6, 1, tzinfo=UTC)
 WEEK = date(2026, 6, 1)

@@ -18,10 +18,10 @@ from services.booking.commands import read_command
 from services.booking.config import MeetingType
 from services.booking.forms import FormValues, parse_form
 from services.config import OrgConfig
+from testing.fake_slack import FakeSlack
 from tests.booking.test_booking_slack import SCHEDULER, SlackBooking, form, text_value
 from tests.booking.workforce_fixture import MONDAY, booking_config
 from tests.slack.blockkit import assert_valid_blocks, assert_valid_view
-from tests.slack.fake_slack import FakeSlack
 
 NOW = MONDAY - timedelta(days=1)
 TEAMS = {"t1": "Blue", "t2": "Green"}

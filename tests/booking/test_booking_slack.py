@@ -34,11 +34,11 @@ from services.booking.model import BookedSlot, Progress, Register, Status, WorkI
 from services.booking.ports import AdherenceHistory
 from services.booking.targeting import Targeting
 from services.domain.slots import Reason
+from testing.fake_slack import BOT_TOKEN, FakeSlack
 from tests.booking.test_booking_service import Rig, request
 from tests.booking.workforce_fixture import MONDAY
 from tests.slack import signed
 from tests.slack.blockkit import assert_valid_blocks, assert_valid_view
-from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 
 pytestmark = pytest.mark.redis
 SCHEDULER, REQUESTER, STRANGER = "U0SCHED01", "U0REQ0001", "U0STRANGE"

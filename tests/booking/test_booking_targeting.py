@@ -22,11 +22,11 @@ from services.booking.forms import prefill
 from services.booking.model import Status
 from services.booking.targeting import BELOW, DAYS, TEAMS, Target, parse_target, select_agents, window
 from services.domain.model import Agent, ManagementUnit, Roster, Team
+from testing.fake_slack import FakeSlack
 from testing.memory_history import MemoryAdherenceHistory
 from tests.booking.test_booking_slack import REQUESTER, SlackBooking, day, multi, select, text_value
 from tests.slack import signed
 from tests.slack.blockkit import assert_valid_view
-from tests.slack.fake_slack import FakeSlack
 
 TODAY = date(2026, 5, 31)  # the booking rig's clock: Monday 1 June minus 12 hours
 SCHEDULED = 8 * 3600.0

@@ -15,10 +15,10 @@ from handlers.app import register_optimise
 from handlers.booking.optimise import ACTION_APPLY, ACTION_DISCARD, optimise_command
 from services.adapters.booking.redis_changes import RedisChanges
 from services.booking.optimise import MemoryOptimiseStore, OptimiseUpcoming
+from testing.fake_slack import FakeSlack
 from tests.booking.test_booking_slack import SCHEDULER, STRANGER, SlackBooking
 from tests.booking.test_optimise import book_at_the_worst_time
 from tests.slack.blockkit import assert_valid_blocks
-from tests.slack.fake_slack import FakeSlack
 
 pytestmark = pytest.mark.redis
 

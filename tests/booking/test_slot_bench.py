@@ -12,7 +12,7 @@ from bench.slot_search import check, main, periods_of
 from services.domain.slots import Outcome, Placement, SlotEngine
 from services.domain.slots.batch import plan_batch
 from services.domain.slots.erlang import erlang_c, required_agents, service_level
-from services.domain.slots.synthetic import generate
+from testing.slots_synthetic import generate
 
 
 def test_erlang_c_matches_the_published_vector():

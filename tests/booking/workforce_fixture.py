@@ -1,24 +1,14 @@
-"""An in-memory WorkforceSource for booking tests: one unit, two teams, a week of schedules."""
+"""The booking tests' workforce: one unit, two teams, a week of schedules (a set-up of MemoryWorkforce)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from services.booking.config import BookingConfig, LocationConfig, RoomConfig
-from services.domain.model import (
-    Agent,
-    AgentSchedule,
-    AgentState,
-    ExceptionWindow,
-    ManagementUnit,
-    Person,
-    Roster,
-    ScheduledActivity,
-    Team,
-)
+from services.domain.model import ManagementUnit, Person, ScheduledActivity, Team
 from services.domain.states import ActivityCategory
-from services.ports import ScheduleChanged
+from testing.workforce import MemoryWorkforce
 
 MONDAY = datetime(2026, 6, 1, tzinfo=UTC)
 WORK, BREAK, MEAL = ActivityCategory.ON_QUEUE_WORK, ActivityCategory.BREAK, ActivityCategory.MEAL
@@ -34,36 +24,24 @@ def day_of(agent_day: int, begin: int = 8) -> list[ScheduledActivity]:
     return [ScheduledActivity(at(begin + a), at(begin + b), category) for a, b, category in parts]
 
 
-class FakeWorkforce:
+class FakeWorkforce(MemoryWorkforce):
+    """One unit, two teams of ``agents_per_team``, each agent on the same day plan for ``days`` days
+    from MONDAY (computed at each read, so a test may change ``days`` or the agents)."""
+
     def __init__(self, agents_per_team: int = 4, days: int = 5) -> None:
-        self.mu = ManagementUnit("mu1", "Unit One", "UTC", ("ops1",))
-        self.teams = {"t1": Team("t1", "Blue", "mu1", ("sup1",)), "t2": Team("t2", "Green", "mu1", ("sup2",))}
-        self.agents = {f"{t}-a{i}": Agent(f"{t}-a{i}", f"Agent {t}{i}", t, "mu1", f"{t}.a{i}@example.com")
-                       for t in self.teams for i in range(agents_per_team)}
-        self.people = {p: Person(p, f"Person {p}", f"{p}@example.com") for p in ("sup1", "sup2", "ops1", "trainer1")}
+        super().__init__()
+        self.add_unit(ManagementUnit("mu1", "Unit One", "UTC", ("ops1",)))
+        self.add_team(Team("t1", "Blue", "mu1", ("sup1",)))
+        self.add_team(Team("t2", "Green", "mu1", ("sup2",)))
+        for t in ("t1", "t2"):
+            for i in range(agents_per_team):
+                self.add_agent(f"{t}-a{i}", team_id=t, name=f"Agent {t}{i}", email=f"{t}.a{i}@example.com")
+        self.people.update({p: Person(p, f"Person {p}", f"{p}@example.com")
+                            for p in ("sup1", "sup2", "ops1", "trainer1")})
         self.days = days
 
-    async def management_units(self) -> Sequence[ManagementUnit]:
-        return [self.mu]
-
-    async def roster(self, mu_id: str) -> Roster:
-        return Roster(self.mu, dict(self.teams), dict(self.agents), dict(self.people))
-
-    async def schedules(self, mu_id: str, start: datetime, end: datetime) -> Mapping[str, AgentSchedule]:
-        out = {}
-        for agent_id in self.agents:
-            acts = [a for d in range(self.days) for a in day_of(d)]
-            out[agent_id] = AgentSchedule.of(agent_id, [a for a in acts if a.end > start and a.start < end])
-        return out
-
-    async def live_states(self, mu_id: str) -> Mapping[str, AgentState]:
-        return {}
-
-    async def approved_exceptions(self, mu_id: str, start: datetime, end: datetime) -> Sequence[ExceptionWindow]:
-        return []
-
-    def on_schedule_changed(self, callback: ScheduleChanged) -> None:
-        pass
+    def activities_of(self, agent_id: str) -> Sequence[ScheduledActivity]:
+        return [a for d in range(self.days) for a in day_of(d)]
 
 
 def booking_config(**overrides: object) -> BookingConfig:

@@ -15,11 +15,11 @@ from aiosmtpd.smtp import SMTP
 from bot.check import run_check
 from bot.genesys_probe import NO_SUCH_ID, ROUTES
 from bot.settings import Settings
+from testing.fake_genesys import FakeGenesys
+from testing.fake_slack import BOT_TOKEN, FakeSlack
 from tests.conftest import TEST_REDIS_URL
 from tests.email.smtp_server import Inbox, serve
 from tests.genesys.conftest import populate
-from tests.genesys.fake_genesys import FakeGenesys
-from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 
 SYSTEMS = ("config", "redis", "slack", "genesys", "smtp", "graph", "units")
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "example.toml"
@@ -37,7 +37,7 @@ class Fakes:
 
 @pytest.fixture
 async def fakes(tmp_path: Path) -> AsyncIterator[Fakes]:
-    from tests.booking.fake_graph import FakeGraph
+    from testing.fake_graph import FakeGraph
 
     genesys = await FakeGenesys().start()
     populate(genesys)

@@ -29,10 +29,10 @@ from services.adapters.redis.keys import UnitKeys
 from services.adapters.redis.replicas import replicas_key
 from services.adapters.redis.store import RedisStore
 from services.domain.rendezvous import owner_of
+from testing.fake_genesys import FakeActivity, FakeGenesys
+from testing.fake_slack import BOT_TOKEN, FakeSlack
 from tests.cluster.conftest import CLUSTER_URL
 from tests.email.smtp_server import Inbox, serve
-from tests.genesys.fake_genesys import FakeActivity, FakeGenesys
-from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.signed import SIGNING_SECRET
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]

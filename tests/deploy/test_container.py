@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 import uuid
 from pathlib import Path
@@ -94,6 +95,15 @@ def _build_stage_copies() -> list[str]:
         if word == "COPY" and not args.startswith("--from"):
             paths += args.split()[:-1]
     return paths
+
+
+def test_the_scaffolding_stays_out_of_the_wheel_and_the_image() -> None:
+    """testing/ (fakes, in-memory ports, synthetic instances), tests/ and bench/ are not shipped: the
+    build stage does not copy them and pyproject's package discovery does not include them."""
+    copied = {path.split("/")[0] for path in _build_stage_copies()}
+    assert copied.isdisjoint({"testing", "tests", "bench"}), copied
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert not [p for p in include for name in ("testing", "tests", "bench") if fnmatch.fnmatch(name, p)], include
 
 
 @pytest.mark.slow

@@ -28,11 +28,11 @@ from services.domain.model import ScheduledActivity
 from services.domain.states import ActivityCategory, Presence, RoutingStatus
 from services.incident_actions import Actor, IncidentActions
 from services.monitor import Monitor
+from testing.fake_slack import BOT_TOKEN, FakeSlack
 from testing.memory_history import MemoryAdherenceHistory
 from tests.email.smtp_server import Inbox, serve
 from tests.monitor.scripted import ScriptedSource
 from tests.slack.blockkit import assert_valid_blocks
-from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.rig import SUPERVISOR_ID
 
 MONDAY = datetime(2026, 5, 18, tzinfo=UTC)  # a Monday

@@ -19,7 +19,7 @@ from services.adapters.genesys.notifications import HubOptions
 from services.adapters.genesys.source import GenesysSource, SourceOptions
 from services.clock import ManualClock
 from services.config import OrgConfig, parse_org_config
-from tests.genesys.fake_genesys import FakeActivity, FakeGenesys
+from testing.fake_genesys import FakeActivity, FakeGenesys
 
 START = datetime(2026, 5, 18, 8, 0, tzinfo=UTC)
 UNITS = {"mu-a": ("team-a1", "team-a2"), "mu-b": ("team-b1", "team-b2")}

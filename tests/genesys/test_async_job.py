@@ -17,8 +17,8 @@ from services.adapters.genesys.errors import GenesysAsyncPending, GenesysJobFail
 from services.adapters.genesys.explanations import Explanations
 from services.adapters.genesys.parse import format_time
 from services.adapters.genesys.schedules import ScheduleSearch
+from testing.fake_genesys import FakeGenesys
 from tests.genesys.conftest import START, Sleeps, make_client
-from tests.genesys.fake_genesys import FakeGenesys
 
 WFM = "/api/v2/workforcemanagement"
 SEARCH = f"{WFM}/managementunits/mu-a/agentschedules/search"

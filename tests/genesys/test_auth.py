@@ -10,8 +10,8 @@ import pytest
 
 from services.adapters.genesys.client import ClientOptions
 from services.adapters.genesys.errors import GenesysAuthError, GenesysUnavailable
+from testing.fake_genesys import FakeGenesys
 from tests.genesys.conftest import Monotonic, Sleeps, make_client
-from tests.genesys.fake_genesys import FakeGenesys
 
 BUS = "/api/v2/workforcemanagement/businessunits"
 

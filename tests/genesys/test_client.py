@@ -17,8 +17,8 @@ from services.adapters.genesys.errors import (
     GenesysUnavailable,
     parse_retry_after,
 )
+from testing.fake_genesys import FakeGenesys
 from tests.genesys.conftest import Sleeps, make_client
-from tests.genesys.fake_genesys import FakeGenesys
 
 BUS = "/api/v2/workforcemanagement/businessunits"
 

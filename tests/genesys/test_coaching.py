@@ -11,8 +11,8 @@ from services.adapters.genesys.client import ClientOptions
 from services.adapters.genesys.coaching import GenesysCoaching
 from services.adapters.genesys.errors import GenesysUnavailable
 from services.ports import CoachingRequest
+from testing.fake_genesys import FakeGenesys
 from tests.genesys.conftest import START, Sleeps, eventually, make_client
-from tests.genesys.fake_genesys import FakeGenesys
 
 APPOINTMENTS = "/api/v2/coaching/appointments"
 

@@ -16,8 +16,8 @@ from services.adapters.redis.store import RedisStore
 from services.clock import ManualClock
 from services.config import OrgConfig
 from services.domain.escalation import EventKind, TierAction
+from testing.fake_genesys import FakeGenesys
 from tests.genesys.conftest import eventually, make_source
-from tests.genesys.fake_genesys import FakeGenesys
 from tests.genesys.wired import wire
 
 TICK = timedelta(seconds=15)

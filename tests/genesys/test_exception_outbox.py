@@ -20,8 +20,8 @@ from services.domain.escalation import DEFAULT_POLICY, AgentTrack, FiredTier, In
 from services.domain.model import Person, Roster
 from services.incident_actions import Actor, IncidentActions
 from services.ports import MessageRef, TrackChange
-from tests.genesys.fake_genesys import FakeGenesys
-from tests.genesys.fake_genesys.model import Fault
+from testing.fake_genesys import FakeGenesys
+from testing.fake_genesys.model import Fault
 from tests.monitor.scripted import Recorder
 
 pytestmark = pytest.mark.redis

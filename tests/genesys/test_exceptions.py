@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from services.adapters.genesys.source import GenesysSource
 from services.clock import ManualClock
+from testing.fake_genesys import FakeGenesys
 from tests.genesys.conftest import START, eventually
-from tests.genesys.fake_genesys import FakeGenesys
 
 QUERY = "/businessunits/bu-1/adherence/explanations/query"
 LOOKBACK = timedelta(minutes=15)

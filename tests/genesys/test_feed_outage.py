@@ -24,8 +24,8 @@ from services.domain.adherence import Reason
 from services.domain.escalation import EventKind, IncidentEvent, TierAction
 from services.domain.model import AgentState
 from services.monitor import Monitor
+from testing.fake_genesys import FakeGenesys
 from tests.genesys.conftest import FAST_HUB, agents_of, eventually, make_source
-from tests.genesys.fake_genesys import FakeGenesys
 from tests.monitor.scripted import Recorder
 
 TICK = timedelta(seconds=15)

@@ -11,8 +11,8 @@ from services import telemetry
 from services.adapters.genesys.source import GenesysSource
 from services.clock import ManualClock
 from services.telemetry import Telemetry
+from testing.fake_genesys import FakeGenesys
 from tests.genesys.conftest import Sleeps, eventually, make_client
-from tests.genesys.fake_genesys import FakeGenesys
 from tests.observability.scrape import total, value
 
 BUS = "/api/v2/workforcemanagement/businessunits"

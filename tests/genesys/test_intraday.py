@@ -14,9 +14,10 @@ from services.adapters.genesys.intraday import GenesysFloorSignals
 from services.adapters.genesys.structure import StructureReader
 from services.clock import ManualClock
 from services.domain.surplus_signals import refine
+from testing.fake_genesys import FakeGenesys
+from testing.fake_genesys.analytics import OBSERVATION_PERMISSION
+from testing.fake_genesys.intraday import INTRADAY_PERMISSION, IntervalFigures
 from tests.genesys.conftest import START, agents_of, make_client
-from tests.genesys.fake_genesys import FakeGenesys
-from tests.genesys.fake_genesys.intraday import INTRADAY_PERMISSION, OBSERVATION_PERMISSION, IntervalFigures
 
 DAY = date(2026, 5, 18)  # START is 10:00 in Berlin, the business unit's zone: interval 40 of its day
 
@@ -43,7 +44,7 @@ def _plan(fake: FakeGenesys) -> None:
 async def test_intraday_figures_per_interval_refine_the_requirement(fake: FakeGenesys, clock: ManualClock,
         signals: GenesysFloorSignals) -> None:
     _plan(fake)
-    fake.intraday.set_waiting("q-1", 4, idle=1)
+    fake.analytics.set_waiting("q-1", 4, idle=1)
     reading = await signals.read("mu-a", START, 3)
     assert [f.workload_agents if f else None for f in reading.intraday] == [10.0, 30.0, 10.0]
     assert [f.service_level if f else None for f in reading.intraday] == [80.0, 55.0, 80.0]
@@ -92,7 +93,7 @@ async def test_a_client_without_the_permissions_warns_once_and_goes_without(
         fake: FakeGenesys, clock: ManualClock, signals: GenesysFloorSignals,
         caplog: pytest.LogCaptureFixture) -> None:
     _plan(fake)
-    fake.intraday.denied = {INTRADAY_PERMISSION, OBSERVATION_PERMISSION}
+    fake.intraday.denied, fake.analytics.denied = {INTRADAY_PERMISSION}, {OBSERVATION_PERMISSION}
     with caplog.at_level(logging.WARNING, logger="services.adapters.genesys.intraday"):
         first = await signals.read("mu-a", START, 3)
         clock.advance(timedelta(minutes=1))
@@ -108,7 +109,7 @@ async def test_a_client_without_the_permissions_warns_once_and_goes_without(
     assert len(fake.requests_to(r"/observations/query$", "POST")) == 1
     assert refine((5.0, 5.0, 5.0), second, max_occupancy=0.85, min_service_level=80.0).required == (5.0, 5.0, 5.0)
     # Granted later: asked again after the hour, without a new warning.
-    fake.intraday.denied = set()
+    fake.intraday.denied, fake.analytics.denied = set(), set()
     clock.advance(timedelta(hours=1))
     with caplog.at_level(logging.WARNING, logger="services.adapters.genesys.intraday"):
         third = await signals.read("mu-a", clock.now(), 1)

@@ -13,8 +13,8 @@ from services.domain.adherence import Reason, Status, evaluate
 from services.domain.model import AgentState, ScheduledActivity
 from services.domain.rules import RuleTable
 from services.domain.states import ActivityCategory, Presence, RoutingStatus
+from testing.fake_genesys import FakeGenesys
 from tests.genesys.conftest import FAST_HUB, START, Monotonic, agents_of, eventually, make_source
-from tests.genesys.fake_genesys import FakeGenesys
 
 RULES = RuleTable.with_overrides([])
 ON_QUEUE = ScheduledActivity(START - timedelta(hours=2), START + timedelta(hours=4), ActivityCategory.ON_QUEUE_WORK)

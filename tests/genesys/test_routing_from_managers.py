@@ -10,8 +10,8 @@ from services.clock import ManualClock
 from services.config import parse_org_config
 from services.domain.model import Roster
 from services.routing import apply_org_routing
+from testing.fake_genesys import FakeGenesys
 from tests.genesys.conftest import ORG_TOML, make_source
-from tests.genesys.fake_genesys import FakeGenesys
 
 
 async def _routed(fake: FakeGenesys, clock: ManualClock, toml: dict[str, Any], mu_id: str = "mu-a") -> Roster:

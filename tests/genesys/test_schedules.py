@@ -11,8 +11,8 @@ from services.adapters.genesys.schedules import ScheduleSearch
 from services.clock import ManualClock
 from services.domain.model import AgentSchedule
 from services.domain.states import ActivityCategory
+from testing.fake_genesys import FakeActivity, FakeGenesys
 from tests.genesys.conftest import START, Sleeps, agents_of, eventually, make_client, make_source
-from tests.genesys.fake_genesys import FakeActivity, FakeGenesys
 
 SEARCH = "/managementunits/mu-a/agentschedules/search"
 WINDOW = (START - timedelta(hours=12), START + timedelta(hours=24))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from services.clock import ManualClock
 from services.config import OrgConfig
 from services.domain.states import ActivityCategory
+from testing.fake_genesys import FakeGenesys
 from tests.genesys.conftest import agents_of, make_source
-from tests.genesys.fake_genesys import FakeGenesys
 
 
 async def test_every_management_unit_of_every_business_unit(fake: FakeGenesys, clock: ManualClock,

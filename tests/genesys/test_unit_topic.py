@@ -18,9 +18,9 @@ from services.clock import ManualClock
 from services.config import OrgConfig
 from services.domain.escalation import EventKind, TierAction
 from services.domain.states import Presence, RoutingStatus
+from testing.fake_genesys import FakeGenesys
+from testing.fake_genesys.adherence import unit_topic
 from tests.genesys.conftest import agents_of, eventually, make_source
-from tests.genesys.fake_genesys import FakeGenesys
-from tests.genesys.fake_genesys.adherence import unit_topic
 from tests.genesys.wired import wire
 
 AGENT = "agent-a1-1"

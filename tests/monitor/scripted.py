@@ -1,77 +1,24 @@
-"""An in-memory WorkforceSource whose agents do exactly what a test scripts, plus recording ports."""
+"""The scripted monitor source (one unit whose agents do exactly what a test says), plus recording ports."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.domain.model import (
-    Agent,
-    AgentSchedule,
-    AgentState,
-    ExceptionWindow,
-    ManagementUnit,
-    Person,
-    Roster,
-    ScheduledActivity,
-    Team,
-)
-from services.domain.states import Presence, RoutingStatus
-from services.ports import Clock, CoachingRequest, IncidentView, MessageRef, ScheduleChanged, StormView
+from services.domain.model import ManagementUnit, Person
+from services.ports import Clock, CoachingRequest, IncidentView, MessageRef, StormView
+from testing.workforce import MemoryWorkforce
 
 
-class ScriptedSource:
-    """One unit, one team per call to ``add_team``; states change only when the test says so."""
+class ScriptedSource(MemoryWorkforce):
+    """One unit, a supervisor ``sup`` and an ops manager ``ops``; teams appear with their first agent;
+    states change only when the test says so, and each read confirms them."""
 
     def __init__(self, clock: Clock, mu_id: str = "mu-1") -> None:
-        self.clock = clock
-        self.mu = ManagementUnit(mu_id, "Scripted unit", ops_manager_ids=("ops",))
-        self.people = {"sup": Person("sup", "Sam Supervisor", "sam@example.com"),
-                       "ops": Person("ops", "Olga Ops", "olga@example.com")}
-        self.teams: dict[str, Team] = {}
-        self.agents: dict[str, Agent] = {}
-        self.activities: dict[str, list[ScheduledActivity]] = {}
-        self.states: dict[str, AgentState] = {}
-        self.exceptions: list[ExceptionWindow] = []
-        self.callbacks: list[ScheduleChanged] = []
-        self.schedule_fetches = 0
-
-    def add_agent(self, agent_id: str, activities: Sequence[ScheduledActivity], team_id: str = "t1") -> None:
-        self.teams.setdefault(team_id, Team(team_id, f"Team {team_id}", self.mu.id, ("sup",)))
-        self.agents[agent_id] = Agent(agent_id, f"Agent {agent_id}", team_id, self.mu.id)
-        self.activities[agent_id] = list(activities)
-
-    def set_state(self, agent_id: str, presence: Presence, routing: RoutingStatus,
-                  since: datetime | None = None) -> None:
-        when = since or self.clock.now()
-        self.states[agent_id] = AgentState(agent_id, presence, routing, when, when)
-
-    def republish(self, agent_id: str, activities: Sequence[ScheduledActivity], *, announce: bool = True) -> None:
-        self.activities[agent_id] = list(activities)
-        if announce:
-            for callback in self.callbacks:
-                callback(self.mu.id)
-
-    async def management_units(self) -> Sequence[ManagementUnit]:
-        return [self.mu]
-
-    async def roster(self, mu_id: str) -> Roster:
-        return Roster(self.mu, dict(self.teams), dict(self.agents), dict(self.people))
-
-    async def schedules(self, mu_id: str, start: datetime, end: datetime) -> Mapping[str, AgentSchedule]:
-        self.schedule_fetches += 1
-        return {a: AgentSchedule.of(a, acts) for a, acts in self.activities.items()}
-
-    async def live_states(self, mu_id: str) -> Mapping[str, AgentState]:
-        now = self.clock.now()  # the source confirms every state at each read
-        return {a: AgentState(a, s.presence, s.routing, s.since, now) for a, s in self.states.items()}
-
-    async def approved_exceptions(self, mu_id: str, start: datetime, end: datetime) -> Sequence[ExceptionWindow]:
-        return [w for w in self.exceptions if w.end > start and w.start < end]
-
-    def on_schedule_changed(self, callback: ScheduleChanged) -> None:
-        self.callbacks.append(callback)
+        super().__init__(clock)
+        self.add_unit(ManagementUnit(mu_id, "Scripted unit", ops_manager_ids=("ops",)))
+        self.people.update({"sup": Person("sup", "Sam Supervisor", "sam@example.com"),
+                            "ops": Person("ops", "Olga Ops", "olga@example.com")})
 
 
 @dataclass

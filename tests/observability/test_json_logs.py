@@ -25,9 +25,9 @@ from bot.logs import REDACTED, configure_logging, secret_values
 from bot.settings import Settings
 from services import log_context
 from services.domain.states import Presence, RoutingStatus
+from testing.fake_slack import FakeSlack
 from tests.conftest import TEST_REDIS_URL
 from tests.monitor.test_monitor_on_redis import Rig, at
-from tests.slack.fake_slack import FakeSlack
 from tests.slack.signed import command_body, signed_headers, slash_command
 
 ROOT = Path(__file__).resolve().parents[2]

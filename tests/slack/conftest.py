@@ -9,7 +9,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from services.adapters.slack.client import RetryPolicy, make_web_client
-from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
+from testing.fake_slack import BOT_TOKEN, FakeSlack
 
 os.environ.setdefault("SKIP_SLACK_SDK_WARNING", "1")
 

@@ -25,10 +25,10 @@ from services.incident_actions import IncidentActions
 from services.monitor import Monitor
 from services.ports import StateStore
 from services.queries import AdherenceQueries
+from testing.fake_slack import BOT_TOKEN, FakeSlack
 from tests.monitor.scripted import ScriptedSource
 from tests.slack import signed
 from tests.slack.conftest import RecordingSleep
-from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 
 T0 = datetime(2026, 5, 18, 9, 0, tzinfo=UTC)
 TICK = timedelta(seconds=15)

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from tests.slack.fake_slack import TEAM_ID
+from testing.fake_slack import TEAM_ID
 
 SIGNING_SECRET = "test-signing-secret"
 

@@ -17,11 +17,11 @@ from services.adapters.genesys.exception_writer import GenesysExceptionWriter
 from services.domain.escalation import IncidentStatus, ReplyKind, TierAction
 from services.domain.model import Agent
 from services.domain.states import Presence, RoutingStatus
+from testing.fake_genesys import FakeGenesys
+from testing.fake_slack import FakeSlack, Message
 from tests.email.smtp_server import Inbox
 from tests.genesys.conftest import make_source
-from tests.genesys.fake_genesys import FakeGenesys
 from tests.slack.blockkit import assert_valid_blocks, assert_valid_view
-from tests.slack.fake_slack import FakeSlack, Message
 from tests.slack.rig import MU, STRANGER_ID, SUPERVISOR_ID, TICK
 from tests.slack.test_end_to_end import World, card_text, smtp
 

@@ -17,7 +17,7 @@ from services.domain.escalation import AlreadyDone, ReplyKind
 from services.domain.model import Agent
 from services.domain.states import Presence, RoutingStatus
 from services.incident_actions import Actor, IncidentActions
-from tests.slack.fake_slack import FakeSlack
+from testing.fake_slack import FakeSlack
 from tests.slack.rig import MU, OPS_ID, STRANGER_ID, SUPERVISOR_ID, SlackRig
 from tests.slack.samples import view
 from tests.store_backends import StoreBackend

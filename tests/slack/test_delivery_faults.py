@@ -17,9 +17,9 @@ from presentation.blocks.incident_card import incident_card
 from presentation.blocks.storm_card import storm_card
 from services.adapters.redis.store import RedisStore
 from services.domain.states import Presence, RoutingStatus
+from testing.fake_slack import FakeSlack
 from tests.email.smtp_server import Inbox, serve
 from tests.slack.blockkit import assert_valid_blocks
-from tests.slack.fake_slack import FakeSlack
 from tests.slack.rig import MU
 from tests.slack.samples import T0, incident, storm, view, with_card
 from tests.slack.test_end_to_end import World, card_text

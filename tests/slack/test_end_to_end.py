@@ -33,9 +33,9 @@ from services.domain.escalation import IncidentStatus, TierAction
 from services.domain.states import Presence, RoutingStatus
 from services.monitor import Monitor
 from services.ports import ExceptionWriter
+from testing.fake_slack import BOT_TOKEN, FakeSlack, Message
 from tests.email.smtp_server import Inbox, serve
 from tests.slack.blockkit import assert_valid_blocks, assert_valid_view
-from tests.slack.fake_slack import BOT_TOKEN, FakeSlack, Message
 from tests.slack.rig import MU, OPS_ID, SUPERVISOR_ID, TICK, SlackRig, at
 from tests.slack.test_handlers import exception_values
 

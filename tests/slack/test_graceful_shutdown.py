@@ -30,8 +30,8 @@ from services.clock import SystemClock
 from services.config import OrgConfig
 from services.domain.escalation import DEFAULT_POLICY, EventKind, FiredTier, Incident, IncidentEvent, TierAction
 from services.routing import apply_org_routing
+from testing.fake_slack import BOT_TOKEN, FakeSlack
 from tests.conftest import TEST_REDIS_URL
-from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.signed import SIGNING_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]

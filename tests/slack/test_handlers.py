@@ -16,9 +16,9 @@ from presentation.blocks.incident_card import incident_ref
 from presentation.payloads import ACKNOWLEDGE, APPROVE_EXCEPTION, ESCALATE, EXCEPTION_MODAL, MARK_OUTAGE, StormRef
 from services.domain.escalation import IncidentStatus, TierAction
 from services.domain.states import Presence, RoutingStatus
+from testing.fake_slack import FakeSlack
 from tests.slack import signed
 from tests.slack.blockkit import assert_valid_blocks, assert_valid_view
-from tests.slack.fake_slack import FakeSlack
 from tests.slack.rig import MU, OPS_ID, STRANGER_ID, SUPERVISOR_ID, SlackRig, at
 from tests.store_backends import StoreBackend
 

@@ -16,8 +16,8 @@ from handlers.deps import HandlerDeps
 from handlers.http import HealthChecks, build_web_app
 from services.clock import ManualClock
 from services.health import HealthReport
+from testing.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack import signed
-from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.samples import T0
 
 

@@ -22,7 +22,7 @@ from presentation.blocks.incident_card import incident_ref
 from presentation.payloads import ACKNOWLEDGE, APPROVE_EXCEPTION, ESCALATE, EXCEPTION_MODAL, MARK_OUTAGE, StormRef
 from services.domain.escalation import IncidentStatus, TierAction
 from services.domain.states import Presence, RoutingStatus
-from tests.slack.fake_slack import FakeSlack
+from testing.fake_slack import FakeSlack
 from tests.slack.rig import MU, OPS_ID, SUPERVISOR_ID, SlackRig
 from tests.slack.test_handlers import exception_values
 

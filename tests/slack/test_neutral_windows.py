@@ -17,9 +17,9 @@ from presentation.neutral_payloads import NEUTRAL_CANCEL, NEUTRAL_PLAN_MODAL, NE
 from services.adapters.redis.neutral import RedisNeutralWindows
 from services.domain.model import ManagementUnit
 from services.neutral import NeutralDesk
+from testing.fake_slack import FakeSlack
 from tests.slack import signed
 from tests.slack.blockkit import assert_valid_blocks, assert_valid_view
-from tests.slack.fake_slack import FakeSlack
 from tests.slack.rig import MU, OPS_ID, STRANGER_ID, SUPERVISOR_ID, SlackRig
 
 pytestmark = pytest.mark.redis

@@ -15,8 +15,8 @@ from redis.asyncio import Redis
 from bot.service import run_service
 from bot.settings import Settings
 from services.config import ConfigError
+from testing.fake_slack import BOT_TOKEN, FakeSlack
 from tests.conftest import TEST_REDIS_URL
-from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.signed import SIGNING_SECRET, command_body, signed_headers, slash_command
 
 

@@ -18,9 +18,9 @@ from services.adapters.slack.directory import SlackDirectory
 from services.adapters.slack.errors import ChatDeliveryError
 from services.domain.escalation import EventKind, IncidentEvent, IncidentStatus, acknowledge, close
 from services.domain.model import Person
+from testing.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.blockkit import assert_valid_blocks
 from tests.slack.conftest import RecordingSleep
-from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.samples import OPS, SUPERVISOR, T0, every_state, incident, storm, view, with_card
 
 NOBODY = Person("ghost", "Gus Ghost", "ghost@example.com")

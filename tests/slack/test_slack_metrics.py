@@ -16,9 +16,9 @@ from bot.service import run_service
 from bot.settings import Settings
 from services import telemetry
 from services.telemetry import Telemetry
+from testing.fake_slack import BOT_TOKEN, FakeSlack
 from tests.conftest import TEST_REDIS_URL
 from tests.observability.scrape import total, value
-from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.test_service import _free_port, _wait_for
 
 

@@ -23,10 +23,10 @@ from presentation.payloads import (
 )
 from services.domain.escalation import EventKind, TierAction
 from services.domain.states import Presence, RoutingStatus
+from testing.fake_slack import FakeSlack
 from tests.email.smtp_server import Inbox
 from tests.slack import signed
 from tests.slack.blockkit import assert_valid_blocks
-from tests.slack.fake_slack import FakeSlack
 from tests.slack.rig import MU, OPS_ID, SUPERVISOR_ID, T0, TICK, at
 from tests.slack.test_end_to_end import World, card_text, smtp
 

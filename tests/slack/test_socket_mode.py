@@ -11,8 +11,8 @@ from handlers.app import build_app
 from handlers.deps import HandlerDeps
 from handlers.socket_mode import socket_connected, socket_mode_handler
 from services.clock import ManualClock
+from testing.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack import signed
-from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.samples import T0
 
 

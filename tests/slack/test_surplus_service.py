@@ -12,8 +12,8 @@ from redis.asyncio import Redis
 
 from bot.service import run_service
 from bot.settings import Settings
+from testing.fake_slack import BOT_TOKEN, FakeSlack
 from tests.conftest import TEST_REDIS_URL
-from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.signed import command_body, signed_headers, slash_command
 from tests.slack.test_service import _free_port, _wait_for
 

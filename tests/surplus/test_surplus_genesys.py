@@ -16,9 +16,10 @@ from services.adapters.genesys.forecast import GenesysDemand
 from services.adapters.genesys.intraday import GenesysFloorSignals
 from services.adapters.genesys.structure import StructureReader
 from services.surplus import SurplusDesk
+from testing.fake_genesys import FakeGenesys
+from testing.fake_genesys.analytics import OBSERVATION_PERMISSION
+from testing.fake_genesys.intraday import INTRADAY_PERMISSION, IntervalFigures
 from tests.genesys.conftest import make_client
-from tests.genesys.fake_genesys import FakeGenesys
-from tests.genesys.fake_genesys.intraday import INTRADAY_PERMISSION, OBSERVATION_PERMISSION, IntervalFigures
 from tests.surplus.rig import DAY, Rig, build_rig
 from tests.surplus.test_surplus_desk import IN_QUIET, PEAK, QUIET
 
@@ -89,13 +90,13 @@ async def test_waiting_contacts_veto_offers_and_recall_trainees(redis_client: Re
         for offer in offers[:2]:
             assert (await desk.start(rig.mu_id, offer.offer_id, "U")).outcome == "started"
         # A few contacts waiting while agents are idle: no new offers, nobody recalled.
-        fake.intraday.set_waiting("q-1", 2, idle=3)
+        fake.analytics.set_waiting("q-1", 2, idle=3)
         rig.clock.advance(timedelta(minutes=1))
         report = await desk.evaluate(rig.mu_id)
         assert report.figures is not None and report.figures.waiting == 2
         assert not report.offered and not report.recalled and report.figures.free_seats == 0
         # Far more waiting than idle agents: the requirement rises by the excess and trainees come back.
-        fake.intraday.set_waiting("q-1", 60, idle=0)
+        fake.analytics.set_waiting("q-1", 60, idle=0)
         rig.clock.advance(timedelta(minutes=1))
         report = await desk.evaluate(rig.mu_id)
         assert set(report.recalled) == {o.agent_id for o in offers[:2]}
@@ -109,7 +110,7 @@ async def test_without_the_permissions_the_desk_measures_as_without_genesys(
     plain_rig = build_rig(redis_client, redis_prefix + ":plain", [QUIET, PEAK])
     plain_rig.clock.set(plain_rig.start + IN_QUIET)
     plain = await plain_rig.desk(redis_client, redis_prefix + ":plain").evaluate(plain_rig.mu_id)
-    fake.intraday.denied = {INTRADAY_PERMISSION, OBSERVATION_PERMISSION}
+    fake.intraday.denied, fake.analytics.denied = {INTRADAY_PERMISSION}, {OBSERVATION_PERMISSION}
     rig = build_rig(redis_client, redis_prefix, [QUIET, PEAK])
     rig.clock.set(rig.start + IN_QUIET)
     desk, client = await _with_genesys(rig, redis_client, redis_prefix, fake)

@@ -21,9 +21,9 @@ from presentation.blocks.surplus import (
     recall_message,
     surplus_status,
 )
+from testing.fake_slack import FakeSlack
 from tests.slack import signed
 from tests.slack.blockkit import assert_valid_blocks, assert_valid_view
-from tests.slack.fake_slack import FakeSlack
 from tests.slack.rig import SlackRig
 from tests.surplus.rig import build_rig
 from tests.surplus.test_surplus_desk import IN_QUIET, PEAK, QUIET

@@ -163,3 +163,37 @@ def _memory_store_provides_every_state_port(store: MemoryStore) -> StateStore:
 def _booking_memory_provides_the_ports(queue: MemoryRequestQueue, ledger: MemoryBookingLedger,
                                        work: MemoryWorkQueue) -> tuple[RequestQueue, BookingLedger, WorkQueue]:
     return queue, ledger, work
+
+
+PRODUCT = ("bot", "handlers", "presentation", "services")
+
+
+def _importers_of(roots: tuple[str, ...], banned: str, base: Path = ROOT) -> dict[str, list[str]]:
+    """Files under ``roots`` that import the top-level package ``banned`` (what they import from it)."""
+    found = {}
+    for root in roots:
+        for path in sorted((base / root).rglob("*.py")):
+            bad = sorted(m for m in _imported_modules(path) if m.split(".")[0] == banned)
+            if bad:
+                found[str(path.relative_to(base))] = bad
+    return found
+
+
+def test_bench_and_testing_never_import_tests() -> None:
+    """The scaffolding both the tests and the benchmarks use (fakes, in-memory ports, synthetic
+    instances) lives in testing/: a benchmark that reached into tests/ would run test-suite code."""
+    assert any((ROOT / "bench").glob("*.py")) and any((ROOT / "testing").rglob("*.py"))
+    assert _importers_of(("bench", "testing"), "tests") == {}
+
+
+def test_the_product_never_imports_testing() -> None:
+    """testing/ is not in the wheel nor in the image: a product module importing it would break there."""
+    assert _importers_of(PRODUCT, "testing") == {}
+
+
+def test_the_import_checks_would_catch_bench_reaching_into_tests(tmp_path: Path) -> None:
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "b.py").write_text("from tests.genesys.fake_genesys import FakeGenesys\nimport testing\n")
+    assert _importers_of(("bench",), "tests", base=tmp_path) == {
+        "bench/b.py": ["tests.genesys.fake_genesys", "tests.genesys.fake_genesys.FakeGenesys"]}
+    assert _importers_of(("bench",), "testing", base=tmp_path) == {"bench/b.py": ["testing"]}

@@ -9,7 +9,6 @@ Pure domain code (numpy, plus scipy's HiGHS for the batch refinement): no I/O, n
 * :mod:`batch` - batch mode (place many at once, then improve), :mod:`refine` - exact small LNS moves
   (import them directly: they load scipy, which the online search does not need).
 * :mod:`erlang`, :mod:`staffing` - Erlang C and seeded staffing requirements.
-* :mod:`synthetic` - the benchmark's seeded instance generator.
 """
 
 from services.domain.slots.engine import Booking, SlotEngine

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tests.genesys.fake_genesys.model import PRESENCES, FakeBusinessUnit, FakeUser, definition_id, iso
+from testing.fake_genesys.model import PRESENCES, FakeBusinessUnit, FakeUser, definition_id, iso
 
 PREFIX = "v2.workforcemanagement.managementunits."
 SUFFIX = ".adherence"

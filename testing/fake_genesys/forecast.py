@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from tests.genesys.fake_genesys.model import iso, new_id
+from testing.fake_genesys.model import iso, new_id
+from testing.fake_genesys.wire import WFM, error_response
 
 if TYPE_CHECKING:
-    from tests.genesys.fake_genesys.server import FakeGenesys
+    from testing.fake_genesys.core import FakeCore
 
-WFM = "/api/v2/workforcemanagement"
 WEEK_INTERVALS = 7 * 24 * 4
 
 
@@ -46,7 +46,7 @@ class FakeForecast:
 
 @dataclass
 class FakeForecasts:
-    server: FakeGenesys
+    server: FakeCore
     forecasts: dict[str, FakeForecast] = field(default_factory=dict)
     planning_groups: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # bu -> group -> queues
     agent_queues: dict[str, list[str]] = field(default_factory=dict)  # user -> queue ids
@@ -93,13 +93,13 @@ class FakeForecasts:
     async def _listing(self, request: web.Request) -> web.Response:
         bu_id, week = request.match_info["bu"], request.match_info["week"]
         if bu_id not in self.server.business_units:
-            return _error(404, "not.found", "business unit not found")
+            return error_response(404, "not.found", "business unit not found")
         if week == "recent":  # the reference: recent forecasts of the business unit, whatever their week
             return web.json_response({"entities": [f.entity() for f in self.forecasts.values() if f.bu_id == bu_id]})
         try:
             wanted = date.fromisoformat(week)
         except ValueError:
-            return _error(400, "bad.request", f"invalid weekDateId {week!r}")
+            return error_response(400, "bad.request", f"invalid weekDateId {week!r}")
         found = [f.entity() for f in self.forecasts.values() if f.bu_id == bu_id and f.week == wanted]
         return web.json_response({"entities": found})
 
@@ -122,7 +122,7 @@ class FakeForecasts:
     async def _requirement_get(self, request: web.Request) -> web.Response:
         forecast = self.forecasts.get(request.match_info["id"])
         if forecast is None or forecast.bu_id != request.match_info["bu"]:
-            return _error(404, "not.found", "forecast not found")
+            return error_response(404, "not.found", "forecast not found")
         week_number = int(request.query.get("weekNumbers", "0"))
         envelope = {"businessUnitId": forecast.bu_id, "forecast": {"id": forecast.id,
                                                                    "weekDate": forecast.week.isoformat()},
@@ -146,7 +146,7 @@ class FakeForecasts:
     async def _agent(self, request: web.Request) -> web.Response:
         user = self.server.users.get(request.match_info["agent"])
         if user is None or user.mu_id != request.match_info["mu"]:
-            return _error(404, "not.found", "agent not found in management unit")
+            return error_response(404, "not.found", "agent not found in management unit")
         return web.json_response({
             "id": user.id, "user": {"id": user.id, "selfUri": f"/api/v2/users/{user.id}"},
             "workPlan": {"id": "wp-1"}, "workPlanRotation": None,
@@ -162,9 +162,3 @@ def week_values(per_day: dict[int, Sequence[tuple[float, float, float]]]) -> lis
             for i in range(int(lo * 4), int(hi * 4)):
                 values[day * 96 + i] = staff
     return values
-
-
-def _error(status: int, code: str, message: str) -> web.Response:
-    from tests.genesys.fake_genesys.server import error_response  # here: server.py imports this module
-
-    return error_response(status, code, message)

@@ -1,7 +1,7 @@
-"""The fake's intraday and queue-observation routes (reference §8 "Intraday", analytics observations).
+"""The fake's intraday route (reference §8 "Intraday"); the queue observations are in ``analytics``.
 
 Scenario API: :meth:`FakeIntraday.set_intraday` (one business-unit day of a planning group, per 15
-minutes), :meth:`set_waiting` (a queue's waiting contacts and idle members), ``delivery``
+minutes), ``delivery``
 ("inline": the result in the body; "download": behind a ``downloadUrl``), ``processing_rounds``
 (answer Processing with an ``operationId`` that many times first) and ``denied`` (permissions the
 OAuth client lacks: the route answers 403).
@@ -17,14 +17,13 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from tests.genesys.fake_genesys.model import iso, new_id
+from testing.fake_genesys.model import iso, new_id
+from testing.fake_genesys.wire import WFM, error_response, forbidden
 
 if TYPE_CHECKING:
-    from tests.genesys.fake_genesys.server import FakeGenesys
+    from testing.fake_genesys.core import FakeCore
 
-WFM = "/api/v2/workforcemanagement"
 INTRADAY_PERMISSION = "wfm:intraday:view"
-OBSERVATION_PERMISSION = "analytics:queueObservation:view"
 
 
 @dataclass(frozen=True)
@@ -39,9 +38,8 @@ class IntervalFigures:
 
 @dataclass
 class FakeIntraday:
-    server: FakeGenesys
+    server: FakeCore
     days: dict[tuple[str, date], dict[str, list[IntervalFigures]]] = field(default_factory=dict)
-    waiting: dict[str, tuple[int, int]] = field(default_factory=dict)  # queue -> (waiting, idle members)
     delivery: str = "inline"  # inline | download
     processing_rounds: int = 0
     denied: set[str] = field(default_factory=set)
@@ -51,29 +49,25 @@ class FakeIntraday:
         """``intervals`` from the business unit's local midnight of ``day`` (96 make the whole day)."""
         self.days.setdefault((bu_id, day), {})[group_id] = list(intervals)
 
-    def set_waiting(self, queue_id: str, waiting: int, idle: int = 0) -> None:
-        self.waiting[queue_id] = (waiting, idle)
-
     # ---- routes ------------------------------------------------------------------------------------
     def routes(self, router: web.UrlDispatcher) -> None:
         router.add_post(f"{WFM}/businessunits/{{bu}}/intraday", self._intraday)
-        router.add_post("/api/v2/analytics/queues/observations/query", self._observations)
 
     async def _intraday(self, request: web.Request) -> web.Response:
         if INTRADAY_PERMISSION in self.denied:
-            return _forbidden(INTRADAY_PERMISSION)
+            return forbidden(INTRADAY_PERMISSION)
         bu_id = request.match_info["bu"]
         unit = self.server.business_units.get(bu_id)
         if unit is None:
-            return _error(404, "not.found", "business unit not found")
+            return error_response(404, "not.found", "business unit not found")
         body = await request.json()
         try:
             day = date.fromisoformat(str(body["businessUnitDate"]))
             categories = [str(c) for c in body["categories"]]
         except (KeyError, TypeError, ValueError):
-            return _error(400, "bad.request", "businessUnitDate and categories are required")
+            return error_response(400, "bad.request", "businessUnitDate and categories are required")
         if int(body.get("intervalLengthMinutes") or 15) != 15:
-            return _error(400, "bad.request", "the fake serves 15-minute intervals only")
+            return error_response(400, "bad.request", "the fake serves 15-minute intervals only")
         operation = new_id("op")
         if self.processing_rounds > 0:
             self.processing_rounds -= 1
@@ -115,34 +109,3 @@ class FakeIntraday:
         if "PerformancePredictionData" in categories:
             grouping["performancePredictionDataPerInterval"] = prediction
         return {**envelope, "noDataReason": None, "intradayDataGroupings": [grouping]}
-
-    async def _observations(self, request: web.Request) -> web.Response:
-        if OBSERVATION_PERMISSION in self.denied:
-            return _forbidden(OBSERVATION_PERMISSION)
-        body = await request.json()
-        metrics = set(body.get("metrics") or [])
-        queues = [str(p.get("value")) for p in (body.get("filter") or {}).get("predicates") or []
-                  if p.get("dimension") == "queueId"]
-        results = []
-        for queue in queues:
-            waiting, idle = self.waiting.get(queue, (0, 0))
-            data: list[dict[str, Any]] = []
-            if "oWaiting" in metrics:
-                data.append({"metric": "oWaiting", "stats": {"count": waiting}})
-            if "oOnQueueUsers" in metrics:
-                data.append({"metric": "oOnQueueUsers", "qualifier": "IDLE", "stats": {"count": idle}})
-            results.append({"group": {"queueId": queue, "mediaType": "voice"}, "data": data})
-        return web.json_response({"systemToOrganizationMappings": {}, "results": results})
-
-
-def _forbidden(permission: str) -> web.Response:
-    from tests.genesys.fake_genesys.server import error_response  # here: server.py imports this module
-
-    return error_response(403, "missing.any.permissions",
-                          f"You are missing the following permission(s): [{permission}]")
-
-
-def _error(status: int, code: str, message: str) -> web.Response:
-    from tests.genesys.fake_genesys.server import error_response
-
-    return error_response(status, code, message)
