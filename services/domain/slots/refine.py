@@ -15,11 +15,11 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from services.domain.slots.engine import _MILLI, _PREF_SPAN, Booking, Candidates, SlotEngine
+from services.domain.slots.arrays import MILLI, PREF_SPAN, WORK
+from services.domain.slots.engine import Booking, Candidates, SlotEngine
 from services.domain.slots.highs import solve_milp
-from services.domain.slots.model import SlotRequest, SlotState
+from services.domain.slots.model import SlotRequest
 
-_WORK = int(SlotState.WORK)
 _EPS = 1e-6
 REL_GAP = 1e-3  # the refinement polishes understaffing; 0.1 % of a window is noise next to the 1 % target
 
@@ -117,8 +117,8 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
             for i, start in enumerate(starts):
                 for room in option.rooms[i]:
                     cols.append((r_index, option.occurrence, start, option.length, room,
-                                 int(option.keys[i] % _PREF_SPAN)))
-                    alone.append(int(option.keys[i] // _PREF_SPAN) / _MILLI)
+                                 int(option.keys[i] % PREF_SPAN)))
+                    alone.append(int(option.keys[i] // PREF_SPAN) / MILLI)
     if not cols:
         return None
     n = len(cols)
@@ -160,7 +160,7 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
             continue
         found = pulled.get((r, occ, s))
         if found is None:
-            contrib = problem.weights[agents].T @ (engine.states[agents, s:s + d] == _WORK).astype(np.float64)
+            contrib = problem.weights[agents].T @ (engine.states[agents, s:s + d] == WORK).astype(np.float64)
             q, t = np.nonzero(contrib)
             found = pulled[(r, occ, s)] = (q * T + s + t, contrib[q, t])
         qt_keys.append(found[0])
