@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.domain.slots import Reason
+from services.domain.slots import Placement, Reason
 
 
 class _Frozen(BaseModel):
@@ -73,6 +73,8 @@ class Status(StrEnum):
 
 
 class BookedSlot(_Frozen):
+    """A held or booked :class:`~services.domain.slots.Placement` as stored and shown."""
+
     occurrence: int
     session: int
     start: datetime
@@ -82,6 +84,13 @@ class BookedSlot(_Frozen):
     room_id: str | None
     impact: float  # added understaffing, agent-intervals
     room_name: str | None = None  # what people read (plans stored before it existed show the id)
+
+    @classmethod
+    def of(cls, placement: Placement, room_name: str | None = None) -> BookedSlot:
+        """The stored form of a search's placement (grid indices dropped, impact to 3 decimals)."""
+        return cls(occurrence=placement.occurrence, session=placement.session, start=placement.start,
+                   end=placement.end, attendees=placement.attendees, facilitator=placement.facilitator,
+                   room_id=placement.room_id, impact=round(placement.impact, 3), room_name=room_name)
 
 
 class Plan(_Frozen):

@@ -211,9 +211,7 @@ class OptimiseUpcoming:
             for request_id, outcome in sorted(result.outcomes.items()):
                 h = by_id[request_id]
                 old = {(s.occurrence, s.session): s for s in h.plan.slots}
-                new_slots = tuple(BookedSlot(occurrence=p.occurrence, session=p.session, start=p.start, end=p.end,
-                                             attendees=p.attendees, facilitator=p.facilitator, room_id=p.room_id,
-                                             impact=round(p.impact, 3)) for p in outcome.placements)
+                new_slots = tuple(BookedSlot.of(p) for p in outcome.placements)
                 changed = [s for s in new_slots if _moved(old[(s.occurrence, s.session)], s)]
                 if not changed:
                     continue

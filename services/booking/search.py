@@ -31,10 +31,7 @@ class Found:
 
     def plan(self, room_names: Mapping[str, str] | None = None) -> Plan:
         names = room_names or {}
-        slots = tuple(BookedSlot(occurrence=p.occurrence, session=p.session, start=p.start, end=p.end,
-                                 attendees=p.attendees, facilitator=p.facilitator, room_id=p.room_id,
-                                 impact=round(p.impact, 3), room_name=names.get(p.room_id or ""))
-                      for p in self.outcome.placements)
+        slots = tuple(BookedSlot.of(p, names.get(p.room_id or "")) for p in self.outcome.placements)
         source = demand_note(self.snapshot)
         why = tuple(f"{e.summary()}; {source}" if source else e.summary() for e in self.outcome.explanations)
         if self.request.target:

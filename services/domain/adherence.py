@@ -92,11 +92,18 @@ def evaluate(
         return result(Status.ADHERENT, Impact.NEUTRAL, Reason.RULE)
     if routing is RoutingStatus.INTERACTING:
         return result(Status.NON_ADHERENT, impact, Reason.INTERACTING)
+    excused, since = _excused(agent_id, exceptions, now, since)
+    return result(Status.NON_ADHERENT, impact, Reason.EXCEPTION if excused else Reason.RULE)
+
+
+def _excused(agent_id: str, exceptions: Sequence[ExceptionWindow], now: datetime,
+             since: datetime) -> tuple[bool, datetime]:
+    """Whether an approved exception covers ``now``, and since when the agent counts as out."""
     for window in exceptions:
         if window.agent_id != agent_id:
             continue
         if window.covers(now):
-            return result(Status.NON_ADHERENT, impact, Reason.EXCEPTION)
+            return True, since
         if since < window.end <= now:
             since = window.end  # still out after an excused window: the clock starts where it ended
-    return result(Status.NON_ADHERENT, impact, Reason.RULE)
+    return False, since

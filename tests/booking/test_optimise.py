@@ -71,9 +71,7 @@ async def book_at_the_worst_time(rig: Rig) -> Plan:
     engine = SlotEngine(snapshot.problem)
     ((starts, keys),) = engine.options(slot_request)
     outcome = engine.book_at(slot_request, [(int(starts[np.argmax(keys)]), None)])
-    plan = Plan(request_id="sync", why=("by hand",), slots=tuple(
-        BookedSlot(occurrence=p.occurrence, session=p.session, start=p.start, end=p.end, attendees=p.attendees,
-                   facilitator=p.facilitator, room_id=p.room_id, impact=p.impact) for p in outcome.placements))
+    plan = Plan(request_id="sync", why=("by hand",), slots=tuple(BookedSlot.of(p) for p in outcome.placements))
     await rig.ledger.save_request(sync)
     await rig.ledger.save_plan("sync", plan.model_dump_json())
     await rig.service.writeback.apply(sync, plan, roster, now)

@@ -20,17 +20,29 @@ _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://sim.example.com/coaching")
 
 @dataclass(frozen=True, slots=True)
 class CoachingAppointment:
+    """A recorded :class:`CoachingRequest`: the request itself plus what the QM system adds."""
+
     id: str
-    idempotency_key: str
-    mu_id: str
-    agent_id: str
-    facilitator_id: str | None
-    name: str
-    description: str
-    start: datetime
-    length_minutes: int
+    request: CoachingRequest
+    start: datetime  # the request's start rounded down to the minute, as Genesys does
     created_at: datetime
     status: str = "Scheduled"
+
+    @property
+    def agent_id(self) -> str:
+        return self.request.agent_id
+
+    @property
+    def facilitator_id(self) -> str | None:
+        return self.request.facilitator_id
+
+    @property
+    def name(self) -> str:
+        return self.request.name
+
+    @property
+    def length_minutes(self) -> int:
+        return self.request.length_minutes
 
 
 class SimulatedQM:
@@ -55,14 +67,8 @@ class SimulatedQM:
             raise ValueError(f"unknown attendee {request.agent_id!r}")
         appointment = CoachingAppointment(
             id=str(uuid.uuid5(_NAMESPACE, request.idempotency_key)),
-            idempotency_key=request.idempotency_key,
-            mu_id=request.mu_id,
-            agent_id=request.agent_id,
-            facilitator_id=request.facilitator_id,
-            name=request.name,
-            description=request.description,
+            request=request,
             start=request.start.replace(second=0, microsecond=0),
-            length_minutes=request.length_minutes,
             created_at=self._clock.now(),
         )
         self._by_key[request.idempotency_key] = appointment

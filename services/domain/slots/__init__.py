@@ -5,7 +5,9 @@ Pure domain code (numpy, plus scipy's HiGHS for the batch refinement): no I/O, n
 * :mod:`grid` - the 15-minute time grid (local days, minutes, weekdays per interval).
 * :mod:`model` - requests, recurrence, rooms, search parameters, placements, reasons, explanations.
 * :mod:`problem` - the per-interval arrays the search reads, painted from calendars.
-* :mod:`engine` - the exhaustive online search (one request at a time) with commit/release.
+* :mod:`engine` - the exhaustive online search (one request at a time) with commit/release, built on
+  :mod:`tasks` (a request laid on the grid), :mod:`evaluate` (the numpy search and choice),
+  :mod:`board` (the held calendars, commit and undo) and :mod:`diagnose` (reasons and explanations).
 * :mod:`batch` - batch mode (place many at once, then improve), :mod:`refine` - exact small LNS moves
   (import them directly: they load scipy, which the online search does not need).
 * :mod:`erlang`, :mod:`staffing` - Erlang C and seeded staffing requirements.

@@ -22,14 +22,12 @@ Deterministic as long as no HiGHS time limit is hit (on an idle machine none is,
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
+from services.domain.slots.core_search import CoreSearch
 from services.domain.slots.engine import SlotEngine
 from services.domain.slots.model import Outcome, SlotRequest
 from services.domain.slots.recurrence import occurrence_periods
@@ -84,7 +82,7 @@ class _Plan:
                                     alone_cost=True):
                 self.outcomes[rid] = self.engine.bookings[rid].outcome
             return
-        found = _CoreSearch(self.engine, core, node_limit).run()
+        found = CoreSearch(self.engine, core, node_limit).run()
         for request, choices in found:
             self.outcomes[request.id] = self.engine.book_at(request, choices)
 
@@ -277,150 +275,6 @@ class _Plan:
                 for rid in group:
                     self.outcomes[rid] = engine.bookings[rid].outcome
         return changed
-
-@dataclass
-class _Var:
-    request: int  # index into the core list
-    occurrence: int
-    starts: NDArray[np.intp]  # cheapest first
-    days: NDArray[np.intp]
-    length: int
-    rooms: list[int]
-
-
-class _Stop(Exception):
-    pass
-
-
-class _CoreSearch:
-    """Backtracking over the core requests' feasible starts: fewest options first, cheapest value first.
-
-    Conflicts between candidates (shared people at overlapping times, occurrences closer than the
-    minimum gap) are precomputed; rooms are checked when a value is tried. It looks for a time for
-    every core request; if the node budget runs out, it keeps the deepest partial assignment found.
-    """
-
-    def __init__(self, engine: SlotEngine, core: list[SlotRequest], node_limit: int) -> None:
-        self.engine, self.core, self.node_limit = engine, core, node_limit
-        problem = engine.problem
-        room_index = {room.id: i for i, room in enumerate(problem.rooms)}
-        self.vars: list[_Var] = []
-        for r_index, request in enumerate(core):
-            rooms = [room_index[x] for x in engine.eligible_room_ids(request)]
-            length = -(-request.duration_minutes // engine.grid.minutes)
-            for occurrence, (starts, keys) in enumerate(engine.options(request)):
-                order = np.argsort(keys, kind="stable")
-                ordered = starts[order]
-                days = np.asarray(engine.grid.day[ordered], dtype=np.intp)
-                self.vars.append(_Var(r_index, occurrence, ordered, days, length, rooms))
-        people = [set(r.attendees) | ({r.facilitator} if r.facilitator else set()) for r in core]
-        self.conflicts: dict[tuple[int, int], NDArray[np.bool_]] = {}
-        for u, a in enumerate(self.vars):
-            for v in range(u + 1, len(self.vars)):
-                b = self.vars[v]
-                if a.request == b.request:
-                    if b.occurrence != a.occurrence + 1:
-                        continue
-                    rec = core[a.request].recurrence
-                    gap = rec.min_gap_days if rec else 0
-                    clash = (b.days[None, :] - a.days[:, None]) < gap
-                elif people[a.request] & people[b.request]:
-                    clash = ((a.starts[:, None] < b.starts[None, :] + b.length)
-                             & (b.starts[None, :] < a.starts[:, None] + a.length))
-                else:
-                    continue
-                if clash.any():
-                    self.conflicts[(u, v)] = clash
-                    self.conflicts[(v, u)] = clash.T
-        self.neighbours: list[list[int]] = [[] for _ in self.vars]
-        for u, v in self.conflicts:
-            self.neighbours[u].append(v)
-        self.room_free = problem.room_free.copy()
-        # Per var: which of its candidates each of its rooms could take (rooms are forward-checked too).
-        self.room_ok: list[NDArray[np.bool_]] = []
-        self.room_users: dict[int, list[tuple[int, int]]] = {}  # room -> (var, row in that var's room_ok)
-        for u, var in enumerate(self.vars):
-            if not var.rooms:
-                self.room_ok.append(np.ones((1, var.starts.size), dtype=np.bool_))
-                continue
-            ok = np.array([[bool(self.room_free[m, s:s + var.length].all()) for s in var.starts.tolist()]
-                           for m in var.rooms], dtype=np.bool_).reshape(len(var.rooms), var.starts.size)
-            self.room_ok.append(ok)
-            for row, m in enumerate(var.rooms):
-                self.room_users.setdefault(m, []).append((u, row))
-        self.nodes = 0
-        self.best: list[tuple[int, int, int]] = []  # (var, start, room) of the best partial
-
-    def run(self) -> list[tuple[SlotRequest, list[tuple[int, str | None]]]]:
-        alive = [np.ones(v.starts.size, dtype=np.bool_) for v in self.vars]
-        chosen: dict[int, tuple[int, int]] = {}
-        with contextlib.suppress(_Stop):
-            self._search(alive, chosen)
-        by_request: dict[int, dict[int, tuple[int, int]]] = {}
-        for var_index, start, room in self.best:
-            var = self.vars[var_index]
-            by_request.setdefault(var.request, {})[var.occurrence] = (start, room)
-        out = []
-        rooms = self.engine.problem.rooms
-        for r_index, occurrences in sorted(by_request.items()):
-            expected = sum(1 for v in self.vars if v.request == r_index)
-            if len(occurrences) != expected:
-                continue  # a recurring request only partly placed: leave it to the other phases
-            out.append((self.core[r_index], [(s, rooms[m].id if m >= 0 else None)
-                                             for _, (s, m) in sorted(occurrences.items())]))
-        return out
-
-    def _record(self, chosen: dict[int, tuple[int, int]]) -> None:
-        if len(chosen) > len(self.best):
-            self.best = [(u, s, m) for u, (s, m) in chosen.items()]
-
-    def _search(self, alive: list[NDArray[np.bool_]], chosen: dict[int, tuple[int, int]]) -> None:
-        self.nodes += 1
-        if self.nodes > self.node_limit:
-            raise _Stop
-        free = [u for u in range(len(self.vars)) if u not in chosen]
-        if not free:
-            self._record(chosen)
-            raise _Stop  # everything placed
-        u = min(free, key=lambda x: (int(alive[x].sum()), x))
-        var = self.vars[u]
-        for c in np.flatnonzero(alive[u] & self.room_ok[u].any(axis=0)).tolist():
-            start = int(var.starts[c])
-            end = start + var.length
-            room = -1
-            if var.rooms:
-                room = next(m for row, m in enumerate(var.rooms) if self.room_ok[u][row, c])
-            saved: list[tuple[int, NDArray[np.bool_]]] = []
-            saved_rooms: list[tuple[int, int, NDArray[np.bool_]]] = []
-            dead = False
-            for v in self.neighbours[u]:
-                if v in chosen:
-                    continue
-                saved.append((v, alive[v]))
-                alive[v] = alive[v] & ~self.conflicts[(u, v)][c]
-            if room >= 0:
-                for v, row in self.room_users.get(room, []):
-                    if v == u or v in chosen:
-                        continue
-                    other = self.vars[v]
-                    overlap = (other.starts < end) & (other.starts + other.length > start)
-                    if overlap.any():
-                        saved_rooms.append((v, row, self.room_ok[v][row].copy()))
-                        self.room_ok[v][row] &= ~overlap
-            for v in {x for x, _ in saved} | {x for x, _, _ in saved_rooms}:
-                if not (alive[v] & self.room_ok[v].any(axis=0)).any():
-                    dead = True
-                    break
-            if not dead:
-                chosen[u] = (start, room)
-                self._search(alive, chosen)
-                del chosen[u]
-            for v, before in saved:
-                alive[v] = before
-            for v, row, before_row in saved_rooms:
-                self.room_ok[v][row] = before_row
-        self._record(chosen)
-
 
 def plan_batch(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passes: int = 6,
                max_attempts: int = 12, core_threshold: int = 24, node_limit: int = 20_000,

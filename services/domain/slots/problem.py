@@ -8,7 +8,7 @@ blocking state wins, and a span that only partly covers an interval blocks the w
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -145,7 +145,3 @@ def build_problem(grid: TimeGrid, queues: Sequence[str], required: NDArray[np.fl
         facilitator_ids=tuple(f.person_id for f in facilitators), facilitator_free=fac_free,
         rooms=tuple(r.room for r in rooms), room_free=room_free,
     )
-
-
-def spans_of(states: Iterable[tuple[datetime, datetime, SlotState]]) -> list[StateSpan]:
-    return [StateSpan(s, e, st) for s, e, st in states]

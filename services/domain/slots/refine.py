@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from services.domain.slots.engine import _MILLI, _PREF_SPAN, Booking, Candidates, SlotEngine
+from services.domain.slots.arrays import MILLI, PREF_SPAN, WORK
+from services.domain.slots.engine import Booking, Candidates, SlotEngine
 from services.domain.slots.highs import solve_milp
-from services.domain.slots.model import SlotRequest, SlotState
+from services.domain.slots.model import SlotRequest
 
-_WORK = int(SlotState.WORK)
 _EPS = 1e-6
 REL_GAP = 1e-3  # the refinement polishes understaffing; 0.1 % of a window is noise next to the 1 % target
 
@@ -84,6 +85,28 @@ def insert_group(engine: SlotEngine, booked: Sequence[SlotRequest], missing: Seq
     return []
 
 
+_Col = tuple[int, int, int, int, int, int]  # request, occurrence, start, length, room, pref
+
+
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    cols: list[_Col]
+    alone: list[float]  # each column's added understaffing if nothing else moved
+    per_request: list[list[Candidates]]  # [] for an optional request that cannot be placed
+
+
+@dataclass(frozen=True, slots=True)
+class _Staffing:
+    column_cost: NDArray[np.float64]  # linear understaffing each column adds
+    pull: sp.csr_matrix  # (kinked cells, columns): agents each column pulls from the cell
+    kink_gap: NDArray[np.float64]  # required - scheduled of the kinked cells
+    kink_most: NDArray[np.float64]  # every column at once, per kinked cell
+
+    @property
+    def m(self) -> int:
+        return int(self.kink_gap.size)
+
+
 def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[str, dict[int, int]],
            limit: int | Sequence[int], rooms_per_start: int | Sequence[int], time_limit: float,
            optional: set[int] | None = None, rel_gap: float | None = None, alone_cost: bool = False,
@@ -92,14 +115,55 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
 
     With ``held_rooms`` (every request's current rooms; ``current`` has its starts) the solver starts
     from the current plan."""
-    problem = engine.problem
-    T = engine.grid.intervals
-    n_agents, n_facs = len(problem.agent_ids), len(problem.facilitator_ids)
     optional = optional or set()
     limits = [limit] * len(requests) if isinstance(limit, int) else list(limit)
     room_counts = [rooms_per_start] * len(requests) if isinstance(rooms_per_start, int) else list(rooms_per_start)
-    cols: list[tuple[int, int, int, int, int, int]] = []  # request, occurrence, start, length, room, pref
-    alone: list[float] = []  # each column's added understaffing if nothing else moved
+    columns = _columns(engine, requests, current, limits, room_counts, optional)
+    if columns is None:
+        return None
+    cols, per_request = columns.cols, columns.per_request
+    n = len(cols)
+    conflict = _conflicts(engine, columns)
+    staffing = _staffing(engine, columns, alone_cost)
+    m = staffing.m
+    once, link, once_lo, chosen_opt = _occurrence_rows(cols, per_request, optional)
+    n_opt = len(chosen_opt)
+    blocks = [sp.hstack([once, link, sp.csr_matrix((once.shape[0], m))]),
+              sp.hstack([conflict, sp.csr_matrix((conflict.shape[0], n_opt + m))]),
+              sp.hstack([staffing.pull, sp.csr_matrix((m, n_opt)), sp.identity(m)])]
+    lower = [once_lo, np.full(conflict.shape[0], -np.inf), staffing.kink_gap]
+    upper = [once_lo, np.ones(conflict.shape[0]), np.full(m, np.inf)]
+    gap_rows = _gap_rows(engine, requests, cols)
+    if gap_rows is not None:
+        blocks.append(sp.hstack([gap_rows, sp.csr_matrix((gap_rows.shape[0], n_opt + m))]))
+        lower.append(np.full(gap_rows.shape[0], -np.inf))
+        upper.append(np.ones(gap_rows.shape[0]))
+    pref = np.array([c[5] for c in cols], dtype=np.float64)
+    # One more placed occurrence outweighs any understaffing the whole group could add.
+    weight = 1.0 + float(staffing.column_cost.sum()) \
+        + float(np.maximum(staffing.kink_gap + staffing.kink_most, 0).sum()) + 1e-4 * float(pref.sum())
+    placed_gain = np.array([-weight * len(per_request[r]) for r in chosen_opt])
+    cost = np.concatenate([staffing.column_cost + 1e-4 * pref, placed_gain, np.ones(m)])
+    start = None
+    if held_rooms is not None and not n_opt:
+        start = _start(engine, requests, cols, current, held_rooms, staffing.pull, staffing.kink_gap)
+    matrix, col_upper = sp.vstack(blocks).tocsr(), np.concatenate([np.ones(n + n_opt), np.full(m, np.inf)])
+    gap_option = REL_GAP if rel_gap is None else rel_gap
+    # CPU seconds, not wall-clock (services.domain.slots.highs); with the current plan as a start
+    # when there is one (refinement): HiGHS then prunes against it from the first node.
+    x = solve_milp(cost, matrix, np.concatenate(lower), np.concatenate(upper), col_upper,
+                   np.concatenate([np.ones(n + n_opt, np.bool_), np.zeros(m, np.bool_)]),
+                   time_limit=time_limit, rel_gap=gap_option, start=start)
+    if x is None:
+        return None
+    return _read(engine, x[:n], cols, per_request, optional)
+
+
+def _columns(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[str, dict[int, int]],
+             limits: list[int], room_counts: list[int], optional: set[int]) -> _Columns | None:
+    """One column per (request, occurrence, start, room) candidate; None if a request cannot take part."""
+    cols: list[_Col] = []
+    alone: list[float] = []
     per_request: list[list[Candidates]] = []
     for r_index, request in enumerate(requests):
         options = engine.candidates(request, limits[r_index], room_counts[r_index], current.get(request.id))
@@ -117,12 +181,18 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
             for i, start in enumerate(starts):
                 for room in option.rooms[i]:
                     cols.append((r_index, option.occurrence, start, option.length, room,
-                                 int(option.keys[i] % _PREF_SPAN)))
-                    alone.append(int(option.keys[i] // _PREF_SPAN) / _MILLI)
+                                 int(option.keys[i] % PREF_SPAN)))
+                    alone.append(int(option.keys[i] // PREF_SPAN) / MILLI)
     if not cols:
         return None
-    n = len(cols)
-    # Which resource-intervals each column occupies; rows only where two requests compete.
+    return _Columns(cols, alone, per_request)
+
+
+def _conflicts(engine: SlotEngine, columns: _Columns) -> sp.csr_matrix:
+    """Which resource-intervals each column occupies; rows only where two requests compete."""
+    problem, cols, per_request = engine.problem, columns.cols, columns.per_request
+    T = engine.grid.intervals
+    n, n_agents, n_facs = len(cols), len(problem.agent_ids), len(problem.facilitator_ids)
     keys, sizes, owner_of = [], [], []
     people_keys: dict[tuple[int, int, int], NDArray[np.int64]] = {}  # the columns of one start share them
     for r, occ, s, d, room, _ in cols:
@@ -148,8 +218,13 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
                              shape=(contested.size, n))
     # Many resource-intervals are contested by exactly the same columns: keep one row of each.
     fingerprint = conflict @ np.random.default_rng(0).random(n)
-    conflict = conflict[np.sort(np.unique(np.round(fingerprint, 9), return_index=True)[1])]
-    # Staffing: agents pulled per (queue, interval) by each column.
+    return conflict[np.sort(np.unique(np.round(fingerprint, 9), return_index=True)[1])]
+
+
+def _staffing(engine: SlotEngine, columns: _Columns, alone_cost: bool) -> _Staffing:
+    """Agents pulled per (queue, interval) by each column, as linear costs and kinked cells."""
+    problem, cols, per_request = engine.problem, columns.cols, columns.per_request
+    T, n = engine.grid.intervals, len(cols)
     qt_keys: list[NDArray[np.int64]] = []
     qt_vals: list[NDArray[np.float64]] = []
     qt_cols: list[NDArray[np.int64]] = []
@@ -160,7 +235,7 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
             continue
         found = pulled.get((r, occ, s))
         if found is None:
-            contrib = problem.weights[agents].T @ (engine.states[agents, s:s + d] == _WORK).astype(np.float64)
+            contrib = problem.weights[agents].T @ (engine.states[agents, s:s + d] == WORK).astype(np.float64)
             q, t = np.nonzero(contrib)
             found = pulled[(r, occ, s)] = (q * T + s + t, contrib[q, t])
         qt_keys.append(found[0])
@@ -179,62 +254,45 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
     column_cost = np.bincount(qc[linear], weights=qv[linear], minlength=n)
     kinked = (gap < 0) & (gap + most > 0)
     if alone_cost:  # each column at its cost alone (no interaction variables): a much smaller model
-        column_cost = np.array(alone, dtype=np.float64)
+        column_cost = np.array(columns.alone, dtype=np.float64)
         kinked = np.zeros_like(kinked)
     kink_index = np.cumsum(kinked) - 1
     in_kink = kinked[rows]
     m = int(kinked.sum())
     pull = sp.csr_matrix((-qv[in_kink], (kink_index[rows[in_kink]], qc[in_kink])), shape=(m, n))
-    # Each occurrence exactly once; an optional request's occurrences all or none (y = placed).
+    return _Staffing(np.asarray(column_cost, dtype=np.float64), pull, gap[kinked],
+                     np.asarray(most[kinked], dtype=np.float64))
+
+
+def _occurrence_rows(cols: list[_Col], per_request: list[list[Candidates]], optional: set[int]) -> tuple[
+        sp.csr_matrix, sp.csr_matrix, NDArray[np.float64], list[int]]:
+    """Each occurrence exactly once; an optional request's occurrences all or none (y = placed)."""
+    n = len(cols)
     occ_ids = sorted({(c[0], c[1]) for c in cols})
     occ_row = {key: i for i, key in enumerate(occ_ids)}
     once = sp.csr_matrix((np.ones(n), ([occ_row[(c[0], c[1])] for c in cols], np.arange(n))), shape=(len(occ_ids), n))
     chosen_opt = sorted(r for r in optional if per_request[r])
-    n_opt = len(chosen_opt)
     y_of = {r: i for i, r in enumerate(chosen_opt)}
     y_rows = [i for i, (r, _o) in enumerate(occ_ids) if r in y_of]
     link = sp.csr_matrix((-np.ones(len(y_rows)), (y_rows, [y_of[occ_ids[i][0]] for i in y_rows])),
-                         shape=(len(occ_ids), n_opt))
+                         shape=(len(occ_ids), len(chosen_opt)))
     once_lo = np.array([0.0 if r in y_of else 1.0 for r, _o in occ_ids])
-    blocks = [sp.hstack([once, link, sp.csr_matrix((len(occ_ids), m))]),
-              sp.hstack([conflict, sp.csr_matrix((conflict.shape[0], n_opt + m))]),
-              sp.hstack([pull, sp.csr_matrix((m, n_opt)), sp.identity(m)])]
-    lower = [once_lo, np.full(conflict.shape[0], -np.inf), gap[kinked]]
-    upper = [once_lo, np.ones(conflict.shape[0]), np.full(m, np.inf)]
-    gap_rows = _gap_rows(engine, requests, cols)
-    if gap_rows is not None:
-        blocks.append(sp.hstack([gap_rows, sp.csr_matrix((gap_rows.shape[0], n_opt + m))]))
-        lower.append(np.full(gap_rows.shape[0], -np.inf))
-        upper.append(np.ones(gap_rows.shape[0]))
-    pref = np.array([c[5] for c in cols], dtype=np.float64)
-    # One more placed occurrence outweighs any understaffing the whole group could add.
-    weight = 1.0 + float(column_cost.sum()) + float(np.maximum(gap[kinked] + most[kinked], 0).sum()) \
-        + 1e-4 * float(pref.sum())
-    placed_gain = np.array([-weight * len(per_request[r]) for r in chosen_opt])
-    cost = np.concatenate([column_cost + 1e-4 * pref, placed_gain, np.ones(m)])
-    start = None
-    if held_rooms is not None and not n_opt:
-        start = _start(engine, requests, cols, current, held_rooms, pull, gap[kinked])
-    matrix, col_upper = sp.vstack(blocks).tocsr(), np.concatenate([np.ones(n + n_opt), np.full(m, np.inf)])
-    gap_option = REL_GAP if rel_gap is None else rel_gap
-    # CPU seconds, not wall-clock (services.domain.slots.highs); with the current plan as a start
-    # when there is one (refinement): HiGHS then prunes against it from the first node.
-    x = solve_milp(cost, matrix, np.concatenate(lower), np.concatenate(upper), col_upper,
-                   np.concatenate([np.ones(n + n_opt, np.bool_), np.zeros(m, np.bool_)]),
-                   time_limit=time_limit, rel_gap=gap_option, start=start)
-    if x is None:
-        return None
-    picked = np.flatnonzero(x[:n] > 0.5)
-    out: list[dict[int, tuple[int, str | None]]] = [{} for _ in requests]
-    for j in picked.tolist():
+    return once, link, once_lo, chosen_opt
+
+
+def _read(engine: SlotEngine, x: NDArray[np.float64], cols: list[_Col], per_request: list[list[Candidates]],
+          optional: set[int]) -> list[list[tuple[int, str | None]]] | None:
+    """The chosen (start, room) of each request's occurrences; None if the solution left one half-placed."""
+    out: list[dict[int, tuple[int, str | None]]] = [{} for _ in per_request]
+    for j in np.flatnonzero(x > 0.5).tolist():
         r, occ, s, _d, room, _ = cols[j]
-        out[r][occ] = (s, problem.rooms[room].id if room >= 0 else None)
+        out[r][occ] = (s, engine.problem.rooms[room].id if room >= 0 else None)
     if any(len(o) != len(per_request[i]) and not (i in optional and not o) for i, o in enumerate(out)):
         return None
     return [[o[occ] for occ in sorted(o)] for o in out]
 
 
-def _start(engine: SlotEngine, requests: Sequence[SlotRequest], cols: list[tuple[int, int, int, int, int, int]],
+def _start(engine: SlotEngine, requests: Sequence[SlotRequest], cols: list[_Col],
            current: dict[str, dict[int, int]], held_rooms: dict[str, dict[int, str | None]], pull: sp.csr_matrix,
            kink_gap: NDArray[np.float64]) -> NDArray[np.float64] | None:
     """The current plan as a solution of the model (None if one of its slots is not a column)."""
@@ -253,7 +311,7 @@ def _start(engine: SlotEngine, requests: Sequence[SlotRequest], cols: list[tuple
 
 
 def _gap_rows(engine: SlotEngine, requests: Sequence[SlotRequest],
-              cols: list[tuple[int, int, int, int, int, int]]) -> sp.csr_matrix | None:
+              cols: list[_Col]) -> sp.csr_matrix | None:
     """Consecutive occurrences at least ``min_gap_days`` apart: one row per day boundary."""
     day = engine.grid.day
     rows_r: list[int] = []

@@ -84,20 +84,6 @@ def calibrate(shape: NDArray[np.float64], aht_s: NDArray[np.float64], target_s: 
     return calls, req
 
 
-def seeded_requirement(grid: TimeGrid, queues: tuple[str, ...], scheduled: NDArray[np.float64], seed: int,
-                       *, slack: float = 1.06, weekend_closed: tuple[bool, ...] | None = None) -> Demand:
-    """A reproducible requirement for ``queues`` whose level matches ``scheduled`` (``slack`` above it)."""
-    rng = np.random.default_rng(seed)
-    closed = weekend_closed or tuple(False for _ in queues)
-    shape = np.stack([arrival_shape(grid, rng, weekend_closed=c) for c in closed]) if queues \
-        else np.zeros((0, grid.intervals))
-    aht = rng.uniform(180.0, 420.0, size=len(queues))
-    target = np.where(np.arange(len(queues)) == 0, 30.0, 20.0) if len(queues) > 1 else np.full(len(queues), 20.0)
-    goal = np.where(np.arange(len(queues)) == 0, 0.90, 0.80) if len(queues) > 1 else np.full(len(queues), 0.80)
-    calls, req = calibrate(shape, aht, target, goal, scheduled, slack, grid.minutes)
-    return Demand(queues, calls, aht, target, goal, req)
-
-
 def daily_requirement(grid: TimeGrid, scheduled: NDArray[np.float64], seed: int, *, slack: float = 1.06,
                       aht_s: float = 300.0, target_s: float = 20.0, goal: float = 0.80) -> NDArray[np.float64]:
     """A requirement for each queue that is stable per local day, whatever window is asked for.
