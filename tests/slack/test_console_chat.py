@@ -8,7 +8,7 @@ from datetime import timedelta
 from rich.cells import cell_len
 from rich.text import Text
 
-from handlers.blocks.renderer import BlockKitRenderer
+from presentation.blocks.renderer import BlockKitRenderer
 from services.adapters.slack.console import ConsoleChat, mrkdwn_to_text
 from services.domain.escalation import EventKind, IncidentEvent
 from tests.slack.samples import T0, every_state
