@@ -57,7 +57,6 @@ class UnitCache:
     # For ticks that evaluate only what changed, and pushes that read nothing per event:
     last_full_at: datetime | None = None
     seen_states: dict[str, AgentState] = field(default_factory=dict)  # as last evaluated
-    seen_tracks: Mapping[str, AgentTrack] = field(default_factory=dict)  # as loaded at the last tick
     seen_exceptions: Mapping[str, Sequence[ExceptionWindow]] = field(default_factory=dict)
     out_agents: set[str] = field(default_factory=set)  # out of adherence at their last evaluation
     scheduled_agents: set[str] = field(default_factory=set)  # scheduled for work at their last evaluation
@@ -615,7 +614,7 @@ def _remember_inputs(cache: UnitCache, states: Mapping[str, AgentState], tracks:
             if state is not None:
                 cache.seen_states[agent_id] = state
         _remember_evaluated(cache, outcome)
-    cache.seen_tracks, cache.seen_exceptions = tracks, exceptions
+    cache.seen_exceptions = exceptions
 
 
 def _remember_evaluated(cache: UnitCache, outcome: UnitOutcome) -> None:

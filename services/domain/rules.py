@@ -63,7 +63,6 @@ def _rule(
 
 C, P, R = ActivityCategory, Presence, RoutingStatus
 ON_QUEUE_ROUTING = (R.IDLE, R.INTERACTING, R.COMMUNICATING)
-OFF_WORK = (C.TIME_OFF, C.UNAVAILABLE)
 
 #: Defaults: the seed's combinations, plus Genesys's rule that scheduled on-queue work is adherent
 #: when presence is On Queue or routing is IDLE / INTERACTING / COMMUNICATING.

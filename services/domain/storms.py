@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from services.domain.escalation import Incident
 
@@ -66,6 +66,3 @@ def _densest_cluster(incidents: list[Incident], window: timedelta) -> list[Incid
             best = incidents[start:end + 1]
     return best
 
-
-def storm_started(incidents: list[Incident]) -> datetime:
-    return min(i.started_at for i in incidents)
