@@ -103,7 +103,6 @@ class UnitReport:
     fenced: bool = False
     rejected: int = 0
     unknown: int = 0
-    schedule_refreshed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +263,7 @@ class Monitor:
         if result.fenced:
             log.warning("tick %s of %s lost its claim before committing; discarded", tick_number, mu_id)
             cache.forget_written()
-            return UnitReport(mu_id, claimed=True, fenced=True, schedule_refreshed=refreshed)
+            return UnitReport(mu_id, claimed=True, fenced=True)
         if result.rejected:
             log.info("%d agent(s) of %s changed concurrently; re-evaluated next tick", len(result.rejected), mu_id)
             for agent in result.rejected:
@@ -278,7 +277,7 @@ class Monitor:
         unknown = sum(1 for e in outcome.evaluations.values() if e.status.value == "UNKNOWN")
         telemetry.unit_evaluated(mu_id, len(outcome.evaluations), events)
         return UnitReport(mu_id, claimed=True, evaluated=len(outcome.evaluations), events=events,
-                          rejected=len(result.rejected), unknown=unknown, schedule_refreshed=refreshed)
+                          rejected=len(result.rejected), unknown=unknown)
 
     async def on_state_change(self, mu_id: str, state: AgentState) -> list[IncidentEvent]:
         """Evaluate one agent as soon as its state changes (push sources), between ticks."""
