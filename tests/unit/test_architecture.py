@@ -8,9 +8,11 @@ import ast
 from pathlib import Path
 
 from services.adapters.redis.store import RedisStore
+from services.booking.optimise import OptimiseStore
 from services.booking.ports import BookingLedger, RequestQueue, WorkQueue
 from services.ports import StateStore
 from testing.memory_booking import MemoryBookingLedger, MemoryRequestQueue, MemoryWorkQueue
+from testing.memory_optimise import MemoryOptimiseStore
 from testing.memory_store import MemoryStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,3 +161,7 @@ def _memory_store_provides_every_state_port(store: MemoryStore) -> StateStore:
 def _booking_memory_provides_the_ports(queue: MemoryRequestQueue, ledger: MemoryBookingLedger,
                                        work: MemoryWorkQueue) -> tuple[RequestQueue, BookingLedger, WorkQueue]:
     return queue, ledger, work
+
+
+def _optimise_memory_provides_the_port(store: MemoryOptimiseStore) -> OptimiseStore:
+    return store
