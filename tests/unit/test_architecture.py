@@ -103,12 +103,16 @@ def test_the_checks_would_catch_an_adapter_import_and_a_client(tmp_path: Path) -
     assert _imported_roots(sample) & CONSTRUCTION == {"redis"}
 
 
+# Modules directly under services/adapters/ are plumbing every adapter may share (retries), not an adapter.
+SHARED_ADAPTER_MODULES = frozenset(p.stem for p in (ROOT / "services" / "adapters").glob("*.py"))
+
+
 def _adapter_of(module: str) -> str | None:
-    """``services.adapters.slack.chat`` -> ``slack``; None outside the adapters and for the helpers they
-    share, modules directly in services/adapters (``services.adapters.retry``)."""
+    """``services.adapters.slack.chat`` -> ``slack``; None outside the adapters and for the shared
+    modules directly under services/adapters/."""
     parts = module.split(".")
-    if len(parts) > 2 and parts[:2] == ["services", "adapters"]:
-        return parts[2] if (ROOT / "services" / "adapters" / parts[2]).is_dir() else None
+    if len(parts) > 2 and parts[:2] == ["services", "adapters"] and parts[2] not in SHARED_ADAPTER_MODULES:
+        return parts[2]
     return None
 
 
@@ -186,7 +190,7 @@ def _longer_than(limit: int, root: Path = ROOT) -> dict[str, int]:
     return {path: n for path, n in lengths.items() if n > limit}
 
 
-@pytest.mark.xfail(strict=True, reason="splits in progress; over 400 lines today: services/config.py, "
+@pytest.mark.xfail(strict=True, reason="splits in progress; over 400 lines on main today: "
                                        "services/ports.py, services/adapters/redis/store.py, "
                                        "services/domain/slots/batch.py, services/adapters/genesys/source.py, "
                                        "services/domain/escalation.py, services/monitor.py, "
