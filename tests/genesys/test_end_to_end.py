@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 
-from services.adapters.genesys.source import GenesysSource
 from services.adapters.redis.store import RedisStore
 from services.clock import ManualClock
 from services.config import OrgConfig
@@ -64,10 +63,31 @@ async def test_away_agent_escalates_through_every_tier_and_resolves_across_a_soc
 
         while clock.now() < went_away + timedelta(minutes=31):
             await tick()
-        _assert_every_tier_fired_once_on_time(ticked + on_arrival, went_away, recorder, fake)
+        fired = [(e.tier.action, e.at) for e in ticked + on_arrival
+                 if e.kind is EventKind.TIER_FIRED and e.tier is not None and e.incident.agent_id == AGENT]
+        assert [action for action, _ in fired] == [TierAction.CHAT_CARD, TierAction.EMAIL, TierAction.COACHING]
+        for (_, at), after in zip(fired, (5, 15, 30), strict=True):
+            threshold = went_away + timedelta(minutes=after)
+            assert threshold <= at < threshold + TICK, (after, at)
+        # Channels are lanes of their own (an email never waits for a card update), so order is per channel.
+        kinds = recorder.kinds()
+        assert kinds[0] == "post_card" and kinds.count("post_card") == 1 and kinds.count("email") == 1
+
+        [appointment] = fake.appointments.values()
+        assert appointment["attendees"] == [{"id": AGENT}]
+        assert appointment["facilitator"] == {"id": "sup-a1"}  # the team supervisor from the config
+        assert fake.requests_to("/api/v2/coaching/appointments$", "POST")[0].body["addToSchedule"] is True
 
         # The socket drops; while it is down the agent comes back on queue (the event goes nowhere).
-        came_back = await _back_while_disconnected(fake, source, clock, on_arrival, ticked)
+        fake.ws_refuse = True
+        await fake.drop_sockets()
+        clock.advance(timedelta(seconds=5))
+        came_back = clock.now()
+        await fake.set_presence(AGENT, "On Queue")
+        assert not any(e.kind is EventKind.RESOLVED for e in on_arrival + ticked)
+        fake.ws_refuse = False
+        channel = source.hub.channels[0]
+        await eventually(lambda: channel.connects == 2 and channel.ready.is_set(), what="reconnect")
         state = (await source.live_states("mu-a"))[AGENT]
         assert (state.presence.value if state.presence else None, state.since) == ("ON_QUEUE", came_back)
 
@@ -83,40 +103,6 @@ async def test_away_agent_escalates_through_every_tier_and_resolves_across_a_soc
         assert [a for a in recorder.kinds() if a == "coaching"] == []  # coaching went to Genesys, not the recorder
     finally:
         await source.close()
-
-
-async def _back_while_disconnected(fake: FakeGenesys, source: GenesysSource, clock: ManualClock,
-                                   *seen: list[IncidentEvent]) -> datetime:
-    """Drop the socket, put the agent back on queue while it is down (the event goes nowhere: nothing
-    resolves), let it reconnect: when they came back."""
-    fake.ws_refuse = True
-    await fake.drop_sockets()
-    clock.advance(timedelta(seconds=5))
-    came_back = clock.now()
-    await fake.set_presence(AGENT, "On Queue")
-    assert not any(e.kind is EventKind.RESOLVED for events in seen for e in events)
-    fake.ws_refuse = False
-    channel = source.hub.channels[0]
-    await eventually(lambda: channel.connects == 2 and channel.ready.is_set(), what="reconnect")
-    return came_back
-
-
-def _assert_every_tier_fired_once_on_time(events: list[IncidentEvent], went_away: datetime, recorder: Recorder,
-                                          fake: FakeGenesys) -> None:
-    """Card, email and coaching, each within a tick of its threshold, delivered once; coaching in Genesys."""
-    fired = [(e.tier.action, e.at) for e in events
-             if e.kind is EventKind.TIER_FIRED and e.tier is not None and e.incident.agent_id == AGENT]
-    assert [action for action, _ in fired] == [TierAction.CHAT_CARD, TierAction.EMAIL, TierAction.COACHING]
-    for (_, at), after in zip(fired, (5, 15, 30), strict=True):
-        threshold = went_away + timedelta(minutes=after)
-        assert threshold <= at < threshold + TICK, (after, at)
-    # Channels are lanes of their own (an email never waits for a card update), so order is per channel.
-    kinds = recorder.kinds()
-    assert kinds[0] == "post_card" and kinds.count("post_card") == 1 and kinds.count("email") == 1
-    [appointment] = fake.appointments.values()
-    assert appointment["attendees"] == [{"id": AGENT}]
-    assert appointment["facilitator"] == {"id": "sup-a1"}  # the team supervisor from the config
-    assert fake.requests_to("/api/v2/coaching/appointments$", "POST")[0].body["addToSchedule"] is True
 
 
 async def test_run_wires_genesys_when_credentials_are_set_and_the_simulator_otherwise() -> None:
