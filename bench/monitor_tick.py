@@ -134,8 +134,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def main() -> None:
-    global ROUNDTRIPS
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--agents", type=int, default=10_000)
     parser.add_argument("--units", type=int, default=1, help="management units the agents are spread over")
@@ -146,8 +145,41 @@ async def main() -> None:
     parser.add_argument("--baseline-ticks", type=int, default=3, help="0 skips the naive baseline")
     parser.add_argument("--compare-states", action="store_true",
                         help="the source reports no change set: the monitor compares every state")
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def _result(args: argparse.Namespace, times: list[float], trips: list[int], evaluated: list[int],
+            full_times: list[float], naive_times: list[float], naive_trips: list[int]) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "agents": args.agents,
+        "units": args.units,
+        "ticks": args.ticks,
+        "changing": args.changing,
+        "source_change_set": not args.compare_states,
+        "evaluated_per_tick_p50": statistics.median(evaluated),
+        "tick_ms_p50": round(statistics.median(times), 1),
+        "tick_ms_p95": round(percentile(times, 0.95), 1),
+        "redis_roundtrips_per_tick": max(trips),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    if full_times:
+        result.update({
+            "full_tick_ms_p50": round(statistics.median(full_times), 1),
+            "full_tick_ms_p95": round(percentile(full_times, 0.95), 1),
+            "speedup_vs_full": round(statistics.median(full_times) / statistics.median(times), 1),
+        })
+    if naive_times:
+        result.update({
+            "baseline_tick_ms_p50": round(statistics.median(naive_times), 1),
+            "baseline_roundtrips_per_tick": max(naive_trips),
+            "speedup_vs_baseline": round(statistics.median(naive_times) / statistics.median(times), 1),
+        })
+    return result
+
+
+async def main() -> None:
+    global ROUNDTRIPS
+    args = _arguments()
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     pool = ConnectionPool.from_url(url, decode_responses=True, connection_class=CountingConnection)
     redis = Redis(connection_pool=pool)
@@ -195,31 +227,7 @@ async def main() -> None:
             naive_times.append((time.perf_counter() - started) * 1000)
             naive_trips.append(ROUNDTRIPS)
             clock.advance(TICK)
-        result: dict[str, Any] = {
-            "agents": args.agents,
-            "units": args.units,
-            "ticks": args.ticks,
-            "changing": args.changing,
-            "source_change_set": not args.compare_states,
-            "evaluated_per_tick_p50": statistics.median(evaluated),
-            "tick_ms_p50": round(statistics.median(times), 1),
-            "tick_ms_p95": round(percentile(times, 0.95), 1),
-            "redis_roundtrips_per_tick": max(trips),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        }
-        if full_times:
-            result.update({
-                "full_tick_ms_p50": round(statistics.median(full_times), 1),
-                "full_tick_ms_p95": round(percentile(full_times, 0.95), 1),
-                "speedup_vs_full": round(statistics.median(full_times) / statistics.median(times), 1),
-            })
-        if naive_times:
-            result.update({
-                "baseline_tick_ms_p50": round(statistics.median(naive_times), 1),
-                "baseline_roundtrips_per_tick": max(naive_trips),
-                "speedup_vs_baseline": round(statistics.median(naive_times) / statistics.median(times), 1),
-            })
-        print(json.dumps(result))
+        print(json.dumps(_result(args, times, trips, evaluated, full_times, naive_times, naive_trips)))
     finally:
         keys = [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
         if keys:

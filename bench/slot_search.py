@@ -103,91 +103,108 @@ class Index:
         return (int(idx[0]), int(idx[-1]) + 1) if idx.size else (0, 0)
 
 
-def check(inst: Instance, outcomes: list[Outcome]) -> dict[str, Any]:
-    """Count hard-constraint violations and compute the objective from the placements alone."""
-    ix, p = Index(inst), inst.problem
-    requests = {r.id: r for r in inst.requests}
-    violations: list[str] = []
-    agent_use: dict[tuple[int, int], str] = {}
-    fac_use: dict[tuple[int, int], str] = {}
-    room_use: dict[tuple[int, int], str] = {}
-    pulled = np.zeros_like(p.required)
-    placed_occurrences = 0
-    placed_requests = 0
+class _Checker:
+    """Re-checks placements against the raw arrays: double bookings, availability, windows, rooms."""
 
-    def claim(table: dict[tuple[int, int], str], key: tuple[int, int], owner: str, what: str) -> None:
+    def __init__(self, inst: Instance) -> None:
+        self.ix, self.p = Index(inst), inst.problem
+        self.violations: list[str] = []
+        self.agent_use: dict[tuple[int, int], str] = {}
+        self.fac_use: dict[tuple[int, int], str] = {}
+        self.room_use: dict[tuple[int, int], str] = {}
+        self.pulled = np.zeros_like(self.p.required)
+
+    def claim(self, table: dict[tuple[int, int], str], key: tuple[int, int], owner: str, what: str) -> None:
         if key in table and table[key] != owner:
-            violations.append(f"{owner}: {what} double-booked with {table[key]}")
+            self.violations.append(f"{owner}: {what} double-booked with {table[key]}")
         table[key] = owner
 
-    for outcome in outcomes:
-        request = requests[outcome.request_id]
-        if not outcome.placements:
-            continue
+    def request(self, request: SlotRequest, outcome: Outcome) -> int:
+        """Check one placed request; the occurrences it counts (0 when they do not match its periods)."""
         periods = periods_of(request)
         by_occurrence: dict[int, list[Any]] = defaultdict(list)
         for placement in outcome.placements:
             by_occurrence[placement.occurrence].append(placement)
         if sorted(by_occurrence) != list(range(len(periods))):
-            violations.append(f"{request.id}: placed occurrences {sorted(by_occurrence)} of {len(periods)}")
-            continue
-        days_used: list[int] = []
+            self.violations.append(f"{request.id}: placed occurrences {sorted(by_occurrence)} of {len(periods)}")
+            return 0
         for occ, (first, last) in enumerate(periods):
             group = by_occurrence[occ]
             attendees = sorted(a for pl in group for a in pl.attendees)
             if attendees != sorted(set(request.attendees) - {request.facilitator}):
-                violations.append(f"{request.id}#{occ}: attendees differ from the request")
+                self.violations.append(f"{request.id}#{occ}: attendees differ from the request")
             for pl in group:
-                s, d = pl.start_index, pl.length
-                e = s + d
-                if d * p.grid.minutes < request.duration_minutes:
-                    violations.append(f"{request.id}#{occ}: too short")
-                lo, hi = ix.day_range(first, last)
-                if s < lo or e > hi:
-                    violations.append(f"{request.id}#{occ}: outside its period/window")
-                    continue
-                minute = int(ix.local_minute[s])
-                if minute < request.earliest_minute or minute + d * p.grid.minutes > request.latest_minute:
-                    violations.append(f"{request.id}#{occ}: outside the times of day")
-                if int(ix.local_weekday[s]) not in request.weekdays:
-                    violations.append(f"{request.id}#{occ}: on a weekday not allowed")
-                if ix.local_day[e - 1] != ix.local_day[s]:
-                    violations.append(f"{request.id}#{occ}: crosses midnight")
-                absorb = request.duration_minutes >= ABSORB_FROM_MINUTES
-                for agent in pl.attendees:
-                    row = ix.agent[agent]
-                    block = p.states[row, s:e]
-                    ok = np.isin(block, (WORK, BREAK) if absorb else (WORK,))
-                    if not ok.all():
-                        violations.append(f"{request.id}#{occ}: {agent} not available")
-                    for t in range(s, e):
-                        claim(agent_use, (row, t), request.id, f"agent {agent}")
-                    pulled[:, s:e] += p.weights[row][:, None] * (block == WORK)
-                if request.facilitator:
-                    f = ix.fac[request.facilitator]
-                    if not p.facilitator_free[f, s:e].all():
-                        violations.append(f"{request.id}#{occ}: facilitator busy")
-                    for t in range(s, e):
-                        claim(fac_use, (f, t), request.id, f"facilitator {request.facilitator}")
-                if request.room_needed:
-                    if pl.room_id is None:
-                        violations.append(f"{request.id}#{occ}: no room")
-                    else:
-                        m = ix.room[pl.room_id]
-                        if ix.cap[m] < ix.seats(request, pl.attendees):
-                            violations.append(f"{request.id}#{occ}: room too small")
-                        if not p.room_free[m, s:e].all():
-                            violations.append(f"{request.id}#{occ}: room busy")
-                        for t in range(s, e):
-                            claim(room_use, (m, t), request.id, f"room {pl.room_id}")
-                days_used.append(int(ix.local_day[s]))
+                self.placement(request, f"{request.id}#{occ}", pl, first, last)
         gap = request.recurrence.min_gap_days if request.recurrence else 0
+        ix = self.ix
         occ_days = [min(int(ix.local_day[pl.start_index]) for pl in by_occurrence[o]) for o in range(len(periods))]
         if any(b - a < gap for a, b in itertools.pairwise(occ_days)):
-            violations.append(f"{request.id}: occurrences closer than {gap} days")
-        placed_occurrences += len(periods)
-        placed_requests += 1
+            self.violations.append(f"{request.id}: occurrences closer than {gap} days")
+        return len(periods)
 
+    def placement(self, request: SlotRequest, name: str, pl: Any, first: date, last: date) -> None:
+        ix, p = self.ix, self.p
+        s, d = pl.start_index, pl.length
+        e = s + d
+        if d * p.grid.minutes < request.duration_minutes:
+            self.violations.append(f"{name}: too short")
+        lo, hi = ix.day_range(first, last)
+        if s < lo or e > hi:
+            self.violations.append(f"{name}: outside its period/window")
+            return
+        minute = int(ix.local_minute[s])
+        if minute < request.earliest_minute or minute + d * p.grid.minutes > request.latest_minute:
+            self.violations.append(f"{name}: outside the times of day")
+        if int(ix.local_weekday[s]) not in request.weekdays:
+            self.violations.append(f"{name}: on a weekday not allowed")
+        if ix.local_day[e - 1] != ix.local_day[s]:
+            self.violations.append(f"{name}: crosses midnight")
+        self.people(request, name, pl, s, e)
+        if request.room_needed:
+            self.room(request, name, pl, s, e)
+
+    def people(self, request: SlotRequest, name: str, pl: Any, s: int, e: int) -> None:
+        ix, p = self.ix, self.p
+        absorb = request.duration_minutes >= ABSORB_FROM_MINUTES
+        for agent in pl.attendees:
+            row = ix.agent[agent]
+            block = p.states[row, s:e]
+            if not np.isin(block, (WORK, BREAK) if absorb else (WORK,)).all():
+                self.violations.append(f"{name}: {agent} not available")
+            for t in range(s, e):
+                self.claim(self.agent_use, (row, t), request.id, f"agent {agent}")
+            self.pulled[:, s:e] += p.weights[row][:, None] * (block == WORK)
+        if request.facilitator:
+            f = ix.fac[request.facilitator]
+            if not p.facilitator_free[f, s:e].all():
+                self.violations.append(f"{name}: facilitator busy")
+            for t in range(s, e):
+                self.claim(self.fac_use, (f, t), request.id, f"facilitator {request.facilitator}")
+
+    def room(self, request: SlotRequest, name: str, pl: Any, s: int, e: int) -> None:
+        if pl.room_id is None:
+            self.violations.append(f"{name}: no room")
+            return
+        m = self.ix.room[pl.room_id]
+        if self.ix.cap[m] < self.ix.seats(request, pl.attendees):
+            self.violations.append(f"{name}: room too small")
+        if not self.p.room_free[m, s:e].all():
+            self.violations.append(f"{name}: room busy")
+        for t in range(s, e):
+            self.claim(self.room_use, (m, t), request.id, f"room {pl.room_id}")
+
+
+def check(inst: Instance, outcomes: list[Outcome]) -> dict[str, Any]:
+    """Count hard-constraint violations and compute the objective from the placements alone."""
+    requests = {r.id: r for r in inst.requests}
+    checker = _Checker(inst)
+    placed_occurrences = placed_requests = 0
+    for outcome in outcomes:
+        if outcome.placements:
+            counted = checker.request(requests[outcome.request_id], outcome)
+            placed_occurrences += counted
+            placed_requests += 1 if counted else 0
+    p, pulled = inst.problem, checker.pulled
     base_gap = p.required - p.scheduled
     added = np.maximum(base_gap + pulled, 0) - np.maximum(base_gap, 0)
     d = inst.demand
@@ -202,8 +219,8 @@ def check(inst: Instance, outcomes: list[Outcome]) -> dict[str, Any]:
 
     reasons_ok = sum(1 for o in outcomes if o.request_id in inst.injected and o.reason == inst.injected[o.request_id])
     return {
-        "hard_violations": len(violations),
-        "violations_sample": violations[:5],
+        "hard_violations": len(checker.violations),
+        "violations_sample": checker.violations[:5],
         "placed": placed_occurrences,
         "requests_placed": placed_requests,
         "understaffing": round(float(added.sum()), 3),
@@ -248,19 +265,10 @@ def columns(inst: Instance) -> dict[str, Any]:
     return {"cols": np.array(cols, dtype=np.int64).reshape(-1, 5), "index": ix}
 
 
-def solve_exact(inst: Instance, time_limit: float) -> dict[str, Any]:
-    """max occurrences placed, then min added understaffing: one HiGHS MILP, lexicographic weights."""
-    started, started_cpu = time.perf_counter(), time.process_time()
-    built = columns(inst)
-    cols, ix, p = built["cols"], built["index"], inst.problem
-    n_cols = len(cols)
-    T = p.grid.intervals
-    n_req = len(inst.requests)
-    occurrences = [len(periods_of(r)) for r in inst.requests]
-    people = [[ix.agent[a] for a in r.attendees if a != r.facilitator] for r in inst.requests]
-    fac_of = [ix.fac.get(r.facilitator, -1) if r.facilitator else -1 for r in inst.requests]
-
-    # Resource-interval keys each column covers: agents, facilitators, rooms share one key space.
+def _conflicts(cols: np.ndarray, people: list[list[int]], fac_of: list[int], p: Any) -> sp.csr_matrix:
+    """One row per resource-interval wanted by two requests or more (agents, facilitators and rooms share
+    one key space), duplicate rows dropped."""
+    T, n_cols = p.grid.intervals, len(cols)
     n_agents, n_facs = len(p.agent_ids), len(p.facilitator_ids)
     key_col: list[np.ndarray] = []
     key_val: list[np.ndarray] = []
@@ -276,7 +284,6 @@ def solve_exact(inst: Instance, time_limit: float) -> dict[str, Any]:
         key_col.append(np.full(keys.size, j, dtype=np.int64))
         key_req.append(np.full(keys.size, r, dtype=np.int64))
     kv, kc, kr = np.concatenate(key_val), np.concatenate(key_col), np.concatenate(key_req)
-    # Keep only keys wanted by at least two different requests, then drop duplicate rows.
     order = np.lexsort((kr, kv))
     kv, kc, kr = kv[order], kc[order], kr[order]
     uniq, start_at = np.unique(kv, return_index=True)
@@ -290,9 +297,23 @@ def solve_exact(inst: Instance, time_limit: float) -> dict[str, Any]:
     conflict.data[:] = 1.0
     fingerprint = conflict @ np.random.default_rng(0).random(n_cols)
     _, unique_rows = np.unique(np.round(fingerprint, 12), return_index=True)
-    conflict = conflict[np.sort(unique_rows)]
+    return conflict[np.sort(unique_rows)]
 
-    # Staffing: pulled[q,t] of each column, and one understaffing variable per touched (q, t).
+
+@dataclass(frozen=True)
+class _Staffing:
+    column_cost: np.ndarray  # understaffing a column adds where its queue is already short
+    pull: sp.csr_matrix  # (kinked cells, columns): minus what each column pulls from the cell
+    gap: np.ndarray  # required - scheduled of the kinked cells
+
+
+def _staffing(cols: np.ndarray, people: list[list[int]], p: Any) -> _Staffing:
+    """pulled[q,t] of each column, and one understaffing variable per touched (q, t) that needs one.
+
+    Exact reformulation: where the queue is already short, every pulled agent adds one (a linear
+    column cost); where even all columns at once cannot make it short, nothing is added; only
+    the cells in between need an understaffing variable."""
+    T, n_cols = p.grid.intervals, len(cols)
     qt_col: list[np.ndarray] = []
     qt_key: list[np.ndarray] = []
     qt_val: list[np.ndarray] = []
@@ -311,9 +332,6 @@ def solve_exact(inst: Instance, time_limit: float) -> dict[str, Any]:
     qc = np.concatenate(qt_col) if qt_col else np.zeros(0, np.int64)
     touched, q_rows = np.unique(qk, return_inverse=True)
     gap_all = (p.required - p.scheduled).ravel()[touched]
-    # Exact reformulation: where the queue is already short, every pulled agent adds one (a linear
-    # column cost); where even all columns at once cannot make it short, nothing is added; only
-    # the cells in between need an understaffing variable.
     most = np.bincount(q_rows, weights=qv, minlength=touched.size)
     linear = gap_all[q_rows] >= 0
     column_cost = np.bincount(qc[linear], weights=qv[linear], minlength=n_cols)
@@ -321,35 +339,27 @@ def solve_exact(inst: Instance, time_limit: float) -> dict[str, Any]:
     kink_row = np.cumsum(kinked) - 1
     in_kink = kinked[q_rows]
     n_under = int(kinked.sum())
-    gap = gap_all[kinked]
+    pull = sp.csr_matrix((-qv[in_kink], (kink_row[q_rows[in_kink]], qc[in_kink])), shape=(n_under, n_cols))
+    return _Staffing(column_cost, pull, gap_all[kinked])
 
-    # Variables: [z (columns), y (requests), under (touched q,t)].
-    n_var = n_cols + n_req + n_under
-    blocks: list[sp.csr_matrix] = []
-    lower: list[np.ndarray] = []
-    upper: list[np.ndarray] = []
-    # (a) each occurrence of a placed request exactly once: sum z(r, occ) - y_r = 0
+
+def _occurrence_rows(cols: np.ndarray, occurrences: list[int], n_under: int) -> sp.csr_matrix:
+    """Each occurrence of a placed request exactly once: sum z(r, occ) - y_r = 0."""
+    n_cols, n_req = len(cols), len(occurrences)
     occ_key = cols[:, 0] * 10_000 + cols[:, 1] if n_cols else np.zeros(0, np.int64)
     all_occ = np.array([r * 10_000 + o for r in range(n_req) for o in range(occurrences[r])], dtype=np.int64)
     occ_row = np.searchsorted(all_occ, occ_key)
     a_z = sp.csr_matrix((np.ones(n_cols), (occ_row, np.arange(n_cols))), shape=(all_occ.size, n_cols))
     a_y = sp.csr_matrix((-np.ones(all_occ.size), (np.arange(all_occ.size), all_occ // 10_000)),
                         shape=(all_occ.size, n_req))
-    blocks.append(sp.hstack([a_z, a_y, sp.csr_matrix((all_occ.size, n_under))]).tocsr())
-    lower.append(np.zeros(all_occ.size))
-    upper.append(np.zeros(all_occ.size))
-    # (b) no resource used twice in one interval
-    blocks.append(sp.hstack([conflict, sp.csr_matrix((conflict.shape[0], n_req + n_under))]).tocsr())
-    lower.append(np.full(conflict.shape[0], -np.inf))
-    upper.append(np.ones(conflict.shape[0]))
-    # (c) under[q,t] - pulled[q,t] >= req - sched
-    pull = sp.csr_matrix((-qv[in_kink], (kink_row[q_rows[in_kink]], qc[in_kink])), shape=(n_under, n_cols))
-    blocks.append(sp.hstack([pull, sp.csr_matrix((n_under, n_req)), sp.identity(n_under, format="csr")]).tocsr())
-    lower.append(gap)
-    upper.append(np.full(n_under, np.inf))
-    # (d) recurrence gap between consecutive occurrences, one row per day boundary
-    rec_rows: list[tuple[list[int], float]] = []
-    col_day = ix.local_day[cols[:, 2]] if n_cols else np.zeros(0, np.int64)
+    return sp.hstack([a_z, a_y, sp.csr_matrix((all_occ.size, n_under))]).tocsr()
+
+
+def _recurrence_rows(inst: Instance, cols: np.ndarray, ix: Index, occurrences: list[int],
+                     n_var: int) -> sp.csr_matrix | None:
+    """The recurrence gap between consecutive occurrences, one row per day boundary (None: no gaps)."""
+    rec_rows: list[list[int]] = []
+    col_day = ix.local_day[cols[:, 2]] if len(cols) else np.zeros(0, np.int64)
     for r, request in enumerate(inst.requests):
         g = request.recurrence.min_gap_days if request.recurrence else 0
         if occurrences[r] < 2 or g <= 0:
@@ -364,19 +374,49 @@ def solve_exact(inst: Instance, time_limit: float) -> dict[str, Any]:
                 left = first[col_day[first] >= day]
                 right = second[col_day[second] < day + g]
                 if right.size:
-                    rec_rows.append((list(left) + list(right), 1.0))
-    if rec_rows:
-        data_r, data_c = [], []
-        for i, (members, _) in enumerate(rec_rows):
-            data_r.extend([i] * len(members))
-            data_c.extend(members)
-        rec = sp.csr_matrix((np.ones(len(data_r)), (data_r, data_c)), shape=(len(rec_rows), n_var))
+                    rec_rows.append(list(left) + list(right))
+    if not rec_rows:
+        return None
+    data_r, data_c = [], []
+    for i, members in enumerate(rec_rows):
+        data_r.extend([i] * len(members))
+        data_c.extend(members)
+    return sp.csr_matrix((np.ones(len(data_r)), (data_r, data_c)), shape=(len(rec_rows), n_var))
+
+
+def solve_exact(inst: Instance, time_limit: float) -> dict[str, Any]:
+    """max occurrences placed, then min added understaffing: one HiGHS MILP, lexicographic weights."""
+    started, started_cpu = time.perf_counter(), time.process_time()
+    built = columns(inst)
+    cols, ix, p = built["cols"], built["index"], inst.problem
+    n_cols = len(cols)
+    n_req = len(inst.requests)
+    occurrences = [len(periods_of(r)) for r in inst.requests]
+    people = [[ix.agent[a] for a in r.attendees if a != r.facilitator] for r in inst.requests]
+    fac_of = [ix.fac.get(r.facilitator, -1) if r.facilitator else -1 for r in inst.requests]
+    conflict = _conflicts(cols, people, fac_of, p)
+    staffing = _staffing(cols, people, p)
+    n_under = staffing.gap.size
+
+    # Variables: [z (columns), y (requests), under (touched q,t)].
+    n_var = n_cols + n_req + n_under
+    n_occ = sum(occurrences)
+    blocks = [_occurrence_rows(cols, occurrences, n_under),
+              # no resource used twice in one interval
+              sp.hstack([conflict, sp.csr_matrix((conflict.shape[0], n_req + n_under))]).tocsr(),
+              # under[q,t] - pulled[q,t] >= req - sched
+              sp.hstack([staffing.pull, sp.csr_matrix((n_under, n_req)),
+                         sp.identity(n_under, format="csr")]).tocsr()]
+    lower = [np.zeros(n_occ), np.full(conflict.shape[0], -np.inf), staffing.gap]
+    upper = [np.zeros(n_occ), np.ones(conflict.shape[0]), np.full(n_under, np.inf)]
+    rec = _recurrence_rows(inst, cols, ix, occurrences, n_var)
+    if rec is not None:
         blocks.append(rec)
-        lower.append(np.full(len(rec_rows), -np.inf))
-        upper.append(np.ones(len(rec_rows)))
+        lower.append(np.full(rec.shape[0], -np.inf))
+        upper.append(np.ones(rec.shape[0]))
 
     matrix = sp.vstack(blocks).tocsr()
-    cost = np.concatenate([column_cost, -W_PLACED * np.array(occurrences, dtype=float), np.ones(n_under)])
+    cost = np.concatenate([staffing.column_cost, -W_PLACED * np.array(occurrences, dtype=float), np.ones(n_under)])
     integrality = np.concatenate([np.ones(n_cols + n_req), np.zeros(n_under)])
     bounds = Bounds(np.zeros(n_var), np.concatenate([np.ones(n_cols + n_req), np.full(n_under, np.inf)]))
     build_s = time.perf_counter() - started
@@ -391,23 +431,32 @@ def solve_exact(inst: Instance, time_limit: float) -> dict[str, Any]:
                            "milp_columns": int(n_cols), "milp_rows": int(matrix.shape[0]),
                            "milp_nnz": int(matrix.nnz)}
     if result.x is not None:
-        x = result.x
-        y = np.rint(x[n_cols:n_cols + n_req])
-        out["placed_optimal"] = round(float(np.dot(y, occurrences)))
-        out["understaffing_optimal"] = round(float(column_cost @ np.rint(x[:n_cols]) + x[n_cols + n_req:].sum()), 3)
-        out["milp_gap"] = float(getattr(result, "mip_gap", 0.0) or 0.0)
-        chosen = cols[np.flatnonzero(x[:n_cols] > 0.5)]
-        out["solution"] = {inst.requests[int(r)].id: [] for r in np.unique(chosen[:, 0])}
-        for r, occ, s, d, m in chosen.tolist():
-            out["solution"][inst.requests[r].id].append((occ, s, d, p.rooms[m].id if m >= 0 else None))
-        bound = getattr(result, "mip_dual_bound", None)
-        if bound is not None:
-            out["milp_dual_bound"] = round(float(bound), 3)
-            # The objective is -W * placed + U: with the placements proven (bound > -W * (placed + 1)),
-            # the dual bound is also a lower bound on the understaffing of any optimal plan.
-            if float(bound) > -W_PLACED * (out["placed_optimal"] + 1):
-                out["understaffing_lower_bound"] = round(float(bound) + W_PLACED * out["placed_optimal"], 3)
-        out["milp_proven_optimal"] = bool(result.status == 0)
+        out.update(_solution(inst, result, cols, occurrences, staffing.column_cost))
+    return out
+
+
+def _solution(inst: Instance, result: Any, cols: np.ndarray, occurrences: list[int],
+              column_cost: np.ndarray) -> dict[str, Any]:
+    """The optimum read back: occurrences placed, understaffing, the chosen columns, the dual bound."""
+    n_cols, n_req, rooms = len(cols), len(occurrences), inst.problem.rooms
+    out: dict[str, Any] = {}
+    x = result.x
+    y = np.rint(x[n_cols:n_cols + n_req])
+    out["placed_optimal"] = round(float(np.dot(y, occurrences)))
+    out["understaffing_optimal"] = round(float(column_cost @ np.rint(x[:n_cols]) + x[n_cols + n_req:].sum()), 3)
+    out["milp_gap"] = float(getattr(result, "mip_gap", 0.0) or 0.0)
+    chosen = cols[np.flatnonzero(x[:n_cols] > 0.5)]
+    out["solution"] = {inst.requests[int(r)].id: [] for r in np.unique(chosen[:, 0])}
+    for r, occ, s, d, m in chosen.tolist():
+        out["solution"][inst.requests[r].id].append((occ, s, d, rooms[m].id if m >= 0 else None))
+    bound = getattr(result, "mip_dual_bound", None)
+    if bound is not None:
+        out["milp_dual_bound"] = round(float(bound), 3)
+        # The objective is -W * placed + U: with the placements proven (bound > -W * (placed + 1)),
+        # the dual bound is also a lower bound on the understaffing of any optimal plan.
+        if float(bound) > -W_PLACED * (out["placed_optimal"] + 1):
+            out["understaffing_lower_bound"] = round(float(bound) + W_PLACED * out["placed_optimal"], 3)
+    out["milp_proven_optimal"] = bool(result.status == 0)
     return out
 
 

@@ -28,6 +28,7 @@ import sys
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
@@ -203,6 +204,66 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+class _Pacer:
+    """Holds the simulated clock to real time (``scale`` simulated seconds per real one) and notes how
+    late the latest tick ran."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale, self.started, self.behind = scale, time.monotonic(), 0.0
+
+    async def at(self, when: datetime) -> None:
+        wait = self.started + (when - T0).total_seconds() / self.scale - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        else:
+            self.behind = max(self.behind, -wait)
+
+
+@dataclass
+class _Days:
+    """What each simulated day leaves in Redis."""
+
+    keys_per_day: list[int] = field(default_factory=list)
+    memory_mb: list[float] = field(default_factory=list)
+    audit_mb: list[float] = field(default_factory=list)  # the part of memory_mb that is the audit trail (14 days)
+    episodes: list[int] = field(default_factory=list)
+    by_kind: list[dict[str, int]] = field(default_factory=list)
+    backlog: list[int] = field(default_factory=list)
+    behind_per_day: list[float] = field(default_factory=list)
+
+    async def record(self, redis: Redis, prefix: str, dispatcher: OutboxDispatcher, units: list[str],
+                     now: datetime) -> None:
+        keys = await our_keys(redis, prefix)
+        self.keys_per_day.append(len(keys))
+        self.memory_mb.append(round(await memory_of(redis, keys) / 1e6, 3))
+        self.audit_mb.append(round(await memory_of(redis, [k for k in keys if k.endswith(":audit")]) / 1e6, 3))
+        kinds: dict[str, int] = {}
+        for key in keys:
+            kind = key.split("}:", 1)[-1].split(":", 1)[0] if "}:" in key else key.rsplit(":", 1)[-1]
+            kinds[kind] = kinds.get(kind, 0) + 1
+        self.by_kind.append(dict(sorted(kinds.items())))
+        self.backlog.append(sum([(await dispatcher.store.outbox_backlog(mu, now))[0] for mu in units]))
+
+    def summary(self, scale: float) -> dict[str, Any]:
+        half = len(self.keys_per_day) // 2
+        keys, memory = self.keys_per_day, self.memory_mb
+        return {
+            "episodes_per_day": round(sum(self.episodes) / len(self.episodes), 1),
+            "keys_per_day": keys,
+            "used_memory_mb": memory,
+            "audit_mb": self.audit_mb,
+            "state_mb": [round(m - a, 3) for m, a in zip(memory, self.audit_mb, strict=True)],
+            "keys_by_kind_last_day": self.by_kind[-1] if self.by_kind else {},
+            "outbox_backlog_per_day": self.backlog,
+            "keys_growth_second_half": round(keys[-1] / max(1, keys[half]), 3) if half else None,
+            "memory_growth_second_half": round(memory[-1] / max(1e-9, memory[half]), 3) if half else None,
+            # Honest only while the work of a day fits in its real time: a tick that runs late shifts
+            # its keys' expiry by as much (scaled: 1 s late = scale seconds of simulated time).
+            "behind_real_s_per_day": self.behind_per_day,
+            "max_behind_simulated_min": round(max(self.behind_per_day, default=0.0) * scale / 60, 1),
+        }
+
+
 async def soak(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
     scale = timedelta(days=1).total_seconds() / args.day_seconds
     redis: Redis = Redis.from_url(redis_url, decode_responses=True)
@@ -222,74 +283,34 @@ async def soak(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
     dispatcher = OutboxDispatcher(store=store(), chat=deliveries, email=deliveries, coaching=deliveries,
                                   rosters=monitor.roster, clock=clock, config=config)
     units = [mu.id for mu in source.units]
-    keys_per_day: list[int] = []
-    memory_mb: list[float] = []
-    audit_mb: list[float] = []  # the part of memory_mb that is the audit trail (kept 14 days by design)
-    episodes: list[int] = []
-    by_kind: list[dict[str, int]] = []
-    backlog: list[int] = []
-    behind = 0.0  # how late (real seconds) the latest tick ran; reset per day
-    behind_per_day: list[float] = []
-    started = time.monotonic()
-
-    async def at_real_moment(when: datetime) -> None:
-        nonlocal behind
-        target = started + (when - T0).total_seconds() / scale
-        wait = target - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        else:
-            behind = max(behind, -wait)
-
+    days = _Days()
+    pacer = _Pacer(scale)
     try:
         await monitor.start()
         for day_number in range(args.days):
             day = T0 + timedelta(days=day_number)
-            episodes.append(source.plan_day(day))
+            days.episodes.append(source.plan_day(day))
             now = day + SHIFT[0] - TICK
             while now <= day + SHIFT[1] + TICK:
                 clock.set(now)
-                await at_real_moment(now)
+                await pacer.at(now)
                 await monitor.tick()
                 await dispatcher.drain(units)
                 now += TICK
-            await at_real_moment(day + timedelta(days=1))  # the night passes (on the scaled clock)
-            behind_per_day.append(round(behind, 2))
-            behind = 0.0
-            keys = await our_keys(redis, prefix)
-            keys_per_day.append(len(keys))
-            memory_mb.append(round(await memory_of(redis, keys) / 1e6, 3))
-            audit_mb.append(round(await memory_of(redis, [k for k in keys if k.endswith(":audit")]) / 1e6, 3))
-            kinds: dict[str, int] = {}
-            for key in keys:
-                kind = key.split("}:", 1)[-1].split(":", 1)[0] if "}:" in key else key.rsplit(":", 1)[-1]
-                kinds[kind] = kinds.get(kind, 0) + 1
-            by_kind.append(dict(sorted(kinds.items())))
-            backlog.append(sum([(await dispatcher.store.outbox_backlog(mu, clock.now()))[0] for mu in units]))
-        half = len(keys_per_day) // 2
+            await pacer.at(day + timedelta(days=1))  # the night passes (on the scaled clock)
+            days.behind_per_day.append(round(pacer.behind, 2))
+            pacer.behind = 0.0
+            await days.record(redis, prefix, dispatcher, units, clock.now())
         info = await redis.info("memory")
-        result: dict[str, Any] = {
+        return {
             "prefix": prefix, "days": args.days, "agents": args.agents, "units": args.units,
             "day_seconds": args.day_seconds,
             "scale": round(scale), "ticks_per_day": int((SHIFT[1] - SHIFT[0] + 2 * TICK) / TICK) + 1,
-            "episodes_per_day": round(sum(episodes) / len(episodes), 1),
             "delivered": deliveries.counts,
-            "keys_per_day": keys_per_day,
-            "used_memory_mb": memory_mb,
-            "audit_mb": audit_mb,
-            "state_mb": [round(m - a, 3) for m, a in zip(memory_mb, audit_mb, strict=True)],
-            "keys_by_kind_last_day": by_kind[-1] if by_kind else {},
-            "outbox_backlog_per_day": backlog,
-            "keys_growth_second_half": round(keys_per_day[-1] / max(1, keys_per_day[half]), 3) if half else None,
-            "memory_growth_second_half": round(memory_mb[-1] / max(1e-9, memory_mb[half]), 3) if half else None,
-            # Honest only while the work of a day fits in its real time: a tick that runs late shifts
-            # its keys' expiry by as much (scaled: 1 s late = scale seconds of simulated time).
-            "behind_real_s_per_day": behind_per_day,
-            "max_behind_simulated_min": round(max(behind_per_day, default=0.0) * scale / 60, 1),
+            **days.summary(scale),
             "server_used_memory_mb": round(int(info["used_memory"]) / 1e6, 1),
-            "wall_s": round(time.monotonic() - started, 1),
+            "wall_s": round(time.monotonic() - pacer.started, 1),
         }
-        return result
     finally:
         keys = await our_keys(redis, prefix)
         for start in range(0, len(keys), 1000):

@@ -157,18 +157,7 @@ async def run(agents: int, out: int, spread: float, url: str, *, waker: bool) ->
     stop.set()
     await asyncio.gather(*tasks)
 
-    audit = await store.audit("mu-1", count=100_000)
-    lateness, thresholds = [], {}
-    for entry in audit:
-        if entry["kind"] != "tier_fired":
-            continue
-        body = json.loads(entry["event"])
-        incident, tier = body["incident"], body["tier"]
-        threshold = datetime.fromisoformat(incident["started_at"]) + timedelta(seconds=TIERS_S[tier["index"]])
-        thresholds[(tier["action"], incident["agent_id"])] = threshold
-        lateness.append((datetime.fromisoformat(tier["at"]) - threshold).total_seconds() * 1000)
-    handoff = [(when - thresholds[(what, agent_id)]).total_seconds() * 1000
-               for what, agent_id, when in ports.at if (what, agent_id) in thresholds]
+    lateness, handoff = await _timings(store, ports)
     keys = [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
     if keys:
         await redis.delete(*keys)
@@ -179,6 +168,22 @@ async def run(agents: int, out: int, spread: float, url: str, *, waker: bool) ->
         "lateness_ms_p50": late["p50"], "lateness_ms_p99": late["p99"], "lateness_ms_max": late["max"],
         "handoff_ms_p50": hand["p50"], "handoff_ms_p99": hand["p99"], "handoff_ms_max": hand["max"],
     }
+
+
+async def _timings(store: RedisStore, ports: HandOffs) -> tuple[list[float], list[float]]:
+    """Milliseconds after its threshold that each tier fired (from the audit) and was handed off."""
+    lateness, thresholds = [], {}
+    for entry in await store.audit("mu-1", count=100_000):
+        if entry["kind"] != "tier_fired":
+            continue
+        body = json.loads(entry["event"])
+        incident, tier = body["incident"], body["tier"]
+        threshold = datetime.fromisoformat(incident["started_at"]) + timedelta(seconds=TIERS_S[tier["index"]])
+        thresholds[(tier["action"], incident["agent_id"])] = threshold
+        lateness.append((datetime.fromisoformat(tier["at"]) - threshold).total_seconds() * 1000)
+    handoff = [(when - thresholds[(what, agent_id)]).total_seconds() * 1000
+               for what, agent_id, when in ports.at if (what, agent_id) in thresholds]
+    return lateness, handoff
 
 
 async def main(agents: int, out: int, spread: float, url: str) -> dict[str, object]:

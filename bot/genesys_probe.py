@@ -52,8 +52,6 @@ ROUTES: tuple[Route, ...] = (
           "approved WFM exceptions suppress alerts"),
     Route("POST", f"{WFM}/agents/{{user}}/adherence/explanations", "wfm:adherenceExplanation:add",
           "writing exceptions approved in Slack back to WFM", write=True),
-    Route("PATCH", f"{WFM}/agents/{{user}}/adherence/explanations/{NO_SUCH_ID}", "wfm:adherenceExplanation:edit",
-          "approving an agent's explanation from Slack", write=True),
     Route("GET", "/api/v2/coaching/appointments", "coaching:appointment:view",
           "finding a coaching appointment already made"),
     Route("POST", "/api/v2/coaching/appointments", "coaching:appointment:add", "the coaching tier and 1:1 bookings",

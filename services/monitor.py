@@ -57,7 +57,6 @@ class UnitCache:
     # For ticks that evaluate only what changed, and pushes that read nothing per event:
     last_full_at: datetime | None = None
     seen_states: dict[str, AgentState] = field(default_factory=dict)  # as last evaluated
-    seen_tracks: Mapping[str, AgentTrack] = field(default_factory=dict)  # as loaded at the last tick
     seen_exceptions: Mapping[str, Sequence[ExceptionWindow]] = field(default_factory=dict)
     out_agents: set[str] = field(default_factory=set)  # out of adherence at their last evaluation
     scheduled_agents: set[str] = field(default_factory=set)  # scheduled for work at their last evaluation
@@ -104,7 +103,6 @@ class UnitReport:
     fenced: bool = False
     rejected: int = 0
     unknown: int = 0
-    schedule_refreshed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +263,7 @@ class Monitor:
         if result.fenced:
             log.warning("tick %s of %s lost its claim before committing; discarded", tick_number, mu_id)
             cache.forget_written()
-            return UnitReport(mu_id, claimed=True, fenced=True, schedule_refreshed=refreshed)
+            return UnitReport(mu_id, claimed=True, fenced=True)
         if result.rejected:
             log.info("%d agent(s) of %s changed concurrently; re-evaluated next tick", len(result.rejected), mu_id)
             for agent in result.rejected:
@@ -279,7 +277,7 @@ class Monitor:
         unknown = sum(1 for e in outcome.evaluations.values() if e.status.value == "UNKNOWN")
         telemetry.unit_evaluated(mu_id, len(outcome.evaluations), events)
         return UnitReport(mu_id, claimed=True, evaluated=len(outcome.evaluations), events=events,
-                          rejected=len(result.rejected), unknown=unknown, schedule_refreshed=refreshed)
+                          rejected=len(result.rejected), unknown=unknown)
 
     async def on_state_change(self, mu_id: str, state: AgentState) -> list[IncidentEvent]:
         """Evaluate one agent as soon as its state changes (push sources), between ticks."""
@@ -615,7 +613,7 @@ def _remember_inputs(cache: UnitCache, states: Mapping[str, AgentState], tracks:
             if state is not None:
                 cache.seen_states[agent_id] = state
         _remember_evaluated(cache, outcome)
-    cache.seen_tracks, cache.seen_exceptions = tracks, exceptions
+    cache.seen_exceptions = exceptions
 
 
 def _remember_evaluated(cache: UnitCache, outcome: UnitOutcome) -> None:

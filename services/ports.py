@@ -344,7 +344,8 @@ class Heartbeats(Protocol):
 
 class Backlog(Protocol):
     async def outbox_backlog(self, mu_id: str, now: datetime | None = None) -> tuple[int, timedelta | None]:
-        """Undelivered entries and the age of the oldest (None when empty)."""
+        """Undelivered entries and the age of the oldest (None when empty). Delivered entries leave the
+        outbox, undelivered ones are never dropped: a large backlog is reported, not cut."""
         ...
 
 
@@ -369,11 +370,6 @@ class Outbox(Backlog, Protocol):
     async def schedule_retry(self, mu_id: str, entry_id: str, attempts: int, next_at: datetime) -> None: ...
 
     async def give_up(self, mu_id: str, entry: OutboxEntry) -> None: ...
-
-    async def outbox_backlog(self, mu_id: str, now: datetime | None = None) -> tuple[int, timedelta | None]:
-        """Undelivered entries and the age of the oldest (None when empty). Delivered entries leave the
-        outbox, undelivered ones are never dropped: a large backlog is reported, not cut."""
-        ...
 
 
 class PendingStorms(Protocol):

@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -212,48 +213,65 @@ class FakeSlack:
         return web.json_response(self._ok(method, body))
 
     def _ok(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
-        if method == "auth.test":
-            return {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "adherence",
-                    "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": "B0BOT0001"}
-        if method == "chat.postMessage":
-            channel = str(body["channel"])
-            ts = f"1700000000.{next(self._ts):06d}"
-            self.messages[channel].append(Message(channel, ts, str(body.get("text", "")),
-                                                  list(body.get("blocks") or []), body.get("thread_ts")))
-            return {"ok": True, "channel": channel, "ts": ts, "message": {"text": body.get("text", ""), "ts": ts}}
-        if method == "chat.update":
-            channel, ts = str(body["channel"]), str(body["ts"])
-            found = [m for m in self.messages[channel] if m.ts == ts]
-            if not found:
-                return {"ok": False, "error": "message_not_found"}
-            found[0].text = str(body.get("text", found[0].text))
-            if "blocks" in body:
-                found[0].blocks = list(body["blocks"] or [])
-            found[0].edits += 1
-            return {"ok": True, "channel": channel, "ts": ts, "text": found[0].text}
-        if method == "chat.getPermalink":
-            return {"ok": True, "channel": body["channel"],
-                    "permalink": f"https://test.slack.com/archives/{body['channel']}/p{body['message_ts']}"}
-        if method == "chat.postEphemeral":
-            return {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}
-        if method == "conversations.open":
-            users = str(body.get("users", ""))
-            prefix = "G" if "," in users else "D"
-            return {"ok": True, "channel": {"id": prefix + users.replace(",", "")[:20]}}
-        if method == "users.lookupByEmail":
-            user_id = self.users_by_email.get(str(body.get("email", "")).lower())
-            if user_id is None:
-                return {"ok": False, "error": "users_not_found"}
-            return {"ok": True, "user": {"id": user_id, "team_id": TEAM_ID}}
-        if method == "users.info":
-            user_id = str(body.get("user"))
-            name = self.user_names.get(user_id, user_id)
-            return {"ok": True, "user": {"id": user_id, "name": name.lower().replace(" ", "."),
-                                         "real_name": name, "profile": {"real_name": name}}}
-        if method in ("views.open", "views.publish", "views.update", "views.push"):
-            view = body.get("view") or {}
-            view_id = f"V{next(self._ts):08d}"
-            key = str(body.get("user_id") or view_id)
-            self.views[key] = view
-            return {"ok": True, "view": {**view, "id": view_id}}
-        return {"ok": True}
+        handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "auth.test": self._auth_test, "chat.postMessage": self._post_message, "chat.update": self._update,
+            "chat.getPermalink": self._permalink, "chat.postEphemeral": self._ephemeral,
+            "conversations.open": self._open_conversation, "users.lookupByEmail": self._lookup_by_email,
+            "users.info": self._user_info, "views.open": self._view, "views.publish": self._view,
+            "views.update": self._view, "views.push": self._view,
+        }
+        handler = handlers.get(method)
+        return handler(body) if handler is not None else {"ok": True}
+
+    def _auth_test(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "adherence",
+                "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": "B0BOT0001"}
+
+    def _post_message(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = str(body["channel"])
+        ts = f"1700000000.{next(self._ts):06d}"
+        self.messages[channel].append(Message(channel, ts, str(body.get("text", "")),
+                                              list(body.get("blocks") or []), body.get("thread_ts")))
+        return {"ok": True, "channel": channel, "ts": ts, "message": {"text": body.get("text", ""), "ts": ts}}
+
+    def _update(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(body["channel"]), str(body["ts"])
+        found = [m for m in self.messages[channel] if m.ts == ts]
+        if not found:
+            return {"ok": False, "error": "message_not_found"}
+        found[0].text = str(body.get("text", found[0].text))
+        if "blocks" in body:
+            found[0].blocks = list(body["blocks"] or [])
+        found[0].edits += 1
+        return {"ok": True, "channel": channel, "ts": ts, "text": found[0].text}
+
+    def _permalink(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "channel": body["channel"],
+                "permalink": f"https://test.slack.com/archives/{body['channel']}/p{body['message_ts']}"}
+
+    def _ephemeral(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}
+
+    def _open_conversation(self, body: dict[str, Any]) -> dict[str, Any]:
+        users = str(body.get("users", ""))
+        prefix = "G" if "," in users else "D"
+        return {"ok": True, "channel": {"id": prefix + users.replace(",", "")[:20]}}
+
+    def _lookup_by_email(self, body: dict[str, Any]) -> dict[str, Any]:
+        user_id = self.users_by_email.get(str(body.get("email", "")).lower())
+        if user_id is None:
+            return {"ok": False, "error": "users_not_found"}
+        return {"ok": True, "user": {"id": user_id, "team_id": TEAM_ID}}
+
+    def _user_info(self, body: dict[str, Any]) -> dict[str, Any]:
+        user_id = str(body.get("user"))
+        name = self.user_names.get(user_id, user_id)
+        return {"ok": True, "user": {"id": user_id, "name": name.lower().replace(" ", "."),
+                                     "real_name": name, "profile": {"real_name": name}}}
+
+    def _view(self, body: dict[str, Any]) -> dict[str, Any]:
+        view = body.get("view") or {}
+        view_id = f"V{next(self._ts):08d}"
+        key = str(body.get("user_id") or view_id)
+        self.views[key] = view
+        return {"ok": True, "view": {**view, "id": view_id}}

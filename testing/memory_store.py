@@ -125,29 +125,9 @@ class MemoryStore:
         unit = self._unit(mu_id)
         if token and self._claim_holder(mu_id, tick_number, claim_kind) != token:
             return CommitResult(fenced=True)
-        rejected: set[str] = set()
-        version_before, wrote = unit.tracks_version, False
-        for change in changes:  # in order, as the script applies them
-            current = unit.tracks.get(change.agent_id)
-            if (current.version if current else 0) != change.expected_version:
-                rejected.add(change.agent_id)
-            elif change.track is None:
-                unit.tracks.pop(change.agent_id, None)
-                wrote = True
-            else:
-                unit.tracks[change.agent_id] = change.track.model_copy(update={"version": change.expected_version + 1})
-                wrote = True
-        for event in events:
-            incident = event.incident
-            if incident.agent_id in rejected:
-                continue
-            fields = {"kind": event.kind.value, "incident": incident.id, "agent": incident.agent_id,
-                      "event": event_to_json(event)}
-            unit.audit.append(fields)
-            if _needs_delivery(event):
-                unit.outbox.append(event)
-            if incident.is_closed:
-                unit.closed[incident.id] = incident
+        version_before = unit.tracks_version
+        rejected, wrote = _apply_changes(unit, changes)
+        _record_events(unit, events, rejected)
         unit.status.update(status or {})
         totals = unit.out_seconds.setdefault(day or date.today(), {})
         for agent_id, seconds in (out_seconds or {}).items():
@@ -298,6 +278,37 @@ class MemoryStore:
     def overwrite_claim(self, mu_id: str, tick_number: int, token: str, lease: timedelta) -> None:
         """Another replica holds the tick now (its lease expired and was claimed again)."""
         self._unit(mu_id).claims["tick", tick_number] = (token, self._monotonic() + lease.total_seconds())
+
+
+def _apply_changes(unit: _Unit, changes: Sequence[TrackChange]) -> tuple[set[str], bool]:
+    """Apply the track changes in order, as the script does: (agents whose version did not match, wrote any)."""
+    rejected: set[str] = set()
+    wrote = False
+    for change in changes:
+        current = unit.tracks.get(change.agent_id)
+        if (current.version if current else 0) != change.expected_version:
+            rejected.add(change.agent_id)
+        elif change.track is None:
+            unit.tracks.pop(change.agent_id, None)
+            wrote = True
+        else:
+            unit.tracks[change.agent_id] = change.track.model_copy(update={"version": change.expected_version + 1})
+            wrote = True
+    return rejected, wrote
+
+
+def _record_events(unit: _Unit, events: Sequence[IncidentEvent], rejected: set[str]) -> None:
+    """Audit every event of an agent not rejected, queue what needs delivering, keep closed incidents."""
+    for event in events:
+        incident = event.incident
+        if incident.agent_id in rejected:
+            continue
+        unit.audit.append({"kind": event.kind.value, "incident": incident.id, "agent": incident.agent_id,
+                           "event": event_to_json(event)})
+        if _needs_delivery(event):
+            unit.outbox.append(event)
+        if incident.is_closed:
+            unit.closed[incident.id] = incident
 
 
 def _ms_up(when: datetime) -> datetime:

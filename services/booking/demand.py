@@ -38,10 +38,6 @@ class Demand:
     forecast_ids: tuple[str, ...] = ()
     missing: str = ""  # why there is no forecast for (part of) the period
 
-    @property
-    def forecast_found(self) -> bool:
-        return not self.missing
-
     def weights_of(self, agent_id: str) -> dict[str, float]:
         skills = self.skills.get(agent_id)
         return dict(skills) if skills is not None else dict.fromkeys(self.queues, 1.0)

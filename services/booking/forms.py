@@ -117,15 +117,8 @@ def parse_form(form: FormValues, *, config: BookingConfig, request_id: str, requ
     an unknown one is refused here, naming those that exist, instead of failing in the search.
     """
     errors = _Errors()
-    teams, people = list(form.teams), list(form.people)
-    if known_teams is not None and teams:
-        teams, problem = resolve_names(teams, known_teams, "team", unit_name)
-        if problem:
-            errors["teams"] = problem
-    if known_people is not None and people:
-        people, problem = resolve_names(people, known_people, "person", unit_name)
-        if problem:
-            errors["people"] = problem
+    teams = _resolved(form.teams, known_teams, "team", "teams", unit_name, errors)
+    people = _resolved(form.people, known_people, "person", "people", unit_name, errors)
     type_id = form.get("type") or config.default_type
     meeting = config.types.get(type_id)
     if meeting is None:
@@ -135,46 +128,14 @@ def parse_form(form: FormValues, *, config: BookingConfig, request_id: str, requ
         errors["title"] = "give the activity a title"
     elif len(title) > 150:
         errors["title"] = "keep the title under 150 characters"
-
-    today = now.date()
-    first = errors.check("date_from", lambda: _date(form.get("date_from")) if form.get("date_from")
-                         else today + timedelta(days=1))
-    span = meeting.window if meeting else timedelta(days=14)
-    last = errors.check("date_to", lambda: _date(form.get("date_to")) if form.get("date_to")
-                        else (first or today) + span - timedelta(days=1))
-    if first is not None and first < today:
-        errors["date_from"] = "the date range cannot start in the past"
-    if first is not None and last is not None and last < first:
-        errors["date_to"] = "the range must end on or after its first day"
-    elif last is not None and last > today + config.horizon:
-        errors["date_to"] = f"bookings reach at most {config.horizon.days} days ahead"
-
-    earliest = errors.check("earliest", lambda: parse_clock(form.get("earliest"))) if form.get("earliest") else None
-    latest = errors.check("latest", lambda: parse_clock(form.get("latest"))) if form.get("latest") else None
-    if earliest is not None and latest is not None and earliest >= latest:
-        errors["latest"] = "must be later than the earliest time"
-    duration = errors.check("duration", lambda: _minutes(form.get("duration"))) if form.get("duration") else None
+    first, last = _date_range(form, config, meeting, now.date(), errors)
+    earliest, latest, duration = _hours(form, errors)
     if not form.teams and not form.people:
         errors["teams"] = "choose at least one team or person"
     if meeting is not None:
         _times_of_day(meeting, earliest, latest, duration, errors)
-        allowed = parse_days(meeting.days)
-        if first is not None and last is not None and first <= last and (last - first).days < 7 and not any(
-                (first + timedelta(days=d)).weekday() in allowed for d in range((last - first).days + 1)):
-            errors["date_to"] = f"a {meeting.name.lower()} is booked on {', '.join(meeting.days)} only; " \
-                                "this range has none of those days"
-
-    repeat = form.get("repeat") or "none"
-    recurrence = None
-    if repeat not in REPEATS:
-        errors["repeat"] = "none, daily, weekly or monthly"
-    elif repeat != "none":
-        every = errors.check("every", lambda: _int(form.get("every") or "1", 1, 52))
-        gap = errors.check("min_gap", lambda: _int(form.get("min_gap") or "0", 0, 365))
-        count = errors.check("count", lambda: _int(form.get("count"), 1, 366)) if form.get("count") else None
-        until = errors.check("until", lambda: _date(form.get("until"))) if form.get("until") else None
-        if every is not None and gap is not None and not {"count", "until"} & errors.keys():
-            recurrence = RecurrenceSpec(frequency=repeat, every=every, min_gap_days=gap, count=count, until=until)
+        _weekdays(meeting, first, last, errors)
+    recurrence = _recurrence(form, errors)
     location = form.get("location") or None
     if location is not None and location not in config.locations:
         errors["location"] = f"choose one of {', '.join(config.locations) or '(no locations configured)'}"
@@ -190,6 +151,70 @@ def parse_form(form: FormValues, *, config: BookingConfig, request_id: str, requ
     except ValidationError as error:
         return None, {"title": error.errors()[0]["msg"].removeprefix("Value error, ")}
     return request, {}
+
+
+def _resolved(wanted: list[str], known: Mapping[str, str] | None, what: str, name: str, unit_name: str,
+              errors: _Errors) -> list[str]:
+    """Ids of the teams or people typed (as typed when there is nothing to check them against)."""
+    if known is None or not wanted:
+        return list(wanted)
+    ids, problem = resolve_names(wanted, known, what, unit_name)
+    if problem:
+        errors[name] = problem
+    return ids
+
+
+def _date_range(form: FormValues, config: BookingConfig, meeting: MeetingType | None, today: date,
+                errors: _Errors) -> tuple[date | None, date | None]:
+    """First and last day (default: from tomorrow over the meeting type's window), within the horizon."""
+    first = errors.check("date_from", lambda: _date(form.get("date_from")) if form.get("date_from")
+                         else today + timedelta(days=1))
+    span = meeting.window if meeting else timedelta(days=14)
+    last = errors.check("date_to", lambda: _date(form.get("date_to")) if form.get("date_to")
+                        else (first or today) + span - timedelta(days=1))
+    if first is not None and first < today:
+        errors["date_from"] = "the date range cannot start in the past"
+    if first is not None and last is not None and last < first:
+        errors["date_to"] = "the range must end on or after its first day"
+    elif last is not None and last > today + config.horizon:
+        errors["date_to"] = f"bookings reach at most {config.horizon.days} days ahead"
+    return first, last
+
+
+def _hours(form: FormValues, errors: _Errors) -> tuple[int | None, int | None, int | None]:
+    """Earliest and latest minute of the day and the length in minutes, each None when not given."""
+    earliest = errors.check("earliest", lambda: parse_clock(form.get("earliest"))) if form.get("earliest") else None
+    latest = errors.check("latest", lambda: parse_clock(form.get("latest"))) if form.get("latest") else None
+    if earliest is not None and latest is not None and earliest >= latest:
+        errors["latest"] = "must be later than the earliest time"
+    duration = errors.check("duration", lambda: _minutes(form.get("duration"))) if form.get("duration") else None
+    return earliest, latest, duration
+
+
+def _weekdays(meeting: MeetingType, first: date | None, last: date | None, errors: _Errors) -> None:
+    """Refuse a range shorter than a week that holds none of the meeting type's days."""
+    if first is None or last is None or first > last or (last - first).days >= 7:
+        return
+    allowed = parse_days(meeting.days)
+    if not any((first + timedelta(days=d)).weekday() in allowed for d in range((last - first).days + 1)):
+        errors["date_to"] = f"a {meeting.name.lower()} is booked on {', '.join(meeting.days)} only; " \
+                            "this range has none of those days"
+
+
+def _recurrence(form: FormValues, errors: _Errors) -> RecurrenceSpec | None:
+    repeat = form.get("repeat") or "none"
+    if repeat not in REPEATS:
+        errors["repeat"] = "none, daily, weekly or monthly"
+        return None
+    if repeat == "none":
+        return None
+    every = errors.check("every", lambda: _int(form.get("every") or "1", 1, 52))
+    gap = errors.check("min_gap", lambda: _int(form.get("min_gap") or "0", 0, 365))
+    count = errors.check("count", lambda: _int(form.get("count"), 1, 366)) if form.get("count") else None
+    until = errors.check("until", lambda: _date(form.get("until"))) if form.get("until") else None
+    if every is None or gap is None or {"count", "until"} & errors.keys():
+        return None
+    return RecurrenceSpec(frequency=repeat, every=every, min_gap_days=gap, count=count, until=until)
 
 
 def _minutes(text: str) -> int:
@@ -217,47 +242,79 @@ def prefill(text: str, *, teams: Mapping[str, str], people: Mapping[str, str],
         tokens = shlex.split(text)
     except ValueError:
         tokens = text.split()
-    title: list[str] = []
-    for token in tokens:
-        key, _, value = token.partition(":")
-        low = token.lower()
-        if key.lower() in ("team", "teams") and value:
-            form.teams += [teams.get(v.lower(), v) for v in value.split(",") if v]
-        elif key.lower() in ("with", "people", "person") and value:
-            form.people += [people.get(v.lower().lstrip("@"), v.lstrip("@")) for v in value.split(",") if v]
-        elif key.lower() == "target" and value:
-            form.target_teams += [teams.get(v.strip().lower(), v.strip()) for v in value.split(",") if v.strip()]
-        elif key.lower() == "below" and value:
-            form.values["target_below"] = value
-        elif key.lower() == "days" and value:
-            form.values["target_days"] = value
-        elif key.lower() in ("type",) and value:
-            form.values["type"] = types.get(value.lower(), value)
-        elif key.lower() in ("by", "facilitator") and value:
-            form.values["facilitator"] = people.get(value.lower().lstrip("@"), value.lstrip("@"))
-        elif key.lower() in ("room", "location", "at") and value and not _HOURS.match(value):
-            form.values["location"] = value
-        elif key.lower() == "every" and value.isdigit():
-            form.values["every"] = value
-        elif key.lower() == "gap" and value.isdigit():
-            form.values["min_gap"] = value
-        elif key.lower() == "count" and value.isdigit():
-            form.values["count"] = value
-        elif low in REPEATS[1:]:
-            form.values["repeat"] = low
-        elif low in types:
-            form.values["type"] = types[low]
-        elif match := _RANGE.match(token):
-            form.values["date_from"] = match.group(1)
-            form.values["date_to"] = match.group(2) or match.group(1)
-        elif match := _HOURS.match(token):
-            form.values["earliest"], form.values["latest"] = match.group(1), match.group(2)
-        elif _DURATION.match(low):
-            form.values["duration"] = low
-        elif low in teams:
-            form.teams.append(teams[low])
-        else:
-            title.append(token)
+    names = _Names(teams, people, types)
+    title = [token for token in tokens if not (_keyed(form, token, names) or _bare(form, token, names))]
     if title:
         form.values["title"] = " ".join(title)
     return form
+
+
+@dataclass(frozen=True)
+class _Names:
+    """Lowercase ids and names -> ids, for what ``prefill`` reads."""
+
+    teams: Mapping[str, str]
+    people: Mapping[str, str]
+    types: Mapping[str, str]
+
+    def person(self, value: str) -> str:
+        return self.people.get(value.lower().lstrip("@"), value.lstrip("@"))
+
+
+_PLAIN = {"below": "target_below", "days": "target_days"}  # key:value copied as typed
+_NUMBERS = {"every": "every", "gap": "min_gap", "count": "count"}  # key:digits
+_LISTS = {"team": "teams", "teams": "teams", "with": "people", "people": "people", "person": "people",
+          "target": "target_teams"}
+
+
+def _keyed(form: FormValues, token: str, names: _Names) -> bool:
+    """Read a ``key:value`` token into ``form``; False if it is not one ``prefill`` knows."""
+    key, _, value = token.partition(":")
+    key = key.lower()
+    if not value:
+        return False
+    if key in _LISTS:
+        _add_listed(form, _LISTS[key], value, names)
+    elif key in _PLAIN:
+        form.values[_PLAIN[key]] = value
+    elif key == "type":
+        form.values["type"] = names.types.get(value.lower(), value)
+    elif key in ("by", "facilitator"):
+        form.values["facilitator"] = names.person(value)
+    elif key in ("room", "location", "at") and not _HOURS.match(value):
+        form.values["location"] = value
+    elif key in _NUMBERS and value.isdigit():
+        form.values[_NUMBERS[key]] = value
+    else:
+        return False
+    return True
+
+
+def _add_listed(form: FormValues, field_name: str, value: str, names: _Names) -> None:
+    if field_name == "people":
+        form.people += [names.person(v) for v in value.split(",") if v]
+    elif field_name == "teams":
+        form.teams += [names.teams.get(v.lower(), v) for v in value.split(",") if v]
+    else:
+        form.target_teams += [names.teams.get(v.strip().lower(), v.strip()) for v in value.split(",") if v.strip()]
+
+
+def _bare(form: FormValues, token: str, names: _Names) -> bool:
+    """Read a token without a known key (a repeat, a type, dates, hours, a length, a team name)."""
+    low = token.lower()
+    if low in REPEATS[1:]:
+        form.values["repeat"] = low
+    elif low in names.types:
+        form.values["type"] = names.types[low]
+    elif match := _RANGE.match(token):
+        form.values["date_from"] = match.group(1)
+        form.values["date_to"] = match.group(2) or match.group(1)
+    elif match := _HOURS.match(token):
+        form.values["earliest"], form.values["latest"] = match.group(1), match.group(2)
+    elif _DURATION.match(low):
+        form.values["duration"] = low
+    elif low in names.teams:
+        form.teams.append(names.teams[low])
+    else:
+        return False
+    return True

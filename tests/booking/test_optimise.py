@@ -19,9 +19,10 @@ from services.adapters.booking.optimise_store import RedisOptimiseStore
 from services.adapters.booking.redis_changes import RedisChanges
 from services.booking.changes import BookingChanges
 from services.booking.model import BookedSlot, Plan, Status
-from services.booking.optimise import MemoryOptimiseStore, NotAllowed, OptimiseUpcoming
+from services.booking.optimise import NotAllowed, OptimiseUpcoming
 from services.booking.translate import to_slot_request
 from services.domain.slots import SlotEngine
+from testing.memory_optimise import MemoryOptimiseStore
 from tests.booking.test_booking_service import Rig, request
 from tests.email.smtp_server import Inbox, serve
 

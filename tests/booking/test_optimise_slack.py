@@ -14,8 +14,9 @@ from redis.asyncio import Redis
 from handlers.app import register_optimise
 from handlers.booking.optimise import ACTION_APPLY, ACTION_DISCARD, optimise_command
 from services.adapters.booking.redis_changes import RedisChanges
-from services.booking.optimise import MemoryOptimiseStore, OptimiseUpcoming
+from services.booking.optimise import OptimiseUpcoming
 from testing.fake_slack import FakeSlack
+from testing.memory_optimise import MemoryOptimiseStore
 from tests.booking.test_booking_slack import SCHEDULER, STRANGER, SlackBooking
 from tests.booking.test_optimise import book_at_the_worst_time
 from tests.slack.blockkit import assert_valid_blocks

@@ -67,74 +67,89 @@ def requests(draw: st.DrawFn, world: SlotProblem, count: int) -> list[SlotReques
     return out
 
 
-def violations(world: SlotProblem, placed: dict[str, SlotRequest], outcomes) -> list[str]:
+class _Checker:
     """An independent check of every hard constraint, from the base calendars only."""
-    grid = world.grid
-    agent_row = {a: i for i, a in enumerate(world.agent_ids)}
-    fac_row = {f: i for i, f in enumerate(world.facilitator_ids)}
-    rooms = {r.id: (i, r) for i, r in enumerate(world.rooms)}
-    used: dict[tuple[str, int], str] = {}
-    found = []
 
-    def claim(what: str, t: int, owner: str) -> None:
-        if used.setdefault((what, t), owner) != owner:
-            found.append(f"{what} double-booked at {t}")
+    def __init__(self, world: SlotProblem) -> None:
+        self.world = world
+        self.agent_row = {a: i for i, a in enumerate(world.agent_ids)}
+        self.fac_row = {f: i for i, f in enumerate(world.facilitator_ids)}
+        self.rooms = {r.id: (i, r) for i, r in enumerate(world.rooms)}
+        self.used: dict[tuple[str, int], str] = {}
+        self.found: list[str] = []
 
-    for outcome in outcomes:
-        if not outcome.placed:
-            assert not outcome.placements
-            continue
-        req = placed[outcome.request_id]
+    def claim(self, what: str, s: int, e: int, owner: str) -> None:
+        for t in range(s, e):
+            if self.used.setdefault((what, t), owner) != owner:
+                self.found.append(f"{what} double-booked at {t}")
+
+    def outcome(self, req: SlotRequest, outcome) -> None:
         periods = occurrence_periods(req)
         by_occ = defaultdict(list)
         for p in outcome.placements:
             by_occ[p.occurrence].append(p)
         if sorted(by_occ) != list(range(len(periods))):
-            found.append("missing occurrence")
+            self.found.append("missing occurrence")
         days = []
         for occ, period in enumerate(periods):
             group = by_occ[occ]
             if sorted(a for p in group for a in p.attendees) != sorted(set(req.attendees) - {req.facilitator}):
-                found.append("attendees differ")
+                self.found.append("attendees differ")
             for p in group:
-                s, e = p.start_index, p.end_index
-                if (e - s) * 15 < req.duration_minutes:
-                    found.append("too short")
-                local_first = p.start.date()
-                if not (period.first <= local_first <= period.last):
-                    found.append("outside period")
-                minute = p.start.hour * 60 + p.start.minute
-                if minute < req.earliest_minute or minute + (e - s) * 15 > req.latest_minute:
-                    found.append("outside times of day")
-                if grid.day[e - 1] != grid.day[s]:
-                    found.append("crosses midnight")
-                absorb = req.params.absorb_breaks_from_minutes is not None and \
-                    req.duration_minutes >= req.params.absorb_breaks_from_minutes
-                for a in p.attendees:
-                    block = world.states[agent_row[a], s:e]
-                    if not np.isin(block, (WORK, BREAK) if absorb else (WORK,)).all():
-                        found.append(f"{a} not available")
-                    for t in range(s, e):
-                        claim(a, t, req.id)
-                if req.facilitator:
-                    if not world.facilitator_free[fac_row[req.facilitator], s:e].all():
-                        found.append("facilitator busy")
-                    for t in range(s, e):
-                        claim(req.facilitator, t, req.id)
-                if req.room_needed:
-                    index, info = rooms[p.room_id]
-                    seats = len(p.attendees) + (1 if req.facilitator else 0)
-                    if info.capacity < seats or not world.room_free[index, s:e].all():
-                        found.append("room too small or busy")
-                    for t in range(s, e):
-                        claim(p.room_id, t, req.id)
-                elif p.room_id is not None:
-                    found.append("room booked without need")
+                self.placement(req, period, p)
             days.append(min(p.start.date() for p in group))
         gap = req.recurrence.min_gap_days if req.recurrence else 0
         if any((b - a).days < gap for a, b in itertools.pairwise(days)):
-            found.append("gap")
-    return found
+            self.found.append("gap")
+
+    def placement(self, req: SlotRequest, period, p) -> None:
+        grid, s, e = self.world.grid, p.start_index, p.end_index
+        if (e - s) * 15 < req.duration_minutes:
+            self.found.append("too short")
+        if not (period.first <= p.start.date() <= period.last):
+            self.found.append("outside period")
+        minute = p.start.hour * 60 + p.start.minute
+        if minute < req.earliest_minute or minute + (e - s) * 15 > req.latest_minute:
+            self.found.append("outside times of day")
+        if grid.day[e - 1] != grid.day[s]:
+            self.found.append("crosses midnight")
+        self.people(req, p, s, e)
+        self.room(req, p, s, e)
+
+    def people(self, req: SlotRequest, p, s: int, e: int) -> None:
+        world = self.world
+        absorb = req.params.absorb_breaks_from_minutes is not None and \
+            req.duration_minutes >= req.params.absorb_breaks_from_minutes
+        for a in p.attendees:
+            block = world.states[self.agent_row[a], s:e]
+            if not np.isin(block, (WORK, BREAK) if absorb else (WORK,)).all():
+                self.found.append(f"{a} not available")
+            self.claim(a, s, e, req.id)
+        if req.facilitator:
+            if not world.facilitator_free[self.fac_row[req.facilitator], s:e].all():
+                self.found.append("facilitator busy")
+            self.claim(req.facilitator, s, e, req.id)
+
+    def room(self, req: SlotRequest, p, s: int, e: int) -> None:
+        if req.room_needed:
+            index, info = self.rooms[p.room_id]
+            seats = len(p.attendees) + (1 if req.facilitator else 0)
+            if info.capacity < seats or not self.world.room_free[index, s:e].all():
+                self.found.append("room too small or busy")
+            self.claim(p.room_id, s, e, req.id)
+        elif p.room_id is not None:
+            self.found.append("room booked without need")
+
+
+def violations(world: SlotProblem, placed: dict[str, SlotRequest], outcomes) -> list[str]:
+    """An independent check of every hard constraint, from the base calendars only."""
+    checker = _Checker(world)
+    for outcome in outcomes:
+        if not outcome.placed:
+            assert not outcome.placements
+            continue
+        checker.outcome(placed[outcome.request_id], outcome)
+    return checker.found
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

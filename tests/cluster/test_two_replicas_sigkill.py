@@ -129,18 +129,36 @@ async def servers() -> AsyncIterator[tuple[FakeGenesys, FakeSlack, Inbox]]:
         await fake.stop()
 
 
+def _replica_env(servers: tuple[FakeGenesys, FakeSlack, Inbox], prefix: str, config: Path) -> dict[str, str]:
+    """What a replica reads: the cluster, the fakes' addresses and credentials, the unit's config."""
+    fake, slack, inbox = servers
+    return {**os.environ, "REDIS_URL": CLUSTER_URL, "REDIS_CLUSTER": "1", "REDIS_PREFIX": prefix,
+            "BOT_CONFIG": str(config), "PYTHONUNBUFFERED": "1",
+            "GENESYS_CLIENT_ID": fake.client_id, "GENESYS_CLIENT_SECRET": fake.client_secret,
+            "GENESYS_API_URL": fake.api_url, "GENESYS_LOGIN_URL": fake.login_url,
+            "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack.api_url, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(inbox.port), "SMTP_STARTTLS": "false"}  # type: ignore[attr-defined]
+
+
+async def _stop(procs: list[asyncio.subprocess.Process]) -> None:
+    """SIGTERM the replicas still running, SIGKILL one that does not stop within 20 s."""
+    for proc in procs:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            await asyncio.wait_for(proc.wait(), 20)
+        except TimeoutError:
+            proc.kill()
+
+
 async def test_a_replica_killed_mid_violation_loses_no_tier_and_repeats_none(
         cluster_client: Redis, cluster_prefix: str, servers: tuple[FakeGenesys, FakeSlack, Inbox],
         tmp_path: Path) -> None:
     fake, slack, inbox = servers
     config = tmp_path / "bot.toml"
     config.write_text(CONFIG)
-    env = {**os.environ, "REDIS_URL": CLUSTER_URL, "REDIS_CLUSTER": "1", "REDIS_PREFIX": cluster_prefix,
-           "BOT_CONFIG": str(config), "PYTHONUNBUFFERED": "1",
-           "GENESYS_CLIENT_ID": fake.client_id, "GENESYS_CLIENT_SECRET": fake.client_secret,
-           "GENESYS_API_URL": fake.api_url, "GENESYS_LOGIN_URL": fake.login_url,
-           "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack.api_url, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-           "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(inbox.port), "SMTP_STARTTLS": "false"}  # type: ignore[attr-defined]
+    env = _replica_env(servers, cluster_prefix, config)
     logs = [tmp_path / f"replica{i}.log" for i in (1, 2)]
     procs = []
     for log in logs:
@@ -187,14 +205,7 @@ async def test_a_replica_killed_mid_violation_loses_no_tier_and_repeats_none(
         await _until("the email", lambda: inbox.messages, 10, procs)
         await asyncio.sleep(3)  # three more ticks: nothing may arrive twice
     finally:
-        for proc in procs:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                await asyncio.wait_for(proc.wait(), 20)
-            except TimeoutError:
-                proc.kill()
+        await _stop(procs)
     output = "\n".join(f"--- {log.name}\n{log.read_text()}" for log in logs)
 
     cards = [m for msgs in slack.messages.values() for m in msgs if m.thread_ts is None]

@@ -73,10 +73,3 @@ async def test_an_approval_from_slack_is_written_back_as_an_approved_explanation
                      what="the write-back's notification")
     assert ("agent-a2-1", 30) in await window(source, clock)
 
-
-async def test_approving_a_submitted_explanation(fake: FakeGenesys, source: GenesysSource) -> None:
-    pending = await fake.add_explanation("agent-a1-2", START, 10, status="Pending", push=False)
-    await source.explanations.approve("agent-a1-2", pending["id"])
-    assert fake.explanations[pending["id"]]["status"] == "Approved"
-    request = fake.requests_to(f"/agents/agent-a1-2/adherence/explanations/{pending['id']}$", "PATCH")[0]
-    assert request.body == {"status": "Approved"}

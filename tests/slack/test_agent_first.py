@@ -6,7 +6,7 @@ for the incident's real window. Only the agent answers; the agent never approves
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -168,7 +168,12 @@ async def _explain_and_approve(world: World, fake_slack: FakeSlack, genesys: Fak
     assert replies[3]["text"].startswith("☑️ Explanation approved")
     assert replies[4]["text"].startswith("ℹ️ Already excused by Sam Supervisor")
     await world.run_until(8)
+    await _assert_excused(world, fake_slack, genesys, inbox, start, approved_at)
 
+
+async def _assert_excused(world: World, fake_slack: FakeSlack, genesys: FakeGenesys, inbox: Inbox, start: datetime,
+                          approved_at: datetime) -> None:
+    """The approval closed the incident, was written back to WFM for the incident's window, and shows."""
     track = await world.store.load_track(MU, "a0")
     assert track is not None and track.incident is None
     (written,) = genesys.explanations.values()

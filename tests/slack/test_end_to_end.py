@@ -161,7 +161,11 @@ async def test_the_whole_ladder(redis_client: Redis, redis_prefix: str, fake_sla
     assert start + timedelta(minutes=30) <= coaching_at <= start + timedelta(minutes=30) + TICK
     assert "coaching session booked" in card_text(world.only_card())
 
-    # Back in adherence: after clear_after the card is resolved, buttons gone, nobody mentioned.
+    await _back_in_adherence(world, inbox)
+
+
+async def _back_in_adherence(world: World, inbox: Inbox) -> None:
+    """After clear_after the card is resolved, buttons gone, nobody mentioned; nothing sent twice."""
     world.source.set_state("a0", Presence.ON_QUEUE, RoutingStatus.IDLE)
     await world.run_until(35)
     card = world.only_card()

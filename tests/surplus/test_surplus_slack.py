@@ -43,15 +43,7 @@ async def test_offers_recalls_and_clicks_over_slack(redis_client: Redis, redis_p
         surplus.clock.set(surplus.start + IN_QUIET)
         offers = (await desk.evaluate(surplus.mu_id)).offered
         assert len(offers) >= 2
-        posts = await fake.wait_for("chat.postMessage", len(offers))
-        for post, offer in zip(posts, offers, strict=True):
-            agent = roster.agents[offer.agent_id]
-            assert post.body["channel"] == "D" + users[agent.email.lower()]
-            blocks = post.body["blocks"]
-            assert_valid_blocks(blocks)
-            buttons = blocks[-1]["elements"]
-            assert [b["action_id"] for b in buttons] == [SURPLUS_START, SURPLUS_DECLINE]
-            assert offer.item_name in post.body["text"] and f"{offer.minutes} min" in post.body["text"]
+        _assert_offered_by_dm(await fake.wait_for("chat.postMessage", len(offers)), offers, roster, users)
 
         async def click(action: str, value: str, user: str, hook: str) -> None:
             payload = signed.block_action(action_id=action, value=value, user_id=user,
@@ -93,6 +85,18 @@ async def test_offers_recalls_and_clicks_over_slack(redis_client: Redis, redis_p
         assert recall.body["text"].startswith("Back to queue please")
     finally:
         await fake.stop()
+
+
+def _assert_offered_by_dm(posts, offers, roster, users: dict[str, str]) -> None:
+    """One DM per offer, to the agent, with Start and Decline buttons, naming the item and its length."""
+    for post, offer in zip(posts, offers, strict=True):
+        agent = roster.agents[offer.agent_id]
+        assert post.body["channel"] == "D" + users[agent.email.lower()]
+        blocks = post.body["blocks"]
+        assert_valid_blocks(blocks)
+        buttons = blocks[-1]["elements"]
+        assert [b["action_id"] for b in buttons] == [SURPLUS_START, SURPLUS_DECLINE]
+        assert offer.item_name in post.body["text"] and f"{offer.minutes} min" in post.body["text"]
 
 
 async def test_every_surplus_message_passes_block_kit_validation(redis_client: Redis, redis_prefix: str) -> None:

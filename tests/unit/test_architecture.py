@@ -1,16 +1,21 @@
 """The architecture, checked on the source: the domain stays pure (no transport, storage or framework
 imports), use cases reach adapters only through the ports, the one composition root is bot/, wording and
-builders live in presentation/ (which needs no adapter), and no adapter borrows another's."""
+builders live in presentation/ (which needs no adapter), no adapter borrows another's, and no product
+module passes 400 lines."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+import pytest
+
 from services.adapters.redis.store import RedisStore
+from services.booking.optimise import OptimiseStore
 from services.booking.ports import BookingLedger, RequestQueue, WorkQueue
 from services.ports import StateStore
 from testing.memory_booking import MemoryBookingLedger, MemoryRequestQueue, MemoryWorkQueue
+from testing.memory_optimise import MemoryOptimiseStore
 from testing.memory_store import MemoryStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,6 +155,39 @@ def test_presentation_needs_no_adapter_listener_or_transport() -> None:
     assert offenders == {}
     assert not (ROOT / "handlers" / "blocks").exists()
     assert not (ROOT / "services" / "adapters" / "slack" / "wording.py").exists()
+
+
+MAX_LINES = 400
+PRODUCT_PACKAGES = ("bot", "handlers", "presentation", "services")
+
+
+def _longer_than(limit: int, root: Path = ROOT) -> dict[str, int]:
+    """Product modules over ``limit`` lines, with their length."""
+    lengths = {str(p.relative_to(root)): len(p.read_text(encoding="utf-8").splitlines())
+               for package in PRODUCT_PACKAGES for p in sorted((root / package).rglob("*.py"))}
+    return {path: n for path, n in lengths.items() if n > limit}
+
+
+@pytest.mark.xfail(strict=True, reason="splits in progress; over 400 lines on main today: "
+                                       "services/ports.py, services/adapters/redis/store.py, "
+                                       "services/domain/slots/batch.py, services/adapters/genesys/source.py, "
+                                       "services/domain/escalation.py, services/monitor.py, "
+                                       "services/domain/slots/synthetic.py, services/domain/slots/engine.py")
+def test_no_product_module_passes_400_lines() -> None:
+    """A module a newcomer can read in one sitting: one job, at most 400 lines."""
+    assert _longer_than(MAX_LINES) == {}
+
+
+def test_the_check_would_catch_a_long_module(tmp_path: Path) -> None:
+    (tmp_path / "services" / "domain").mkdir(parents=True)
+    (tmp_path / "services" / "domain" / "long.py").write_text("x = 1\n" * 401)
+    (tmp_path / "bot").mkdir()
+    (tmp_path / "bot" / "short.py").write_text("x = 1\n" * 400)
+    assert _longer_than(MAX_LINES, root=tmp_path) == {"services/domain/long.py": 401}
+
+
+def _optimise_memory_provides_the_port(store: MemoryOptimiseStore) -> OptimiseStore:
+    return store  # checked by mypy, as the state stores below
 
 
 def _redis_store_provides_every_state_port(store: RedisStore) -> StateStore:

@@ -96,11 +96,6 @@ class BookingKeys:
         return f"{self._base}:room:{room_id}"
 
     @property
-    def invites_sent(self) -> str:
-        """HASH invite uid -> when it was sent (so a resumed write-back does not mail twice)."""
-        return f"{self._base}:invites"
-
-    @property
     def holds(self) -> str:
         """HASH request id -> Hold JSON (slots held tentatively for the requester's Book)."""
         return f"{self._base}:holds"

@@ -52,7 +52,6 @@ class ClientCredentialsAuth(httpx.Auth):
         self._header: str | None = None
         self._renew_at = 0.0
         self.generation = 0  # bumped by every successful token fetch
-        self.tokens_fetched = 0
 
     def __repr__(self) -> str:  # never show the secret, even by accident
         return f"ClientCredentialsAuth(client_id={self._client_id!r}, token_url={self.token_url!r})"
@@ -60,10 +59,6 @@ class ClientCredentialsAuth(httpx.Auth):
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         raise RuntimeError("the Genesys adapter is asyncio-only; use httpx.AsyncClient")
         yield request  # pragma: no cover - makes this a generator, as httpx expects
-
-    def invalidate(self) -> None:
-        """Forget the token (the next request fetches a new one)."""
-        self._header = None
 
     def _fresh(self) -> bool:
         return self._header is not None and self._monotonic() < self._renew_at
@@ -106,7 +101,6 @@ class ClientCredentialsAuth(httpx.Auth):
         self._header = f"{token_type.capitalize()} {token}"
         self._renew_at = self._monotonic() + max(0.0, lifetime - margin)
         self.generation += 1
-        self.tokens_fetched += 1
         log.info("Genesys access token obtained (valid %.0fs, renewed after %.0fs)", lifetime, lifetime - margin)
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:

@@ -89,9 +89,6 @@ class GenesysClient:
     async def put(self, path: str, json: Any = None, params: Params | None = None) -> Any:
         return await self.request("PUT", path, params=params, json=json)
 
-    async def patch(self, path: str, json: Any = None, *, idempotent: bool = True) -> Any:
-        return await self.request("PATCH", path, json=json, idempotent=idempotent)
-
     async def delete(self, path: str) -> Any:
         return await self.request("DELETE", path)
 

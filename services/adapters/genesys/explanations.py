@@ -5,8 +5,7 @@ answers ``{job, result, downloadUrl}``: the result inline, a ``downloadUrl``, or
 polled on ``GET /api/v2/workforcemanagement/adherence/explanations/jobs/{jobId}`` (``async_job.py``).
 
 Writing: ``POST /api/v2/workforcemanagement/agents/{agentId}/adherence/explanations`` with
-``status: Approved`` (a new explanation), or ``PATCH .../explanations/{id}`` ``{"status": "Approved"}``
-(approve one the agent submitted).
+``status: Approved`` (a new explanation).
 """
 
 from __future__ import annotations
@@ -60,8 +59,3 @@ class Explanations:
         )
         job = body.get("job") if isinstance(body, dict) else None
         return job.get("id") if isinstance(job, dict) and isinstance(job.get("id"), str) else None
-
-    async def approve(self, agent_id: str, explanation_id: str) -> None:
-        """Approve an explanation the agent submitted (``PATCH`` is idempotent: approving twice is harmless)."""
-        await self.client.patch(f"{WFM}/agents/{agent_id}/adherence/explanations/{explanation_id}",
-                                {"status": "Approved"})

@@ -176,11 +176,6 @@ class NotificationHub:
                 log.info("channel %s renewed until %s", channel.id, channel.expires)
         return renewed
 
-    async def ping_all(self) -> None:
-        for channel in self.channels:
-            if channel.socket is not None:
-                await self._ping(channel.socket)
-
     # ---- one channel ------------------------------------------------------------------------------------
     async def _run(self, channel: Channel) -> None:
         failures = 0

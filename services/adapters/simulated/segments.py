@@ -53,10 +53,3 @@ def fill(shift_start: int, shift_end: int, blocks: Iterable[tuple[int, int, int]
         spans = paint(spans, start, end, code)
     return tuple(spans)
 
-
-def span_of(plan: Plan, code: int, occurrence: int = 0) -> tuple[int, int]:
-    """Start and end of the ``occurrence``-th span with activity ``code``."""
-    found = [(s, e) for s, e, c in plan if c == code]
-    if occurrence >= len(found):
-        raise LookupError(f"plan has {len(found)} span(s) of activity {code}, not {occurrence + 1}")
-    return found[occurrence]
