@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from pydantic import SecretStr
@@ -194,6 +194,11 @@ class GenesysSource:
 
     async def live_states(self, mu_id: str) -> Mapping[str, AgentState]:
         return self.table.view(mu_id)
+
+    def changed_agents(self, mu_id: str, cursor: int | None) -> tuple[int, Collection[str] | None]:
+        """``ports.ChangeReporting``: the agents whose state changed (events, REST reconciliation, a hold
+        or its release) since ``cursor``; None when the cursor is lost or unknown (compare every state)."""
+        return self.table.changes.since(mu_id, cursor)
 
     async def approved_exceptions(self, mu_id: str, start: datetime, end: datetime) -> Sequence[ExceptionWindow]:
         now = self.clock.now()
