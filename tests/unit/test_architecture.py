@@ -99,9 +99,12 @@ def test_the_checks_would_catch_an_adapter_import_and_a_client(tmp_path: Path) -
 
 
 def _adapter_of(module: str) -> str | None:
-    """``services.adapters.slack.chat`` -> ``slack``; None outside the adapters."""
+    """``services.adapters.slack.chat`` -> ``slack``; None outside the adapters and for a module shared by
+    every adapter (a file directly in ``services/adapters``, e.g. ``retry.py``)."""
     parts = module.split(".")
-    return parts[2] if len(parts) > 2 and parts[:2] == ["services", "adapters"] else None
+    if len(parts) <= 2 or parts[:2] != ["services", "adapters"]:
+        return None
+    return None if (ROOT / "services" / "adapters" / f"{parts[2]}.py").is_file() else parts[2]
 
 
 def _borrowed_from_other_adapters(path: Path, root: Path = ROOT) -> list[str]:
