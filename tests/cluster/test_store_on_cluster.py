@@ -8,7 +8,7 @@ from datetime import timedelta
 from redis.asyncio import Redis
 
 from services.adapters.booking.keys import BookingKeys
-from services.adapters.redis.keys import UnitKeys, heartbeat_key, heartbeats_key
+from services.adapters.redis_keys import UnitKeys, heartbeat_key, heartbeats_key
 from services.domain.states import Presence, RoutingStatus
 from tests.monitor.test_monitor_on_redis import Rig, at
 

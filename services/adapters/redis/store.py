@@ -30,7 +30,7 @@ from redis.exceptions import ResponseError
 from services import telemetry
 from services.adapters.redis.codec import event_from_json, event_to_json, track_from_json, track_to_json
 from services.adapters.redis.history import accrual_args, history_args, open_segments
-from services.adapters.redis.keys import (
+from services.adapters.redis_keys import (
     AUDIT_TTL,
     HISTORY_TTL,
     OUTBOX_BACKLOG_WARN,
