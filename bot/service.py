@@ -52,7 +52,6 @@ from handlers.http import HealthChecks, build_web_app
 from handlers.socket_mode import socket_connected, socket_mode_handler
 from handlers.surplus import SlackSurplusNotifier
 from services.adapters.booking.console import ConsoleNotifier
-from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.optimise_store import RedisOptimiseStore
 from services.adapters.booking.redis_stores import RedisTemplates
 from services.adapters.redis.digest import RedisAuditHistory, RedisDigestLedger
@@ -60,6 +59,7 @@ from services.adapters.redis.history import RedisAdherenceHistory
 from services.adapters.redis.neutral import RedisNeutralWindows
 from services.adapters.redis.replicas import RedisReplicaRegistry
 from services.adapters.redis.store import RedisStore
+from services.adapters.redis_keys import BookingKeys
 from services.booking.attendance import AttendanceDesk
 from services.booking.holds import HoldDesk
 from services.booking.intake import BookingIntake

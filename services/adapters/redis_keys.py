@@ -1,7 +1,9 @@
-"""The whole Redis key schema, in one place.
+"""The whole Redis key schema, in one place: the monitor's (``UnitKeys``), the booking side's
+(``BookingKeys``) and the few keys of their own (heartbeats, replicas, epoch, Slack user cache).
 
 Every key of a management unit carries the unit id as a hash tag (``{mu-1}``) so that all of a
-unit's keys live in one Redis Cluster slot and a Lua script may touch them together.
+unit's keys live in one Redis Cluster slot and a Lua script may touch them together. Every booking
+key carries the ``{booking}`` hash tag for the same reason, and gets a TTL refreshed on write.
 
 State stays bounded while a unit is active: whatever belongs to one incident or one delivery (its
 closed record, card reference, delivered marks, retry state) is a key of its own with its own TTL,
@@ -115,6 +117,11 @@ class UnitKeys:
         not hold yet (their readers add them)."""
         return f"{self._base}:segments:{day.isoformat()}"
 
+    def surplus(self, name: str) -> str:
+        """The surplus desk's keys: ``seats:<interval epoch s>[:<item>]`` STRING seats of an interval,
+        ``trainees`` HASH agent id -> Trainee JSON (read and written together by one script)."""
+        return f"{self._base}:surplus:{name}"
+
     @property
     def tracks_version(self) -> str:
         """STRING integer moved on by every commit that writes a track (a tick re-reads tracks only then)."""
@@ -136,6 +143,163 @@ def heartbeats_key(prefix: str) -> str:
     return f"{prefix}:{{monitor}}:heartbeats"
 
 
+def replicas_key(prefix: str) -> str:
+    """ZSET replica id -> lease expiry (epoch ms): the live-replica registry (one key, no hash tag needed)."""
+    return f"{prefix}:monitor:replicas"
+
+
+def slack_user_key(prefix: str, email: str) -> str:
+    """STRING (TTL) the Slack user id found for an email ("" when none was), shared by every replica."""
+    return f"{prefix}:slack:user:{email}"
+
+
 def epoch_key(prefix: str) -> str:
     """STRING JSON {since, lost_at}: written at start; its absence later means Redis lost its state."""
     return f"{prefix}:epoch"
+
+
+BOOKING_TTL = timedelta(days=120)
+BOOKING_GROUP = "bookers"  # the consumer group of the booking requests stream
+
+
+@dataclass(frozen=True, slots=True)
+class BookingKeys:
+    prefix: str = "adh"
+
+    @property
+    def _base(self) -> str:
+        return f"{self.prefix}:{{booking}}"
+
+    @property
+    def requests(self) -> str:
+        """STREAM of submitted requests, arrival order; consumer group ``bookers``."""
+        return f"{self._base}:requests"
+
+    def submitted(self, request_id: str) -> str:
+        """STRING marker: this request id was queued once (idempotent submit)."""
+        return f"{self._base}:submitted:{request_id}"
+
+    @property
+    def request_json(self) -> str:
+        """HASH request id -> BookingRequest JSON."""
+        return f"{self._base}:request"
+
+    @property
+    def status(self) -> str:
+        """HASH request id -> status."""
+        return f"{self._base}:status"
+
+    @property
+    def plans(self) -> str:
+        """HASH request id -> Plan JSON (written once)."""
+        return f"{self._base}:plans"
+
+    def steps(self, request_id: str) -> str:
+        """SET of write-back steps already done for a request."""
+        return f"{self._base}:steps:{request_id}"
+
+    @property
+    def work(self) -> str:
+        """HASH request id -> WorkItem JSON (the manual work queue)."""
+        return f"{self._base}:work"
+
+    @property
+    def work_order(self) -> str:
+        """ZSET request id by time added (oldest first)."""
+        return f"{self._base}:work:order"
+
+    def work_outcome(self, request_id: str) -> str:
+        """STRING WorkOutcome JSON: what a scheduler did with a work item (own TTL, so it expires alone)."""
+        return f"{self._base}:work:done:{request_id}"
+
+    @property
+    def registers(self) -> str:
+        """HASH request id -> attendance Register JSON."""
+        return f"{self._base}:registers"
+
+    @property
+    def templates(self) -> str:
+        """HASH template id -> recurring Template JSON."""
+        return f"{self._base}:templates"
+
+    def activities(self, mu_id: str) -> str:
+        """HASH activity key -> OfflineActivity JSON written to the (simulated) WFM."""
+        return f"{self._base}:activities:{mu_id}"
+
+    def activity_starts(self, mu_id: str) -> str:
+        """ZSET activity key by start time (epoch seconds), for range reads."""
+        return f"{self._base}:activities:{mu_id}:starts"
+
+    @property
+    def activity_index(self) -> str:
+        """HASH activity key -> management unit id (to cancel by key)."""
+        return f"{self._base}:activities:index"
+
+    @property
+    def room_index(self) -> str:
+        """HASH booking key -> ``room id|entry`` (to cancel by key)."""
+        return f"{self._base}:room:index"
+
+    def room(self, room_id: str) -> str:
+        """ZSET of a room's bookings ``start|end|key`` by start (epoch seconds)."""
+        return f"{self._base}:room:{room_id}"
+
+    @property
+    def invites_sent(self) -> str:
+        """HASH invite uid -> when it was sent (so a resumed write-back does not mail twice)."""
+        return f"{self._base}:invites"
+
+    @property
+    def holds(self) -> str:
+        """HASH request id -> Hold JSON (slots held tentatively for the requester's Book)."""
+        return f"{self._base}:holds"
+
+    @property
+    def hold_due(self) -> str:
+        """ZSET request id by when its hold expires (epoch seconds)."""
+        return f"{self._base}:holds:due"
+
+    def hold_outcome(self, request_id: str) -> str:
+        """STRING HoldOutcome JSON: Book / Another time / Cancel / expired (first one wins, SET NX)."""
+        return f"{self._base}:hold:done:{request_id}"
+
+    def mine(self, requester: str) -> str:
+        """ZSET request id by first start: a requester's bookings (``/book-meeting list``)."""
+        return f"{self._base}:mine:{requester}"
+
+    @property
+    def revisions(self) -> str:
+        """HASH request id -> current revision of a booking (0 as booked, +1 per reschedule)."""
+        return f"{self._base}:revision"
+
+    def change_outcome(self, request_id: str, revision: int) -> str:
+        """STRING ChangeOutcome JSON: the Cancel or Reschedule done on that revision (SET NX)."""
+        return f"{self._base}:change:{request_id}:{revision}"
+
+    def attendance(self, request_id: str) -> str:
+        """HASH agent id -> AttendanceMark JSON (Attended / No-show, who marked it, when)."""
+        return f"{self._base}:attendance:{request_id}"
+
+    def external_ids(self, system: str) -> str:
+        """HASH our key -> the id ``system`` (graph, genesys) gave it, so a cancel after a restart finds it."""
+        return f"{self._base}:external:{system}"
+
+    @property
+    def attendance_due(self) -> str:
+        """ZSET request id by when to ask its facilitator for attendance (the last session's end)."""
+        return f"{self._base}:attendance:due"
+
+    @property
+    def optimise_proposals(self) -> str:
+        """HASH proposal id -> Proposal JSON ("Optimise upcoming")."""
+        return f"{self._base}:optimise:proposals"
+
+    @property
+    def optimise_decisions(self) -> str:
+        """HASH proposal id -> the first Decision JSON on it (HSETNX: one click applies)."""
+        return f"{self._base}:optimise:decisions"
+
+    @property
+    def optimise_revisions(self) -> str:
+        """HASH request id -> {revision, plan} of a booking the optimiser moved."""
+        return f"{self._base}:optimise:revisions"
