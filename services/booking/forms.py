@@ -117,15 +117,7 @@ def parse_form(form: FormValues, *, config: BookingConfig, request_id: str, requ
     an unknown one is refused here, naming those that exist, instead of failing in the search.
     """
     errors = _Errors()
-    teams, people = list(form.teams), list(form.people)
-    if known_teams is not None and teams:
-        teams, problem = resolve_names(teams, known_teams, "team", unit_name)
-        if problem:
-            errors["teams"] = problem
-    if known_people is not None and people:
-        people, problem = resolve_names(people, known_people, "person", unit_name)
-        if problem:
-            errors["people"] = problem
+    teams, people = _who(form, known_teams, known_people, unit_name, errors)
     type_id = form.get("type") or config.default_type
     meeting = config.types.get(type_id)
     if meeting is None:
@@ -135,19 +127,7 @@ def parse_form(form: FormValues, *, config: BookingConfig, request_id: str, requ
         errors["title"] = "give the activity a title"
     elif len(title) > 150:
         errors["title"] = "keep the title under 150 characters"
-
-    today = now.date()
-    first = errors.check("date_from", lambda: _date(form.get("date_from")) if form.get("date_from")
-                         else today + timedelta(days=1))
-    span = meeting.window if meeting else timedelta(days=14)
-    last = errors.check("date_to", lambda: _date(form.get("date_to")) if form.get("date_to")
-                        else (first or today) + span - timedelta(days=1))
-    if first is not None and first < today:
-        errors["date_from"] = "the date range cannot start in the past"
-    if first is not None and last is not None and last < first:
-        errors["date_to"] = "the range must end on or after its first day"
-    elif last is not None and last > today + config.horizon:
-        errors["date_to"] = f"bookings reach at most {config.horizon.days} days ahead"
+    first, last = _date_range(form, meeting, config, now.date(), errors)
 
     earliest = errors.check("earliest", lambda: parse_clock(form.get("earliest"))) if form.get("earliest") else None
     latest = errors.check("latest", lambda: parse_clock(form.get("latest"))) if form.get("latest") else None
@@ -158,23 +138,8 @@ def parse_form(form: FormValues, *, config: BookingConfig, request_id: str, requ
         errors["teams"] = "choose at least one team or person"
     if meeting is not None:
         _times_of_day(meeting, earliest, latest, duration, errors)
-        allowed = parse_days(meeting.days)
-        if first is not None and last is not None and first <= last and (last - first).days < 7 and not any(
-                (first + timedelta(days=d)).weekday() in allowed for d in range((last - first).days + 1)):
-            errors["date_to"] = f"a {meeting.name.lower()} is booked on {', '.join(meeting.days)} only; " \
-                                "this range has none of those days"
-
-    repeat = form.get("repeat") or "none"
-    recurrence = None
-    if repeat not in REPEATS:
-        errors["repeat"] = "none, daily, weekly or monthly"
-    elif repeat != "none":
-        every = errors.check("every", lambda: _int(form.get("every") or "1", 1, 52))
-        gap = errors.check("min_gap", lambda: _int(form.get("min_gap") or "0", 0, 365))
-        count = errors.check("count", lambda: _int(form.get("count"), 1, 366)) if form.get("count") else None
-        until = errors.check("until", lambda: _date(form.get("until"))) if form.get("until") else None
-        if every is not None and gap is not None and not {"count", "until"} & errors.keys():
-            recurrence = RecurrenceSpec(frequency=repeat, every=every, min_gap_days=gap, count=count, until=until)
+        _days_of_week(meeting, first, last, errors)
+    recurrence = _recurrence(form, errors)
     location = form.get("location") or None
     if location is not None and location not in config.locations:
         errors["location"] = f"choose one of {', '.join(config.locations) or '(no locations configured)'}"
@@ -190,6 +155,64 @@ def parse_form(form: FormValues, *, config: BookingConfig, request_id: str, requ
     except ValidationError as error:
         return None, {"title": error.errors()[0]["msg"].removeprefix("Value error, ")}
     return request, {}
+
+
+def _who(form: FormValues, known_teams: Mapping[str, str] | None, known_people: Mapping[str, str] | None,
+         unit_name: str, errors: _Errors) -> tuple[list[str], list[str]]:
+    """The teams and people asked for, names resolved to ids where the unit's are known."""
+    teams, people = list(form.teams), list(form.people)
+    if known_teams is not None and teams:
+        teams, problem = resolve_names(teams, known_teams, "team", unit_name)
+        if problem:
+            errors["teams"] = problem
+    if known_people is not None and people:
+        people, problem = resolve_names(people, known_people, "person", unit_name)
+        if problem:
+            errors["people"] = problem
+    return teams, people
+
+
+def _date_range(form: FormValues, meeting: MeetingType | None, config: BookingConfig, today: date,
+                errors: _Errors) -> tuple[date | None, date | None]:
+    """The first and last day to search (from tomorrow over the type's window when not given)."""
+    first = errors.check("date_from", lambda: _date(form.get("date_from")) if form.get("date_from")
+                         else today + timedelta(days=1))
+    span = meeting.window if meeting else timedelta(days=14)
+    last = errors.check("date_to", lambda: _date(form.get("date_to")) if form.get("date_to")
+                        else (first or today) + span - timedelta(days=1))
+    if first is not None and first < today:
+        errors["date_from"] = "the date range cannot start in the past"
+    if first is not None and last is not None and last < first:
+        errors["date_to"] = "the range must end on or after its first day"
+    elif last is not None and last > today + config.horizon:
+        errors["date_to"] = f"bookings reach at most {config.horizon.days} days ahead"
+    return first, last
+
+
+def _days_of_week(meeting: MeetingType, first: date | None, last: date | None, errors: _Errors) -> None:
+    """A range shorter than a week must hold one of the type's days."""
+    if first is None or last is None or first > last or (last - first).days >= 7:
+        return
+    allowed = parse_days(meeting.days)
+    if not any((first + timedelta(days=d)).weekday() in allowed for d in range((last - first).days + 1)):
+        errors["date_to"] = f"a {meeting.name.lower()} is booked on {', '.join(meeting.days)} only; " \
+                            "this range has none of those days"
+
+
+def _recurrence(form: FormValues, errors: _Errors) -> RecurrenceSpec | None:
+    repeat = form.get("repeat") or "none"
+    if repeat not in REPEATS:
+        errors["repeat"] = "none, daily, weekly or monthly"
+        return None
+    if repeat == "none":
+        return None
+    every = errors.check("every", lambda: _int(form.get("every") or "1", 1, 52))
+    gap = errors.check("min_gap", lambda: _int(form.get("min_gap") or "0", 0, 365))
+    count = errors.check("count", lambda: _int(form.get("count"), 1, 366)) if form.get("count") else None
+    until = errors.check("until", lambda: _date(form.get("until"))) if form.get("until") else None
+    if every is not None and gap is not None and not {"count", "until"} & errors.keys():
+        return RecurrenceSpec(frequency=repeat, every=every, min_gap_days=gap, count=count, until=until)
+    return None
 
 
 def _minutes(text: str) -> int:
@@ -220,44 +243,60 @@ def prefill(text: str, *, teams: Mapping[str, str], people: Mapping[str, str],
     title: list[str] = []
     for token in tokens:
         key, _, value = token.partition(":")
-        low = token.lower()
-        if key.lower() in ("team", "teams") and value:
-            form.teams += [teams.get(v.lower(), v) for v in value.split(",") if v]
-        elif key.lower() in ("with", "people", "person") and value:
-            form.people += [people.get(v.lower().lstrip("@"), v.lstrip("@")) for v in value.split(",") if v]
-        elif key.lower() == "target" and value:
-            form.target_teams += [teams.get(v.strip().lower(), v.strip()) for v in value.split(",") if v.strip()]
-        elif key.lower() == "below" and value:
-            form.values["target_below"] = value
-        elif key.lower() == "days" and value:
-            form.values["target_days"] = value
-        elif key.lower() in ("type",) and value:
-            form.values["type"] = types.get(value.lower(), value)
-        elif key.lower() in ("by", "facilitator") and value:
-            form.values["facilitator"] = people.get(value.lower().lstrip("@"), value.lstrip("@"))
-        elif key.lower() in ("room", "location", "at") and value and not _HOURS.match(value):
-            form.values["location"] = value
-        elif key.lower() == "every" and value.isdigit():
-            form.values["every"] = value
-        elif key.lower() == "gap" and value.isdigit():
-            form.values["min_gap"] = value
-        elif key.lower() == "count" and value.isdigit():
-            form.values["count"] = value
-        elif low in REPEATS[1:]:
-            form.values["repeat"] = low
-        elif low in types:
-            form.values["type"] = types[low]
-        elif match := _RANGE.match(token):
-            form.values["date_from"] = match.group(1)
-            form.values["date_to"] = match.group(2) or match.group(1)
-        elif match := _HOURS.match(token):
-            form.values["earliest"], form.values["latest"] = match.group(1), match.group(2)
-        elif _DURATION.match(low):
-            form.values["duration"] = low
-        elif low in teams:
-            form.teams.append(teams[low])
-        else:
+        if not (_read_keyed(form, key.lower(), value, teams=teams, people=people, types=types)
+                or _read_plain(form, token, teams=teams, types=types)):
             title.append(token)
     if title:
         form.values["title"] = " ".join(title)
     return form
+
+
+_VALUE_KEYS = {"below": "target_below", "days": "target_days"}
+_NUMBER_KEYS = {"every": "every", "gap": "min_gap", "count": "count"}
+
+
+def _read_keyed(form: FormValues, key: str, value: str, *, teams: Mapping[str, str], people: Mapping[str, str],
+                types: Mapping[str, str]) -> bool:
+    """A ``key:value`` token into the form; False when it is not one we know (it is read as plain)."""
+    if not value:
+        return False
+    if key in ("team", "teams"):
+        form.teams += [teams.get(v.lower(), v) for v in value.split(",") if v]
+    elif key in ("with", "people", "person"):
+        form.people += [people.get(v.lower().lstrip("@"), v.lstrip("@")) for v in value.split(",") if v]
+    elif key == "target":
+        form.target_teams += [teams.get(v.strip().lower(), v.strip()) for v in value.split(",") if v.strip()]
+    elif key in _VALUE_KEYS:
+        form.values[_VALUE_KEYS[key]] = value
+    elif key == "type":
+        form.values["type"] = types.get(value.lower(), value)
+    elif key in ("by", "facilitator"):
+        form.values["facilitator"] = people.get(value.lower().lstrip("@"), value.lstrip("@"))
+    elif key in ("room", "location", "at") and not _HOURS.match(value):
+        form.values["location"] = value
+    elif key in _NUMBER_KEYS and value.isdigit():
+        form.values[_NUMBER_KEYS[key]] = value
+    else:
+        return False
+    return True
+
+
+def _read_plain(form: FormValues, token: str, *, teams: Mapping[str, str], types: Mapping[str, str]) -> bool:
+    """A repeat, a type, a date range, hours, a duration or a team name; False: part of the title."""
+    low = token.lower()
+    if low in REPEATS[1:]:
+        form.values["repeat"] = low
+    elif low in types:
+        form.values["type"] = types[low]
+    elif match := _RANGE.match(token):
+        form.values["date_from"] = match.group(1)
+        form.values["date_to"] = match.group(2) or match.group(1)
+    elif match := _HOURS.match(token):
+        form.values["earliest"], form.values["latest"] = match.group(1), match.group(2)
+    elif _DURATION.match(low):
+        form.values["duration"] = low
+    elif low in teams:
+        form.teams.append(teams[low])
+    else:
+        return False
+    return True
