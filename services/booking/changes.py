@@ -174,39 +174,17 @@ class BookingChanges:
         return await self._apply_move(request, outcome, fresh=True)
 
     async def _apply_move(self, request: BookingRequest, outcome: ChangeOutcome, *, fresh: bool) -> ChangeDone:
-        ledger, rid, rev = self.service.ledger, request.id, outcome.revision
+        rid, rev = request.id, outcome.revision
         new = rev + 1
         old_plan = await self._plan(rid, rev)
         old_slots = old_plan.slots if old_plan else ()
-        plan = await self._plan(rid, new)
-        if plan is None:
-            again = request.model_copy(update={
-                "id": revision_id(rid, new), "exclude": (*request.exclude, *((s.start, s.end) for s in old_slots))})
-            found = await self.service.search.find(again, self.service.clock.now())
-            if not found.placed:
-                await self.store.forget(rid, rev)  # nothing changed: a later click may try again
-                reason = found.outcome.reason
-                why = f"{REASON_TEXT[reason]}: {found.outcome.detail}" if reason else found.outcome.detail
-                return ChangeDone(None, now=fresh, slots=old_slots,
-                                  refused=f"No other time found for {request.title} ({why}). It stays as booked.")
-            found_plan = found.plan(self.service.search.room_names)
-            plan = Plan.model_validate_json(await ledger.save_plan(again.id, found_plan.model_dump_json()))
+        saved = await self._plan(rid, new)
+        plan = saved if saved is not None else await self._search_again(request, outcome, old_slots, fresh=fresh)
+        if isinstance(plan, ChangeDone):
+            return plan
         roster = await self.service.data.roster(request.mu_id)
-        meeting = self.service.search.config.meeting_type(request.type_id)
-        owner = revision_id(rid, new)
         try:
-            for slot in plan.slots:
-                key = slot_key(owner, slot)
-                if await self._todo(rid, f"move{new}:wfm:{key}"):
-                    await self.activities.write_activity(OfflineActivity(
-                        key=key, mu_id=request.mu_id, name=request.title, category=meeting.activity_category,
-                        code_id=meeting.activity_code, start=slot.start, end=slot.end, attendees=slot.attendees,
-                        facilitator=slot.facilitator))
-                    await ledger.mark_step(rid, f"move{new}:wfm:{key}")
-                if slot.room_id and await self._todo(rid, f"move{new}:room:{key}"):
-                    await self.rooms.book(RoomBooking(key=key, room_id=slot.room_id, start=slot.start, end=slot.end,
-                                                      subject=request.title, organizer=request.requester))
-                    await ledger.mark_step(rid, f"move{new}:room:{key}")
+            await self._book_moved(request, plan, new)
         except RoomTaken as taken:
             log.warning("reschedule of %s: %s; try again", rid, taken)
             await self.store.forget(rid, rev)
@@ -215,25 +193,13 @@ class BookingChanges:
         for slot in plan.slots:
             if await self._todo(rid, f"move{new}:invite:{slot_key(rid, slot)}"):
                 await self.invites.send_invite(self._invite(request, slot, roster, method="REQUEST", sequence=new))
-                await ledger.mark_step(rid, f"move{new}:invite:{slot_key(rid, slot)}")
-        kept = {(s.occurrence, s.session) for s in plan.slots}
-        for slot in old_slots:  # the new time is booked: let the old one go
-            key = slot_key(revision_id(rid, rev), slot)
-            if await self._todo(rid, f"move{new}:drop-wfm:{key}"):
-                await self.activities.cancel_activity(key)
-                await ledger.mark_step(rid, f"move{new}:drop-wfm:{key}")
-            if slot.room_id and await self._todo(rid, f"move{new}:drop-room:{key}"):
-                await self.rooms.cancel(key)
-                await ledger.mark_step(rid, f"move{new}:drop-room:{key}")
-            gone = (slot.occurrence, slot.session) not in kept
-            if gone and await self._todo(rid, f"move{new}:drop-invite:{key}"):
-                await self.invites.send_invite(self._invite(request, slot, roster, method="CANCEL", sequence=new))
-                await ledger.mark_step(rid, f"move{new}:drop-invite:{key}")
+                await self.service.ledger.mark_step(rid, f"move{new}:invite:{slot_key(rid, slot)}")
+        await self._drop_old(request, plan, old_slots, roster, rev)
         if await self._todo(rid, f"move{new}:register"):
             register = await self.registers.get(rid)
             if register is not None:
                 await self.registers.save(register.model_copy(update={"sessions": plan.slots, "revision": new}))
-            await ledger.mark_step(rid, f"move{new}:register")
+            await self.service.ledger.mark_step(rid, f"move{new}:register")
         await self.store.set_revision(rid, new)
         done = outcome.model_copy(update={"new_revision": new})
         await self.store.update(done)
@@ -246,6 +212,59 @@ class BookingChanges:
                                                   why=plan.why, time_zone=tz,
                                                   text=f"Moved {request.title}: {describe_plan(plan, tz)}"))
         return ChangeDone(done, now=fresh, slots=plan.slots)
+
+    async def _search_again(self, request: BookingRequest, outcome: ChangeOutcome, old_slots: tuple[BookedSlot, ...],
+                            *, fresh: bool) -> Plan | ChangeDone:
+        """The next revision's plan, searched away from the booked times and saved (once per revision);
+        a refusal when no other time fits (the claim is forgotten, so a later click may try again)."""
+        rid, rev = request.id, outcome.revision
+        again = request.model_copy(update={
+            "id": revision_id(rid, rev + 1), "exclude": (*request.exclude, *((s.start, s.end) for s in old_slots))})
+        found = await self.service.search.find(again, self.service.clock.now())
+        if not found.placed:
+            await self.store.forget(rid, rev)  # nothing changed: a later click may try again
+            reason = found.outcome.reason
+            why = f"{REASON_TEXT[reason]}: {found.outcome.detail}" if reason else found.outcome.detail
+            return ChangeDone(None, now=fresh, slots=old_slots,
+                              refused=f"No other time found for {request.title} ({why}). It stays as booked.")
+        found_plan = found.plan(self.service.search.room_names)
+        return Plan.model_validate_json(await self.service.ledger.save_plan(again.id, found_plan.model_dump_json()))
+
+    async def _book_moved(self, request: BookingRequest, plan: Plan, new: int) -> None:
+        """The new revision's activities and rooms, each step once (raises RoomTaken)."""
+        rid, ledger = request.id, self.service.ledger
+        meeting = self.service.search.config.meeting_type(request.type_id)
+        owner = revision_id(rid, new)
+        for slot in plan.slots:
+            key = slot_key(owner, slot)
+            if await self._todo(rid, f"move{new}:wfm:{key}"):
+                await self.activities.write_activity(OfflineActivity(
+                    key=key, mu_id=request.mu_id, name=request.title, category=meeting.activity_category,
+                    code_id=meeting.activity_code, start=slot.start, end=slot.end, attendees=slot.attendees,
+                    facilitator=slot.facilitator))
+                await ledger.mark_step(rid, f"move{new}:wfm:{key}")
+            if slot.room_id and await self._todo(rid, f"move{new}:room:{key}"):
+                await self.rooms.book(RoomBooking(key=key, room_id=slot.room_id, start=slot.start, end=slot.end,
+                                                  subject=request.title, organizer=request.requester))
+                await ledger.mark_step(rid, f"move{new}:room:{key}")
+
+    async def _drop_old(self, request: BookingRequest, plan: Plan, old_slots: tuple[BookedSlot, ...],
+                        roster: Roster, rev: int) -> None:
+        """The new time is booked: let the old one go (activity, room, and the invite of a session gone)."""
+        rid, ledger, new = request.id, self.service.ledger, rev + 1
+        kept = {(s.occurrence, s.session) for s in plan.slots}
+        for slot in old_slots:
+            key = slot_key(revision_id(rid, rev), slot)
+            if await self._todo(rid, f"move{new}:drop-wfm:{key}"):
+                await self.activities.cancel_activity(key)
+                await ledger.mark_step(rid, f"move{new}:drop-wfm:{key}")
+            if slot.room_id and await self._todo(rid, f"move{new}:drop-room:{key}"):
+                await self.rooms.cancel(key)
+                await ledger.mark_step(rid, f"move{new}:drop-room:{key}")
+            gone = (slot.occurrence, slot.session) not in kept
+            if gone and await self._todo(rid, f"move{new}:drop-invite:{key}"):
+                await self.invites.send_invite(self._invite(request, slot, roster, method="CANCEL", sequence=new))
+                await ledger.mark_step(rid, f"move{new}:drop-invite:{key}")
 
     # ------------------------------------------------------------------ helpers
 
