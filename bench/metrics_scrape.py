@@ -28,8 +28,8 @@ from redis.asyncio import Redis
 from bench.monitor_tick import T0, TICK, SyntheticSource, percentile
 from bot.metrics import StateGauges
 from services import telemetry
-from services.adapters.booking.keys import BookingKeys
 from services.adapters.redis.store import RedisStore
+from services.adapters.redis_keys import BookingKeys
 from services.clock import ManualClock
 from services.config import OrgConfig
 from services.domain.escalation import EventKind

@@ -38,8 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from redis.asyncio import Redis
 
-from services.adapters.redis.keys import AUDIT_TTL, HISTORY_TTL, STATE_TTL
 from services.adapters.redis.store import RedisStore
+from services.adapters.redis_keys import AUDIT_TTL, HISTORY_TTL, STATE_TTL
 from services.clock import ManualClock
 from services.config import MonitorConfig, OrgConfig
 from services.dispatch import OutboxDispatcher

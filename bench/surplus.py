@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from redis.asyncio import Redis
 
-from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_stores import RedisActivityLog
 from services.adapters.redis.surplus import RedisSurplusStore
+from services.adapters.redis_keys import BookingKeys
 from services.adapters.simulated import SimulatedContactCenter, day_start
 from services.adapters.simulated.demand import DemandWindow, ShapedDemand
 from services.adapters.simulated.overlay import Overlay

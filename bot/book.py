@@ -17,8 +17,8 @@ from bot.redis_conn import connect_redis
 from bot.settings import Settings
 from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.booking.invites import ConsoleInviteSender
-from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_changes import RedisAttendance
+from services.adapters.redis_keys import BookingKeys
 from services.adapters.simulated import day_start
 from services.booking.attendance import register_csv
 from services.booking.config import BookingConfig

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
-from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_changes import RedisAttendance, RedisChanges, RedisHolds
 from services.adapters.booking.redis_queue import RedisBookingLedger, RedisRequestQueue
 from services.adapters.booking.redis_stores import (
@@ -19,6 +18,7 @@ from services.adapters.booking.redis_stores import (
     RedisWorkQueue,
 )
 from services.adapters.booking.workforce import WorkforceBookingData
+from services.adapters.redis_keys import BookingKeys
 from services.booking.changes import BookingChanges
 from services.booking.config import BookingConfig, LocationConfig, RoomConfig
 from services.booking.demand import DemandSource

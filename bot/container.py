@@ -17,7 +17,6 @@ from presentation.blocks.renderer import BlockKitRenderer
 from services import log_context
 from services.adapters.booking.graph import GraphRoomCalendar
 from services.adapters.booking.invites import ConsoleInviteSender, SmtpInviteSender
-from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_changes import RedisExternalIds
 from services.adapters.booking.redis_stores import RedisActivityLog
 from services.adapters.email.digest import ConsoleDigestMailer, SmtpDigestMailer
@@ -29,6 +28,7 @@ from services.adapters.genesys.forecast import GenesysDemand
 from services.adapters.genesys.intraday import GenesysFloorSignals
 from services.adapters.genesys.people import GenesysPeopleSchedules
 from services.adapters.redis.surplus import RedisSurplusStore
+from services.adapters.redis_keys import BookingKeys
 from services.adapters.simulated import SimulatedContactCenter
 from services.adapters.simulated.wfm import SimulatedWfmWriter
 from services.adapters.slack.chat import SlackChat

@@ -15,9 +15,8 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from services import telemetry
-from services.adapters.booking.keys import GROUP as BOOKING_GROUP
-from services.adapters.booking.keys import BookingKeys
 from services.adapters.redis.store import OUTBOX_GROUP, RedisStore
+from services.adapters.redis_keys import BOOKING_GROUP, BookingKeys
 
 log = logging.getLogger(__name__)
 

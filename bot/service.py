@@ -29,7 +29,7 @@ from bot.service_slack import SlackSide, start_slack
 from bot.settings import Settings
 from bot.shutdown import GracefulJobs
 from handlers.http import HealthChecks, build_web_app
-from services.adapters.booking.keys import BookingKeys
+from services.adapters.redis_keys import BookingKeys
 from services.due_waker import DueWaker
 from services.health import HealthPolicy, ServiceHealth
 from services.heap import freeze_long_lived

@@ -26,11 +26,11 @@ from bot.redis_conn import EPHEMERAL, connect_redis, ephemeral_redis
 from bot.settings import Settings
 from handlers.booking import SlackProgressNotifier
 from services.adapters.booking.console import ConsoleNotifier
-from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_stores import RedisTemplates
 from services.adapters.redis.neutral import RedisNeutralWindows
 from services.adapters.redis.replicas import RedisReplicaRegistry
 from services.adapters.redis.store import RedisStore
+from services.adapters.redis_keys import BookingKeys
 from services.booking.intake import BookingIntake
 from services.booking.ports import ProgressNotifier
 from services.booking.recurring import RecurringTemplates

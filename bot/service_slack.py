@@ -23,9 +23,9 @@ from handlers.booking.notifier import SlackAttendancePrompt
 from handlers.booking.optimise import optimise_command
 from handlers.deps import HandlerDeps
 from handlers.socket_mode import socket_connected, socket_mode_handler
-from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.optimise_store import RedisOptimiseStore
 from services.adapters.redis.history import RedisAdherenceHistory
+from services.adapters.redis_keys import BookingKeys
 from services.booking.attendance import AttendanceDesk
 from services.booking.optimise import OptimiseUpcoming
 from services.booking.targeting import Targeting

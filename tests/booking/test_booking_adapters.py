@@ -143,8 +143,8 @@ async def test_console_invite_sender_says_who_is_invited():
 @pytest.mark.redis
 async def test_graph_cancels_a_room_booked_before_a_restart(graph: tuple[FakeGraph, str], redis_client,
                                                             redis_prefix: str):
-    from services.adapters.booking.keys import BookingKeys
     from services.adapters.booking.redis_changes import RedisExternalIds
+    from services.adapters.redis_keys import BookingKeys
 
     fake, base = graph
     clock, sleeps = ManualClock(NINE), list[float]()

@@ -14,7 +14,6 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from services.adapters.booking.graph import GraphRoomCalendar
-from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_stores import RedisActivityLog, RedisRegisters, RedisRoomCalendar
 from services.adapters.booking.workforce import WorkforceBookingData
 from services.adapters.genesys.activities import GenesysActivityWriter
@@ -22,6 +21,7 @@ from services.adapters.genesys.forecast import GenesysDemand, pick_forecast
 from services.adapters.genesys.people import GenesysPeopleSchedules
 from services.adapters.genesys.planning import POOLED, PlanningGroups
 from services.adapters.genesys.source import GenesysSource
+from services.adapters.redis_keys import BookingKeys
 from services.booking.config import BookingConfig, LocationConfig, MeetingType, RoomConfig
 from services.booking.demand import DemandSource, SyntheticDemand
 from services.booking.holds import HeldRooms

@@ -11,9 +11,9 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.book import add_book_arguments, run_book
-from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_stores import RedisTemplates
 from services.adapters.booking.workforce import WorkforceBookingData
+from services.adapters.redis_keys import BookingKeys
 from services.booking.coaching import SearchingCoachingPort
 from services.booking.config import BookingConfig
 from services.booking.forms import FormValues, parse_form, prefill

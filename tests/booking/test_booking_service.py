@@ -10,7 +10,6 @@ import pytest
 from redis.asyncio import Redis
 
 from services.adapters.booking.console import ConsoleNotifier
-from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_queue import RedisBookingLedger, RedisRequestQueue
 from services.adapters.booking.redis_stores import (
     RedisActivityLog,
@@ -19,6 +18,7 @@ from services.adapters.booking.redis_stores import (
     RedisWorkQueue,
 )
 from services.adapters.booking.workforce import WorkforceBookingData
+from services.adapters.redis_keys import BookingKeys
 from services.booking.attendance import register_csv
 from services.booking.config import BookingConfig
 from services.booking.model import BookingRequest, Progress, Status, WorkAction, WorkOutcome

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from redis.asyncio import Redis
 
-from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_changes import RedisAttendance, RedisChanges, RedisExternalIds, RedisHolds
+from services.adapters.redis_keys import BookingKeys
 from services.booking.model import (
     AttendanceMark,
     BookedSlot,

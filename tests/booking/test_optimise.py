@@ -14,9 +14,9 @@ from icalendar import Calendar
 from redis.asyncio import Redis
 
 from services.adapters.booking.invites import SmtpInviteSender
-from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.optimise_store import RedisOptimiseStore
 from services.adapters.booking.redis_changes import RedisChanges
+from services.adapters.redis_keys import BookingKeys
 from services.booking.changes import BookingChanges
 from services.booking.model import BookedSlot, Plan, Status
 from services.booking.optimise import NotAllowed, OptimiseUpcoming

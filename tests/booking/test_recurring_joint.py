@@ -10,8 +10,8 @@ from datetime import date, timedelta
 import pytest
 from redis.asyncio import Redis
 
-from services.adapters.booking.keys import BookingKeys
 from services.adapters.booking.redis_stores import RedisTemplates
+from services.adapters.redis_keys import BookingKeys
 from services.booking.model import BookingRequest, RecurrenceSpec, Status
 from services.booking.recurring import RecurringTemplates
 from tests.booking.test_booking_service import Rig

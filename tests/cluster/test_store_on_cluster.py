@@ -7,8 +7,7 @@ from datetime import timedelta
 
 from redis.asyncio import Redis
 
-from services.adapters.booking.keys import BookingKeys
-from services.adapters.redis.keys import UnitKeys, heartbeat_key, heartbeats_key
+from services.adapters.redis_keys import BookingKeys, UnitKeys, heartbeat_key, heartbeats_key
 from services.domain.states import Presence, RoutingStatus
 from tests.monitor.test_monitor_on_redis import Rig, at
 
@@ -21,13 +20,14 @@ def test_every_key_of_a_unit_and_of_booking_shares_one_slot(cluster_client: Redi
     unit = UnitKeys("adh", "mu-1")
     unit_keys = [unit.tracks, unit.tick_claim(7), unit.audit, unit.outbox, unit.delivered("i1:tier_fired:0"),
                  unit.retry("1-0"), unit.card("i1"), unit.closed("i1"), unit.storm_closed("s1"), unit.storms_pending,
-                 unit.status, unit.out_seconds(at(0).date())]
+                 unit.status, unit.out_seconds(at(0).date()), unit.surplus("trainees"), unit.surplus("seats:1800")]
     assert len({slot(cluster_client, k) for k in unit_keys}) == 1
     booking = BookingKeys("adh")
     booking_keys = [booking.requests, booking.submitted("r1"), booking.request_json, booking.status, booking.plans,
                     booking.steps("r1"), booking.work, booking.work_order, booking.registers, booking.templates,
                     booking.activities("mu-1"), booking.activity_starts("mu-1"), booking.activity_index,
-                    booking.room_index, booking.room("blue")]
+                    booking.room_index, booking.room("blue"), booking.optimise_proposals,
+                    booking.optimise_decisions, booking.optimise_revisions]
     assert len({slot(cluster_client, k) for k in booking_keys}) == 1
     # ...and different units land on different masters' slots, which is what spreads the load.
     assert len({slot(cluster_client, UnitKeys("adh", f"mu-{i}").tracks) for i in range(10)}) > 1

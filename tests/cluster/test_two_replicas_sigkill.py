@@ -25,9 +25,8 @@ from aiosmtpd.smtp import SMTP
 from redis.asyncio import Redis
 
 from services.adapters.redis.codec import event_from_json
-from services.adapters.redis.keys import UnitKeys
-from services.adapters.redis.replicas import replicas_key
 from services.adapters.redis.store import RedisStore
+from services.adapters.redis_keys import UnitKeys, replicas_key
 from services.domain.rendezvous import owner_of
 from testing.fake_genesys import FakeActivity, FakeGenesys
 from testing.fake_slack import BOT_TOKEN, FakeSlack

@@ -16,8 +16,8 @@ from services.adapters.email.digest import SmtpDigestMailer
 from services.adapters.email.mailer import SmtpSettings
 from services.adapters.redis.codec import event_to_json
 from services.adapters.redis.digest import RedisAuditHistory, RedisDigestLedger
-from services.adapters.redis.keys import UnitKeys
 from services.adapters.redis.store import RedisStore
+from services.adapters.redis_keys import UnitKeys
 from services.adapters.slack.client import make_web_client
 from services.adapters.slack.directory import SlackDirectory
 from services.clock import ManualClock

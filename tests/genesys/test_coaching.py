@@ -109,9 +109,9 @@ async def test_genesys_down_for_good_raises_for_the_outbox_to_retry(fake: FakeGe
 
 async def test_a_booked_meeting_lands_on_every_attendees_schedule_once(fake: FakeGenesys, redis_client,
                                                                       redis_prefix: str) -> None:
-    from services.adapters.booking.keys import BookingKeys
     from services.adapters.booking.redis_stores import RedisActivityLog
     from services.adapters.genesys.activities import GenesysActivityWriter
+    from services.adapters.redis_keys import BookingKeys
     from services.booking.ports import OfflineActivity
     from services.domain.states import ActivityCategory
 
@@ -140,10 +140,10 @@ async def test_a_booked_meeting_lands_on_every_attendees_schedule_once(fake: Fak
 
 async def test_a_meeting_written_before_a_restart_is_still_deleted(fake: FakeGenesys, redis_client,
                                                                   redis_prefix: str) -> None:
-    from services.adapters.booking.keys import BookingKeys
     from services.adapters.booking.redis_changes import RedisExternalIds
     from services.adapters.booking.redis_stores import RedisActivityLog
     from services.adapters.genesys.activities import GenesysActivityWriter
+    from services.adapters.redis_keys import BookingKeys
     from services.booking.ports import OfflineActivity
     from services.domain.states import ActivityCategory
 

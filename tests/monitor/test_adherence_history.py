@@ -10,7 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from services.adapters.redis.history import RedisAdherenceHistory
-from services.adapters.redis.keys import HISTORY_TTL, STATE_TTL, UnitKeys
+from services.adapters.redis_keys import HISTORY_TTL, STATE_TTL, UnitKeys
 from services.booking.ports import AdherenceHistory
 from services.booking.targeting import Target, Targeting
 from services.clock import ManualClock

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
-from services.adapters.redis.keys import heartbeat_key
+from services.adapters.redis_keys import heartbeat_key
 from services.clock import ManualClock
 from services.config import OrgConfig, parse_org_config
 from services.dispatch import OutboxDispatcher

@@ -12,8 +12,8 @@ import pytest
 from redis.asyncio import Redis
 
 from services import telemetry
-from services.adapters.redis.keys import HISTORY_TTL, STATE_TTL
 from services.adapters.redis.store import RedisStore
+from services.adapters.redis_keys import HISTORY_TTL, STATE_TTL
 from services.dispatch import OutboxDispatcher
 from services.domain.escalation import IncidentStatus, close
 from services.domain.states import Presence, RoutingStatus

@@ -14,8 +14,8 @@ from redis.asyncio import Redis
 from bot.metrics import StateGauges, stream_backlog
 from handlers.http import HealthChecks, build_web_app
 from services import telemetry
-from services.adapters.booking.keys import GROUP, BookingKeys
 from services.adapters.redis.store import OUTBOX_GROUP, RedisStore
+from services.adapters.redis_keys import BOOKING_GROUP, BookingKeys
 from services.config import parse_org_config
 from services.domain.states import Presence, RoutingStatus
 from services.health import HealthReport
@@ -121,7 +121,7 @@ async def test_a_failed_delivery_is_counted_by_channel(metrics: Telemetry, redis
 async def test_stream_backlog_counts_pending_and_unread_entries_with_the_oldest_age(redis_client: Redis,
                                                                                     redis_prefix: str) -> None:
     stream = f"{redis_prefix}:stream"
-    empty = await stream_backlog(redis_client, stream, GROUP)  # no stream yet: nothing waits
+    empty = await stream_backlog(redis_client, stream, BOOKING_GROUP)  # no stream yet: nothing waits
     assert (empty.count, empty.oldest_age) == (0, None)
     await redis_client.xgroup_create(stream, OUTBOX_GROUP, id="0", mkstream=True)
     first = await redis_client.xadd(stream, {"n": "1"}, id="1000-0")

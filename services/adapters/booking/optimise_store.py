@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from redis.asyncio import Redis
 
-from services.adapters.booking.keys import BOOKING_TTL, BookingKeys
+from services.adapters.redis_keys import BOOKING_TTL, BookingKeys
 from services.booking.model import Plan
 from services.booking.optimise import Decision, Proposal, Revised
 
@@ -20,8 +20,8 @@ from services.booking.optimise import Decision, Proposal, Revised
 class RedisOptimiseStore:
     def __init__(self, redis: Redis, keys: BookingKeys, ttl: timedelta = BOOKING_TTL) -> None:
         self.redis, self.ttl_ms = redis, int(ttl.total_seconds() * 1000)
-        base = f"{keys.prefix}:{{booking}}:optimise"
-        self.proposals, self.decisions, self.revisions = f"{base}:proposals", f"{base}:decisions", f"{base}:revisions"
+        self.proposals, self.decisions = keys.optimise_proposals, keys.optimise_decisions
+        self.revisions = keys.optimise_revisions
 
     async def _touch(self, name: str) -> None:
         await self.redis.pexpire(name, self.ttl_ms)

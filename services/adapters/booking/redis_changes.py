@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 
-from services.adapters.booking.keys import BOOKING_TTL, BookingKeys
+from services.adapters.redis_keys import BOOKING_TTL, BookingKeys
 from services.booking.model import AttendanceMark, ChangeOutcome, Hold, HoldOutcome
 
 

@@ -10,7 +10,7 @@ from typing import TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from services.adapters.booking.keys import BOOKING_TTL, GROUP, BookingKeys
+from services.adapters.redis_keys import BOOKING_GROUP, BOOKING_TTL, BookingKeys
 from services.booking.model import BookingRequest
 from services.booking.ports import Queued
 
@@ -47,7 +47,7 @@ class RedisRequestQueue:
         if self._group_ready:
             return
         try:
-            await self.redis.xgroup_create(self.keys.requests, GROUP, id="0", mkstream=True)
+            await self.redis.xgroup_create(self.keys.requests, BOOKING_GROUP, id="0", mkstream=True)
         except ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
@@ -62,7 +62,7 @@ class RedisRequestQueue:
             # NOGROUP: the group is gone; UNBLOCKED: the stream was deleted under a blocking read.
             if "NOGROUP" not in str(error) and "UNBLOCKED" not in str(error):
                 raise
-            log.error("booking queue group %s was gone (Redis lost its state?); recreating it", GROUP)
+            log.error("booking queue group %s was gone (Redis lost its state?); recreating it", BOOKING_GROUP)
             self._group_ready = False
             await self._ensure_group()
             return await call()
@@ -78,17 +78,17 @@ class RedisRequestQueue:
 
     async def _take(self, consumer: str, block_ms: int) -> Queued | None:
         # 1. what this consumer took before a restart and never finished
-        found = await self.redis.xreadgroup(GROUP, consumer, {self.keys.requests: "0"}, count=1)
+        found = await self.redis.xreadgroup(BOOKING_GROUP, consumer, {self.keys.requests: "0"}, count=1)
         entry = _first(found)
         # 2. what another (dead) consumer left behind long enough ago
         if entry is None:
-            claimed = await self.redis.xautoclaim(self.keys.requests, GROUP, consumer, self.reclaim_ms,
+            claimed = await self.redis.xautoclaim(self.keys.requests, BOOKING_GROUP, consumer, self.reclaim_ms,
                                                   start_id="0-0", count=1)
             messages = claimed[1] if claimed else []
             entry = (messages[0][0], messages[0][1]) if messages and messages[0][1] else None
         # 3. the next new request
         if entry is None:
-            found = await self.redis.xreadgroup(GROUP, consumer, {self.keys.requests: ">"}, count=1,
+            found = await self.redis.xreadgroup(BOOKING_GROUP, consumer, {self.keys.requests: ">"}, count=1,
                                                 block=block_ms or None)
             entry = _first(found)
         if entry is None:
@@ -99,19 +99,19 @@ class RedisRequestQueue:
             request = BookingRequest.model_validate_json(data["request"])
         except (KeyError, ValueError):
             log.error("dropping malformed booking queue entry %s", _text(entry_id))
-            await self.redis.xack(self.keys.requests, GROUP, entry_id)
+            await self.redis.xack(self.keys.requests, BOOKING_GROUP, entry_id)
             return await self._take(consumer, 0)
         return Queued(_text(entry_id), request)
 
     async def done(self, item: Queued) -> None:
         """Finished: acknowledged and removed (the request itself stays in the ledger)."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xack(self.keys.requests, GROUP, item.entry_id)
+            pipe.xack(self.keys.requests, BOOKING_GROUP, item.entry_id)
             pipe.xdel(self.keys.requests, item.entry_id)
             await pipe.execute()
 
     async def pending(self) -> int:
-        info = await self._with_group(lambda: self.redis.xpending(self.keys.requests, GROUP))
+        info = await self._with_group(lambda: self.redis.xpending(self.keys.requests, BOOKING_GROUP))
         return int(info["pending"] if isinstance(info, dict) else info[0])
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
-from services.adapters.booking.keys import BOOKING_TTL, BookingKeys
+from services.adapters.redis_keys import BOOKING_TTL, BookingKeys
 from services.booking.model import Register, WorkItem, WorkOutcome
 from services.booking.ports import OfflineActivity, RoomBooking, RoomTaken, Span
 from services.booking.recurring import Template

@@ -11,6 +11,9 @@ Staleness takes ``stale_after``; a dropped channel must hold its agents at once.
 the states of those agents unconfirmed (``AgentState.confirmed`` False: the monitor neither opens nor
 escalates on them) until :meth:`release`, which the source calls only after the channel is back and
 its agents were reconciled over REST. Events and heartbeats never release a hold.
+
+``changes`` records, per unit, the agents whose state changed (presence, routing, since, confirmed;
+not a state merely observed again) for ``ports.ChangeReporting``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from services.adapters.genesys.parse import PresenceReading, RoutingReading
+from services.adapters.genesys.state_changes import ChangeLog
 from services.domain.model import AgentState
 from services.domain.states import Presence, RoutingStatus
 
@@ -42,6 +46,7 @@ class LiveStateTable:
         self._entries: dict[str, _Entry] = {}
         self._unit_of: dict[str, str] = {}
         self._held: dict[str, datetime] = {}  # agent -> since when its state cannot be vouched for
+        self.changes = ChangeLog()
 
     def set_members(self, mu_id: str, agent_ids: Iterable[str]) -> None:
         table = self._units.setdefault(mu_id, {})
@@ -100,7 +105,11 @@ class LiveStateTable:
         entry.known = True
         state = AgentState(agent_id, entry.presence, entry.routing, entry.since or now, now,
                            confirmed=agent_id not in self._held)
-        self._units[mu_id][agent_id] = state
+        table = self._units[mu_id]
+        before = table.get(agent_id)
+        table[agent_id] = state
+        if changed or before is None or before.confirmed is not state.confirmed:
+            self.changes.record(mu_id, (agent_id,))  # new to this unit's table counts as a change
         return state if changed else None
 
     def confirm(self, agent_ids: Iterable[str], now: datetime) -> None:
@@ -125,6 +134,7 @@ class LiveStateTable:
             state = table.get(agent_id)
             if state is not None and state.confirmed:
                 table[agent_id] = replace(state, confirmed=False)
+                self.changes.record(mu_id, (agent_id,))
 
     def release(self, agent_ids: Iterable[str]) -> list[str]:
         """These agents were reconciled on a live feed: their states count again. Returns who was held."""
@@ -137,6 +147,7 @@ class LiveStateTable:
             state = self._units[mu_id].get(agent_id) if mu_id is not None else None
             if mu_id is not None and state is not None and not state.confirmed:
                 self._units[mu_id][agent_id] = replace(state, confirmed=True)
+                self.changes.record(mu_id, (agent_id,))
         return released
 
     def held(self) -> set[str]:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 
-from services.adapters.redis.keys import AUDIT_TTL, UnitKeys
+from services.adapters.redis_keys import AUDIT_TTL, UnitKeys
 
 PAGE = 5000
 

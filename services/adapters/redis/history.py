@@ -23,7 +23,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from services.adapters.redis.keys import UnitKeys
+from services.adapters.redis_keys import UnitKeys
 
 log = logging.getLogger(__name__)
 SCHEDULED, OUT = "s:", "o:"

@@ -10,9 +10,7 @@ from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 
-
-def replicas_key(prefix: str) -> str:
-    return f"{prefix}:monitor:replicas"
+from services.adapters.redis_keys import replicas_key
 
 
 class RedisReplicaRegistry:

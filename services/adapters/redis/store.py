@@ -6,9 +6,10 @@ commit), commit (one Lua script applying every change compare-and-set, appending
 entries, updating the status board, and accruing out / scheduled seconds by segments: only the
 agents whose flags changed are written).
 
-Nothing is dropped: an outbox entry leaves the stream only once delivered (or given up, into the
-audit trail); a backlog beyond ``backlog_warn`` is logged, never cut. Everything that belongs to one
-incident or one delivery is a key of its own with its own TTL (see ``keys``). The epoch key tells an
+The outbox's methods are in ``outbox.py`` (``RedisOutbox``). Nothing is dropped: an outbox entry
+leaves the stream only once delivered (or given up, into the audit trail); a backlog beyond
+``backlog_warn`` is logged, never cut. Everything that belongs to one incident or one delivery is a
+key of its own with its own TTL (see ``services/adapters/redis_keys.py``). The epoch key tells an
 emptied Redis from a running one (``check_epoch``).
 """
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,12 +25,12 @@ from importlib import resources
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
 
 from services import telemetry
-from services.adapters.redis.codec import event_from_json, event_to_json, track_from_json, track_to_json
+from services.adapters.redis.codec import event_to_json, track_from_json, track_to_json
 from services.adapters.redis.history import accrual_args, history_args, open_segments
-from services.adapters.redis.keys import (
+from services.adapters.redis.outbox import OUTBOX_GROUP, RedisOutbox
+from services.adapters.redis_keys import (
     AUDIT_TTL,
     HISTORY_TTL,
     OUTBOX_BACKLOG_WARN,
@@ -45,23 +45,8 @@ from services.ports import CommitResult, Epoch, MessageRef, OutboxEntry, TrackCh
 
 log = logging.getLogger(__name__)
 
-OUTBOX_GROUP = "dispatch"
-
 # The data types live in services.ports.
 __all__ = ["OUTBOX_GROUP", "CommitResult", "Epoch", "OutboxEntry", "RedisStore"]
-
-# Delivered: mark it (its own key, with TTL), forget its retry state, and remove the entry from the
-# stream. An emptied outbox may expire; the next commit that queues something makes it persistent.
-_ACK = """
-redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
-redis.call('DEL', KEYS[3])
-redis.call('XACK', KEYS[1], ARGV[4], ARGV[1])
-redis.call('XDEL', KEYS[1], ARGV[1])
-if redis.call('XLEN', KEYS[1]) == 0 then
-  redis.call('EXPIRE', KEYS[1], ARGV[3])
-end
-return 1
-"""
 
 # The tracks only when their version moved on (another writer, an emptied Redis): one round trip.
 _TRACKS_IF_CHANGED = """
@@ -74,7 +59,7 @@ return {version or '', redis.call('HGETALL', KEYS[1])}
 
 
 @dataclass
-class RedisStore:
+class RedisStore(RedisOutbox):
     redis: Redis
     prefix: str = "adh"
     ttl: timedelta = STATE_TTL
@@ -90,7 +75,7 @@ class RedisStore:
     def __post_init__(self) -> None:
         source = resources.files("services.adapters.redis").joinpath("commit_tick.lua").read_text()
         self._commit_script = self.redis.register_script(source)
-        self._ack_script = self.redis.register_script(_ACK)
+        self._register_outbox_scripts()
         self._tracks_script = self.redis.register_script(_TRACKS_IF_CHANGED)
 
     @property
@@ -295,64 +280,6 @@ class RedisStore:
         entries = await self.redis.xrange(self.keys(mu_id).audit, count=count)
         return [_text_map(fields or {}) for _, fields in entries or []]
 
-    # ---- outbox ------------------------------------------------------------------------------
-    async def ensure_outbox_group(self, mu_id: str, *, force: bool = False) -> None:
-        if mu_id in self._groups and not force:
-            return
-        try:
-            await self.redis.xgroup_create(self.keys(mu_id).outbox, OUTBOX_GROUP, id="0", mkstream=True)
-        except ResponseError as error:
-            if "BUSYGROUP" not in str(error):
-                raise
-        self._groups.add(mu_id)
-
-    async def read_outbox(self, mu_id: str, consumer: str, count: int = 200,
-                          claim_idle: timedelta = timedelta(seconds=60)) -> list[OutboxEntry]:
-        """This consumer's pending entries first (in order), then any abandoned by a dead consumer,
-        then new ones. A group that vanished (Redis emptied, or the idle outbox expired) is recreated."""
-        await self.ensure_outbox_group(mu_id)
-        try:
-            rows = await self._read_rows(mu_id, consumer, count, claim_idle)
-        except ResponseError as error:
-            if "NOGROUP" not in str(error):
-                raise
-            log.warning("outbox group of %s was gone; recreating it", mu_id)
-            await self.ensure_outbox_group(mu_id, force=True)
-            rows = await self._read_rows(mu_id, consumer, count, claim_idle)
-        seen: set[str] = set()
-        out: list[OutboxEntry] = []
-        for entry_id, fields in sorted(rows, key=lambda row: _stream_id(row[0])):
-            if entry_id in seen or not fields:
-                continue
-            seen.add(entry_id)
-            try:
-                out.append(OutboxEntry(entry_id, event_from_json(fields["event"])))
-            except (KeyError, ValueError):
-                log.error("parking unreadable outbox entry %s of %s in the audit trail", entry_id, mu_id)
-                await self._park(mu_id, entry_id, {"kind": "unreadable_outbox_entry", "entry": entry_id, **fields})
-        return out
-
-    async def _read_rows(self, mu_id: str, consumer: str, count: int,
-                         claim_idle: timedelta) -> list[tuple[str, dict[str, str]]]:
-        key = self.keys(mu_id).outbox
-        pending = await self.redis.xreadgroup(OUTBOX_GROUP, consumer, {key: "0"}, count=count)
-        _, abandoned, _ = await self.redis.xautoclaim(
-            key, OUTBOX_GROUP, consumer, min_idle_time=int(claim_idle.total_seconds() * 1000), count=count)
-        fresh = await self.redis.xreadgroup(OUTBOX_GROUP, consumer, {key: ">"}, count=count)
-        return [*_rows(pending), *abandoned, *_rows(fresh)]
-
-    async def was_delivered(self, mu_id: str, delivery_key: str) -> bool:
-        return bool(await self.redis.exists(self.keys(mu_id).delivered(delivery_key)))
-
-    async def mark_delivered(self, mu_id: str, entry: OutboxEntry, when: datetime) -> None:
-        """Delivered: recorded (so a replay repeats nothing) and removed from the outbox."""
-        keys = self.keys(mu_id)
-        await self._ack_script(keys=[keys.outbox, keys.delivered(entry.delivery_key), keys.retry(entry.entry_id)],
-                               args=[entry.entry_id, when.isoformat(), self._ttl_s, OUTBOX_GROUP])
-
-    async def mark_step_delivered(self, mu_id: str, key: str, when: datetime) -> None:
-        await self.redis.set(self.keys(mu_id).delivered(key), when.isoformat(), ex=self._ttl_s)
-
     async def closed_in_storm(self, mu_id: str, storm_id: str, exclude: set[str]) -> list[Incident]:
         """Closed incidents of a storm (few: a storm is one team), found through the storm's set."""
         keys = self.keys(mu_id)
@@ -362,57 +289,6 @@ class RedisStore:
             return []
         bodies = await self.redis.mget([keys.closed(i) for i in ids])
         return [Incident.model_validate_json(body) for body in bodies if body]
-
-    async def retry_state(self, mu_id: str, entry_id: str) -> tuple[int, datetime | None]:
-        body = await self.redis.get(self.keys(mu_id).retry(entry_id))
-        if not body:
-            return 0, None
-        data = json.loads(body)
-        return int(data["attempts"]), datetime.fromisoformat(data["next_at"])
-
-    async def schedule_retry(self, mu_id: str, entry_id: str, attempts: int, next_at: datetime) -> None:
-        await self.redis.set(self.keys(mu_id).retry(entry_id),
-                             json.dumps({"attempts": attempts, "next_at": next_at.isoformat()}), ex=self._ttl_s)
-
-    async def give_up(self, mu_id: str, entry: OutboxEntry) -> None:
-        """Park an entry that kept failing: out of the outbox, into the audit trail."""
-        await self._park(mu_id, entry.entry_id, {
-            "kind": "delivery_failed", "incident": entry.event.incident.id, "agent": entry.event.incident.agent_id,
-            "event": event_to_json(entry.event)})
-
-    async def _park(self, mu_id: str, entry_id: str, audit: Mapping[str, str]) -> None:
-        keys = self.keys(mu_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            fields: dict[Any, Any] = dict(audit)
-            pipe.xadd(keys.audit, fields, minid=self._audit_minid(), approximate=False)
-            pipe.pexpire(keys.audit, int(self.audit_ttl.total_seconds() * 1000))
-            pipe.delete(keys.retry(entry_id))
-            pipe.xack(keys.outbox, OUTBOX_GROUP, entry_id)
-            pipe.xdel(keys.outbox, entry_id)
-            await pipe.execute()
-
-    async def outbox_backlog(self, mu_id: str, now: datetime | None = None) -> tuple[int, timedelta | None]:
-        """Undelivered entries of a unit and the age of the oldest (two cheap reads: XLEN and the first
-        entry). Delivered entries are deleted, so the stream's length is the backlog. Logged at WARNING
-        when at or above ``backlog_warn``: the bound reports, it never cuts."""
-        key = self.keys(mu_id).outbox
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.xlen(key)
-            pipe.xrange(key, count=1)
-            count, first = await pipe.execute()
-        age: timedelta | None = None
-        now = now or datetime.now(UTC)
-        if first:
-            _, fields = first[0]
-            try:
-                age = max(timedelta(0), now - event_from_json(fields["event"]).at)
-            except (KeyError, ValueError):
-                age = None
-        if count >= self.backlog_warn:
-            log.warning("outbox of %s holds %d undelivered entries (bound %d), the oldest %s old: deliveries "
-                        "are failing or slower than incidents arrive; nothing is dropped", mu_id, count,
-                        self.backlog_warn, age)
-        return int(count), age
 
     # ---- grouped (storm) cards still to post or refresh ----------------------------------------
     async def add_pending_storm(self, mu_id: str, storm_id: str) -> None:
@@ -441,10 +317,6 @@ class RedisStore:
         body = json.dumps({"channel": ref.channel, "ts": ref.ts, "permalink": ref.permalink})
         await self.redis.set(self.keys(mu_id).card(key), body, ex=self._ttl_s)
 
-    def _audit_minid(self) -> int:
-        """Audit entries older than ``audit_ttl`` (by their id's time) are trimmed on the next write."""
-        return max(0, int((time.time() - self.audit_ttl.total_seconds()) * 1000))
-
 
 def _text_map(raw: Mapping[Any, Any]) -> dict[str, str]:
     """The client is made with decode_responses=True; this only narrows the type."""
@@ -467,15 +339,3 @@ def _needs_delivery(event: IncidentEvent) -> bool:
     """Only incidents someone has been told about produce deliveries (a 2-minute blip stays quiet);
     an approved exception always does (its WFM write-back)."""
     return bool(event.incident.fired) or event.tier is not None or event.write_back is not None
-
-
-def _rows(response: Any) -> list[tuple[str, dict[str, str]]]:
-    rows: list[tuple[str, dict[str, str]]] = []
-    for _stream, entries in response or []:
-        rows.extend(entries)
-    return rows
-
-
-def _stream_id(entry_id: str) -> tuple[int, int]:
-    millis, _, seq = entry_id.partition("-")
-    return int(millis), int(seq or 0)

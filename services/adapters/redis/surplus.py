@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
+from services.adapters.redis_keys import UnitKeys
 from services.surplus.ports import Offer, TakeResult, Trainee
 
 TTL = timedelta(days=2)
@@ -35,7 +36,7 @@ class RedisSurplusStore:
         self._take = redis.register_script(_TAKE_SEAT)
 
     def _key(self, mu_id: str, name: str) -> str:
-        return f"{self.prefix}:{{{mu_id}}}:surplus:{name}"
+        return UnitKeys(self.prefix, mu_id).surplus(name)
 
     def _seats(self, mu_id: str, interval: datetime, item: str) -> str:
         return self._key(mu_id, f"seats:{int(interval.timestamp())}" + (f":{item}" if item else ""))

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from services.adapters.redis_keys import slack_user_key
 from services.adapters.slack.errors import ChatDeliveryError
 from services.domain.model import Person
 
@@ -72,7 +73,7 @@ class SlackDirectory:
         self._memory[email] = (user_id, self.monotonic() + ttl.total_seconds())
 
     def _key(self, email: str) -> str:
-        return f"{self.prefix}:slack:user:{email}"
+        return slack_user_key(self.prefix, email)
 
     async def _from_redis(self, email: str) -> str | None:
         if self.redis is None:
