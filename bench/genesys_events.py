@@ -38,6 +38,7 @@ import resource
 import sys
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -119,6 +120,87 @@ class CountingStore(RedisStore):
         return await super().commit(mu_id, **kwargs)
 
 
+@dataclass
+class _Counter:
+    """What reaches the listener: evaluated (bare) or handed to ``Monitor.push`` (wired), timed, and settled
+    once every agent shows the final presence of the burst."""
+
+    clock: SystemClock
+    config: OrgConfig
+    agents: int
+    rounds: int
+    schedules: dict[str, AgentSchedule] = field(default_factory=dict)
+    monitor: Monitor | None = None
+    evaluated: int = 0
+    non_adherent: int = 0
+    first_at: float | None = None
+    last_at: float = 0.0
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
+    last_seen: dict[str, str] = field(default_factory=dict)
+    final: int = 0  # agents whose last seen presence is final_presence
+
+    def __post_init__(self) -> None:
+        self.rules = self.config.rules_for(None)  # once, not per event
+        self.stale_after = self.config.monitor.stale_after
+        self.final_presence = "AWAY" if self.rounds % 2 == 1 else "ON_QUEUE"
+
+    def on_change(self, mu_id: str, state: AgentState) -> None:
+        if self.monitor is not None:
+            self.monitor.push(mu_id, state)  # the wired path: evaluated and committed in micro-batches
+        else:
+            now = self.clock.now()
+            schedule = self.schedules.get(state.agent_id)
+            result = evaluate(state.agent_id, schedule.activity_at(now) if schedule else None, state, now,
+                              self.rules, stale_after=self.stale_after)
+            self.non_adherent += result.status is Status.NON_ADHERENT
+        self.evaluated += 1
+        stamp = time.perf_counter()
+        if self.first_at is None:
+            self.first_at = stamp
+        self.last_at = stamp
+        # Agents whose last seen presence is the final one, counted as they change (not rescanned per
+        # event: the bench must not add a cost that grows with the roster to every event).
+        final_presence = self.final_presence
+        before = self.last_seen.get(state.agent_id)
+        seen = self.last_seen[state.agent_id] = state.presence.value if state.presence else "?"
+        self.final += (seen == final_presence) - (before == final_presence)
+        if self.final == self.agents and self.evaluated >= self.agents * (self.rounds - 1):
+            self.settled.set()
+
+    async def on_change_awaited(self, mu_id: str, state: AgentState) -> None:
+        self.on_change(mu_id, state)
+
+    def lost(self) -> int:
+        """Agents whose last change never reached an evaluation."""
+        return (sum(1 for v in self.last_seen.values() if v != self.final_presence)
+                + self.agents - len(self.last_seen))
+
+
+async def _wired_monitor(source: GenesysSource, config: OrgConfig,
+                         clock: SystemClock) -> tuple[Monitor, CountingStore, Redis]:
+    redis = make_client(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"))  # the bot's client
+    store = CountingStore(redis, prefix=f"bench-events-{uuid.uuid4().hex[:8]}")
+    monitor = Monitor(source=source, store=store, config=config, clock=clock, replica_id="bench")
+    await monitor.tick()  # rosters, schedules and a first full evaluation, before the burst
+    store.commits = 0
+    freeze_long_lived()  # as bot/service.py does after its first tick
+    return monitor, store, redis
+
+
+async def _drain(source: GenesysSource, monitor: Monitor, store: CountingStore, redis: Redis,
+                 counter: _Counter) -> int:
+    """Commit the last batch (the time includes every commit), count from the board, clean up: the commits."""
+    await monitor.flush_pushed()
+    counter.last_at = time.perf_counter()
+    boards = [await store.statuses(mu.id) for mu in await source.management_units()]
+    counter.non_adherent = sum(value.startswith("NON_ADHERENT") for board in boards for value in board.values())
+    keys = [k async for k in redis.scan_iter(match=f"{store.prefix}:*", count=1000)]
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()
+    return store.commits
+
+
 async def measure(conn: Connection, agents: int, rounds: int, path: str = "evaluate",
                   topics: str = "auto") -> dict[str, Any]:
     api_url, login_url, client_id, secret = conn.recv()
@@ -129,91 +211,34 @@ async def measure(conn: Connection, agents: int, rounds: int, path: str = "evalu
                                            unit_topics=topics != "user"),
         client_options=ClientOptions(max_concurrency=10))
     config = OrgConfig()
-    rules = config.rules_for(None)
-    stale_after = config.monitor.stale_after
-    schedules: dict[str, AgentSchedule] = {}
-    evaluated = 0
-    non_adherent = 0
-    first_at: float | None = None
-    last_at = 0.0
-    expected = agents * rounds
-    final_presence = "AWAY" if rounds % 2 == 1 else "ON_QUEUE"
-    settled = asyncio.Event()
-    last_seen: dict[str, str] = {}
-    final = [0]  # agents whose last seen presence is final_presence
-
-    monitor: Monitor | None = None
-    store: CountingStore | None = None
-    redis: Redis | None = None
-
-    def on_change(mu_id: str, state: AgentState) -> None:
-        nonlocal evaluated, non_adherent, first_at, last_at
-        if monitor is not None:
-            monitor.push(mu_id, state)  # the wired path: evaluated and committed in micro-batches
-        else:
-            now = clock.now()
-            schedule = schedules.get(state.agent_id)
-            result = evaluate(state.agent_id, schedule.activity_at(now) if schedule else None, state, now, rules,
-                              stale_after=stale_after)
-            non_adherent += result.status is Status.NON_ADHERENT
-        evaluated += 1
-        stamp = time.perf_counter()
-        if first_at is None:
-            first_at = stamp
-        last_at = stamp
-        # Agents whose last seen presence is the final one, counted as they change (not rescanned per
-        # event: the bench must not add a cost that grows with the roster to every event).
-        before = last_seen.get(state.agent_id)
-        seen = last_seen[state.agent_id] = state.presence.value if state.presence else "?"
-        final[0] += (seen == final_presence) - (before == final_presence)
-        if final[0] == agents and evaluated >= agents * (rounds - 1):
-            settled.set()
-
-    async def on_change_awaited(mu_id: str, state: AgentState) -> None:
-        on_change(mu_id, state)
-
+    counter = _Counter(clock, config, agents, rounds)
     if path == "monitor":
-        source.on_state_pushed(on_change)  # as bot/container.py wires Monitor.push: called, not queued
+        source.on_state_pushed(counter.on_change)  # as bot/container.py wires Monitor.push: called, not queued
     else:
-        source.on_state_changed(on_change_awaited)
+        source.on_state_changed(counter.on_change_awaited)
     started = time.perf_counter()
     await source.start()
     start_s = time.perf_counter() - started
     window = (clock.now() - timedelta(hours=1), clock.now() + timedelta(hours=8))
     for mu in await source.management_units():
-        schedules.update(await source.schedules(mu.id, *window))
-    if path == "monitor":
-        redis = make_client(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"))  # the bot's client
-        store = CountingStore(redis, prefix=f"bench-events-{uuid.uuid4().hex[:8]}")
-        monitor = Monitor(source=source, store=store, config=config, clock=clock, replica_id="bench")
-        await monitor.tick()  # rosters, schedules and a first full evaluation, before the burst
-        store.commits = 0
-        freeze_long_lived()  # as bot/service.py does after its first tick
+        counter.schedules.update(await source.schedules(mu.id, *window))
+    wired = await _wired_monitor(source, config, clock) if path == "monitor" else None
+    counter.monitor = wired[0] if wired else None
 
     burst_started, cpu_started = time.perf_counter(), time.process_time()
     conn.send(("burst", rounds))
     pushed, push_s, fake_rss, fake_cpu_s = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
     with contextlib.suppress(TimeoutError):  # reported as "settled": false
-        await asyncio.wait_for(settled.wait(), timeout=120)
-    commits = 0
-    if monitor is not None and store is not None and redis is not None:
-        await monitor.flush_pushed()  # the last batch committed: the time includes every commit
-        last_at = time.perf_counter()
-        commits = store.commits
-        boards = [await store.statuses(mu.id) for mu in await source.management_units()]
-        non_adherent = sum(value.startswith("NON_ADHERENT") for board in boards for value in board.values())
-        keys = [k async for k in redis.scan_iter(match=f"{store.prefix}:*", count=1000)]
-        if keys:
-            await redis.delete(*keys)
-        await redis.aclose()
-    elapsed = last_at - burst_started
+        await asyncio.wait_for(counter.settled.wait(), timeout=120)
+    commits = await _drain(source, *wired, counter) if wired else 0
+    elapsed = counter.last_at - burst_started
     cpu_s = time.process_time() - cpu_started
     baseline_started = time.perf_counter()  # after the burst: not counted in the time to first evaluation
-    ok = await source.reconcile(list(schedules))
+    ok = await source.reconcile(list(counter.schedules))
     baseline_s = time.perf_counter() - baseline_started
     channels = len(source.hub.channels)
     subscribed = sum(len(c.permitted) for c in source.hub.channels)
-    lost = sum(1 for v in last_seen.values() if v != final_presence) + agents - len(last_seen)
+    lost = counter.lost()  # after the baseline and before close, as the count always was
     await source.close()
     conn.send(("stop", 0))
     return {
@@ -221,13 +246,13 @@ async def measure(conn: Connection, agents: int, rounds: int, path: str = "evalu
         "commits": commits,
         "agents": agents,
         "events_per_s": round(pushed / elapsed, 1) if elapsed > 0 else None,
-        "start_to_first_evaluation_s": round((first_at or time.perf_counter()) - started, 3),
+        "start_to_first_evaluation_s": round((counter.first_at or time.perf_counter()) - started, 3),
         "peak_rss_mb": round(_rss_mb(), 1),
         "events_pushed": pushed,
-        "evaluations": evaluated,
-        "coalesced": expected - evaluated,
-        "non_adherent_evaluations": non_adherent,
-        "settled": settled.is_set(),
+        "evaluations": counter.evaluated,
+        "coalesced": agents * rounds - counter.evaluated,
+        "non_adherent_evaluations": counter.non_adherent,
+        "settled": counter.settled.is_set(),
         "start_s": round(start_s, 3),
         "channels": channels,
         "topics": topics,

@@ -79,62 +79,102 @@ def team_patterns(grid: TimeGrid, shape: NDArray[np.float64], sizes: NDArray[np.
     return [c for c in chosen if c is not None]
 
 
+@dataclass
+class _People:
+    """The agents' rows as they are filled in, team by team."""
+
+    states: NDArray[np.int8]
+    weights: NDArray[np.float64]
+    agent_start: NDArray[np.int64]
+    agent_teams: list[str]
+    team_rows: dict[str, NDArray[np.intp]]
+
+
 def build_calendars(grid: TimeGrid, spec: SizeClass, r_shift: np.random.Generator, r_fac: np.random.Generator,
                r_room: np.random.Generator, sizes: NDArray[np.int64], queue_of: NDArray[np.int64],
                patterns: list[_Pattern]) -> Calendars:
-    n_agents, t_count, per_day = int(sizes.sum()), grid.intervals, 1440 // grid.minutes
-    states = np.zeros((n_agents, t_count), dtype=np.int8)
-    weights = np.zeros((n_agents, spec.queues), dtype=np.float64)
-    agent_ids = [f"a{i + 1:04d}" for i in range(n_agents)]
     team_ids = [f"t{i + 1:02d}" for i in range(spec.teams)]
-    agent_teams: list[str] = []
-    team_rows: dict[str, NDArray[np.intp]] = {}
-    agent_start = np.zeros(n_agents, dtype=np.int64)
+    people = _agents(grid, spec, r_shift, sizes, queue_of, patterns, team_ids)
+    fac_ids, managers, trainers, fac_avail, fac_busy = _facilitators(grid, spec, r_fac, patterns, team_ids)
+    rooms, room_open, room_busy = _rooms(grid, spec, r_room, sizes)
+    return Calendars(grid, people.states, people.weights, [f"a{i + 1:04d}" for i in range(int(sizes.sum()))],
+                      people.agent_teams, team_ids, people.team_rows,
+                      {team_ids[t]: patterns[t].start_minute for t in range(spec.teams)}, people.agent_start,
+                      fac_ids, fac_avail, fac_busy, managers, trainers, rooms, room_open, room_busy)
+
+
+def _agents(grid: TimeGrid, spec: SizeClass, r_shift: np.random.Generator, sizes: NDArray[np.int64],
+            queue_of: NDArray[np.int64], patterns: list[_Pattern], team_ids: list[str]) -> _People:
+    """Every agent's shift, queue weights and days, team by team: ``r_shift`` is drawn in one fixed order."""
+    n_agents = int(sizes.sum())
+    people = _People(np.zeros((n_agents, grid.intervals), dtype=np.int8),
+                     np.zeros((n_agents, spec.queues), dtype=np.float64), np.zeros(n_agents, dtype=np.int64),
+                     [], {})
     row = 0
     for team, size in enumerate(sizes):
-        pattern = patterns[team]
         lunch_shift = int(r_shift.choice([-15, 0, 15]))
-        team_rows[team_ids[team]] = np.arange(row, row + size, dtype=np.intp)
+        people.team_rows[team_ids[team]] = np.arange(row, row + size, dtype=np.intp)
         for _ in range(size):
-            agent_teams.append(team_ids[team])
-            start, days_off = pattern.start_minute, pattern.days_off
-            if r_shift.random() < 0.05:  # deviates from the team
-                start = int(np.clip(start + 60 * int(r_shift.choice([-1, 1])), 7 * 60, 14 * 60))
-                k = int(r_shift.integers(7))
-                days_off = (k, (k + 1) % 7)
+            people.agent_teams.append(team_ids[team])
+            start, days_off = _agent_shift(r_shift, patterns[team])
             part_time = r_shift.random() < 0.10
             length = 60 * int(r_shift.integers(4, 7)) if part_time else 510
-            q = int(queue_of[team])
-            if spec.queues > 1 and r_shift.random() < 0.30:
-                other = int((q + 1 + r_shift.integers(spec.queues - 1)) % spec.queues)
-                weights[row, q], weights[row, other] = 0.6, 0.4
-            else:
-                weights[row, q] = 1.0
+            _agent_weights(people.weights[row], r_shift, int(queue_of[team]), spec.queues)
             jitter = r_shift.choice([0, 15], size=3)
-            agent_start[row] = start
+            people.agent_start[row] = start
             for day in range(grid.days):
-                weekday = (grid.first_day + timedelta(days=day)).weekday()
-                if weekday in days_off:
+                if (grid.first_day + timedelta(days=day)).weekday() in days_off:
                     continue
-                base = day * per_day
-                s, e = base + start // 15, base + (start + length) // 15
-                states[row, s:e] = WORK
-                if part_time:
-                    _mark(states[row], base, start + 120 + int(jitter[0]), 15, BREAK)
-                else:
-                    _mark(states[row], base, start + 105 + int(jitter[0]), 15, BREAK)
-                    _mark(states[row], base, start + 240 + lunch_shift + int(jitter[2]), 30, BREAK)
-                    _mark(states[row], base, start + 405 + int(jitter[1]), 15, BREAK)
-                roll = r_shift.random()
-                if roll < 0.02:
-                    states[row, s:e] = ABSENT
-                elif roll < 0.07:  # a fixed 30-minute admin block on 5 % of agent-days
-                    spots = [i for i in range(s, e - 1) if states[row, i] == WORK and states[row, i + 1] == WORK]
-                    if spots:
-                        i = spots[int(r_shift.integers(len(spots)))]
-                        states[row, i:i + 2] = BUSY
+                _agent_day(people.states[row], r_shift, day * (1440 // grid.minutes), start, length, part_time,
+                           lunch_shift, jitter)
             row += 1
+    return people
 
+
+def _agent_shift(r_shift: np.random.Generator, pattern: _Pattern) -> tuple[int, tuple[int, int]]:
+    """The team's start and days off, or (5 % of agents) an hour off and days off of one's own."""
+    start, days_off = pattern.start_minute, pattern.days_off
+    if r_shift.random() < 0.05:  # deviates from the team
+        start = int(np.clip(start + 60 * int(r_shift.choice([-1, 1])), 7 * 60, 14 * 60))
+        k = int(r_shift.integers(7))
+        days_off = (k, (k + 1) % 7)
+    return start, days_off
+
+
+def _agent_weights(weights: NDArray[np.float64], r_shift: np.random.Generator, q: int, queues: int) -> None:
+    """The team's queue only, or (30 % of agents, if there is another queue) 0.6 / 0.4 with another."""
+    if queues > 1 and r_shift.random() < 0.30:
+        other = int((q + 1 + r_shift.integers(queues - 1)) % queues)
+        weights[q], weights[other] = 0.6, 0.4
+    else:
+        weights[q] = 1.0
+
+
+def _agent_day(states: NDArray[np.int8], r_shift: np.random.Generator, base: int, start: int, length: int,
+               part_time: bool, lunch_shift: int, jitter: NDArray[np.int64]) -> None:
+    """One working day of one agent: the shift, its breaks, then absent (2 %) or an admin block (5 %)."""
+    s, e = base + start // 15, base + (start + length) // 15
+    states[s:e] = WORK
+    if part_time:
+        _mark(states, base, start + 120 + int(jitter[0]), 15, BREAK)
+    else:
+        _mark(states, base, start + 105 + int(jitter[0]), 15, BREAK)
+        _mark(states, base, start + 240 + lunch_shift + int(jitter[2]), 30, BREAK)
+        _mark(states, base, start + 405 + int(jitter[1]), 15, BREAK)
+    roll = r_shift.random()
+    if roll < 0.02:
+        states[s:e] = ABSENT
+    elif roll < 0.07:  # a fixed 30-minute admin block on 5 % of agent-days
+        spots = [i for i in range(s, e - 1) if states[i] == WORK and states[i + 1] == WORK]
+        if spots:
+            i = spots[int(r_shift.integers(len(spots)))]
+            states[i:i + 2] = BUSY
+
+
+def _facilitators(grid: TimeGrid, spec: SizeClass, r_fac: np.random.Generator, patterns: list[_Pattern],
+                  team_ids: list[str]) -> tuple[list[str], dict[str, str], list[str], NDArray[np.bool_],
+                                                NDArray[np.bool_]]:
+    """Managers then trainers: ids, team -> manager, trainers, availability and busy rows."""
     # Managers: one per team, a few shared by two teams; work their teams' hours Monday to Friday.
     shared = max(1, round(0.1 * spec.teams)) if spec.teams >= 4 else 0
     order = [int(x) for x in r_fac.permutation(spec.teams)]
@@ -161,7 +201,12 @@ def build_calendars(grid: TimeGrid, spec: SizeClass, r_shift: np.random.Generato
         avail = weekday_mask & (grid.minute >= 8 * 60) & (grid.minute < 17 * 60)
         avail_rows.append(avail)
         busy_rows.append(_busy_blocks(grid, avail, r_fac, 120, 0.25))
+    return fac_ids, managers, trainers, np.stack(avail_rows), np.stack(busy_rows)
 
+
+def _rooms(grid: TimeGrid, spec: SizeClass, r_room: np.random.Generator,
+           sizes: NDArray[np.int64]) -> tuple[list[Room], NDArray[np.bool_], NDArray[np.bool_]]:
+    """Rooms (at least one holds the largest team plus its facilitator), open 07:00-21:00, some hours booked."""
     capacities = r_room.choice(ROOM_SIZES, size=spec.rooms)
     need = int(sizes.max()) + 1
     if capacities.max() < need:
@@ -169,10 +214,7 @@ def build_calendars(grid: TimeGrid, spec: SizeClass, r_shift: np.random.Generato
     rooms = [Room(f"room{i + 1}", f"Room {i + 1}", int(c), location="HQ") for i, c in enumerate(capacities)]
     room_open = np.tile((grid.minute >= 7 * 60) & (grid.minute < 21 * 60), (spec.rooms, 1))
     room_busy = np.stack([_busy_blocks(grid, room_open[i], r_room, 60, 0.15) for i in range(spec.rooms)])
-    return Calendars(grid, states, weights, agent_ids, agent_teams, team_ids, team_rows,
-                      {team_ids[t]: patterns[t].start_minute for t in range(spec.teams)}, agent_start,
-                      fac_ids, np.stack(avail_rows), np.stack(busy_rows), managers, trainers, rooms, room_open,
-                      room_busy)
+    return rooms, room_open, room_busy
 
 
 def _mark(row: NDArray[np.int8], base: int, minute: int, length: int, state: int) -> None:
