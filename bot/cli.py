@@ -102,6 +102,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--agents", type=_positive(int), help="agents per team (default from BOT_CONFIG or 6)")
     demo.add_argument("--seed", type=int, default=None, help="simulator seed (default from BOT_CONFIG or 7)")
     demo.add_argument("--quiet", action="store_true", help="only the summary, not every event")
+    demo.add_argument("--stepped", action="store_true",
+                      help="simulated time advances tick by tick as fast as the machine allows, no wall clock "
+                           "(--speed is ignored): the same output on any machine, for tests and CI")
     demo.add_argument("--no-bookings", dest="bookings", action="store_false",
                       help="skip the example bookings (meetings, 1:1, training) made before the day starts")
 
@@ -151,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             options = DemoOptions(speed=args.speed, hours=args.hours, units=args.units, teams=args.teams,
                                   agents=args.agents, seed=args.seed, quiet=args.quiet,
-                                  bookings=args.bookings)
+                                  bookings=args.bookings, stepped=args.stepped)
             return asyncio.run(run_demo(settings, options))
         if args.command == "run":
             from bot.service import run_service

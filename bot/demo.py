@@ -2,11 +2,11 @@
 
 APScheduler drives the same tick and outbox jobs as the service, at ``tick / speed`` real seconds;
 the simulator's clock runs ``speed`` times faster than real time. Ends by itself after ``hours``.
+With ``stepped`` the loop moves a clock of its own on instead, tick by tick (``bot.demo_play``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import uuid
 from collections import Counter, defaultdict
@@ -24,15 +24,15 @@ from bot.container import (
     searching_coaching,
     simulated_day,
 )
+from bot.demo_play import DemoJobs, play_accelerated, play_stepped
 from bot.demo_surplus import DemoSurplus
 from bot.demo_tally import DeliveryTally
 from bot.redis_conn import connect_redis
-from bot.scheduler import build_scheduler
 from bot.settings import Settings
 from services.adapters.booking.console import ConsoleNotifier
 from services.adapters.redis.store import RedisStore
 from services.adapters.simulated import SimulatedContactCenter, day_start
-from services.clock import AcceleratedClock
+from services.clock import AcceleratedClock, ManualClock
 from services.config import OrgConfig, SimulatorConfig, TierConfig
 from services.dispatch import OutboxDispatcher
 from services.domain.escalation import EventKind, IncidentEvent, TierAction
@@ -51,6 +51,7 @@ class DemoOptions:
     quiet: bool = False
     day: date | None = None
     bookings: bool = True
+    stepped: bool = False  # simulated time advanced by the loop, tick by tick: no wall clock
 
 
 class Narrator:
@@ -118,7 +119,7 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
     redis, where = await connect_redis(settings.redis_url, allow_fallback=True, cluster=settings.redis_cluster)
     day = options.day or simulated_day(datetime.now().date())
     start = day_start(sim_config, day)
-    clock = AcceleratedClock(start, options.speed)
+    clock = ManualClock(start) if options.stepped else AcceleratedClock(start, options.speed)
     sim = SimulatedContactCenter.build(sim_config, clock, day)
     store = RedisStore(redis, prefix=f"{settings.redis_prefix}-demo-{uuid.uuid4().hex[:6]}")
     monitor = Monitor(source=sim, store=store, config=config, clock=clock, replica_id="demo")
@@ -146,7 +147,11 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
         for scenario in sim.scenarios:
             print(f"  {scenario.start:%H:%M}  {scenario.description}")
         print()
-    await _play(monitor, dispatcher, surplus, narrator, clock, end, config.monitor.tick / options.speed)
+    jobs = DemoJobs(monitor, dispatcher, surplus, narrator.record)
+    if isinstance(clock, ManualClock):
+        await play_stepped(jobs, clock, end, config.monitor.tick)
+    else:
+        await play_accelerated(jobs, clock, end, config.monitor.tick / options.speed)
     print_summary(await summary_rows(monitor, store, narrator, tally, clock.now()), clock.now())
     print(surplus.summary_line(clock.now()))
     _print_coaching(sim)
@@ -160,40 +165,13 @@ def _print_intro(monitor: Monitor, sim: SimulatedContactCenter, seed: int, confi
     print(f"Simulated contact center: {len(monitor.units)} management unit(s),"
           f" {sum(len(u.roster.teams) for u in monitor.units.values())} teams, {sim.agent_count} agents"
           f" (seed {seed})")
-    print(f"Simulated {start:%Y-%m-%d %H:%M} to {end:%H:%M} UTC at {options.speed:g}x"
-          f" (about {options.hours * 3600 / options.speed:.0f} s); tiers:"
+    pace = ("stepped, tick by tick, as fast as the machine allows" if options.stepped else
+            f"at {options.speed:g}x (about {options.hours * 3600 / options.speed:.0f} s)")
+    print(f"Simulated {start:%Y-%m-%d %H:%M} to {end:%H:%M} UTC {pace}; tiers:"
           f" {', '.join(f'{t.after} {t.action.value}' for t in config.policy_for(None).tiers)}")
 
 
-async def _play(monitor: Monitor, dispatcher: OutboxDispatcher, surplus: DemoSurplus, narrator: Narrator,
-                clock: AcceleratedClock, end: datetime, every: timedelta) -> None:
-    """The service's tick and outbox jobs on APScheduler, every ``every`` real seconds, until ``end``
-    (simulated); then what is left is delivered."""
-    busy = asyncio.Lock()  # held while a job runs, so the end of the demo waits for it instead of cancelling it
-
-    async def tick() -> None:
-        async with busy:
-            narrator.record(await monitor.tick(), monitor)
-            await surplus.tick(list(monitor.units))
-            await dispatcher.drain(list(monitor.units))
-
-    async def drain() -> None:
-        async with busy:
-            await dispatcher.drain(list(monitor.units))
-
-    scheduler = build_scheduler(tick=tick, drain=drain, tick_every=every, drain_every=every)
-    scheduler.start()
-    try:
-        while clock.now() < end:
-            await asyncio.sleep(min(0.2, max(0.01, (end - clock.now()).total_seconds() / clock.speed)))
-    finally:
-        scheduler.pause()
-        async with busy:  # shutting down cancels running jobs: let the one in progress finish first
-            scheduler.shutdown(wait=False)
-    await drain()  # delivers what is left
-
-
-async def _book_examples(stack: BookingStack, mu_id: str, clock: AcceleratedClock, quiet: bool) -> None:
+async def _book_examples(stack: BookingStack, mu_id: str, clock: Clock, quiet: bool) -> None:
     """A few bookings through the real queue, search and write-back, before the day starts."""
     requests = await demo_requests(stack, mu_id, clock.now())
     print(f"Booking {len(requests)} offline activities for {mu_id} (slot search over the simulated schedules):")
