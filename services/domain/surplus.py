@@ -121,8 +121,14 @@ def project(now: datetime, intervals: int, on_queue: Iterable[str], off_queue: I
             scheduled_on_queue: Callable[[str, datetime], bool], *, samples: int = 3) -> tuple[int, ...]:
     """Agents expected on queue in each of ``intervals`` intervals from now: those on queue now, less
     those whose schedule takes them off queue (a break) during the interval, plus those off queue now
-    whom the schedule puts on queue for the whole interval (not in the current one: they are late)."""
-    on, off = list(on_queue), list(off_queue)
+    *as scheduled* (a break, before their shift) whom the schedule puts on queue for the whole interval.
+
+    An agent off queue while scheduled on queue now is late or absent (a late return, an outage): the
+    schedule does not say when they come back, so they are not expected in any interval. Counting
+    them at the next boundary projected staff that never came (benchmark day 4, 09:45: 407 projected,
+    406 required, 405 on queue)."""
+    on = list(on_queue)
+    off = [a for a in off_queue if not scheduled_on_queue(a, now)]
     first = interval_start(now)
     out: list[int] = []
     for i in range(intervals):
@@ -130,7 +136,7 @@ def project(now: datetime, intervals: int, on_queue: Iterable[str], off_queue: I
         end = first + (i + 1) * INTERVAL
         points = [start + (end - start) * k / samples for k in range(samples)]
         leaving = sum(1 for a in on if not all(scheduled_on_queue(a, p) for p in points))
-        joining = sum(1 for a in off if all(scheduled_on_queue(a, p) for p in points)) if i else 0
+        joining = sum(1 for a in off if all(scheduled_on_queue(a, p) for p in points))
         out.append(len(on) - leaving + joining)
     return tuple(out)
 

@@ -80,6 +80,25 @@ def test_the_projection_takes_out_scheduled_breaks_and_adds_scheduled_returns() 
     assert figures.net == (1.0, -0.5, 2.0) and figures.seats == 0 and figures.shortfall == 1
 
 
+def test_an_agent_late_now_is_not_projected_back_at_the_next_boundary() -> None:
+    """The benchmark's 09:45 short interval: agents off queue while scheduled on queue (late from a
+    break, in an outage) were counted as joining the next interval, which they did not; the seats
+    given on that projection left the floor one agent short. Only agents off queue *as scheduled*
+    (a break, before their shift) join at a boundary."""
+    from services.domain.surplus import project
+
+    def scheduled(agent: str, when: datetime) -> bool:
+        if agent == "returning":  # on break now, back on queue from the next interval
+            return when >= NOW.replace(minute=15, second=0)
+        return True  # "late" is scheduled on queue now and later, but off queue now
+
+    assert project(NOW, 3, ["a"], ["late", "returning"], scheduled) == (1, 2, 2)
+    required = (1.0, 3.0, 3.0)  # one trainee out: the next interval needs them back
+    assert SurplusFigures(NOW, 1, 1, required, 1.0, projected=(1, 3, 3)).shortfall == 0  # "late" counted: no recall
+    projected = project(NOW, 3, ["a"], ["late", "returning"], scheduled)
+    assert SurplusFigures(NOW, 1, 1, required, 1.0, projected=projected).shortfall == 1  # the trainee comes back
+
+
 def test_each_item_has_the_seats_of_the_intervals_it_spans() -> None:
     figures = SurplusFigures(NOW, 20, 0, (15.0, 15.0, 15.0, 19.5), 1.0)
     assert figures.seats_over(3) == 4  # a 30-minute item stays out of the busy fourth interval
