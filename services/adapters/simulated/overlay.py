@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.adapters.simulated.behaviour import MODE_OF_CATEGORY, Mode, Timeline
+from services.adapters.simulated.segments import paint
 from services.domain.model import AgentSchedule, ScheduledActivity
 from services.domain.states import ActivityCategory
 
@@ -51,15 +52,5 @@ def overlay_timeline(timeline: Timeline, overlays: list[Overlay]) -> Timeline:
     for o in sorted(overlays, key=lambda o: o.start):
         lo, hi = o.start.timestamp(), o.end.timestamp()
         mode = MODE_OF_CATEGORY.get(o.category, Mode.TRAINING)
-        painted: list[tuple[float, float, Mode]] = []
-        for s, e, m in spans:
-            if e <= lo or s >= hi:
-                painted.append((s, e, m))
-                continue
-            if s < lo:
-                painted.append((s, lo, m))
-            if e > hi:
-                painted.append((hi, e, m))
-        painted.append((lo, hi, mode))
-        spans = painted
+        spans = paint(spans, lo, hi, mode)
     return Timeline.of(spans, timeline.logged_out_since)

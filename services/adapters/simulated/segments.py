@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
+P = TypeVar("P", int, float)  # minutes of a plan, or epoch seconds of a behaviour timeline
 
 Span = tuple[int, int, T]
 """``(start, end, label)``: minutes from the simulated day start, end exclusive."""
@@ -18,9 +19,9 @@ Plan = tuple[tuple[int, int, int], ...]
 """A published day: contiguous ``(start minute, end minute, activity-code index)`` spans of one shift."""
 
 
-def merge(spans: Iterable[Span[T]]) -> list[Span[T]]:
+def merge(spans: Iterable[tuple[P, P, T]]) -> list[tuple[P, P, T]]:
     """Sort, drop empty spans and join neighbours that touch and carry the same label."""
-    out: list[Span[T]] = []
+    out: list[tuple[P, P, T]] = []
     for start, end, label in sorted((s for s in spans if s[1] > s[0]), key=lambda s: s[0]):
         if out and out[-1][1] == start and out[-1][2] == label:
             out[-1] = (out[-1][0], end, label)
@@ -29,9 +30,9 @@ def merge(spans: Iterable[Span[T]]) -> list[Span[T]]:
     return out
 
 
-def paint(spans: Sequence[Span[T]], start: int, end: int, label: T) -> list[Span[T]]:
+def paint(spans: Sequence[tuple[P, P, T]], start: P, end: P, label: T) -> list[tuple[P, P, T]]:
     """``spans`` with ``[start, end)`` overwritten by ``label`` (spans it cuts are clipped, not moved)."""
-    out: list[Span[T]] = []
+    out: list[tuple[P, P, T]] = []
     for s, e, old in spans:
         if e <= start or s >= end:
             out.append((s, e, old))
