@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import shutil
 import ssl
-import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +15,7 @@ from pydantic import SecretStr
 
 from services.adapters.email.mailer import ConsoleMailer, EmailDeliveryError, SmtpMailer, SmtpSettings
 from services.domain.model import Person
+from testing.tls import self_signed_certificate
 from tests.email.smtp_server import Inbox, serve
 from tests.slack.samples import every_state
 
@@ -34,14 +33,10 @@ async def plain_smtp() -> AsyncIterator[tuple[Inbox, int]]:
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    if shutil.which("openssl") is None:
+    made = self_signed_certificate(tmp_path_factory.mktemp("tls"))
+    if made is None:
         pytest.skip("openssl is needed to make a throw-away certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
-    return cert, key
+    return made
 
 
 @pytest.fixture

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import io
 import logging
-import shutil
 import ssl
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from services.adapters.teams.webhook import TeamsWebhookChat
 from services.config import ConfigError, parse_org_config
 from services.dispatch import OutboxDispatcher
 from services.domain.states import Presence, RoutingStatus
+from testing.tls import self_signed_certificate
 from tests.monitor.test_monitor_on_redis import ON_QUEUE_DAY, Rig
 from tests.store_backends import RedisBackend
 from tests.teams.receiver import TeamsReceiver, card_errors
@@ -28,14 +27,10 @@ from tests.teams.receiver import TeamsReceiver, card_errors
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    if shutil.which("openssl") is None:
+    made = self_signed_certificate(tmp_path_factory.mktemp("teams-tls"))
+    if made is None:
         pytest.skip("openssl is needed to make a throw-away certificate")
-    folder = tmp_path_factory.mktemp("teams-tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
-    return cert, key
+    return made
 
 
 @pytest.fixture
