@@ -31,10 +31,10 @@ class PresenceApi(FakeCore):
         if routing_changed:
             user.routing, user.routing_at = routing, now
         if push:
-            await self._push(f"v2.users.{user_id}.presence", user.presence_json(topic=True))
+            await self._push(f"v2.users.{user_id}.presence", lambda: user.presence_json(topic=True))
             if routing_changed:
-                await self._push(f"v2.users.{user_id}.routingStatus", self._routing_body(user))
-            await self._push(f"v2.users.{user_id}.activity", self._activity_body(user))
+                await self._push(f"v2.users.{user_id}.routingStatus", lambda: self._routing_body(user))
+            await self._push(f"v2.users.{user_id}.activity", lambda: self._activity_body(user))
             await self._push_adherence(user)
 
     async def set_routing(self, user_id: str, status: str, *, push: bool = True) -> None:
@@ -43,8 +43,8 @@ class PresenceApi(FakeCore):
         user = self.users[user_id]
         user.routing, user.routing_at = status, self.clock.now()
         if push:
-            await self._push(f"v2.users.{user_id}.routingStatus", self._routing_body(user))
-            await self._push(f"v2.users.{user_id}.activity", self._activity_body(user))
+            await self._push(f"v2.users.{user_id}.routingStatus", lambda: self._routing_body(user))
+            await self._push(f"v2.users.{user_id}.activity", lambda: self._activity_body(user))
             await self._push_adherence(user)
 
     async def set_state(self, user_id: str, presence: str, routing: str, *, push: bool = True) -> None:
@@ -54,17 +54,17 @@ class PresenceApi(FakeCore):
         user.presence, user.presence_at = presence_key(presence), now
         user.routing, user.routing_at = routing, now
         if push:
-            await self._push(f"v2.users.{user_id}.presence", user.presence_json(topic=True))
-            await self._push(f"v2.users.{user_id}.routingStatus", self._routing_body(user))
-            await self._push(f"v2.users.{user_id}.activity", self._activity_body(user))
+            await self._push(f"v2.users.{user_id}.presence", lambda: user.presence_json(topic=True))
+            await self._push(f"v2.users.{user_id}.routingStatus", lambda: self._routing_body(user))
+            await self._push(f"v2.users.{user_id}.activity", lambda: self._activity_body(user))
             await self._push_adherence(user)
 
     async def _push_adherence(self, user: FakeUser) -> None:
         """The same change on the user's management-unit adherence topic (one record per change)."""
         unit = self.units.get(user.mu_id)
         if unit is not None:
-            await self._push(unit_topic(unit.id),
-                             adherence_body(user, self.business_units.get(unit.bu_id), self.clock.now()))
+            bu = self.business_units.get(unit.bu_id)
+            await self._push(unit_topic(unit.id), lambda: adherence_body(user, bu, self.clock.now()))
 
     @staticmethod
     def _routing_body(user: FakeUser) -> dict[str, Any]:
