@@ -43,6 +43,7 @@ class FakeCore:
         self.sockets: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
         self._by_topic: dict[str, set[str]] = defaultdict(set)
         self.events_pushed = 0
+        self.socket_extensions: list[str] = []  # each socket's Sec-WebSocket-Extensions offer ("" for none)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.api_url = self.login_url = ""
 

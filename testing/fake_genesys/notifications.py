@@ -205,6 +205,7 @@ class NotificationsApi(FakeCore):
             return web.Response(status=503, text="unavailable")
         if self._live_channel(channel_id) is None:
             return web.Response(status=404, text="channel not found")
+        self.socket_extensions.append(request.headers.get("Sec-WebSocket-Extensions", ""))
         ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
         await ws.prepare(request)
         self.sockets[channel_id].add(ws)

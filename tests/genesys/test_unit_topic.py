@@ -53,6 +53,8 @@ async def test_the_unit_adherence_topic_drives_an_incident_end_to_end(
         pushed = fake.events_pushed
         await fake.set_presence(AGENT, "Away")
         assert fake.events_pushed == pushed + 1  # only the unit topic is subscribed: one frame per change
+        # No permessage-deflate offered: inflating thousands of small frames a second costs more than it saves.
+        assert fake.socket_extensions == [""]
         await eventually(lambda: any(e.kind is EventKind.OPENED for e in on_arrival), what="evaluation on arrival")
         opened = next(e for e in on_arrival if e.kind is EventKind.OPENED)
         assert (opened.incident.agent_id, opened.incident.started_at) == (AGENT, went_away)
