@@ -162,3 +162,39 @@ async def test_malformed_unit_records_are_logged_and_skipped(fake: FakeGenesys, 
         assert source.table.get("agent-a1-2").routing is RoutingStatus.IDLE  # type: ignore[union-attr]
     finally:
         await source.close()
+
+
+@pytest.mark.parametrize("mode", ["reject", "forbid"])
+async def test_a_topic_refused_after_start_moves_its_unit_to_per_user_topics(
+        fake: FakeGenesys, clock: ManualClock, caplog: pytest.LogCaptureFixture, mode: str) -> None:
+    """A permission taken away while running (the next subscribe answers ``Rejected`` or a 403): the unit
+    moves to per-user topics at once, and its agents' changes arrive again."""
+    caplog.set_level(logging.WARNING, logger="services.adapters.genesys.topic_fallback")
+    source = make_source(fake, clock)
+    await source.start()
+    try:
+        assert source.topic_choice.unit == ("mu-a", "mu-b")
+        fake.adherence_permission.denied_units = {"mu-b"}
+        fake.adherence_permission.mode = mode
+        await fake.set_presence("agent-b1-2", "Break")  # while the socket is down: no event will carry it
+        fake.ws_refuse = True
+        await fake.drop_sockets()
+        await eventually(lambda: not any(c.connected for c in source.hub.channels), what="the drop seen")
+        await fake.set_presence("agent-b1-2", "Meal", push=False)
+        fake.ws_refuse = False  # the reconnect's subscribe meets the refusal
+
+        await eventually(lambda: source.topic_choice.per_user == ("mu-b",), what="mu-b moved to per-user topics")
+        moved = source.topic_choice
+        assert moved.unit == ("mu-a",) and "after start" in moved.reasons["mu-b"]
+        await eventually(lambda: per_user_topics(fake) == {f"v2.users.{a}.activity" for a in agents_of("mu-b")}
+                         and all(c.ready.is_set() for c in source.hub.channels), what="the per-user subscribe")
+        assert not fake.subscribers(unit_topic("mu-b")) and fake.subscribers(unit_topic("mu-a"))
+        assert "the adherence topic of unit mu-b is no longer permitted" in caplog.text
+        # The change no event carried was read over REST; the next ones come on the agent's own topic.
+        await eventually(lambda: (s := source.table.get("agent-b1-2")) is not None and s.presence is Presence.MEAL,
+                         what="the missed change reconciled")
+        await fake.set_presence("agent-b1-3", "Away")
+        await eventually(lambda: (s := source.table.get("agent-b1-3")) is not None and s.presence is Presence.AWAY,
+                         what="the per-user event")
+    finally:
+        await source.close()

@@ -35,7 +35,7 @@ from websockets.exceptions import ConnectionClosedOK, WebSocketException
 from services import telemetry
 from services.adapters.genesys.backoff import Backoff, Sleep, real_sleep
 from services.adapters.genesys.client import GenesysClient, as_object
-from services.adapters.genesys.errors import GenesysError, GenesysNotFound
+from services.adapters.genesys.errors import GenesysBadRequest, GenesysError, GenesysForbidden, GenesysNotFound
 from services.adapters.genesys.parse import parse_time
 from services.ports import Clock
 
@@ -46,6 +46,8 @@ HEARTBEAT_TOPIC = "channel.metadata"
 SOCKET_CLOSING = "v2.system.socket_closing"
 
 EventHandler = Callable[[str, dict[str, Any]], None]
+#: the channel, and the topics Genesys answered ``Rejected`` (``None``: the whole subscribe refused with a 4xx)
+TopicsRefused = Callable[["Channel", tuple[str, ...] | None], None]
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class NotificationHub:
                  on_connected: Callable[[Channel], Awaitable[None]] | None = None,
                  on_alive: Callable[[Channel], None] | None = None,
                  on_down: Callable[[Channel], None] | None = None,
+                 on_refused: TopicsRefused | None = None,
                  options: HubOptions | None = None, sleep: Sleep = real_sleep,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.client, self.clock = client, clock
@@ -99,6 +102,7 @@ class NotificationHub:
         self._on_connected = on_connected
         self._on_alive = on_alive
         self._on_down = on_down
+        self.on_refused = on_refused
         self._sleep = sleep
         self._monotonic = monotonic
         self.channels: list[Channel] = []
@@ -131,6 +135,18 @@ class NotificationHub:
             log.error("%d topic(s) exceed %d channels x %d topics; their agents are kept up to date by REST "
                       "reconciliation only", len(fresh), self.options.max_channels, limit)
         self.unsubscribed = tuple(dict.fromkeys((*self.unsubscribed, *fresh)))
+
+    async def remove_topics(self, topics: Sequence[str]) -> None:
+        """Stop subscribing these topics (each channel holding one is re-subscribed without it)."""
+        gone = set(topics)
+        for channel in self.channels:
+            kept = tuple(t for t in channel.topics if t not in gone)
+            if kept != channel.topics:
+                channel.topics = kept
+                channel.permitted = tuple(t for t in channel.permitted if t not in gone)
+                if channel.connected:
+                    await self._subscribe_quietly(channel)
+        self.unsubscribed = tuple(t for t in self.unsubscribed if t not in gone)
 
     def adopt(self, channel_id: str, connect_uri: str, expires: datetime | None) -> None:
         """A channel created before the hub started (the topic probe's): the next new channel uses it
@@ -253,7 +269,12 @@ class NotificationHub:
     async def _subscribe(self, channel: Channel) -> None:
         """``PUT`` the whole topic list at once: replacing in one request leaves no gap."""
         path = f"{CHANNELS}/{channel.id}/subscriptions"
-        body = await self.client.put(path, [{"id": t} for t in channel.topics])
+        try:
+            body = await self.client.put(path, [{"id": t} for t in channel.topics])
+        except (GenesysForbidden, GenesysBadRequest):
+            if self.on_refused is not None:  # some orgs refuse the whole request for one topic not permitted
+                self.on_refused(channel, None)
+            raise
         entities = body.get("entities") if isinstance(body, dict) else None
         if not entities:
             channel.permitted = channel.topics
@@ -271,6 +292,8 @@ class NotificationHub:
                             entity.get("rejectionReason"), ", ".join(entity.get("missingPermissions") or []) or "-")
             if len(rejected) > 20:
                 log.warning("... and %d more rejected topic(s)", len(rejected) - 20)
+            if rejected and self.on_refused is not None:
+                self.on_refused(channel, tuple(str(e.get("id")) for e in rejected))
         channel.expires = self.clock.now() + self.options.channel_lifetime
 
     async def _subscribe_quietly(self, channel: Channel) -> None:

@@ -41,6 +41,7 @@ from services.adapters.genesys.regions import resolve_hosts
 from services.adapters.genesys.schedules import ScheduleSearch
 from services.adapters.genesys.source_options import SourceOptions, StateTopics
 from services.adapters.genesys.structure import StructureReader, UnitInfo, UserRecord, build_roster
+from services.adapters.genesys.topic_fallback import TopicFallback
 from services.adapters.genesys.unit_topics import TopicChoice, choose_topics
 from services.config import OrgConfig
 from services.domain.model import AgentSchedule, AgentState, ExceptionWindow, ManagementUnit, Roster
@@ -74,6 +75,8 @@ class GenesysSource:
                                    on_connected=self.reconciler.channel_connected,
                                    on_alive=self.reconciler.channel_alive, on_down=self.reconciler.channel_down,
                                    options=self.options.hub, sleep=sleep, monotonic=monotonic)
+        self.fallback = TopicFallback(client, self.catalog, self.hub, self.reconciler, self.options)
+        self.hub.on_refused = self.fallback.topics_refused
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
 
@@ -141,6 +144,7 @@ class GenesysSource:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        await self.fallback.close()
         await self.hub.close()
         await self.client.aclose()
 
