@@ -11,7 +11,7 @@ import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -394,5 +394,3 @@ def load_org_config(path: Path | None) -> OrgConfig:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
     return parse_org_config(data, str(path))
 
-
-ActionName = Literal["agent_nudge", "chat_card", "email", "coaching"]

@@ -30,7 +30,6 @@ class Reconciler:
         self._last_attempt: datetime | None = None
         self._unreconciled: set[Channel] = set()  # back up, but their agents' REST reconciliation failed
         self._last_held_attempt: datetime | None = None
-        self.reconciliations = 0
 
     async def reconcile(self, agent_ids: Iterable[str]) -> bool:
         """Read presence + routing of these agents over REST and fix the table. False if Genesys failed."""
@@ -53,7 +52,6 @@ class Reconciler:
             if state is not None:
                 changed += 1
                 self._notify(agent_id)
-        self.reconciliations += 1
         log.info("reconciled %d agent(s) over REST; %d state(s) corrected", len(ids), changed)
         return True
 

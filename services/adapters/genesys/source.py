@@ -85,10 +85,6 @@ class GenesysSource:
         """Which units use the unit adherence topic (decided in :meth:`start`)."""
         return self.catalog.topic_choice
 
-    @property
-    def reconciliations(self) -> int:
-        return self.reconciler.reconciliations
-
     # ---- construction -----------------------------------------------------------------------------------
     @classmethod
     def from_settings(cls, *, client_id: str, client_secret: str | SecretStr, config: OrgConfig, clock: Clock,
