@@ -1,5 +1,6 @@
 """Two ``python -m bot run`` processes on a real Redis Cluster, against the fake Genesys, the fake
-Slack Web API and a real SMTP server, on the real clock with a 1 s tick and tiers at 4/10/16 s.
+Slack Web API and a real SMTP server, on the real clock with a 1 s tick and tiers at 4/8/12 s.
+(The owner is killed once tier 1 is delivered: 4 s before tier 2 is due; the lease is 3 ticks.)
 
 An agent goes Away; the replica that owns the agent's unit fires and delivers tier 1, and is then
 killed with SIGKILL mid-violation. The other replica takes the unit over when the dead one's lease
@@ -48,11 +49,11 @@ after = "4s"
 action = "chat_card"
 
 [[tiers]]
-after = "10s"
+after = "8s"
 action = "email"
 
 [[tiers]]
-after = "16s"
+after = "12s"
 action = "coaching"
 
 [storm]
