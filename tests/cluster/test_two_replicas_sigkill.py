@@ -39,6 +39,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 ROOT = Path(__file__).resolve().parents[2]
 AGENT, UNIT = "agent-a1-1", "mu-a"
 TIER_DONE = re.compile(r":tier_fired:(\d+)$")
+LIVE_PAIR = re.compile(r"live replicas: [^,\s]+, [^,\s]+")
 
 CONFIG = """
 [monitor]
@@ -186,7 +187,11 @@ async def test_a_replica_killed_mid_violation_loses_no_tier_and_repeats_none(
 
     try:
         await _until("both replicas registered", both_live, 60, procs)
-        await asyncio.sleep(2.5)  # two ticks: each replica has now seen the other and split the units
+
+        def each_sees_both() -> bool:  # logged by the refresh that splits the units between them
+            return all(LIVE_PAIR.search(log.read_text()) for log in logs)
+
+        await _until("each replica seeing the other", each_sees_both, 30, procs)
         replicas = await live()
         owner_pid = int(str(owner_of(UNIT, replicas)).rsplit(":", 1)[1])
         assert owner_pid in by_pid
