@@ -93,6 +93,7 @@ class FakeSlack:
         await site.start()
         self._port = self._runner.addresses[0][1]
         self._changed = asyncio.Condition()
+        self._stopping.clear()  # started again after a stop: delays hold again
         return self
 
     async def stop(self) -> None:
