@@ -8,6 +8,7 @@ or an ``ok: false`` error). Messages are kept per channel so tests can read a ca
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from collections import defaultdict
@@ -73,6 +74,9 @@ class FakeSlack:
     _port: int = 0
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition | None = None
+    # Set by stop(): a slowed answer still pending ends then, instead of holding the server's shutdown
+    # (aiohttp waits for running handlers) for the rest of its delay after its client is gone.
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
 
@@ -89,9 +93,11 @@ class FakeSlack:
         await site.start()
         self._port = self._runner.addresses[0][1]
         self._changed = asyncio.Condition()
+        self._stopping.clear()  # started again after a stop: delays hold again
         return self
 
     async def stop(self) -> None:
+        self._stopping.set()
         for socket in list(self.sockets):
             await socket.close()
         if self._runner is not None:
@@ -185,7 +191,9 @@ class FakeSlack:
         self.calls.append(Call(method, body, request.headers.get("Authorization")))
         if self.delays.get(method):
             await self._notify()  # the call is visible in flight, before its answer
-            await asyncio.sleep(self.delays[method].pop(0))
+            delay = self.delays[method].pop(0)
+            with contextlib.suppress(TimeoutError):  # the delay ran out with the fake still up: answer now
+                await asyncio.wait_for(self._stopping.wait(), delay)
         try:
             return self._answer(method, body, request.headers.get("Authorization"))
         finally:

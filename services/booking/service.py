@@ -35,6 +35,7 @@ from services.booking.ports import (
     ChangeStore,
     HoldStore,
     ProgressNotifier,
+    Queued,
     RequestQueue,
     RoomTaken,
     WorkQueue,
@@ -106,9 +107,10 @@ class BookingService:
                                            text=f"Queued: {request.title}. I'll look for the best time now."))
         return True
 
-    async def process_next(self, consumer: str, block_ms: int = 0) -> bool:
-        """Handle the oldest waiting request; False when the queue is empty."""
-        item = await self.queue.take(consumer, block_ms)
+    async def process_next(self, consumer: str, block_ms: int = 0, stop: asyncio.Event | None = None) -> bool:
+        """Handle the oldest waiting request; False when the queue is empty (or ``stop`` was set while
+        waiting for one)."""
+        item = await self._take(consumer, block_ms, stop)
         if item is None:
             return False
         telemetry.booking_outcome((await self.handle(item.request)).value)
@@ -122,13 +124,35 @@ class BookingService:
         backoff = first_pause
         while not stop.is_set():
             try:
-                await self.process_next(consumer, block_ms)
+                await self.process_next(consumer, block_ms, stop)
                 backoff = first_pause
             except Exception:
                 log.exception("booking worker %s failed; retrying in %.0fs", consumer, backoff)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=backoff)
                 backoff = min(max_backoff_s, backoff * 2)
+
+    async def _take(self, consumer: str, block_ms: int, stop: asyncio.Event | None) -> Queued | None:
+        """The next request. A wait for one (up to ``block_ms``) ends when ``stop`` is set, so a shutdown
+        does not sit out the block; a request already taken is handled (its entry stays pending until
+        done either way, so nothing is lost)."""
+        if stop is None:
+            return await self.queue.take(consumer, block_ms)
+        taking = asyncio.ensure_future(self.queue.take(consumer, block_ms))
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({taking, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not taking.done():
+            taking.cancel()
+        try:
+            return await taking
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # this worker itself is being cancelled, not just its wait
+            return None
 
     # ------------------------------------------------------------------ one request
 

@@ -45,6 +45,29 @@ async def test_the_booking_worker_resumes_after_redis_is_emptied(redis_client: R
             await worker
 
 
+async def test_a_worker_waiting_on_an_empty_queue_stops_at_once_and_the_next_one_books(
+        redis_client: Redis, redis_prefix: str) -> None:
+    """Shutdown does not sit out the worker's blocking read (a minute here), and nothing is lost by it."""
+    rig = Rig(redis_client, redis_prefix)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(rig.service.run("w1", stop, block_ms=60_000))
+    await asyncio.sleep(0.2)  # let it reach the blocking read
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    stop.set()
+    await asyncio.wait_for(worker, 10)
+    assert loop.time() - started < 1, loop.time() - started
+    again = asyncio.Event()
+    worker = asyncio.create_task(rig.service.run("w1", again, block_ms=100))
+    try:
+        await rig.service.submit(request("r1"))
+        await _until(lambda: _booked(rig, "r1"))
+        assert await rig.queue.pending() == 0
+    finally:
+        again.set()
+        await asyncio.wait_for(worker, 10)
+
+
 async def _booked(rig: Rig, request_id: str) -> bool:
     return await rig.ledger.status(request_id) == Status.BOOKED
 

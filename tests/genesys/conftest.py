@@ -124,8 +124,10 @@ def make_source(fake: FakeGenesys, clock: ManualClock, config: OrgConfig | None 
                 hub: HubOptions = FAST_HUB, monotonic: Callable[[], float] | None = None,
                 **options: Any) -> GenesysSource:
     """A source whose socket silence is measured on ``monotonic`` (by default one that stands still, so a
-    slow machine never looks like a silent socket) and whose hourly upkeep waits forever."""
-    client = make_client(fake, sleep=Sleeps(cap=0.05), options=ClientOptions(timeout=5.0, max_attempts=3))
+    slow machine never looks like a silent socket) and whose hourly upkeep waits forever. The client's
+    retry back-offs return at once (they are recorded, and bounded by max_attempts): while Genesys is
+    down, every tick's reconciliation fails through them, and real waits there made nothing more true."""
+    client = make_client(fake, sleep=Sleeps(), options=ClientOptions(timeout=5.0, max_attempts=3))
     settings = SourceOptions(hub=hub, maintenance_every=3600.0, start_timeout=5.0, **options)
     return GenesysSource(client, config=config or OrgConfig(), clock=clock, options=settings,
                          sleep=Sleeps(cap=0.05, forever_over=60.0), monotonic=monotonic or Monotonic())

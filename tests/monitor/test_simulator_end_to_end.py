@@ -124,12 +124,13 @@ def _demo(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_stepped_demo_runs_on_fakeredis_and_summarises() -> None:
-    """Stepped, the demo ticks every 15 simulated seconds whatever the machine's speed: exact counts hold."""
-    result = _demo("--stepped", "--hours", "5")
+    """Stepped, the demo ticks every 15 simulated seconds whatever the machine's speed: exact counts hold.
+    Three simulated hours (07:45-10:45) take in the long absence (09:30-10:05) and its coaching booking."""
+    result = _demo("--stepped", "--hours", "3")
     assert result.returncode == 0, result.stderr
     assert "in-process fakeredis" in result.stdout
     assert "stepped, tick by tick" in result.stdout
-    assert "Summary at 12:45 (simulated)" in result.stdout and "adherence" in result.stdout
+    assert "Summary at 10:45 (simulated)" in result.stdout and "adherence" in result.stdout
     assert "Coaching appointments booked in the simulated QM system: 1" in result.stdout
 
 
