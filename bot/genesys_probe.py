@@ -50,6 +50,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v2/users/{user}/routingstatus", NONE_LISTED, "routing status reconciliation"),
     Route("POST", f"{WFM}/businessunits/{{bu}}/adherence/explanations/query", "wfm:adherenceExplanation:view",
           "approved WFM exceptions suppress alerts"),
+    Route("POST", f"{WFM}/agents/{{user}}/adherence/explanations/query", "wfm:adherenceExplanation:view",
+          "finding an exception already written back"),
     Route("POST", f"{WFM}/agents/{{user}}/adherence/explanations", "wfm:adherenceExplanation:add",
           "writing exceptions approved in Slack back to WFM", write=True),
     Route("GET", "/api/v2/coaching/appointments", "coaching:appointment:view",
@@ -149,7 +151,9 @@ async def _probe(client: GenesysClient, route: Route, *, bu: str, mu: str, user:
     elif route.path.endswith("agentschedules/search"):
         json = {"startDate": stamp, "endDate": later, "userIds": [user]}
     elif route.path.endswith("explanations/query"):
-        json = {"startDate": stamp, "endDate": later, "managementUnitIds": [mu]}
+        json = {"startDate": stamp, "endDate": later}
+        if "/businessunits/" in route.path:
+            json["managementUnitIds"] = [mu]
     elif route.method == "GET" and route.path == "/api/v2/coaching/appointments":
         params = {"userIds": [user], "interval": f"{stamp}/{later}", "pageSize": 1}
     elif route.write:

@@ -118,9 +118,12 @@ class StormThread(Protocol):
 
 
 class ExceptionWriter(Protocol):
-    """Writes an exception approved in chat back to the WFM system (an approved explanation)."""
+    """Writes an exception approved in chat back to the WFM system (an approved explanation).
 
-    async def record_exception(self, mu_id: str, window: ExceptionWindow) -> None: ...
+    Called again after a failure or a crash (the outbox delivers at least once): ``ref`` is the same
+    on every call for one approval (the incident's id), so the writer can find what it wrote before."""
+
+    async def record_exception(self, mu_id: str, window: ExceptionWindow, *, ref: str) -> None: ...
 
 
 class EmailPort(Protocol):

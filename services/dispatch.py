@@ -186,7 +186,9 @@ class OutboxDispatcher:
                 steps.append(_Step("coaching", "coaching", lambda: self._coach(mu_id, incident)))
         window, writer = event.write_back, self.exception_writer
         if window is not None and writer is not None:
-            steps.append(_Step("wfm", "wfm-exception", lambda: writer.record_exception(mu_id, window)))
+            # One approval closes its incident: the incident id names the write-back on every retry.
+            steps.append(_Step("wfm", "wfm-exception",
+                               lambda: writer.record_exception(mu_id, window, ref=incident.id)))
         steps.append(_Step("chat", "card-update", lambda: self._update_card(mu_id, event)))
         return steps + self._teams_steps(mu_id, event)
 

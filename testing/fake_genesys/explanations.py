@@ -1,5 +1,6 @@
-"""WFM adherence explanations: the business unit query (inline or as a job with a ``downloadUrl``), an
-agent's explanations read, added and reviewed, each change pushed on the BU and agent topics."""
+"""WFM adherence explanations: the business unit and agent queries (inline or as a job with a
+``downloadUrl``), an agent's explanations read, added and reviewed, each change pushed on the BU and
+agent topics."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class ExplanationsApi(FakeCore):
     # ---- routes ---------------------------------------------------------------------------------------------
     def _explanation_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post(f"{WFM}/businessunits/{{bu}}/adherence/explanations/query", self._explanations_query)
+        router.add_post(f"{WFM}/agents/{{agent}}/adherence/explanations/query", self._agent_explanations_query)
         router.add_get(f"{WFM}/adherence/explanations/jobs/{{job}}", self._explanation_job)
         router.add_post(f"{WFM}/agents/{{agent}}/adherence/explanations", self._explanation_add)
         router.add_get(f"{WFM}/agents/{{agent}}/adherence/explanations/{{id}}", self._explanation_get)
@@ -48,22 +50,35 @@ class ExplanationsApi(FakeCore):
 
     async def _explanations_query(self, request: web.Request) -> web.Response:
         body = await request.json()
-        start, end = parse_iso(body["startDate"]), parse_iso(body["endDate"])
         units = set(body.get("managementUnitIds") or [])
         agents = set(body.get("agentIds") or [])
         bu_id = request.match_info["bu"]
+        found = [item for item in self._overlapping(body)
+                 if item["businessUnit"]["id"] == bu_id
+                 and (not units or item["managementUnit"]["id"] in units)
+                 and (not agents or item["agent"]["id"] in agents)]
+        return self._query_answer("QueryBuExplanations", found)
+
+    async def _agent_explanations_query(self, request: web.Request) -> web.Response:
+        agent_id = request.match_info["agent"]
+        if agent_id not in self.users:
+            return error_response(404, "not.found", "agent not found")
+        body = await request.json()  # AgentQueryAdherenceExplanationsRequest: {startDate, endDate}
+        return self._query_answer("QueryAgentExplanations",
+                                  [item for item in self._overlapping(body) if item["agent"]["id"] == agent_id])
+
+    def _overlapping(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        start, end = parse_iso(body["startDate"]), parse_iso(body["endDate"])
         found = []
         for item in self.explanations.values():
             item_start = parse_iso(item["startDate"])
-            item_end = item_start + timedelta(minutes=item["lengthMinutes"])
-            if item["businessUnit"]["id"] != bu_id or not (item_start < end and item_end > start):
-                continue
-            if units and item["managementUnit"]["id"] not in units:
-                continue
-            if agents and item["agent"]["id"] not in agents:
-                continue
-            found.append(item)
-        job = {"id": new_id("job"), "type": "QueryBuExplanations", "status": "Processing"}
+            if item_start < end and item_start + timedelta(minutes=item["lengthMinutes"]) > start:
+                found.append(item)
+        return found
+
+    def _query_answer(self, job_type: str, found: list[dict[str, Any]]) -> web.Response:
+        """``{job, result, downloadUrl}``: the entities inline, or (``explanation_mode = "job"``) a job to poll."""
+        job = {"id": new_id("job"), "type": job_type, "status": "Processing"}
         if self.explanation_mode == "job":
             url = self._store_download({"entities": found})
             self._jobs[job["id"]] = {**job, "status": "Complete", "downloadUrl": url}

@@ -1,5 +1,6 @@
 """Observation and fault injection around every route: the request log, the in-flight count, an
-outage (every REST route 500), and :meth:`FaultsApi.fail` / :meth:`FaultsApi.slow`."""
+outage (every REST route 500), and :meth:`FaultsApi.fail` / :meth:`FaultsApi.slow` /
+:meth:`FaultsApi.lose_response`."""
 
 from __future__ import annotations
 
@@ -37,6 +38,13 @@ class FaultsApi(FakeCore):
         self.faults.append(fault)
         return fault
 
+    def lose_response(self, path: str, *, times: int = 1, method: str | None = None) -> Fault:
+        """The request is served (whatever it writes is stored), then the connection closes without an
+        answer: the client sees "server disconnected", as when a reply is lost after Genesys accepted it."""
+        fault = Fault(path, None, times, method, lose_response=True)
+        self.faults.append(fault)
+        return fault
+
     def requests_to(self, pattern: str, method: str | None = None) -> list[RequestRecord]:
         return [r for r in self.requests if re.search(pattern, r.path) and (method is None or r.method == method)]
 
@@ -64,6 +72,7 @@ class FaultsApi(FakeCore):
         if self.rest_down and request.path.startswith("/api/"):
             record.status = 500
             return error_response(500, "internal.server.error", "The requested operation failed with status 500")
+        lose = False
         for fault in self.faults:
             if fault.hits < fault.times and fault.matches(request.method, request.path):
                 fault.hits += 1
@@ -72,9 +81,13 @@ class FaultsApi(FakeCore):
                 if fault.status is not None:
                     record.status = fault.status
                     return self._fault_response(fault)
+                lose = fault.lose_response
                 break
         response = await handler(request)
         record.status = response.status
+        if lose and request.transport is not None:
+            record.status = 0  # no answer reached the client
+            request.transport.close()
         return response
 
     def _fault_response(self, fault: Fault) -> web.Response:

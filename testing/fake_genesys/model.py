@@ -156,6 +156,7 @@ class Fault:
     retry_after: str | None = None
     delay: float = 0.0
     body: dict[str, Any] | None = None
+    lose_response: bool = False  # served as usual, then the connection closes before the answer
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:

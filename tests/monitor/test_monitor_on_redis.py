@@ -282,7 +282,7 @@ async def test_an_exception_approved_in_chat_is_written_back_to_the_wfm_once_by_
             self.windows: list[tuple[str, ExceptionWindow]] = []
             self.calls = 0
 
-        async def record_exception(self, mu_id: str, window: ExceptionWindow) -> None:
+        async def record_exception(self, mu_id: str, window: ExceptionWindow, *, ref: str) -> None:
             self.calls += 1
             if self.calls == 1:
                 await asyncio.sleep(0.2)

@@ -1,5 +1,5 @@
 """``ExceptionWriter`` for Genesys: an exception approved in Slack goes back to WFM as an approved
-adherence explanation (the route is in ``explanations.py``)."""
+adherence explanation, once per approval (the route and the lookup are in ``explanations.py``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ class GenesysExceptionWriter:
     def __init__(self, source: GenesysSource) -> None:
         self.source = source
 
-    async def record_exception(self, mu_id: str, window: ExceptionWindow) -> None:
+    async def record_exception(self, mu_id: str, window: ExceptionWindow, *, ref: str) -> None:
+        # ``ref`` ends the notes ("... [adherence-bot ref: mu-a.agent-1.1716012345]"): a retry looks for it first.
         await self.source.approve_exception(window.agent_id, window.start, window.end,
-                                            f"Approved in Slack by {window.approved_by}: {window.reason}")
+                                            f"Approved in Slack by {window.approved_by}: {window.reason}", ref=ref)

@@ -236,10 +236,11 @@ class GenesysSource:
         self.callbacks.pushed.append(callback)
 
     # ---- write-backs --------------------------------------------------------------------------------------
-    async def approve_exception(self, agent_id: str, start: datetime, end: datetime, notes: str) -> str | None:
+    async def approve_exception(self, agent_id: str, start: datetime, end: datetime, notes: str, *,
+                                ref: str) -> str | None:
         """Write an exception approved in Slack back to WFM as an approved adherence explanation."""
         minutes = max(1, round((end - start).total_seconds() / 60))
-        return await self.explanations.add_approved(agent_id, start, minutes, notes)
+        return await self.explanations.add_approved(agent_id, start, minutes, notes, ref=ref)
 
     # ---- upkeep and feed health ----------------------------------------------------------------------------
     async def maintain(self) -> None:
