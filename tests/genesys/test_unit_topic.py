@@ -193,6 +193,9 @@ async def test_a_topic_refused_after_start_moves_its_unit_to_per_user_topics(
         # The change no event carried was read over REST; the next ones come on the agent's own topic.
         await eventually(lambda: (s := source.table.get("agent-b1-2")) is not None and s.presence is Presence.MEAL,
                          what="the missed change reconciled")
+        # A second later (on the manual clock a REST answer still in flight would carry the same instant
+        # as the event and could pass it).
+        clock.advance(timedelta(seconds=1))
         await fake.set_presence("agent-b1-3", "Away")
         await eventually(lambda: (s := source.table.get("agent-b1-3")) is not None and s.presence is Presence.AWAY,
                          what="the per-user event")
