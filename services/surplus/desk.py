@@ -99,10 +99,7 @@ class SurplusDesk:
         finished = await self._finish(mu_id, trainees, now)
         active = {a: t for a, t in trainees.items() if a not in finished and t.recalled_at is None}
         states = await self.source.live_states(mu_id)
-        # Finished trainees and recalled ones already back count by their live state; recalled ones
-        # not back yet are due within the grace and count as staff, so one shortfall is not recalled twice.
-        away = set(active) | {a for a, t in trainees.items() if a not in finished and t.recalled_at is not None
-                              and not (a in states and states[a].routing in ON_QUEUE)}
+        away = _away(trainees, set(finished), states)
         on_queue = {a for a, s in states.items() if s.routing in ON_QUEUE and a not in away}
         intervals = self._intervals(policy, now)
         required = await self.requirement.required(mu_id, interval, intervals)
@@ -140,6 +137,30 @@ class SurplusDesk:
         offers = await self._offer(mu_id, policy, roster, figures, item_seats, on_queue, states, trainees,
                                    schedules, now)
         return SurplusReport(mu_id, figures, offered=tuple(offers), finished=tuple(finished))
+
+    async def watch(self, mu_id: str) -> SurplusReport | None:
+        """Between evaluations, a cheap look at the live states: when fewer agents are on queue than this
+        interval requires while trainees are out (a sudden loss: an outage, a team pulled off the
+        floor), evaluate now, so the recall goes at once rather than at the next evaluation. None when
+        nothing needs it (no trainee out, or enough on queue). The trigger reads the requirement
+        without the Genesys intraday refinement (no API call); the evaluation it starts reads them all."""
+        if not self.config.for_unit(mu_id).enabled:
+            return None
+        now = self.clock.now()
+        trainees = await self.store.trainees(mu_id)
+        ended = {a for a, t in trainees.items() if t.end <= now}
+        if not any(a not in ended and t.recalled_at is None for a, t in trainees.items()):
+            return None
+        states = await self.source.live_states(mu_id)
+        away = _away(trainees, ended, states)
+        active = sum(1 for a, t in trainees.items() if a not in ended and t.recalled_at is None)
+        on_queue = sum(1 for a, s in states.items() if s.routing in ON_QUEUE and a not in away)
+        required = (await self.requirement.required(mu_id, interval_start(now), 1))[0]
+        if on_queue + len(away) - active >= required - 1e-9:
+            return None
+        log.info("surplus %s: %d on queue for %.0f required between evaluations; evaluating now",
+                 mu_id, on_queue, required)
+        return await self.evaluate(mu_id)
 
     async def _offer(self, mu_id: str, policy: SurplusUnitConfig, roster: Roster, figures: SurplusFigures,
                      item_seats: Mapping[str, int], on_queue: set[str], states: Mapping[str, AgentState],
@@ -310,6 +331,14 @@ class SurplusDesk:
         if roster is None:
             roster = self._roster[mu_id] = await self.source.roster(mu_id)
         return roster
+
+
+def _away(trainees: Mapping[str, Trainee], ended: set[str], states: Mapping[str, AgentState]) -> set[str]:
+    """The trainees not counted by their live state: those in training, and those recalled and not back
+    yet (due within the grace: they count as staff, so one shortfall is not recalled twice). Trainees
+    whose activity ended and recalled ones already back count by their live state."""
+    return {a for a, t in trainees.items() if a not in ended and (
+        t.recalled_at is None or not (a in states and states[a].routing in ON_QUEUE))}
 
 
 def _idle(states: Mapping[str, AgentState], agent_id: str) -> bool:
