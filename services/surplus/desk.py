@@ -160,6 +160,8 @@ class SurplusDesk:
             return None
         log.info("surplus %s: %d on queue for %.0f required between evaluations; evaluating now",
                  mu_id, on_queue, required)
+        await self.store.log(mu_id, {"event": "sudden_loss", "on_queue": str(on_queue), "back_soon":
+                                     str(len(away) - active), "required": f"{required:.1f}", "at": now.isoformat()})
         return await self.evaluate(mu_id)
 
     async def _offer(self, mu_id: str, policy: SurplusUnitConfig, roster: Roster, figures: SurplusFigures,

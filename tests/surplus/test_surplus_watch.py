@@ -4,12 +4,15 @@ while the floor holds, with no trainee out, or once the recalled trainees are du
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from redis.asyncio import Redis
 
+from presentation.blocks.surplus import surplus_status
 from services.adapters.simulated.scenarios import ScenarioKind
 from services.surplus import SurplusDesk
+from tests.slack.blockkit import assert_valid_blocks
 from tests.surplus.rig import Rig, build_rig
 
 # Quiet from 08:15 to 10:15 (x0.6): trainees are out when the outage team drops OFFLINE at 09:15.
@@ -44,6 +47,10 @@ async def test_a_sudden_loss_between_evaluations_recalls_at_once(redis_client: R
     assert report is not None and report.figures is not None
     assert report.recalled and set(report.recalled) <= trainees
     assert len(report.recalled) == min(len(trainees), report.figures.shortfall)
+    # /adherence surplus says why a recall came between evaluations.
+    status = surplus_status(await desk.status())
+    assert_valid_blocks(status.blocks)
+    assert "sudden loss between evaluations" in json.dumps(status.blocks)
     back_by = rig.clock.now() + rig.config.surplus.recall_grace
     assert {t.agent_id for t, b in rig.notifier.recalls if b == back_by} == set(report.recalled)
     # Recalled trainees due back within the grace count as staff: the next look recalls nobody twice.
