@@ -7,6 +7,7 @@ thing two replicas race on, and the store takes a seat atomically (first to acce
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import uuid
@@ -85,10 +86,17 @@ class SurplusDesk:
     clock: Clock
     signals: FloorSignals | None = None  # Genesys intraday figures and waiting contacts (None: not read)
     _roster: dict[str, Roster] = field(default_factory=dict)
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     # --- measure, offer, recall ---------------------------------------------------------------------
 
     async def evaluate(self, mu_id: str) -> SurplusReport:
+        # One evaluation of a unit at a time in this replica: the minute's and one the watch started
+        # would otherwise read the same trainees and recall (and DM) the same agents twice.
+        async with self._lock(mu_id):
+            return await self._evaluate(mu_id)
+
+    async def _evaluate(self, mu_id: str) -> SurplusReport:
         policy = self.config.for_unit(mu_id)
         if not policy.enabled:
             return SurplusReport(mu_id, None, note="surplus is off for this unit")
@@ -144,8 +152,8 @@ class SurplusDesk:
         floor), evaluate now, so the recall goes at once rather than at the next evaluation. None when
         nothing needs it (no trainee out, or enough on queue). The trigger reads the requirement
         without the Genesys intraday refinement (no API call); the evaluation it starts reads them all."""
-        if not self.config.for_unit(mu_id).enabled:
-            return None
+        if not self.config.for_unit(mu_id).enabled or self._lock(mu_id).locked():
+            return None  # off, or an evaluation is running now anyway
         now = self.clock.now()
         trainees = await self.store.trainees(mu_id)
         ended = {a for a, t in trainees.items() if t.end <= now}
@@ -327,6 +335,9 @@ class SurplusDesk:
     def _items_for(self, policy: SurplusUnitConfig) -> list[tuple[str, SelfPacedItem]]:
         allowed = policy.activity_types
         return [(i, item) for i, item in self.items.items() if not allowed or i in allowed]
+
+    def _lock(self, mu_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(mu_id, asyncio.Lock())
 
     async def _roster_of(self, mu_id: str) -> Roster:
         roster = self._roster.get(mu_id)

@@ -4,6 +4,7 @@ while the floor holds, with no trainee out, or once the recalled trainees are du
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -67,3 +68,16 @@ async def test_the_watch_leaves_a_floor_without_trainees_to_the_evaluation(
     assert await desk.watch(rig.mu_id) is None  # short on queue, but nobody to recall
     assert await desk.store.figures(rig.mu_id) == {}  # and no evaluation ran
     assert rig.notifier.offers == [] and rig.notifier.recalls == []
+
+
+async def test_the_watch_and_the_minute_evaluation_at_once_recall_each_agent_once(
+        redis_client: Redis, redis_prefix: str) -> None:
+    rig = build_rig(redis_client, redis_prefix, [QUIET])
+    outage = rig.sim.scenario(ScenarioKind.OUTAGE)
+    desk, trainees = await _trainees_out_before_the_outage(rig, redis_client, redis_prefix)
+    assert len(trainees) >= 4
+    rig.clock.set(outage.start + timedelta(seconds=10))
+    evaluated, watched = await asyncio.gather(desk.evaluate(rig.mu_id), desk.watch(rig.mu_id))
+    recalled = [t.agent_id for t, _ in rig.notifier.recalls]
+    assert evaluated.recalled and len(recalled) == len(set(recalled)) == len(evaluated.recalled)
+    assert watched is None or not watched.recalled
