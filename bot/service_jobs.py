@@ -50,6 +50,10 @@ def add_surplus_job(scheduler: AsyncIOScheduler, jobs: GracefulJobs, core: Servi
                             SlackSurplusNotifier(client, core.source.workforce))
     scheduler.add_job(jobs.guard("surplus", _surplus_job(surplus, core.monitor)), "interval", minutes=1,
                       id="surplus", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+    if config.surplus.watch_every:  # between the minute's evaluations: a sudden loss is recalled for at once
+        scheduler.add_job(jobs.guard("surplus watch", _surplus_watch_job(surplus, core.monitor)), "interval",
+                          seconds=config.surplus.watch_every.total_seconds(), id="surplus-watch", max_instances=1,
+                          coalesce=True)
     return surplus
 
 
@@ -110,6 +114,14 @@ def _surplus_job(desk: SurplusDesk, monitor: Monitor) -> Callable[[], Awaitable[
     async def run() -> None:
         for mu_id in monitor.owned_units():  # each replica measures and offers for the units it ticks
             await desk.evaluate(mu_id)
+
+    return run
+
+
+def _surplus_watch_job(desk: SurplusDesk, monitor: Monitor) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        for mu_id in monitor.owned_units():
+            await desk.watch(mu_id)
 
     return run
 

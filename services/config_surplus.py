@@ -48,11 +48,20 @@ class SurplusConfig(SurplusUnitConfig):
     offer_expires: Duration = timedelta(minutes=5)  # an unanswered offer holds its seat this long
     last_hour: Duration = timedelta(hours=1)  # no offers in an agent's last hour of shift
     recall_grace: Duration = timedelta(minutes=2)  # a recalled agent is expected on queue after this
+    # The live watch between evaluations (SurplusDesk.watch): a sudden loss is recalled for at once. 0s: off.
+    watch_every: Duration = timedelta(seconds=10)
     # Genesys intraday figures (docs/surplus.md): the forecast workload / max_occupancy floors the
     # requirement; an interval predicted below min_service_level (percent; 0: off) has no surplus.
     max_occupancy: float = Field(default=0.85, gt=0, le=1)
     min_service_level: float = Field(default=0.0, ge=0, le=100)
     units: dict[str, SurplusUnitConfig] = {}
+
+    @field_validator("watch_every")
+    @classmethod
+    def _watch(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0) or timedelta(0) < value < timedelta(seconds=1):
+            raise ValueError("the watch runs every second at most (or 0s: off)")
+        return value
 
     def for_unit(self, mu_id: str) -> SurplusUnitConfig:
         """This unit's settings, every key filled in from the global ones."""

@@ -85,6 +85,10 @@ def _history_line(event: Mapping[str, str]) -> str:
         return f"• {at} offered {item} to {agent}: {escape(event.get('why', ''))}"
     if kind == "recalled":
         return f"• {at} recalled {agent} from {item} ({escape(event.get('left', ''))} left)"
+    if kind == "sudden_loss":
+        return (f"• {at} sudden loss between evaluations: {escape(event.get('on_queue', '?'))} on queue "
+                f"(+{escape(event.get('back_soon', '0'))} recalled, due back) for {escape(event.get('required', '?'))} "
+                "required: evaluated at once")
     return f"• {at} {escape(kind.replace('_', ' '))} {agent} {item}".rstrip()
 
 

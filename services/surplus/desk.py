@@ -7,6 +7,7 @@ thing two replicas race on, and the store takes a seat atomically (first to acce
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import uuid
@@ -85,10 +86,17 @@ class SurplusDesk:
     clock: Clock
     signals: FloorSignals | None = None  # Genesys intraday figures and waiting contacts (None: not read)
     _roster: dict[str, Roster] = field(default_factory=dict)
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     # --- measure, offer, recall ---------------------------------------------------------------------
 
     async def evaluate(self, mu_id: str) -> SurplusReport:
+        # One evaluation of a unit at a time in this replica: the minute's and one the watch started
+        # would otherwise read the same trainees and recall (and DM) the same agents twice.
+        async with self._lock(mu_id):
+            return await self._evaluate(mu_id)
+
+    async def _evaluate(self, mu_id: str) -> SurplusReport:
         policy = self.config.for_unit(mu_id)
         if not policy.enabled:
             return SurplusReport(mu_id, None, note="surplus is off for this unit")
@@ -99,10 +107,7 @@ class SurplusDesk:
         finished = await self._finish(mu_id, trainees, now)
         active = {a: t for a, t in trainees.items() if a not in finished and t.recalled_at is None}
         states = await self.source.live_states(mu_id)
-        # Finished trainees and recalled ones already back count by their live state; recalled ones
-        # not back yet are due within the grace and count as staff, so one shortfall is not recalled twice.
-        away = set(active) | {a for a, t in trainees.items() if a not in finished and t.recalled_at is not None
-                              and not (a in states and states[a].routing in ON_QUEUE)}
+        away = _away(trainees, set(finished), states)
         on_queue = {a for a, s in states.items() if s.routing in ON_QUEUE and a not in away}
         intervals = self._intervals(policy, now)
         required = await self.requirement.required(mu_id, interval, intervals)
@@ -140,6 +145,32 @@ class SurplusDesk:
         offers = await self._offer(mu_id, policy, roster, figures, item_seats, on_queue, states, trainees,
                                    schedules, now)
         return SurplusReport(mu_id, figures, offered=tuple(offers), finished=tuple(finished))
+
+    async def watch(self, mu_id: str) -> SurplusReport | None:
+        """Between evaluations, a cheap look at the live states: when fewer agents are on queue than this
+        interval requires while trainees are out (a sudden loss: an outage, a team pulled off the
+        floor), evaluate now, so the recall goes at once rather than at the next evaluation. None when
+        nothing needs it (no trainee out, or enough on queue). The trigger reads the requirement
+        without the Genesys intraday refinement (no API call); the evaluation it starts reads them all."""
+        if not self.config.for_unit(mu_id).enabled or self._lock(mu_id).locked():
+            return None  # off, or an evaluation is running now anyway
+        now = self.clock.now()
+        trainees = await self.store.trainees(mu_id)
+        ended = {a for a, t in trainees.items() if t.end <= now}
+        if not any(a not in ended and t.recalled_at is None for a, t in trainees.items()):
+            return None
+        states = await self.source.live_states(mu_id)
+        away = _away(trainees, ended, states)
+        active = sum(1 for a, t in trainees.items() if a not in ended and t.recalled_at is None)
+        on_queue = sum(1 for a, s in states.items() if s.routing in ON_QUEUE and a not in away)
+        required = (await self.requirement.required(mu_id, interval_start(now), 1))[0]
+        if on_queue + len(away) - active >= required - 1e-9:
+            return None
+        log.info("surplus %s: %d on queue for %.0f required between evaluations; evaluating now",
+                 mu_id, on_queue, required)
+        await self.store.log(mu_id, {"event": "sudden_loss", "on_queue": str(on_queue), "back_soon":
+                                     str(len(away) - active), "required": f"{required:.1f}", "at": now.isoformat()})
+        return await self.evaluate(mu_id)
 
     async def _offer(self, mu_id: str, policy: SurplusUnitConfig, roster: Roster, figures: SurplusFigures,
                      item_seats: Mapping[str, int], on_queue: set[str], states: Mapping[str, AgentState],
@@ -305,11 +336,22 @@ class SurplusDesk:
         allowed = policy.activity_types
         return [(i, item) for i, item in self.items.items() if not allowed or i in allowed]
 
+    def _lock(self, mu_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(mu_id, asyncio.Lock())
+
     async def _roster_of(self, mu_id: str) -> Roster:
         roster = self._roster.get(mu_id)
         if roster is None:
             roster = self._roster[mu_id] = await self.source.roster(mu_id)
         return roster
+
+
+def _away(trainees: Mapping[str, Trainee], ended: set[str], states: Mapping[str, AgentState]) -> set[str]:
+    """The trainees not counted by their live state: those in training, and those recalled and not back
+    yet (due within the grace: they count as staff, so one shortfall is not recalled twice). Trainees
+    whose activity ended and recalled ones already back count by their live state."""
+    return {a for a, t in trainees.items() if a not in ended and (
+        t.recalled_at is None or not (a in states and states[a].routing in ON_QUEUE))}
 
 
 def _idle(states: Mapping[str, AgentState], agent_id: str) -> bool:

@@ -16,12 +16,15 @@ def test_defaults_and_per_unit_overrides() -> None:
     assert (unit.enabled, unit.margin, unit.look_ahead, unit.max_team_share) == (True, 1.5, 3, 0.25)
     assert (other.enabled, other.margin, other.look_ahead) == (False, 1.5, 2)
     assert config.surplus.recall_grace == timedelta(minutes=2)
+    assert config.surplus.watch_every == timedelta(seconds=10)
+    assert parse_org_config({"surplus": {"watch_every": "0s"}}).surplus.watch_every == timedelta(0)
 
 
 @pytest.mark.parametrize(("data", "named"), [
     ({"surplus": {"quiet_hours": ["12-13"]}}, "surplus.quiet_hours"),
     ({"surplus": {"units": {"mu-1": {"margin": -1}}}}, "surplus.units.mu-1.margin"),
     ({"surplus": {"max_team_share": 2}}, "surplus.max_team_share"),
+    ({"surplus": {"watch_every": "500ms"}}, "surplus.watch_every"),
     ({"surplus": {"activity_types": ["nope"]}}, "surplus.activity_types: no item 'nope'"),
     ({"surplus": {"units": {"mu-1": {"activity_types": ["nope"]}}}}, "surplus.units.mu-1.activity_types"),
     ({"booking": {"self_paced": {"x": {"name": "X", "length": "20m"}}}}, "booking.self_paced.x.length"),
