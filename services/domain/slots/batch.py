@@ -351,11 +351,13 @@ def _finish(plan: _Plan, *, refine_days: int, refine_limit: int, refine_time_lim
             refine_split: int, refine_whole_time_limit: float, explain: bool) -> list[Outcome]:
     """Refinement (only lowers the understaffing) and the explanations; outcomes in input order."""
     engine = plan.engine
-    for _ in range(refine_rounds if refine_days > 0 else 0):  # each round re-centres the candidates
+    rounds = refine_rounds if refine_days > 0 else 0
+    for done in range(1, rounds + 1):  # each round re-centres the candidates
         if not plan.refine_windows(refine_days, refine_limit, refine_time_limit, refine_split,
                                    refine_whole_time_limit):
             break
-        plan.improve_each()
+        if done < rounds or not explain:  # the explaining pass below re-searches each booking anyway
+            plan.improve_each()
     for request in plan.order:
         if request.id not in engine.bookings:
             continue  # construction recorded why
