@@ -97,12 +97,9 @@ def insert_group(engine: SlotEngine, booked: Sequence[SlotRequest], missing: Seq
     return []
 
 
-_Col = Col
-
-
 @dataclass(frozen=True, slots=True)
 class _Columns:
-    cols: list[_Col]
+    cols: list[Col]
     alone: list[float]  # each column's added understaffing if nothing else moved
     per_request: list[list[Candidates]]  # [] for an optional request that cannot be placed
 
@@ -155,8 +152,8 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
         start = _start(engine, requests, cols, current, held_rooms, staffing.pull, staffing.kink_gap)
     matrix, col_upper = sp.vstack(blocks).tocsr(), np.concatenate([np.ones(n + n_opt), np.full(m, np.inf)])
     gap_option = REL_GAP if rel_gap is None else rel_gap
-    # CPU seconds, not wall-clock (services.domain.slots.highs); with the current plan as a start
-    # when there is one (refinement): HiGHS then prunes against it from the first node.
+    # CPU seconds, not wall-clock (services.domain.slots.highs); with the current plan's objective
+    # as a cutoff when there is one (refinement): HiGHS then prunes against it from the first node.
     x = solve_milp(cost, matrix, np.concatenate(lower), np.concatenate(upper), col_upper,
                    np.concatenate([np.ones(n + n_opt, np.bool_), np.zeros(m, np.bool_)]),
                    time_limit=time_limit, rel_gap=gap_option, start=start)
@@ -171,10 +168,10 @@ def _columns(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[
     """One column per (request, occurrence, start, room) candidate; None if a request cannot take part.
 
     The current (start, room) of each occurrence in ``held_rooms`` is always a column, so that the
-    current plan is a solution HiGHS can start from: with many rooms the held one is often not
-    among the first ``room_counts`` free ones (at XL no refinement window had a start without this)."""
+    current plan is a solution of the model (its objective is the cutoff): with many rooms the held
+    one is often not among the first ``room_counts`` free ones (at XL no window had one without this)."""
     room_index = {room.id: i for i, room in enumerate(engine.problem.rooms)}
-    cols: list[_Col] = []
+    cols: list[Col] = []
     alone: list[float] = []
     per_request: list[list[Candidates]] = []
     for r_index, request in enumerate(requests):
@@ -237,7 +234,7 @@ def _conflicts(engine: SlotEngine, columns: _Columns) -> sp.csr_matrix:
     return conflict[np.sort(np.unique(np.round(fingerprint, 9), return_index=True)[1])]
 
 
-def _occurrence_rows(cols: list[_Col], per_request: list[list[Candidates]], optional: set[int]) -> tuple[
+def _occurrence_rows(cols: list[Col], per_request: list[list[Candidates]], optional: set[int]) -> tuple[
         sp.csr_matrix, sp.csr_matrix, NDArray[np.float64], list[int]]:
     """Each occurrence exactly once; an optional request's occurrences all or none (y = placed)."""
     n = len(cols)
@@ -253,7 +250,7 @@ def _occurrence_rows(cols: list[_Col], per_request: list[list[Candidates]], opti
     return once, link, once_lo, chosen_opt
 
 
-def _read(engine: SlotEngine, x: NDArray[np.float64], cols: list[_Col], per_request: list[list[Candidates]],
+def _read(engine: SlotEngine, x: NDArray[np.float64], cols: list[Col], per_request: list[list[Candidates]],
           optional: set[int]) -> list[list[tuple[int, str | None]]] | None:
     """The chosen (start, room) of each request's occurrences; None if the solution left one half-placed."""
     out: list[dict[int, tuple[int, str | None]]] = [{} for _ in per_request]
@@ -265,7 +262,7 @@ def _read(engine: SlotEngine, x: NDArray[np.float64], cols: list[_Col], per_requ
     return [[o[occ] for occ in sorted(o)] for o in out]
 
 
-def _start(engine: SlotEngine, requests: Sequence[SlotRequest], cols: list[_Col],
+def _start(engine: SlotEngine, requests: Sequence[SlotRequest], cols: list[Col],
            current: dict[str, dict[int, int]], held_rooms: dict[str, dict[int, str | None]], pull: sp.csr_matrix,
            kink_gap: NDArray[np.float64]) -> NDArray[np.float64] | None:
     """The current plan as a solution of the model (None if one of its slots is not a column)."""
@@ -284,7 +281,7 @@ def _start(engine: SlotEngine, requests: Sequence[SlotRequest], cols: list[_Col]
 
 
 def _gap_rows(engine: SlotEngine, requests: Sequence[SlotRequest],
-              cols: list[_Col]) -> sp.csr_matrix | None:
+              cols: list[Col]) -> sp.csr_matrix | None:
     """Consecutive occurrences at least ``min_gap_days`` apart: one row per day boundary."""
     day = engine.grid.day
     rows_r: list[int] = []
