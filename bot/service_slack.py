@@ -98,7 +98,8 @@ def _optimiser(core: ServiceCore, schedulers: frozenset[str]) -> OptimiseUpcomin
     return OptimiseUpcoming(
         data=bookings.data, config=bookings.config, ledger=bookings.service.ledger, activities=written.activities,
         rooms=written.rooms, invites=written.invites, clock=core.clock, schedulers=frozenset(schedulers),
-        store=RedisOptimiseStore(core.redis, BookingKeys(core.prefix)), changes=bookings.changes.store)
+        store=RedisOptimiseStore(core.redis, BookingKeys(core.prefix)), changes=bookings.changes.store,
+        registers=bookings.registers, attendance=bookings.attendance)
 
 
 def _booking_deps(core: ServiceCore, schedulers: frozenset[str], attendance: AttendanceDesk,

@@ -6,9 +6,10 @@ batch planner's improvement phases (:func:`services.domain.slots.replan.replan`)
 every booking placed and only ever lower the added understaffing. The proposal lists the moves
 and the gain in agent-hours; nothing changes until a scheduler applies it. A proposal without a
 positive gain has no moves. Applying moves the WFM activity and the room booking of each moved
-slot and sends its people an updated invite (same UID, higher SEQUENCE); each step is recorded in
-the ledger, so a second click or a retry after a crash does nothing twice. A proposal older than
-``ttl`` is refused: the schedules it was computed on may have changed.
+slot, sends its people an updated invite (same UID, higher SEQUENCE) and updates the attendance
+register (its sessions and revision, as Reschedule does); each step is recorded in the ledger,
+so a second click or a retry after a crash does nothing twice. A proposal older than ``ttl`` is
+refused: the schedules it was computed on may have changed.
 
 A move is a new revision of the booking in the same numbering as Cancel and Reschedule
 (:mod:`services.booking.changes`, one counter in the :class:`ChangeStore`): revision ``n + 1``
@@ -32,6 +33,8 @@ from services.booking.config import BookingConfig
 from services.booking.model import BookedSlot, BookingRequest, Plan, Status
 from services.booking.ports import (
     ActivityWriter,
+    AttendanceMarks,
+    AttendanceRegisters,
     BookingData,
     BookingLedger,
     ChangeStore,
@@ -134,11 +137,14 @@ class _Held:
 class OptimiseUpcoming:
     def __init__(self, *, data: BookingData, config: BookingConfig, ledger: BookingLedger,
                  activities: ActivityWriter, rooms: RoomCalendar, invites: InviteSender, store: OptimiseStore,
-                 changes: ChangeStore, schedulers: Collection[str], clock: Clock,
-                 ttl: timedelta = timedelta(minutes=30),
+                 changes: ChangeStore, registers: AttendanceRegisters, schedulers: Collection[str], clock: Clock,
+                 attendance: AttendanceMarks | None = None, ttl: timedelta = timedelta(minutes=30),
                  organizer: tuple[str, str] = ("Booking bot", "bookings@example.com")) -> None:
+        """``registers``/``attendance``: a move updates the register's sessions and when the facilitator
+        is asked for attendance, as Reschedule does."""
         self.data, self.config, self.ledger, self.changes = data, config, ledger, changes
         self.activities, self.rooms, self.invites, self.store = activities, rooms, invites, store
+        self.registers, self.attendance = registers, attendance
         self.schedulers, self.clock, self.ttl, self.organizer = frozenset(schedulers), clock, ttl, organizer
 
     def _check(self, by: str) -> None:
@@ -315,8 +321,21 @@ class OptimiseUpcoming:
                     organizer=self.organizer, attendees=tuple(i for i in invitees if i[1]),
                     sequence=revised.revision))
                 await self.ledger.mark_step(request.id, f"{step}:invite")
+        await self._register(request.id, revised)
         await self.store.revise(revised)
         await self.changes.set_revision(request.id, revised.revision)
+
+    async def _register(self, request_id: str, revised: Revised) -> None:
+        """The register lists the moved sessions (once per revision); the attendance prompt waits for the new end."""
+        step = f"optimise:{revised.revision}:register"
+        if not await self.ledger.step_done(request_id, step):
+            register = await self.registers.get(request_id)
+            if register is not None:
+                await self.registers.save(register.model_copy(update={"sessions": revised.plan.slots,
+                                                                      "revision": revised.revision}))
+            await self.ledger.mark_step(request_id, step)
+        if self.attendance is not None and revised.plan.slots:
+            await self.attendance.expect(request_id, max(s.end for s in revised.plan.slots))
 
 
 def _key(request_id: str, revision: int, slot: BookedSlot) -> str:

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from services.adapters.booking.invites import SmtpInviteSender
 from services.adapters.booking.optimise_store import RedisOptimiseStore
-from services.adapters.booking.redis_changes import RedisChanges
+from services.adapters.booking.redis_changes import RedisAttendance, RedisChanges
 from services.adapters.redis_keys import BookingKeys
 from services.booking.changes import BookingChanges
 from services.booking.model import BookedSlot, Plan, Status
@@ -58,6 +58,7 @@ def setup(redis: Redis, prefix: str, port: int, *, on_redis: bool = True) -> tup
     store = RedisOptimiseStore(redis, BookingKeys(prefix)) if on_redis else MemoryOptimiseStore()
     optimiser = OptimiseUpcoming(data=rig.data, config=rig.config, ledger=rig.ledger, activities=rig.activities,
                                  rooms=rig.rooms, invites=sender, store=store, changes=RedisChanges(redis, rig.keys),
+                                 registers=rig.registers, attendance=RedisAttendance(redis, rig.keys),
                                  schedulers={"S1"}, clock=rig.clock)
     return rig, optimiser
 
@@ -116,6 +117,28 @@ async def test_a_costly_booking_is_moved_on_apply_and_its_people_get_an_updated_
         restarted.store = optimiser.store
     second = await restarted.propose("mu1", 7, "S1")
     assert second.moves == () and second.gain_hours == 0
+
+
+async def test_an_applied_move_updates_the_attendance_register_like_reschedule(
+        redis_client: Redis, redis_prefix: str, smtp: tuple[Inbox, int]):
+    _inbox, port = smtp
+    rig, optimiser = setup(redis_client, redis_prefix, port)
+    await book_at_the_worst_time(rig)
+    booked = await rig.registers.get("sync")
+    assert booked is not None and booked.revision == 0
+    proposal = await optimiser.propose("mu1", 7, "S1")
+    (move,) = proposal.moves
+    applied = await optimiser.apply(proposal.id, "S1")
+    assert applied is not None and applied.moved == ("sync",)
+    register = await rig.registers.get("sync")
+    assert register is not None and register.revision == 1
+    assert [(s.start, s.end, s.room_id) for s in register.sessions] == [(move.new.start, move.new.end,
+                                                                         move.new.room_id)]
+    assert register.attendees == booked.attendees and register.created_at == booked.created_at
+    # The facilitator is asked once the moved session is over, not at the old time.
+    assert optimiser.attendance is not None
+    assert await optimiser.attendance.take_due(move.new.end - timedelta(minutes=1)) == []
+    assert await optimiser.attendance.take_due(move.new.end) == ["sync"]
 
 
 async def test_nothing_moves_when_there_is_no_gain(redis_client: Redis, redis_prefix: str,

@@ -37,7 +37,8 @@ async def test_the_scheduler_sees_the_gain_and_applies_it(redis_client: Redis, r
     rig = slack.rig
     optimiser = OptimiseUpcoming(data=rig.data, config=rig.config, ledger=rig.ledger, activities=rig.activities,
                                  rooms=rig.rooms, invites=rig.invites, store=MemoryOptimiseStore(),
-                                 changes=RedisChanges(redis_client, rig.keys), schedulers={SCHEDULER}, clock=rig.clock)
+                                 changes=RedisChanges(redis_client, rig.keys), registers=rig.registers,
+                                 schedulers={SCHEDULER}, clock=rig.clock)
     register_optimise(slack.app, optimiser)
     old = (await book_at_the_worst_time(rig)).slots[0]
 

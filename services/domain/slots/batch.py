@@ -15,7 +15,8 @@
    those) with itself optional: placed if the group can make room (:func:`refine.insert_group`).
 5. Refinement: window by window (a week by default), every booking placed in the window is
    re-placed jointly by a small exact MILP over its cheapest starts (:mod:`refine`); kept only if
-   better.
+   better. A window of more than ``refine_split`` bookings (L and XL) is refined queue by queue
+   first, then as a whole on a short budget.
 
 Requests split into sessions take part in construction, repair and improvement only.
 Deterministic as long as no HiGHS time limit is hit (on an idle machine none is, at S to L).
@@ -31,7 +32,7 @@ from services.domain.slots.core_search import CoreSearch
 from services.domain.slots.engine import SlotEngine
 from services.domain.slots.model import Outcome, SlotRequest
 from services.domain.slots.recurrence import occurrence_periods
-from services.domain.slots.refine import insert_group, refine_group
+from services.domain.slots.refine import insert_group, queue_parts, refine_group
 
 _EPS = 1e-6
 
@@ -259,8 +260,14 @@ class _Plan:
             self.outcomes[request.id] = new
         return changed
 
-    def refine_windows(self, days: int, limit: int, time_limit: float) -> bool:
-        """Re-optimise, window by window of ``days`` days, every booking placed in the window (exactly)."""
+    def refine_windows(self, days: int, limit: int, time_limit: float, split_above: int = 100,
+                       whole_time_limit: float = 3.0) -> bool:
+        """Re-optimise, window by window of ``days`` days, every booking placed in the window (exactly).
+
+        A window of more than ``split_above`` bookings is first refined queue by queue (small
+        MILPs that HiGHS solves; the whole window at L and XL ran into its limit), then as a whole
+        for ``whole_time_limit`` CPU seconds for what crosses queues (shared trainers and rooms).
+        """
         engine, changed = self.engine, False
         day = engine.grid.day
         requests = {r.id: r for r in self.order}
@@ -268,18 +275,23 @@ class _Plan:
             group = sorted(rid for rid, booking in engine.bookings.items()
                            if engine.sessions(booking.request) == 1
                            and any(first <= int(day[p.start_index]) < first + days for p in booking.outcome.placements))
-            if len(group) < 2:
-                continue
-            if refine_group(engine, [requests[rid] for rid in group], limit=limit, time_limit=time_limit):
-                changed = True
-                for rid in group:
-                    self.outcomes[rid] = engine.bookings[rid].outcome
+            steps = [(group, time_limit)]
+            if len(group) > split_above:
+                steps = [(part, time_limit) for part in queue_parts(engine, group)] + [(group, whole_time_limit)]
+            for part, budget in steps:
+                if len(part) >= 2 and refine_group(engine, [requests[rid] for rid in part], limit=limit,
+                                                   time_limit=budget):
+                    changed = True
+                    for rid in part:
+                        self.outcomes[rid] = engine.bookings[rid].outcome
         return changed
+
 
 def plan_batch(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passes: int = 6,
                max_attempts: int = 12, core_threshold: int = 24, node_limit: int = 20_000,
                refine_days: int = 7, refine_limit: int = 10, refine_time_limit: float = 10.0,
-               refine_rounds: int = 1, insert_group_size: int = 60, core_milp: bool = True,
+               refine_rounds: int = 1, refine_split: int = 100, refine_whole_time_limit: float = 3.0,
+               insert_group_size: int = 60, core_milp: bool = True,
                retry_core_threshold: int = 60, explain: bool = True) -> list[Outcome]:
     """Place ``requests`` on ``engine`` (which keeps them booked) and return outcomes in input order.
 
@@ -294,7 +306,9 @@ def plan_batch(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passe
                               node_limit=node_limit, refine_time_limit=refine_time_limit,
                               insert_group_size=insert_group_size, core_milp=core_milp)
     finish = functools.partial(_finish, refine_days=refine_days, refine_limit=refine_limit,
-                               refine_time_limit=refine_time_limit, refine_rounds=refine_rounds, explain=explain)
+                               refine_time_limit=refine_time_limit, refine_rounds=refine_rounds,
+                               refine_split=refine_split, refine_whole_time_limit=refine_whole_time_limit,
+                               explain=explain)
     plan = build(core_threshold=core_threshold)
     if retry_core_threshold <= core_threshold or not any(
             r.id not in engine.bookings and plan.counts[r.id] > 0 for r in requests):
@@ -334,13 +348,16 @@ def _build(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passes: i
 
 
 def _finish(plan: _Plan, *, refine_days: int, refine_limit: int, refine_time_limit: float, refine_rounds: int,
-            explain: bool) -> list[Outcome]:
+            refine_split: int, refine_whole_time_limit: float, explain: bool) -> list[Outcome]:
     """Refinement (only lowers the understaffing) and the explanations; outcomes in input order."""
     engine = plan.engine
-    for _ in range(refine_rounds if refine_days > 0 else 0):  # each round re-centres the candidates
-        if not plan.refine_windows(refine_days, refine_limit, refine_time_limit):
+    rounds = refine_rounds if refine_days > 0 else 0
+    for done in range(1, rounds + 1):  # each round re-centres the candidates
+        if not plan.refine_windows(refine_days, refine_limit, refine_time_limit, refine_split,
+                                   refine_whole_time_limit):
             break
-        plan.improve_each()
+        if done < rounds or not explain:  # the explaining pass below re-searches each booking anyway
+            plan.improve_each()
     for request in plan.order:
         if request.id not in engine.bookings:
             continue  # construction recorded why

@@ -16,10 +16,11 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from services.domain.slots.arrays import MILLI, PREF_SPAN, WORK
+from services.domain.slots.arrays import MILLI, PREF_SPAN
 from services.domain.slots.engine import Booking, Candidates, SlotEngine
 from services.domain.slots.highs import solve_milp
 from services.domain.slots.model import SlotRequest
+from services.domain.slots.refine_staffing import Col, one_request_rows, staffing_terms
 
 _EPS = 1e-6
 REL_GAP = 1e-3  # the refinement polishes understaffing; 0.1 % of a window is noise next to the 1 % target
@@ -48,6 +49,17 @@ def refine_group(engine: SlotEngine, requests: Sequence[SlotRequest], *, limit: 
     for booking in released:
         engine.restore(booking)
     return False
+
+
+def queue_parts(engine: SlotEngine, group: Sequence[str]) -> list[list[str]]:
+    """Booked request ids by the queue their attendees work most (no attendee: a part of their own)."""
+    row = {a: i for i, a in enumerate(engine.problem.agent_ids)}
+    parts: dict[int, list[str]] = {}
+    for rid in group:
+        rows = [row[a] for a in engine.bookings[rid].request.attendees if a in row]
+        q = int(np.argmax(engine.problem.weights[rows].sum(axis=0))) if rows else -1
+        parts.setdefault(q, []).append(rid)
+    return [parts[q] for q in sorted(parts)]
 
 
 def insert_group(engine: SlotEngine, booked: Sequence[SlotRequest], missing: Sequence[SlotRequest], *,
@@ -85,26 +97,11 @@ def insert_group(engine: SlotEngine, booked: Sequence[SlotRequest], missing: Seq
     return []
 
 
-_Col = tuple[int, int, int, int, int, int]  # request, occurrence, start, length, room, pref
-
-
 @dataclass(frozen=True, slots=True)
 class _Columns:
-    cols: list[_Col]
+    cols: list[Col]
     alone: list[float]  # each column's added understaffing if nothing else moved
     per_request: list[list[Candidates]]  # [] for an optional request that cannot be placed
-
-
-@dataclass(frozen=True, slots=True)
-class _Staffing:
-    column_cost: NDArray[np.float64]  # linear understaffing each column adds
-    pull: sp.csr_matrix  # (kinked cells, columns): agents each column pulls from the cell
-    kink_gap: NDArray[np.float64]  # required - scheduled of the kinked cells
-    kink_most: NDArray[np.float64]  # every column at once, per kinked cell
-
-    @property
-    def m(self) -> int:
-        return int(self.kink_gap.size)
 
 
 def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[str, dict[int, int]],
@@ -118,13 +115,14 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
     optional = optional or set()
     limits = [limit] * len(requests) if isinstance(limit, int) else list(limit)
     room_counts = [rooms_per_start] * len(requests) if isinstance(rooms_per_start, int) else list(rooms_per_start)
-    columns = _columns(engine, requests, current, limits, room_counts, optional)
+    columns = _columns(engine, requests, current, limits, room_counts, optional, held_rooms)
     if columns is None:
         return None
     cols, per_request = columns.cols, columns.per_request
     n = len(cols)
     conflict = _conflicts(engine, columns)
-    staffing = _staffing(engine, columns, alone_cost)
+    staffing = staffing_terms(engine, cols, [[o.agents for o in p] for p in per_request], columns.alone,
+                              alone_cost)
     m = staffing.m
     once, link, once_lo, chosen_opt = _occurrence_rows(cols, per_request, optional)
     n_opt = len(chosen_opt)
@@ -133,6 +131,11 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
               sp.hstack([staffing.pull, sp.csr_matrix((m, n_opt)), sp.identity(m)])]
     lower = [once_lo, np.full(conflict.shape[0], -np.inf), staffing.kink_gap]
     upper = [once_lo, np.ones(conflict.shape[0]), np.full(m, np.inf)]
+    one_pull = one_request_rows(staffing, cols)
+    if one_pull is not None:
+        blocks.append(sp.hstack([one_pull[0], sp.csr_matrix((one_pull[0].shape[0], n_opt)), one_pull[1]]))
+        lower.append(np.zeros(one_pull[0].shape[0]))
+        upper.append(np.full(one_pull[0].shape[0], np.inf))
     gap_rows = _gap_rows(engine, requests, cols)
     if gap_rows is not None:
         blocks.append(sp.hstack([gap_rows, sp.csr_matrix((gap_rows.shape[0], n_opt + m))]))
@@ -149,8 +152,8 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
         start = _start(engine, requests, cols, current, held_rooms, staffing.pull, staffing.kink_gap)
     matrix, col_upper = sp.vstack(blocks).tocsr(), np.concatenate([np.ones(n + n_opt), np.full(m, np.inf)])
     gap_option = REL_GAP if rel_gap is None else rel_gap
-    # CPU seconds, not wall-clock (services.domain.slots.highs); with the current plan as a start
-    # when there is one (refinement): HiGHS then prunes against it from the first node.
+    # CPU seconds, not wall-clock (services.domain.slots.highs); with the current plan's objective
+    # as a cutoff when there is one (refinement): HiGHS then prunes against it from the first node.
     x = solve_milp(cost, matrix, np.concatenate(lower), np.concatenate(upper), col_upper,
                    np.concatenate([np.ones(n + n_opt, np.bool_), np.zeros(m, np.bool_)]),
                    time_limit=time_limit, rel_gap=gap_option, start=start)
@@ -160,9 +163,15 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
 
 
 def _columns(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[str, dict[int, int]],
-             limits: list[int], room_counts: list[int], optional: set[int]) -> _Columns | None:
-    """One column per (request, occurrence, start, room) candidate; None if a request cannot take part."""
-    cols: list[_Col] = []
+             limits: list[int], room_counts: list[int], optional: set[int],
+             held_rooms: dict[str, dict[int, str | None]] | None = None) -> _Columns | None:
+    """One column per (request, occurrence, start, room) candidate; None if a request cannot take part.
+
+    The current (start, room) of each occurrence in ``held_rooms`` is always a column, so that the
+    current plan is a solution of the model (its objective is the cutoff): with many rooms the held
+    one is often not among the first ``room_counts`` free ones (at XL no window had one without this)."""
+    room_index = {room.id: i for i, room in enumerate(engine.problem.rooms)}
+    cols: list[Col] = []
     alone: list[float] = []
     per_request: list[list[Candidates]] = []
     for r_index, request in enumerate(requests):
@@ -178,8 +187,12 @@ def _columns(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[
             keep = current.get(request.id, {}).get(option.occurrence)
             if keep is not None and keep not in starts:
                 return None  # its current slot is always feasible once released; be safe
+            held = (held_rooms or {}).get(request.id, {}).get(option.occurrence)
             for i, start in enumerate(starts):
-                for room in option.rooms[i]:
+                choices = option.rooms[i]
+                if start == keep and held is not None and room_index[held] not in choices:
+                    choices = (*choices, room_index[held])
+                for room in choices:
                     cols.append((r_index, option.occurrence, start, option.length, room,
                                  int(option.keys[i] % PREF_SPAN)))
                     alone.append(int(option.keys[i] // PREF_SPAN) / MILLI)
@@ -221,50 +234,7 @@ def _conflicts(engine: SlotEngine, columns: _Columns) -> sp.csr_matrix:
     return conflict[np.sort(np.unique(np.round(fingerprint, 9), return_index=True)[1])]
 
 
-def _staffing(engine: SlotEngine, columns: _Columns, alone_cost: bool) -> _Staffing:
-    """Agents pulled per (queue, interval) by each column, as linear costs and kinked cells."""
-    problem, cols, per_request = engine.problem, columns.cols, columns.per_request
-    T, n = engine.grid.intervals, len(cols)
-    qt_keys: list[NDArray[np.int64]] = []
-    qt_vals: list[NDArray[np.float64]] = []
-    qt_cols: list[NDArray[np.int64]] = []
-    pulled: dict[tuple[int, int, int], tuple[NDArray[np.int64], NDArray[np.float64]]] = {}
-    for j, (r, occ, s, d, _room, _) in enumerate(cols):
-        agents = per_request[r][occ].agents
-        if not agents.size:
-            continue
-        found = pulled.get((r, occ, s))
-        if found is None:
-            contrib = problem.weights[agents].T @ (engine.states[agents, s:s + d] == WORK).astype(np.float64)
-            q, t = np.nonzero(contrib)
-            found = pulled[(r, occ, s)] = (q * T + s + t, contrib[q, t])
-        qt_keys.append(found[0])
-        qt_vals.append(found[1])
-        qt_cols.append(np.full(found[0].size, j))
-    if qt_keys:
-        qk, qv, qc = np.concatenate(qt_keys), np.concatenate(qt_vals), np.concatenate(qt_cols)
-    else:
-        qk, qv, qc = np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
-    touched, rows = np.unique(qk, return_inverse=True)
-    gap = (problem.required - engine.scheduled).ravel()[touched]
-    most = np.bincount(rows, weights=qv, minlength=touched.size)  # every column at once: an upper bound
-    # Already short: each pulled agent adds exactly one (linear). Never short: free. Only cells in
-    # between need an understaffing variable.
-    linear = gap[rows] >= 0
-    column_cost = np.bincount(qc[linear], weights=qv[linear], minlength=n)
-    kinked = (gap < 0) & (gap + most > 0)
-    if alone_cost:  # each column at its cost alone (no interaction variables): a much smaller model
-        column_cost = np.array(columns.alone, dtype=np.float64)
-        kinked = np.zeros_like(kinked)
-    kink_index = np.cumsum(kinked) - 1
-    in_kink = kinked[rows]
-    m = int(kinked.sum())
-    pull = sp.csr_matrix((-qv[in_kink], (kink_index[rows[in_kink]], qc[in_kink])), shape=(m, n))
-    return _Staffing(np.asarray(column_cost, dtype=np.float64), pull, gap[kinked],
-                     np.asarray(most[kinked], dtype=np.float64))
-
-
-def _occurrence_rows(cols: list[_Col], per_request: list[list[Candidates]], optional: set[int]) -> tuple[
+def _occurrence_rows(cols: list[Col], per_request: list[list[Candidates]], optional: set[int]) -> tuple[
         sp.csr_matrix, sp.csr_matrix, NDArray[np.float64], list[int]]:
     """Each occurrence exactly once; an optional request's occurrences all or none (y = placed)."""
     n = len(cols)
@@ -280,7 +250,7 @@ def _occurrence_rows(cols: list[_Col], per_request: list[list[Candidates]], opti
     return once, link, once_lo, chosen_opt
 
 
-def _read(engine: SlotEngine, x: NDArray[np.float64], cols: list[_Col], per_request: list[list[Candidates]],
+def _read(engine: SlotEngine, x: NDArray[np.float64], cols: list[Col], per_request: list[list[Candidates]],
           optional: set[int]) -> list[list[tuple[int, str | None]]] | None:
     """The chosen (start, room) of each request's occurrences; None if the solution left one half-placed."""
     out: list[dict[int, tuple[int, str | None]]] = [{} for _ in per_request]
@@ -292,7 +262,7 @@ def _read(engine: SlotEngine, x: NDArray[np.float64], cols: list[_Col], per_requ
     return [[o[occ] for occ in sorted(o)] for o in out]
 
 
-def _start(engine: SlotEngine, requests: Sequence[SlotRequest], cols: list[_Col],
+def _start(engine: SlotEngine, requests: Sequence[SlotRequest], cols: list[Col],
            current: dict[str, dict[int, int]], held_rooms: dict[str, dict[int, str | None]], pull: sp.csr_matrix,
            kink_gap: NDArray[np.float64]) -> NDArray[np.float64] | None:
     """The current plan as a solution of the model (None if one of its slots is not a column)."""
@@ -311,7 +281,7 @@ def _start(engine: SlotEngine, requests: Sequence[SlotRequest], cols: list[_Col]
 
 
 def _gap_rows(engine: SlotEngine, requests: Sequence[SlotRequest],
-              cols: list[_Col]) -> sp.csr_matrix | None:
+              cols: list[Col]) -> sp.csr_matrix | None:
     """Consecutive occurrences at least ``min_gap_days`` apart: one row per day boundary."""
     day = engine.grid.day
     rows_r: list[int] = []
