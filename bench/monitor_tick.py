@@ -7,6 +7,10 @@ others are confirmed unchanged). Measured: the monitor as configured (ticks betw
 evaluate only what changed), then in the same run the full-evaluation path (``full_sweep = "0s"``,
 every agent every tick: the behaviour before) on the same data, and the seed's loop shape (one store
 read, and a write when changed, per agent). Compare ratios.
+
+``peak_rss_mb`` is the process's peak over the whole run, when it holds both monitors' caches;
+``monitor_peak_rss_mb`` is the peak before the full path's monitor ticks, with one monitor's data
+(what the bot holds).
 """
 
 from __future__ import annotations
@@ -148,8 +152,13 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def _result(args: argparse.Namespace, times: list[float], trips: list[int], evaluated: list[int],
-            full_times: list[float], naive_times: list[float], naive_trips: list[int]) -> dict[str, Any]:
+            full_times: list[float], naive_times: list[float], naive_trips: list[int],
+            monitor_rss_mb: float) -> dict[str, Any]:
     result: dict[str, Any] = {
         "agents": args.agents,
         "units": args.units,
@@ -160,7 +169,8 @@ def _result(args: argparse.Namespace, times: list[float], trips: list[int], eval
         "tick_ms_p50": round(statistics.median(times), 1),
         "tick_ms_p95": round(percentile(times, 0.95), 1),
         "redis_roundtrips_per_tick": max(trips),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": _peak_rss_mb(),
+        "monitor_peak_rss_mb": monitor_rss_mb,
     }
     if full_times:
         result.update({
@@ -175,6 +185,24 @@ def _result(args: argparse.Namespace, times: list[float], trips: list[int], eval
             "speedup_vs_baseline": round(statistics.median(naive_times) / statistics.median(times), 1),
         })
     return result
+
+
+async def _naive_ticks(args: argparse.Namespace, redis: Redis, prefix: str, source: SyntheticSource,
+                       config: OrgConfig, clock: ManualClock) -> tuple[list[float], list[int]]:
+    """The seed's loop shape, ``--baseline-ticks`` times: its times and round trips."""
+    global ROUNDTRIPS
+    naive_times, naive_trips = [], []
+    window = (clock.now() - timedelta(hours=12), clock.now() + timedelta(hours=36))
+    schedules_by_mu = {mu_id: await source.schedules(mu_id, *window) for mu_id in source.units}
+    for _ in range(args.baseline_ticks):
+        source.advance(args.changing)
+        ROUNDTRIPS = 0
+        started = time.perf_counter()
+        await naive_tick(redis, prefix, source, schedules_by_mu, config, clock.now())
+        naive_times.append((time.perf_counter() - started) * 1000)
+        naive_trips.append(ROUNDTRIPS)
+        clock.advance(TICK)
+    return naive_times, naive_trips
 
 
 async def main() -> None:
@@ -211,23 +239,15 @@ async def main() -> None:
         await monitor.tick()  # warm-up: schedule cache, first full status write
         clock.advance(TICK)
         times, trips, evaluated = await measure(monitor, args.ticks)
+        monitor_rss_mb = _peak_rss_mb()  # before the full path's monitor fills its own cache
         full_times: list[float] = []
         if args.full_ticks:
             await full.tick()  # its warm-up
             clock.advance(TICK)
             full_times, _, _ = await measure(full, args.full_ticks)
-        naive_times, naive_trips = [], []
-        window = (clock.now() - timedelta(hours=12), clock.now() + timedelta(hours=36))
-        schedules_by_mu = {mu_id: await source.schedules(mu_id, *window) for mu_id in source.units}
-        for _ in range(args.baseline_ticks):
-            source.advance(args.changing)
-            ROUNDTRIPS = 0
-            started = time.perf_counter()
-            await naive_tick(redis, prefix, source, schedules_by_mu, config, clock.now())
-            naive_times.append((time.perf_counter() - started) * 1000)
-            naive_trips.append(ROUNDTRIPS)
-            clock.advance(TICK)
-        print(json.dumps(_result(args, times, trips, evaluated, full_times, naive_times, naive_trips)))
+        naive_times, naive_trips = await _naive_ticks(args, redis, prefix, source, config, clock)
+        print(json.dumps(_result(args, times, trips, evaluated, full_times, naive_times, naive_trips,
+                                 monitor_rss_mb)))
     finally:
         keys = [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
         if keys:
