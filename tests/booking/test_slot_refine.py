@@ -141,3 +141,23 @@ def test_window_model_rows_are_each_columns_people_room_and_pulled_agents():
         linear = np.where(gap[:, s:s + d] >= 0, pulled, 0.0).sum()
         assert staffing.column_cost[j] == pytest.approx(linear)
     assert staffing.m > 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_small_model_solved_without_probing_reaches_the_exact_optimum(seed):
+    # Models of up to 1 000 columns skip HiGHS's probing; the optimum must stay scipy's (which probes).
+    rng = np.random.default_rng(seed)
+    occurrences, per = 60, 8
+    n = occurrences * per
+    once = sp.csr_matrix((np.ones(n), (np.repeat(np.arange(occurrences), per), np.arange(n))), shape=(occurrences, n))
+    cliques = sp.csr_matrix((rng.random((300, n)) < 0.012).astype(float))
+    matrix = sp.vstack([once, cliques]).tocsr()
+    lower = np.concatenate([np.ones(occurrences), np.full(300, -np.inf)])
+    upper = np.concatenate([np.ones(occurrences), np.ones(300)])
+    cost = rng.integers(1, 40, n).astype(float)
+    reference = milp(cost, integrality=np.ones(n), bounds=(0, 1), constraints=LinearConstraint(matrix, lower, upper),
+                     options={"mip_rel_gap": 0.0})
+    x = solve_milp(cost, matrix, lower, upper, np.ones(n), np.ones(n, np.bool_), time_limit=30.0, rel_gap=0.0)
+    assert reference.x is not None and x is not None
+    assert float(cost @ x) == pytest.approx(reference.fun)
+    assert np.all(matrix @ x <= upper + 1e-6) and np.all(matrix @ x >= lower - 1e-6)
