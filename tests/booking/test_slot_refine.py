@@ -97,3 +97,67 @@ def test_batch_on_s_seed_1_is_within_one_percent_of_the_exact_optimum():
     assert report["hard_violations"] == 0
     assert report["placed"] == exact["placed_optimal"]
     assert exact["understaffing_optimal"] - 1e-6 <= report["understaffing"] <= 1.01 * exact["understaffing_optimal"]
+
+
+def test_window_model_rows_are_each_columns_people_room_and_pulled_agents():
+    # The conflict and staffing parts are built per occurrence in blocks; recompute them column by
+    # column from the engine's arrays on a planned week and compare entry by entry.
+    from services.domain.slots.arrays import WORK
+    from services.domain.slots.refine import _columns, _conflicts
+    from services.domain.slots.refine_staffing import staffing_terms
+
+    inst = generate("S", 3)
+    engine = SlotEngine(inst.problem)
+    plan_batch(engine, inst.requests, refine_days=0, explain=False)
+    group = [q for q in inst.requests if q.id in engine.bookings and engine.sessions(q) == 1][:12]
+    current = {q.id: {p.occurrence: p.start_index for p in engine.bookings[q.id].outcome.placements} for q in group}
+    for request in group:
+        engine.release(request.id)
+    columns = _columns(engine, group, current, [6] * len(group), [3] * len(group), set())
+    assert columns is not None
+    problem, T, cols = engine.problem, engine.grid.intervals, columns.cols
+    n_agents, n_facs = len(problem.agent_ids), len(problem.facilitator_ids)
+    held: list[set[int]] = []
+    for r, occ, s, d, room, _ in cols:
+        option = columns.per_request[r][occ]
+        people = [*option.agents.tolist(), *(n_agents + option.facilitators).tolist()]
+        keys = {p * T + t for p in people for t in range(s, s + d)}
+        if room >= 0:
+            keys |= {(n_agents + n_facs + room) * T + t for t in range(s, s + d)}
+        held.append(keys)
+    conflict = _conflicts(engine, columns).tocsr()
+    for i in range(conflict.shape[0]):  # every row: columns of two requests or more sharing one key
+        members = conflict.indices[conflict.indptr[i]:conflict.indptr[i + 1]].tolist()
+        assert len({cols[j][0] for j in members}) >= 2
+        shared = set.intersection(*(held[j] for j in members))
+        others = set().union(*(held[j] for j in range(len(cols)) if j not in members))
+        assert shared - others  # one resource-interval held by exactly these columns
+    staffing = staffing_terms(engine, cols, [[o.agents for o in p] for p in columns.per_request],
+                              columns.alone, False)
+    gap = problem.required - engine.scheduled
+    for j, (r, occ, s, d, _room, _) in enumerate(cols):
+        rows = columns.per_request[r][occ].agents
+        pulled = problem.weights[rows].T @ (engine.states[rows, s:s + d] == WORK).astype(np.float64)
+        linear = np.where(gap[:, s:s + d] >= 0, pulled, 0.0).sum()
+        assert staffing.column_cost[j] == pytest.approx(linear)
+    assert staffing.m > 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_small_model_solved_without_probing_reaches_the_exact_optimum(seed):
+    # Models of up to 1 000 columns skip HiGHS's probing; the optimum must stay scipy's (which probes).
+    rng = np.random.default_rng(seed)
+    occurrences, per = 60, 8
+    n = occurrences * per
+    once = sp.csr_matrix((np.ones(n), (np.repeat(np.arange(occurrences), per), np.arange(n))), shape=(occurrences, n))
+    cliques = sp.csr_matrix((rng.random((300, n)) < 0.012).astype(float))
+    matrix = sp.vstack([once, cliques]).tocsr()
+    lower = np.concatenate([np.ones(occurrences), np.full(300, -np.inf)])
+    upper = np.concatenate([np.ones(occurrences), np.ones(300)])
+    cost = rng.integers(1, 40, n).astype(float)
+    reference = milp(cost, integrality=np.ones(n), bounds=(0, 1), constraints=LinearConstraint(matrix, lower, upper),
+                     options={"mip_rel_gap": 0.0})
+    x = solve_milp(cost, matrix, lower, upper, np.ones(n), np.ones(n, np.bool_), time_limit=30.0, rel_gap=0.0)
+    assert reference.x is not None and x is not None
+    assert float(cost @ x) == pytest.approx(reference.fun)
+    assert np.all(matrix @ x <= upper + 1e-6) and np.all(matrix @ x >= lower - 1e-6)
