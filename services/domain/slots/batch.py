@@ -16,7 +16,9 @@
 5. Refinement: window by window (a week by default), every booking placed in the window is
    re-placed jointly by a small exact MILP over its cheapest starts (:mod:`refine`); kept only if
    better. A window of more than ``refine_split`` bookings (L and XL) is refined queue by queue
-   first, then as a whole on a short budget.
+   first, then as a whole on a short budget. When the plan is one window refined whole (size S),
+   3's ejections and 4 give way: what is left out joins that window's MILP as optional (placing
+   it comes first; :meth:`BatchPlan.fold_missing`), and only what it cannot place takes the long way.
 
 Requests split into sessions take part in construction, repair and improvement only.
 Deterministic as long as no HiGHS time limit is hit (on an idle machine none is, at S to L).
@@ -41,7 +43,9 @@ def _size(request: SlotRequest) -> int:
     return len(occurrence_periods(request)) * request.duration_minutes * max(1, len(request.attendees))
 
 
-class _Plan:
+class BatchPlan:
+    """A batch plan in the making: the phases of :func:`plan_batch` (the improvement ones also :mod:`replan`)."""
+
     def __init__(self, engine: SlotEngine, requests: Sequence[SlotRequest], *, counts: bool = True,
                  known: dict[str, int] | None = None) -> None:
         self.engine, self.requests = engine, list(requests)
@@ -55,6 +59,7 @@ class _Plan:
         self.order = sorted(requests, key=lambda r: (self.counts[r.id] == 0, self.counts[r.id], -_size(r),
                                                      arrival[r.id]))
         self.outcomes: dict[str, Outcome] = {}
+        self.refined = False  # refined already (the folded insertion): nothing to refine in _finish
 
     def placed(self) -> list[SlotRequest]:
         return [r for r in self.order if r.id in self.engine.bookings]
@@ -208,6 +213,20 @@ class _Plan:
                     self.outcomes[r.id] = self.engine.bookings[r.id].outcome
         return changed
 
+    def fold_missing(self, limit: int, time_limit: float, max_group: int) -> None:
+        """One window (size S): what the repair left out joins its refinement MILP, not an insertion MILP."""
+        engine = self.engine
+        missing = [r for r in self.order if r.id not in engine.bookings and self.counts[r.id] > 0
+                   and engine.sessions(r) == 1]
+        group = [r for r in self.order if r.id in engine.bookings and engine.sessions(r) == 1]
+        self.refined = bool(missing) and len(group) > 1 and refine_group(
+            engine, group, limit=limit, time_limit=time_limit, missing=missing)
+        self.outcomes.update({r.id: engine.bookings[r.id].outcome for r in (*group, *missing)
+                              if r.id in engine.bookings})
+        if self.insert_missing(max_group, time_limit):  # what the window could not place: the long way
+            self.improve_each()
+            self.refined = False
+
     def _neighbourhood(self, request: SlotRequest, max_group: int) -> list[SlotRequest]:
         """What blocks ``request``, and what blocks the most blocking of those (a two-ring neighbourhood)."""
         ring = self._blocker_weights(request)
@@ -309,14 +328,19 @@ def plan_batch(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passe
                                refine_time_limit=refine_time_limit, refine_rounds=refine_rounds,
                                refine_split=refine_split, refine_whole_time_limit=refine_whole_time_limit,
                                explain=explain)
-    plan = build(core_threshold=core_threshold)
+    # One window refined whole (size S): fewer MILPs (S 3: 0.23 -> 0.15 CPU s; docs/benchmarks.md).
+    fold = refine_days > 0 and refine_rounds > 0 and engine.grid.days <= refine_days \
+        and len(requests) <= refine_split and insert_group_size > 0
+    plan = build(core_threshold=core_threshold, fold=fold)
+    if fold:
+        plan.fold_missing(refine_limit, refine_time_limit, insert_group_size)
     if retry_core_threshold <= core_threshold or not any(
             r.id not in engine.bookings and plan.counts[r.id] > 0 for r in requests):
         return finish(plan)
     first = [engine.bookings[r.id] for r in requests if r.id in engine.bookings]
     for booking in first:
         engine.release(booking.request.id)
-    again = build(core_threshold=retry_core_threshold, counts=plan.counts)
+    again = build(core_threshold=retry_core_threshold, counts=plan.counts)  # the long way, no fold
     if _placed_occurrences(engine, requests) > sum(len({p.occurrence for p in b.outcome.placements})
                                                    for b in first):
         return finish(again)
@@ -334,30 +358,32 @@ def _placed_occurrences(engine: SlotEngine, requests: Sequence[SlotRequest]) -> 
 
 def _build(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passes: int, max_attempts: int,
            core_threshold: int, node_limit: int, refine_time_limit: float, insert_group_size: int,
-           core_milp: bool, counts: dict[str, int] | None = None) -> _Plan:
+           core_milp: bool, counts: dict[str, int] | None = None, fold: bool = False) -> BatchPlan:
     """Core, construction, repair and insertion: everything that decides what is placed."""
-    plan = _Plan(engine, requests, known=counts)
+    plan = BatchPlan(engine, requests, known=counts)
     plan.place_core(core_threshold, node_limit, core_milp=core_milp, time_limit=refine_time_limit)
     plan.construct()
     for _ in range(max_passes):
-        if not (plan.repair(max_attempts) | plan.improve_each()):
+        if not (plan.repair(0 if fold else max_attempts) | plan.improve_each()):
             break
-    if insert_group_size > 0 and plan.insert_missing(insert_group_size, refine_time_limit):
+    if not fold and insert_group_size > 0 and plan.insert_missing(insert_group_size, refine_time_limit):
         plan.improve_each()
     return plan
 
 
-def _finish(plan: _Plan, *, refine_days: int, refine_limit: int, refine_time_limit: float, refine_rounds: int,
+def _finish(plan: BatchPlan, *, refine_days: int, refine_limit: int, refine_time_limit: float, refine_rounds: int,
             refine_split: int, refine_whole_time_limit: float, explain: bool) -> list[Outcome]:
     """Refinement (only lowers the understaffing) and the explanations; outcomes in input order."""
     engine = plan.engine
-    rounds = refine_rounds if refine_days > 0 else 0
+    rounds = refine_rounds if refine_days > 0 and not plan.refined else 0
     for done in range(1, rounds + 1):  # each round re-centres the candidates
         if not plan.refine_windows(refine_days, refine_limit, refine_time_limit, refine_split,
                                    refine_whole_time_limit):
             break
         if done < rounds or not explain:  # the explaining pass below re-searches each booking anyway
             plan.improve_each()
+    if plan.refined and not explain:  # refined by the folded insertion: the same re-search after it
+        plan.improve_each()
     for request in plan.order:
         if request.id not in engine.bookings:
             continue  # construction recorded why
@@ -371,18 +397,3 @@ def _finish(plan: _Plan, *, refine_days: int, refine_limit: int, refine_time_lim
         else:
             plan.outcomes[request.id] = engine.bookings[request.id].outcome
     return [plan.outcomes[r.id] for r in plan.requests]
-
-
-def improve_plan(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passes: int = 6,
-                 refine_days: int = 7, refine_limit: int = 10, refine_time_limit: float = 10.0) -> None:
-    """Lower the understaffing of ``requests`` (all booked on ``engine``) without unplacing any.
-
-    Only the improvement phases run: re-searching each booking given the others, then the window
-    MILPs; every step is kept only if it lowers the added understaffing.
-    """
-    plan = _Plan(engine, requests, counts=False)
-    for _ in range(max_passes):
-        if not plan.improve_each():
-            break
-    if refine_days > 0 and plan.refine_windows(refine_days, refine_limit, refine_time_limit):
-        plan.improve_each()

@@ -27,22 +27,34 @@ REL_GAP = 1e-3  # the refinement polishes understaffing; 0.1 % of a window is no
 
 
 def refine_group(engine: SlotEngine, requests: Sequence[SlotRequest], *, limit: int = 40,
-                 rooms_per_start: int = 3, time_limit: float = 2.0) -> bool:
-    """Re-place ``requests`` (all booked on ``engine``) jointly and optimally among their cheapest starts."""
+                 rooms_per_start: int = 3, time_limit: float = 2.0, missing: Sequence[SlotRequest] = (),
+                 missing_limit: int = 400) -> bool:
+    """Re-place ``requests`` (all booked on ``engine``) jointly and optimally among their cheapest starts.
+
+    ``missing`` (not booked) may be placed too, any of their feasible starts and rooms, one placed
+    occurrence outweighing any understaffing: the insertion folded into the refinement, one MILP
+    where a separate insertion would solve much of the same window again. The current plan (none of
+    them placed) stays the start and cutoff. True if more is placed or the understaffing fell."""
     before = engine.added_understaffing()
     released: list[Booking] = [b for b in (engine.release(r.id) for r in requests) if b is not None]
     current = {b.request.id: {p.occurrence: p.start_index for p in b.outcome.placements} for b in released}
     rooms = {b.request.id: {p.occurrence: p.room_id for p in b.outcome.placements} for b in released}
-    choices = _solve(engine, requests, current, limit, rooms_per_start, time_limit, held_rooms=rooms)
+    every = [*requests, *missing]
+    optional = set(range(len(requests), len(every)))
+    choices = _solve(engine, every, current, [limit] * len(requests) + [missing_limit] * len(missing),
+                     [rooms_per_start] * len(requests) + [len(engine.problem.rooms)] * len(missing), time_limit,
+                     optional, held_rooms=rooms)
     if choices is not None:
         booked: list[str] = []
         try:
-            for request, picked in zip(requests, choices, strict=True):
-                engine.book_at(request, picked)
-                booked.append(request.id)
+            for request, picked in zip(every, choices, strict=True):
+                if picked:
+                    engine.book_at(request, picked)
+                    booked.append(request.id)
         except ValueError:
             pass
-        if len(booked) == len(requests) and engine.added_understaffing() < before - _EPS:
+        if len(booked) == len(every) - sum(1 for i in optional if not choices[i]) and (
+                len(booked) > len(requests) or engine.added_understaffing() < before - _EPS):
             return True
         for rid in booked:
             engine.release(rid)
@@ -148,8 +160,8 @@ def _solve(engine: SlotEngine, requests: Sequence[SlotRequest], current: dict[st
     placed_gain = np.array([-weight * len(per_request[r]) for r in chosen_opt])
     cost = np.concatenate([staffing.column_cost + 1e-4 * pref, placed_gain, np.ones(m)])
     start = None
-    if held_rooms is not None and not n_opt:
-        start = _start(engine, requests, cols, current, held_rooms, staffing.pull, staffing.kink_gap)
+    if held_rooms is not None:  # the optional requests left out (y = 0) in the start
+        start = _start(engine, requests, cols, current, held_rooms, staffing.pull, staffing.kink_gap, n_opt)
     matrix, col_upper = sp.vstack(blocks).tocsr(), np.concatenate([np.ones(n + n_opt), np.full(m, np.inf)])
     gap_option = REL_GAP if rel_gap is None else rel_gap
     # CPU seconds, not wall-clock (services.domain.slots.highs); with the current plan's objective
@@ -277,7 +289,7 @@ def _read(engine: SlotEngine, x: NDArray[np.float64], cols: list[Col], per_reque
 
 def _start(engine: SlotEngine, requests: Sequence[SlotRequest], cols: list[Col],
            current: dict[str, dict[int, int]], held_rooms: dict[str, dict[int, str | None]], pull: sp.csr_matrix,
-           kink_gap: NDArray[np.float64]) -> NDArray[np.float64] | None:
+           kink_gap: NDArray[np.float64], n_opt: int = 0) -> NDArray[np.float64] | None:
     """The current plan as a solution of the model (None if one of its slots is not a column)."""
     room_index = {room.id: i for i, room in enumerate(engine.problem.rooms)}
     where = {(r, occ, s, room): j for j, (r, occ, s, _d, room, _) in enumerate(cols)}
@@ -290,7 +302,7 @@ def _start(engine: SlotEngine, requests: Sequence[SlotRequest], cols: list[Col],
                 return None
             x[j] = 1.0
     # Understaffing variables at their least: u >= gap + pulled, u >= 0.
-    return np.concatenate([x, np.maximum(kink_gap - pull @ x, 0.0)])
+    return np.concatenate([x, np.zeros(n_opt), np.maximum(kink_gap - pull @ x, 0.0)])
 
 
 def _gap_rows(engine: SlotEngine, requests: Sequence[SlotRequest],

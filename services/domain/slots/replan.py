@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from services.domain.slots.batch import improve_plan
+from services.domain.slots.batch import BatchPlan
 from services.domain.slots.engine import SlotEngine
 from services.domain.slots.model import Outcome, SlotRequest, SlotState
 from services.domain.slots.problem import SlotProblem
@@ -124,3 +124,18 @@ def _base_knows(problem: SlotProblem, base: SlotProblem, slots: Sequence[HeldSlo
 def _absorbs_breaks(request: SlotRequest) -> bool:
     limit = request.params.absorb_breaks_from_minutes
     return limit is not None and request.duration_minutes >= limit
+
+
+def improve_plan(engine: SlotEngine, requests: Sequence[SlotRequest], *, max_passes: int = 6,
+                 refine_days: int = 7, refine_limit: int = 10, refine_time_limit: float = 10.0) -> None:
+    """Lower the understaffing of ``requests`` (all booked on ``engine``) without unplacing any.
+
+    Only the batch planner's improvement phases run: re-searching each booking given the others,
+    then the window MILPs; every step is kept only if it lowers the added understaffing.
+    """
+    plan = BatchPlan(engine, requests, counts=False)
+    for _ in range(max_passes):
+        if not plan.improve_each():
+            break
+    if refine_days > 0 and plan.refine_windows(refine_days, refine_limit, refine_time_limit):
+        plan.improve_each()
