@@ -201,3 +201,30 @@ async def test_a_topic_refused_after_start_moves_its_unit_to_per_user_topics(
                          what="the per-user event")
     finally:
         await source.close()
+
+
+async def test_a_refusal_not_about_unit_topics_is_probed_once_not_on_every_retry(
+        fake: FakeGenesys, clock: ManualClock) -> None:
+    """The whole subscribe refused for another reason: the probe finds the unit topics permitted, nothing
+    moves, and the hub's retries do not open a probe channel each (a channel per retry would push the
+    client towards Genesys's 20-channel limit)."""
+    source = make_source(fake, clock)
+    await source.start()
+    try:
+        channel_id = source.hub.channels[0].id
+        refusal = fake.fail(f"channels/{channel_id}/subscriptions$", 403, times=10_000, method="PUT")
+        fake.ws_refuse = True
+        await fake.drop_sockets()
+        await eventually(lambda: not any(c.connected for c in source.hub.channels), what="the drop seen")
+        created = len(fake.requests_to(r"/notifications/channels$", "POST"))
+        fake.ws_refuse = False
+        await eventually(lambda: refusal.hits >= 5, what="the hub retrying the refused subscribe")
+        assert len(fake.requests_to(r"/notifications/channels$", "POST")) == created + 1  # one probe
+        assert source.topic_choice.unit == ("mu-a", "mu-b")  # permitted: nothing moved
+
+        clock.advance(timedelta(minutes=11))  # after a while it is asked again, once
+        hits = refusal.hits
+        await eventually(lambda: refusal.hits >= hits + 3, what="more retries")
+        assert len(fake.requests_to(r"/notifications/channels$", "POST")) == created + 2
+    finally:
+        await source.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from services.adapters.genesys.catalog import SourceCatalog
 from services.adapters.genesys.client import GenesysClient
@@ -25,6 +26,10 @@ from services.adapters.genesys.unit_topics import choose_topics
 
 log = logging.getLogger(__name__)
 
+#: A whole-request refusal that the probe found is not about unit topics (the hub keeps retrying it)
+#: asks about the same units again only after this: each probe opens a notification channel.
+PROBE_AGAIN_AFTER = timedelta(minutes=10)
+
 
 class TopicFallback:
     def __init__(self, client: GenesysClient, catalog: SourceCatalog, hub: NotificationHub,
@@ -33,6 +38,7 @@ class TopicFallback:
         self._rejected: set[str] = set()  # units whose topic Genesys answered Rejected
         self._refused: set[str] = set()  # units on a channel whose whole subscribe was refused: asked one by one
         self._task: asyncio.Task[None] | None = None
+        self._permitted_at: dict[str, datetime] = {}  # units a probe found permitted, when
 
     def topics_refused(self, channel: Channel, rejected: tuple[str, ...] | None) -> None:
         """The hub's hook: ``rejected`` topics were answered ``Rejected``; ``None``: the channel's whole
@@ -56,13 +62,27 @@ class TopicFallback:
             rejected, refused = self._rejected, self._refused
             self._rejected, self._refused = set(), set()
             reasons = dict.fromkeys(sorted(rejected), f"rejected after start: needs {PERMISSION}")
-            if refused - rejected:
-                probe = await choose_topics(self.client, sorted(refused - rejected))
+            ask = self._worth_asking(refused - rejected)
+            if ask:
+                probe = await choose_topics(self.client, ask)
                 if probe.channel is not None:
                     self.hub.adopt(*probe.channel)  # emptied: the next new channel uses it
                 reasons |= {u: f"after start: {probe.reasons[u]}" for u in probe.per_user}
+                self._remember_permitted([u for u in ask if u not in probe.per_user])
             if reasons:
                 await self._move(reasons)
+
+    def _worth_asking(self, units: set[str]) -> list[str]:
+        now = self.hub.clock.now()
+        return sorted(u for u in units if u not in self._permitted_at
+                      or now - self._permitted_at[u] >= PROBE_AGAIN_AFTER)
+
+    def _remember_permitted(self, units: list[str]) -> None:
+        if units:
+            log.warning("a subscribe carrying the adherence topics of %d unit(s) was refused, but Genesys permits "
+                        "them; not a unit-topic permission (not asked again for %s)", len(units), PROBE_AGAIN_AFTER)
+        now = self.hub.clock.now()
+        self._permitted_at |= dict.fromkeys(units, now)
 
     async def _move(self, reasons: dict[str, str]) -> None:
         choice = self.catalog.topic_choice
