@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -86,17 +86,24 @@ def html_body(view: IncidentView) -> str:
 
 
 def escalation_email(view: IncidentView, *, sender: str, recipients: list[str]) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = subject(view)
-    message["From"] = sender
-    message["To"] = ", ".join(recipients)
-    message["Date"] = formatdate(view.now.timestamp(), localtime=False)
-    # Stable per incident: if a retry ever sends it twice, mail clients show one message.
-    domain = sender.rpartition("@")[2] or "adherence-bot.local"
-    token = re.sub(r"[^A-Za-z0-9.-]", "-", view.incident.id)
-    message["Message-ID"] = f"<{token}.escalation@{domain}>"
+    message = _message(subject(view), sender, recipients, view.now, view.incident.id, "escalation")
     message.set_content(plain_body(view))
     message.add_alternative(html_body(view), subtype="html")
+    return message
+
+
+def _message(subject_line: str, sender: str, recipients: list[str], now: datetime, key: str,
+             kind: str) -> EmailMessage:
+    """The headers; the Message-ID is stable per ``key`` and ``kind``: if a retry ever sends the same
+    email twice, mail clients show one message."""
+    message = EmailMessage()
+    message["Subject"] = subject_line
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = formatdate(now.timestamp(), localtime=False)
+    domain = sender.rpartition("@")[2] or "adherence-bot.local"
+    token = re.sub(r"[^A-Za-z0-9.-]", "-", key)
+    message["Message-ID"] = f"<{token}.{kind}@{domain}>"
     return message
 
 
@@ -168,14 +175,7 @@ def storm_recipients(view: StormView) -> list[str]:
 
 
 def storm_email(view: StormView, *, sender: str, recipients: list[str], tier: int) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = storm_subject(view)
-    message["From"] = sender
-    message["To"] = ", ".join(recipients)
-    message["Date"] = formatdate(view.now.timestamp(), localtime=False)
-    domain = sender.rpartition("@")[2] or "adherence-bot.local"
-    token = re.sub(r"[^A-Za-z0-9.-]", "-", view.storm_id)
-    message["Message-ID"] = f"<{token}.storm.{tier}@{domain}>"  # stable per storm and tier
+    message = _message(storm_subject(view), sender, recipients, view.now, view.storm_id, f"storm.{tier}")
     message.set_content(storm_plain_body(view))
     message.add_alternative(storm_html_body(view), subtype="html")
     return message
