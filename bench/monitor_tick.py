@@ -206,7 +206,6 @@ async def _naive_ticks(args: argparse.Namespace, redis: Redis, prefix: str, sour
 
 
 async def main() -> None:
-    global ROUNDTRIPS
     args = _arguments()
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     pool = ConnectionPool.from_url(url, decode_responses=True, connection_class=CountingConnection)
