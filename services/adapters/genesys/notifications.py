@@ -93,7 +93,6 @@ class NotificationHub:
                  on_connected: Callable[[Channel], Awaitable[None]] | None = None,
                  on_alive: Callable[[Channel], None] | None = None,
                  on_down: Callable[[Channel], None] | None = None,
-                 on_refused: TopicsRefused | None = None,
                  options: HubOptions | None = None, sleep: Sleep = real_sleep,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.client, self.clock = client, clock
@@ -102,7 +101,7 @@ class NotificationHub:
         self._on_connected = on_connected
         self._on_alive = on_alive
         self._on_down = on_down
-        self.on_refused = on_refused
+        self.on_refused: TopicsRefused | None = None  # set by the source's topic fallback (built on the hub)
         self._sleep = sleep
         self._monotonic = monotonic
         self.channels: list[Channel] = []
